@@ -1,0 +1,116 @@
+//! Attendance events: what a judged fix leaves behind (PRODUCT.md §4). No
+//! coordinates, no accuracy, nothing a position can be recomputed from.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::chain;
+use crate::evaluation::{AccuracyBand, PositionClass, Reason};
+use crate::types::{Actor, EventKind};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttendanceEvent {
+    #[serde(rename = "event_id")]
+    pub id: String,
+    pub seq: i64,
+    pub agent: String,
+    pub kind: EventKind,
+    pub accepted: bool,
+    pub reasons: Vec<Reason>,
+    pub site_id: Option<String>,
+    pub position: PositionClass,
+    /// Distance to the site's fence rounded up to 10 m (outside only).
+    pub distance_m: Option<u32>,
+    pub accuracy_band: AccuracyBand,
+    #[serde(with = "crate::time::rfc3339")]
+    pub captured_at: DateTime<Utc>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub recorded_at: DateTime<Utc>,
+    /// The consent ledger entry that authorised judging the fix.
+    pub consent_entry: Option<String>,
+    /// Salted digest of the retained coordinates, when a flag kept them.
+    #[serde(skip)]
+    pub coords_digest: Option<String>,
+    /// Whether the coordinates are held right now (under an audit flag).
+    pub location_retained: bool,
+    pub recorded_by: Actor,
+}
+
+impl AttendanceEvent {
+    pub const EVENT_TYPE: &'static str = "attendance";
+
+    pub fn canonical(&self) -> Vec<u8> {
+        let reasons: Vec<&str> = self.reasons.iter().map(|r| r.as_str()).collect();
+        chain::canonical(
+            Self::EVENT_TYPE,
+            vec![
+                ("id", json!(self.id)),
+                ("seq", json!(self.seq)),
+                ("agent", json!(self.agent)),
+                ("kind", json!(self.kind.as_str())),
+                ("accepted", json!(self.accepted)),
+                ("reasons", json!(reasons)),
+                ("site_id", json!(self.site_id)),
+                ("position", json!(self.position.as_str())),
+                ("distance_m", json!(self.distance_m)),
+                ("accuracy_band", json!(self.accuracy_band.as_str())),
+                ("captured_at", json!(self.captured_at.timestamp())),
+                ("recorded_at", json!(self.recorded_at.timestamp())),
+                ("consent_entry", json!(self.consent_entry)),
+                ("coords_digest", json!(self.coords_digest)),
+                ("actor_id", json!(self.recorded_by.id)),
+                ("actor_role", json!(self.recorded_by.role.as_str())),
+            ],
+        )
+    }
+
+    /// Reasons as stored: comma-separated stable codes.
+    pub fn reasons_text(&self) -> String {
+        self.reasons
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Coordinates kept under an audit flag, with the salt of their digest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetainedLocation {
+    pub event_id: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+    #[serde(with = "crate::time::rfc3339")]
+    pub captured_at: DateTime<Utc>,
+    pub flag_ids: Vec<String>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub retain_until: DateTime<Utc>,
+    #[serde(skip)]
+    pub salt: Vec<u8>,
+}
+
+impl RetainedLocation {
+    /// What the event's `coords_digest` is a digest of.
+    pub fn digest(&self) -> String {
+        let value = chain::canonical(
+            "retained_location",
+            vec![
+                ("lat", json!(self.lat)),
+                ("lon", json!(self.lon)),
+                ("accuracy_m", json!(self.accuracy_m)),
+                ("captured_at", json!(self.captured_at.timestamp())),
+            ],
+        );
+        chain::salted_digest(&self.salt, &value)
+    }
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventFilter {
+    pub agent: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,95 @@
+//! The core's internal error. The FFI and the command line map it onto their
+//! own small public errors through [`Error::kind`].
+
+use thiserror::Error;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A caller-supplied value is malformed or out of range. Nothing was stored.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+
+    /// A GeoJSON document was rejected; `feature` is the 0-based index in
+    /// `features` when the problem belongs to one feature.
+    #[error("invalid GeoJSON{}: {reason}", feature.map(|i| format!(" (feature {i})")).unwrap_or_default())]
+    InvalidGeoJson {
+        feature: Option<usize>,
+        reason: String,
+    },
+
+    /// The actor's role may not make this call. Nothing was changed.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+
+    #[error("not found: {0}")]
+    NotFound(String),
+
+    /// The database file is unreadable, damaged or not a fieldcheck store. It
+    /// is left untouched.
+    #[error("database is damaged or is not a fieldcheck store: {0}")]
+    Corrupt(String),
+
+    #[error("database schema version {found} is newer than this build supports ({supported})")]
+    SchemaTooNew { found: u32, supported: u32 },
+
+    #[error("storage: {0}")]
+    Sqlite(rusqlite::Error),
+
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    /// SQLite's "not a database" and "corrupt" become [`Error::Corrupt`] so
+    /// callers can tell a damaged file from a passing failure.
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        match e.sqlite_error_code() {
+            Some(DatabaseCorrupt | NotADatabase) => Error::Corrupt(e.to_string()),
+            _ => Error::Sqlite(e),
+        }
+    }
+}
+
+/// Coarse classification used for exit codes and the public FFI error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidInput,
+    PermissionDenied,
+    NotFound,
+    Storage,
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn geojson(feature: Option<usize>, reason: impl Into<String>) -> Self {
+        Error::InvalidGeoJson {
+            feature,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidInput { .. } | Error::InvalidGeoJson { .. } | Error::Json(_) => {
+                ErrorKind::InvalidInput
+            }
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Corrupt(_) | Error::SchemaTooNew { .. } | Error::Sqlite(_) | Error::Io(_) => {
+                ErrorKind::Storage
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! fieldcheck-core: geofenced, purpose-limited attendance for field agents.
+//!
+//! A check-in flows `Store::check` → `evaluation::judge` (pure) → one SQLite
+//! transaction that records the verdict, links it into the hash chain and,
+//! only under an audit flag, keeps the coordinates. See ARCHITECTURE.md.
+
+pub mod attendance;
+pub mod audit;
+pub mod chain;
+pub mod consent;
+pub mod error;
+pub mod evaluation;
+pub mod geofence;
+pub mod privacy;
+pub mod rules;
+pub mod store;
+pub mod time;
+pub mod types;
+
+pub use attendance::{AttendanceEvent, EventFilter, RetainedLocation};
+pub use audit::{AuditFlag, FlagPurpose, FlagRequest, FlagScope};
+pub use chain::{BrokenLink, VerifyReport};
+pub use consent::{ConsentEntry, ConsentSource, ConsentState};
+pub use error::{Error, ErrorKind, Result};
+pub use evaluation::{AccuracyBand, Fix, PositionClass, Reason, Verdict, judge};
+pub use geofence::{Fence, GeoPoint, Site, SiteIndex};
+pub use rules::Rules;
+pub use store::{
+    CheckInRequest, ConsentChange, Durability, ImportSummary, OpenOptions, PurgeReport, Store,
+};
+pub use types::{Actor, EventKind, Permission, Role};

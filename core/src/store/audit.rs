@@ -1,0 +1,211 @@
+//! Audit and security flags in SQLite.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, Transaction};
+use uuid::Uuid;
+
+use super::{Store, ledger};
+use crate::audit::{AuditFlag, FlagPurpose, FlagRequest, FlagScope};
+use crate::chain::{new_salt, salted_digest};
+use crate::error::{Error, Result};
+use crate::time::from_unix;
+use crate::types::{Actor, Role};
+
+const COLUMNS: &str = "id, seq, scope, scope_id, purpose, reason, reason_salt, reason_digest, \
+                       set_by_id, set_by_role, starts_at, expires_at";
+
+impl Store {
+    /// Sets an audit or security flag (supervisors and admins). From now
+    /// until it expires, fixes it covers keep their coordinates.
+    pub fn set_flag(
+        &self,
+        actor: &Actor,
+        request: &FlagRequest,
+        now: DateTime<Utc>,
+    ) -> Result<AuditFlag> {
+        actor.may_supervise()?;
+        let rules = self.rules();
+        request.validate(&rules, now)?;
+        if let FlagScope::Site(site) = &request.scope
+            && self.site_index()?.get(site).is_none()
+        {
+            return Err(Error::NotFound(format!("site {site}")));
+        }
+        let reason = request.reason.trim().to_string();
+        let salt = new_salt();
+        self.write(|tx| {
+            let (seq, prev) = ledger::next_link(tx)?;
+            let flag = AuditFlag {
+                id: Uuid::now_v7().to_string(),
+                seq,
+                scope: request.scope.clone(),
+                purpose: request.purpose,
+                reason_digest: salted_digest(&salt, reason.as_bytes()),
+                reason: Some(reason.clone()),
+                set_by: actor.clone(),
+                starts_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+                expires_at: DateTime::from_timestamp(request.expires_at.timestamp(), 0)
+                    .unwrap_or(request.expires_at),
+            };
+            ledger::append(
+                tx,
+                seq,
+                &prev,
+                AuditFlag::EVENT_TYPE,
+                &flag.id,
+                &flag.canonical(),
+            )?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO audit_flags ({COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ))?
+            .execute(rusqlite::params![
+                flag.id,
+                flag.seq,
+                flag.scope.kind(),
+                flag.scope.id(),
+                flag.purpose.as_str(),
+                flag.reason,
+                &salt[..],
+                flag.reason_digest,
+                flag.set_by.id,
+                flag.set_by.role.as_str(),
+                flag.starts_at.timestamp(),
+                flag.expires_at.timestamp(),
+            ])?;
+            log::info!("{} flag {} set ({})", flag.purpose, flag.id, flag.scope.kind());
+            Ok(flag)
+        })
+    }
+
+    /// Flags, for transparency. With `agent`: the flags that cover that
+    /// agent now (their own, everyone's, and those of sites they may check
+    /// in at), plus any flag under which their coordinates are still held.
+    /// Agents may ask only about themselves; without `agent`, every flag
+    /// (supervisors and admins).
+    pub fn flags(
+        &self,
+        actor: &Actor,
+        agent: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AuditFlag>> {
+        match (actor.role, agent) {
+            (Role::Agent, Some(a)) if a == actor.id => {}
+            (Role::Agent, _) => {
+                return Err(Error::PermissionDenied(
+                    "agents may list only the flags that cover them".into(),
+                ));
+            }
+            _ => {}
+        }
+        let all = self.read(|tx| {
+            let mut stmt =
+                tx.prepare_cached(&format!("SELECT {COLUMNS} FROM audit_flags ORDER BY seq"))?;
+            let rows = stmt.query_map([], |r| Ok(flag_from_row(r)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row??);
+            }
+            Ok(out)
+        })?;
+        let Some(agent) = agent else {
+            return Ok(all);
+        };
+        let sites = self.site_index()?;
+        let may_use = crate::evaluation::candidate_filter(&sites, agent);
+        let holding = self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT r.flag_ids FROM retained_locations r
+                 JOIN attendance_events e ON e.id = r.event_id WHERE e.agent = ?1",
+            )?;
+            let rows = stmt.query_map([agent], |r| r.get::<_, String>(0))?;
+            let mut ids = std::collections::HashSet::new();
+            for row in rows {
+                ids.extend(row?.split(',').map(str::to_string));
+            }
+            Ok(ids)
+        })?;
+        Ok(all
+            .into_iter()
+            .filter(|f| {
+                let covers_now = f.is_active(now)
+                    && match &f.scope {
+                        FlagScope::Everyone => true,
+                        FlagScope::Agent(a) => a == agent,
+                        FlagScope::Site(s) => sites.get(s).is_some_and(|site| may_use(site)),
+                    };
+                covers_now || holding.contains(&f.id)
+            })
+            .collect())
+    }
+}
+
+/// Active flags covering a fix by `agent` whose verdict names `site_id`.
+pub(super) fn flags_covering(
+    tx: &Transaction<'_>,
+    agent: &str,
+    site_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<AuditFlag>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM audit_flags
+         WHERE starts_at <= ?1 AND expires_at > ?1
+           AND (scope = 'everyone' OR (scope = 'agent' AND scope_id = ?2)
+                OR (scope = 'site' AND scope_id = ?3))
+         ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map((now.timestamp(), agent, site_id), |r| Ok(flag_from_row(r)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let flag = row??;
+        // The SQL and the domain rule must agree; the domain rule decides.
+        if flag.covers(agent, site_id, now) {
+            out.push(flag);
+        }
+    }
+    Ok(out)
+}
+
+fn flag_from_row(r: &Row<'_>) -> Result<AuditFlag> {
+    let corrupt = |e: Error| Error::Corrupt(format!("stored flag is unreadable: {e}"));
+    let scope: String = r.get(2)?;
+    let purpose: String = r.get(4)?;
+    let role: String = r.get(9)?;
+    Ok(AuditFlag {
+        id: r.get(0)?,
+        seq: r.get(1)?,
+        scope: FlagScope::from_parts(&scope, r.get(3)?)?,
+        purpose: FlagPurpose::parse("purpose", &purpose).map_err(corrupt)?,
+        reason: r.get(5)?,
+        reason_digest: r.get(7)?,
+        set_by: Actor::new(
+            r.get::<_, String>(8)?,
+            Role::parse("set_by_role", &role).map_err(corrupt)?,
+        ),
+        starts_at: from_unix("starts_at", r.get(10)?).map_err(corrupt)?,
+        expires_at: from_unix("expires_at", r.get(11)?).map_err(corrupt)?,
+    })
+}
+
+pub(super) fn load_for_verify(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>> {
+    let row = tx
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM audit_flags WHERE id = ?1"))?
+        .query_row([id], |r| {
+            Ok((flag_from_row(r), r.get::<_, Option<Vec<u8>>>(6)?))
+        })
+        .optional()?;
+    let Some((flag, salt)) = row else {
+        return Ok(None);
+    };
+    let flag = flag?;
+    let mismatch = match (&flag.reason, salt) {
+        (Some(reason), Some(salt)) if salted_digest(&salt, reason.as_bytes()) != flag.reason_digest => {
+            Some("flag reason does not match its digest (altered)".to_string())
+        }
+        _ => None,
+    };
+    Ok(Some((flag.canonical(), mismatch)))
+}

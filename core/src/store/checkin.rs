@@ -1,0 +1,347 @@
+//! Recording a judged fix: the one hot write path.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, Transaction};
+use uuid::Uuid;
+
+use super::{Store, audit, consent, ledger, privacy};
+use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
+use crate::error::{Error, Result};
+use crate::evaluation::{AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, Reason, judge};
+use crate::geofence::SiteIndex;
+use crate::time::from_unix;
+use crate::types::{Actor, EventKind, Permission, Role, validate_id};
+
+/// A check-in or check-out as an app submits it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckInRequest {
+    pub agent: String,
+    pub kind: EventKind,
+    pub fix: Fix,
+}
+
+const EVENT_COLUMNS: &str = "id, seq, agent, kind, accepted, reasons, site_id, position, distance_m, \
+     accuracy_band, captured_at, recorded_at, consent_entry, coords_digest, actor_id, actor_role, \
+     EXISTS (SELECT 1 FROM retained_locations r WHERE r.event_id = attendance_events.id)";
+
+impl Store {
+    /// Judges a fix and records the verdict (PRODUCT.md §3, §4). The fix's
+    /// coordinates are dropped here unless an audit flag covers it.
+    pub fn check(
+        &self,
+        actor: &Actor,
+        request: &CheckInRequest,
+        now: DateTime<Utc>,
+    ) -> Result<AttendanceEvent> {
+        validate_id("agent", &request.agent)?;
+        actor.may_act_for_agent(&request.agent)?;
+        // Step 1 before anything is read or written.
+        request.fix.validate()?;
+        let sites = self.site_index()?;
+        let rules = self.rules();
+        self.write(|tx| {
+            let ctx = agent_context(tx, &request.agent, &sites)?;
+            let verdict = judge(request.kind, &request.fix, &sites, &ctx, &rules, now)?;
+            let id = Uuid::now_v7().to_string();
+
+            let retained = if verdict.examined {
+                let flags =
+                    audit::flags_covering(tx, &request.agent, verdict.site_id.as_deref(), now)?;
+                flags
+                    .iter()
+                    .map(|f| f.retain_until(&rules))
+                    .max()
+                    .map(|retain_until| RetainedLocation {
+                        event_id: id.clone(),
+                        lat: request.fix.lat,
+                        lon: request.fix.lon,
+                        accuracy_m: request.fix.accuracy_m,
+                        captured_at: truncate_to_second(request.fix.captured_at),
+                        flag_ids: flags.iter().map(|f| f.id.clone()).collect(),
+                        retain_until,
+                        salt: crate::chain::new_salt().to_vec(),
+                    })
+            } else {
+                None
+            };
+
+            let (seq, prev) = ledger::next_link(tx)?;
+            let event = AttendanceEvent {
+                id,
+                seq,
+                agent: request.agent.clone(),
+                kind: request.kind,
+                accepted: verdict.accepted,
+                reasons: verdict.reasons,
+                site_id: verdict.site_id,
+                position: verdict.position,
+                distance_m: verdict.distance_m,
+                accuracy_band: verdict.accuracy_band,
+                captured_at: truncate_to_second(request.fix.captured_at),
+                recorded_at: truncate_to_second(now),
+                consent_entry: verdict.consent_entry,
+                coords_digest: retained.as_ref().map(RetainedLocation::digest),
+                location_retained: retained.is_some(),
+                recorded_by: actor.clone(),
+            };
+            ledger::append(
+                tx,
+                seq,
+                &prev,
+                AttendanceEvent::EVENT_TYPE,
+                &event.id,
+                &event.canonical(),
+            )?;
+            insert_event(tx, &event)?;
+            if let Some(r) = &retained {
+                insert_retained(tx, r)?;
+            }
+            Ok(event)
+        })
+    }
+
+    /// Attendance events, oldest first. Agents see only their own.
+    pub fn events(&self, actor: &Actor, filter: &EventFilter) -> Result<Vec<AttendanceEvent>> {
+        let mut filter = filter.clone();
+        if actor.role == Role::Agent {
+            match &filter.agent {
+                Some(agent) if agent != &actor.id => {
+                    return Err(Error::PermissionDenied(
+                        "agents may list only their own events".into(),
+                    ));
+                }
+                _ => filter.agent = Some(actor.id.clone()),
+            }
+        }
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM attendance_events
+                 WHERE (?1 IS NULL OR agent = ?1)
+                   AND (?2 IS NULL OR captured_at >= ?2)
+                   AND (?3 IS NULL OR captured_at <= ?3)
+                 ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map(
+                (
+                    filter.agent.as_deref(),
+                    filter.from.map(|t| t.timestamp()),
+                    filter.to.map(|t| t.timestamp()),
+                ),
+                |row| Ok(event_from_row(row)),
+            )?;
+            let mut events = Vec::new();
+            for row in rows {
+                events.push(row??);
+            }
+            Ok(events)
+        })
+    }
+
+    /// One event by id.
+    pub fn event(&self, id: &str) -> Result<Option<AttendanceEvent>> {
+        self.read(|tx| load_event(tx, id))
+    }
+
+    /// Coordinates kept under an audit flag, for supervisors and admins.
+    pub fn retained_location(
+        &self,
+        actor: &Actor,
+        event_id: &str,
+    ) -> Result<Option<RetainedLocation>> {
+        actor.may_supervise()?;
+        self.read(|tx| load_retained(tx, event_id))
+    }
+}
+
+fn truncate_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// What judging needs to know about the agent, read inside the write
+/// transaction so it cannot change underneath.
+fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result<AgentContext> {
+    let restricted = privacy::is_restricted(tx, agent)?;
+    let location_consent = consent::latest(tx, agent, Permission::Location)?
+        .filter(|e| e.granted)
+        .map(|e| e.id);
+    let previous_accepted = tx
+        .prepare_cached(
+            "SELECT kind, site_id, captured_at FROM attendance_events
+             WHERE agent = ?1 AND accepted = 1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([agent], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .optional()?
+        .map(|(kind, site_id, captured_at)| -> Result<PreviousAccepted> {
+            let site_reference = site_id
+                .as_deref()
+                .and_then(|id| sites.get(id))
+                .map(|s| s.reference_point);
+            Ok(PreviousAccepted {
+                kind: EventKind::parse("kind", &kind).map_err(corrupt)?,
+                site_id,
+                site_reference,
+                captured_at: from_unix("captured_at", captured_at)?,
+            })
+        })
+        .transpose()?;
+    Ok(AgentContext {
+        agent: agent.to_string(),
+        restricted,
+        location_consent,
+        previous_accepted,
+    })
+}
+
+fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO attendance_events (id, seq, agent, kind, accepted, reasons, site_id, position,
+           distance_m, accuracy_band, captured_at, recorded_at, consent_entry, coords_digest,
+           actor_id, actor_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(rusqlite::params![
+        e.id,
+        e.seq,
+        e.agent,
+        e.kind.as_str(),
+        e.accepted,
+        e.reasons_text(),
+        e.site_id,
+        e.position.as_str(),
+        e.distance_m,
+        e.accuracy_band.as_str(),
+        e.captured_at.timestamp(),
+        e.recorded_at.timestamp(),
+        e.consent_entry,
+        e.coords_digest,
+        e.recorded_by.id,
+        e.recorded_by.role.as_str(),
+    ])?;
+    Ok(())
+}
+
+fn insert_retained(tx: &Transaction<'_>, r: &RetainedLocation) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO retained_locations (event_id, lat, lon, accuracy_m, captured_at, flag_ids,
+           salt, retain_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(rusqlite::params![
+        r.event_id,
+        r.lat,
+        r.lon,
+        r.accuracy_m,
+        r.captured_at.timestamp(),
+        r.flag_ids.join(","),
+        r.salt,
+        r.retain_until.timestamp(),
+    ])?;
+    Ok(())
+}
+
+fn corrupt(e: Error) -> Error {
+    Error::Corrupt(format!("stored event is unreadable: {e}"))
+}
+
+fn event_from_row(row: &Row<'_>) -> Result<AttendanceEvent> {
+    let reasons: String = row.get(5)?;
+    let reasons = reasons
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(|r| Reason::parse("reasons", r))
+        .collect::<Result<Vec<_>>>()
+        .map_err(corrupt)?;
+    let kind: String = row.get(3)?;
+    let position: String = row.get(7)?;
+    let band: String = row.get(9)?;
+    let role: String = row.get(15)?;
+    Ok(AttendanceEvent {
+        id: row.get(0)?,
+        seq: row.get(1)?,
+        agent: row.get(2)?,
+        kind: EventKind::parse("kind", &kind).map_err(corrupt)?,
+        accepted: row.get(4)?,
+        reasons,
+        site_id: row.get(6)?,
+        position: PositionClass::parse("position", &position).map_err(corrupt)?,
+        distance_m: row.get(8)?,
+        accuracy_band: AccuracyBand::parse("accuracy_band", &band).map_err(corrupt)?,
+        captured_at: from_unix("captured_at", row.get(10)?).map_err(corrupt)?,
+        recorded_at: from_unix("recorded_at", row.get(11)?).map_err(corrupt)?,
+        consent_entry: row.get(12)?,
+        coords_digest: row.get(13)?,
+        recorded_by: Actor::new(
+            row.get::<_, String>(14)?,
+            Role::parse("actor_role", &role).map_err(corrupt)?,
+        ),
+        location_retained: row.get(16)?,
+    })
+}
+
+fn load_event(tx: &Transaction<'_>, id: &str) -> Result<Option<AttendanceEvent>> {
+    tx.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM attendance_events WHERE id = ?1"
+    ))?
+    .query_row([id], |row| Ok(event_from_row(row)))
+    .optional()?
+    .transpose()
+}
+
+pub(super) fn load_retained(tx: &Transaction<'_>, event_id: &str) -> Result<Option<RetainedLocation>> {
+    tx.prepare_cached(
+        "SELECT event_id, lat, lon, accuracy_m, captured_at, flag_ids, salt, retain_until
+         FROM retained_locations WHERE event_id = ?1",
+    )?
+    .query_row([event_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, f64>(1)?,
+            r.get::<_, f64>(2)?,
+            r.get::<_, f64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, Vec<u8>>(6)?,
+            r.get::<_, i64>(7)?,
+        ))
+    })
+    .optional()?
+    .map(
+        |(event_id, lat, lon, accuracy_m, captured_at, flags, salt, retain_until)| {
+            Ok(RetainedLocation {
+                event_id,
+                lat,
+                lon,
+                accuracy_m,
+                captured_at: from_unix("captured_at", captured_at)?,
+                flag_ids: flags.split(',').map(str::to_string).collect(),
+                retain_until: from_unix("retain_until", retain_until)?,
+                salt,
+            })
+        },
+    )
+    .transpose()
+}
+
+/// The event's canonical encoding, and whether its retained coordinates
+/// (if still held) still match the chained digest.
+pub(super) fn load_for_verify(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>> {
+    let Some(event) = load_event(tx, id)? else {
+        return Ok(None);
+    };
+    let mismatch = match load_retained(tx, id)? {
+        Some(r) if event.coords_digest.as_deref() != Some(r.digest().as_str()) => {
+            Some("retained location does not match its digest (altered)".to_string())
+        }
+        _ => None,
+    };
+    Ok(Some((event.canonical(), mismatch)))
+}

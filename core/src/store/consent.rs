@@ -1,0 +1,183 @@
+//! The consent ledger in SQLite: insert-only.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, Transaction};
+use uuid::Uuid;
+
+use super::{Store, ledger};
+use crate::consent::{ConsentEntry, ConsentSource, ConsentState, DEFAULT_POLICY_VERSION};
+use crate::error::{Error, Result};
+use crate::time::from_unix;
+use crate::types::{Actor, Permission, Role, validate_id};
+
+const COLUMNS: &str =
+    "id, seq, subject, permission, granted, policy_version, at, source, actor_id, actor_role";
+
+/// A consent change as an app, the OS settings bridge or an admin asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsentChange {
+    pub subject: String,
+    pub permission: Permission,
+    pub granted: bool,
+    /// `None`: the default policy version.
+    pub policy_version: Option<String>,
+    /// `None`: `app` for the agent themself, `admin` for an admin.
+    pub source: Option<ConsentSource>,
+}
+
+impl Store {
+    /// Appends a grant or withdrawal to the ledger. Agents change their own
+    /// consent; admins may record one on an agent's behalf.
+    pub fn change_consent(
+        &self,
+        actor: &Actor,
+        change: &ConsentChange,
+        now: DateTime<Utc>,
+    ) -> Result<ConsentEntry> {
+        validate_id("agent", &change.subject)?;
+        actor.may_act_for_agent(&change.subject)?;
+        let policy_version = change
+            .policy_version
+            .clone()
+            .unwrap_or_else(|| DEFAULT_POLICY_VERSION.to_string());
+        validate_id("policy_version", &policy_version)?;
+        let source = change.source.unwrap_or(match actor.role {
+            Role::Admin => ConsentSource::Admin,
+            _ => ConsentSource::App,
+        });
+        self.write(|tx| {
+            let (seq, prev) = ledger::next_link(tx)?;
+            let entry = ConsentEntry {
+                id: Uuid::now_v7().to_string(),
+                seq,
+                subject: change.subject.clone(),
+                permission: change.permission,
+                granted: change.granted,
+                policy_version: policy_version.clone(),
+                at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+                source,
+                actor: actor.clone(),
+            };
+            ledger::append(
+                tx,
+                seq,
+                &prev,
+                ConsentEntry::EVENT_TYPE,
+                &entry.id,
+                &entry.canonical(),
+            )?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO consent_ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ))?
+            .execute(rusqlite::params![
+                entry.id,
+                entry.seq,
+                entry.subject,
+                entry.permission.as_str(),
+                entry.granted,
+                entry.policy_version,
+                entry.at.timestamp(),
+                entry.source.as_str(),
+                entry.actor.id,
+                entry.actor.role.as_str(),
+            ])?;
+            log::info!(
+                "consent {} for {} {}",
+                entry.permission,
+                if entry.granted { "granted" } else { "withdrawn" },
+                entry.id
+            );
+            Ok(entry)
+        })
+    }
+
+    /// The current state of each permission for `subject`.
+    pub fn consent_state(&self, actor: &Actor, subject: &str) -> Result<ConsentState> {
+        may_read(actor, subject)?;
+        self.read(|tx| {
+            Ok(ConsentState {
+                subject: subject.to_string(),
+                location: latest(tx, subject, Permission::Location)?,
+                push: latest(tx, subject, Permission::Push)?,
+            })
+        })
+    }
+
+    /// Every ledger entry for `subject`, oldest first.
+    pub fn consent_history(&self, actor: &Actor, subject: &str) -> Result<Vec<ConsentEntry>> {
+        may_read(actor, subject)?;
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM consent_ledger WHERE subject = ?1 ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map([subject], |r| Ok(entry_from_row(r)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row??);
+            }
+            Ok(out)
+        })
+    }
+
+    /// One ledger entry by id (the receipt id).
+    pub fn consent_entry(&self, actor: &Actor, id: &str) -> Result<ConsentEntry> {
+        let entry = self
+            .read(|tx| load_entry(tx, id))?
+            .ok_or_else(|| Error::NotFound(format!("consent entry {id}")))?;
+        may_read(actor, &entry.subject)?;
+        Ok(entry)
+    }
+}
+
+fn may_read(actor: &Actor, subject: &str) -> Result<()> {
+    if actor.role == Role::Agent && actor.id != subject {
+        return Err(Error::PermissionDenied(
+            "agents may read only their own consent".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn latest(
+    tx: &Transaction<'_>,
+    subject: &str,
+    permission: Permission,
+) -> Result<Option<ConsentEntry>> {
+    tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM consent_ledger WHERE subject = ?1 AND permission = ?2
+         ORDER BY seq DESC LIMIT 1"
+    ))?
+    .query_row((subject, permission.as_str()), |r| Ok(entry_from_row(r)))
+    .optional()?
+    .transpose()
+}
+
+pub(super) fn load_entry(tx: &Transaction<'_>, id: &str) -> Result<Option<ConsentEntry>> {
+    tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM consent_ledger WHERE id = ?1"
+    ))?
+    .query_row([id], |r| Ok(entry_from_row(r)))
+    .optional()?
+    .transpose()
+}
+
+fn entry_from_row(r: &Row<'_>) -> Result<ConsentEntry> {
+    let corrupt = |e: Error| Error::Corrupt(format!("stored consent entry is unreadable: {e}"));
+    let permission: String = r.get(3)?;
+    let source: String = r.get(7)?;
+    let role: String = r.get(9)?;
+    Ok(ConsentEntry {
+        id: r.get(0)?,
+        seq: r.get(1)?,
+        subject: r.get(2)?,
+        permission: Permission::parse("permission", &permission).map_err(corrupt)?,
+        granted: r.get(4)?,
+        policy_version: r.get(5)?,
+        at: from_unix("at", r.get(6)?).map_err(corrupt)?,
+        source: ConsentSource::parse("source", &source).map_err(corrupt)?,
+        actor: Actor::new(
+            r.get::<_, String>(8)?,
+            Role::parse("actor_role", &role).map_err(corrupt)?,
+        ),
+    })
+}

@@ -1,0 +1,204 @@
+//! Appending to and verifying the hash chain.
+
+use rusqlite::{OptionalExtension, Transaction};
+
+use super::{Store, audit, checkin, consent, privacy};
+use crate::attendance::AttendanceEvent;
+use crate::audit::AuditFlag;
+use crate::chain::{BrokenLink, GENESIS, Hash, VerifyReport, link};
+use crate::consent::ConsentEntry;
+use crate::error::{Error, Result};
+use crate::privacy::RestrictionEntry;
+
+/// The sequence number and previous hash the next event links to.
+pub(super) fn next_link(tx: &Transaction<'_>) -> Result<(i64, Hash)> {
+    let last: Option<(i64, Vec<u8>)> = tx
+        .prepare_cached("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, hash) = match last {
+        Some(found) => found,
+        None => match anchor(tx)? {
+            Some((count, head)) => (count, head.to_vec()),
+            None => return Ok((1, GENESIS)),
+        },
+    };
+    Ok((seq + 1, to_hash(&hash)?))
+}
+
+/// Links an event into the chain; the caller inserts the event row in the
+/// same transaction.
+pub(super) fn append(
+    tx: &Transaction<'_>,
+    seq: i64,
+    prev: &Hash,
+    event_type: &str,
+    event_id: &str,
+    canonical: &[u8],
+) -> Result<Hash> {
+    let hash = link(prev, canonical);
+    tx.prepare_cached(
+        "INSERT INTO ledger (seq, event_type, event_id, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute((seq, event_type, event_id, &prev[..], &hash[..]))?;
+    Ok(hash)
+}
+
+pub(super) fn anchor(tx: &Transaction<'_>) -> Result<Option<(i64, Hash)>> {
+    let row: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT event_count, head_hash FROM chain_anchor WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(count, head)| Ok((count, to_hash(&head)?)))
+        .transpose()
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("a ledger hash is not 32 bytes".into()))
+}
+
+/// An event's canonical encoding, or the reason it cannot be trusted.
+enum Loaded {
+    Missing,
+    Found {
+        canonical: Vec<u8>,
+        /// A personal field that no longer matches its salted digest.
+        personal_mismatch: Option<String>,
+    },
+}
+
+fn load(tx: &Transaction<'_>, event_type: &str, id: &str) -> Result<Loaded> {
+    let found = match event_type {
+        AttendanceEvent::EVENT_TYPE => checkin::load_for_verify(tx, id)?,
+        ConsentEntry::EVENT_TYPE => consent::load_entry(tx, id)?.map(|e| (e.canonical(), None)),
+        AuditFlag::EVENT_TYPE => audit::load_for_verify(tx, id)?,
+        RestrictionEntry::EVENT_TYPE => privacy::load_entry(tx, id)?.map(|e| (e.canonical(), None)),
+        other => {
+            return Err(Error::Corrupt(format!(
+                "ledger names an unknown event type {other:?}"
+            )));
+        }
+    };
+    Ok(match found {
+        None => Loaded::Missing,
+        Some((canonical, personal_mismatch)) => Loaded::Found {
+            canonical,
+            personal_mismatch,
+        },
+    })
+}
+
+/// Tables holding chained events, for the orphan check.
+const EVENT_TABLES: &[(&str, &str)] = &[
+    (AttendanceEvent::EVENT_TYPE, "attendance_events"),
+    (ConsentEntry::EVENT_TYPE, "consent_ledger"),
+    (AuditFlag::EVENT_TYPE, "audit_flags"),
+    (RestrictionEntry::EVENT_TYPE, "restriction_log"),
+];
+
+impl Store {
+    /// Recomputes every hash and link from the anchor (or genesis) and names
+    /// the first broken one.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        self.read(|tx| {
+            let (anchored, mut prev) = anchor(tx)?.unwrap_or((0, GENESIS));
+            let mut expected = anchored + 1;
+            let mut checked = 0u64;
+            let report = |checked: u64, first_broken| VerifyReport {
+                intact: false,
+                events_checked: checked,
+                anchored_events: anchored as u64,
+                first_broken: Some(first_broken),
+            };
+            let mut stmt = tx.prepare(
+                "SELECT seq, event_type, event_id, prev_hash, hash, purged_at FROM ledger ORDER BY seq",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let seq: i64 = row.get(0)?;
+                let event_type: String = row.get(1)?;
+                let event_id: String = row.get(2)?;
+                let prev_hash: Vec<u8> = row.get(3)?;
+                let hash: Vec<u8> = row.get(4)?;
+                let purged: Option<i64> = row.get(5)?;
+                let broken = |problem: String| BrokenLink {
+                    seq,
+                    event_type: Some(event_type.clone()),
+                    event_id: Some(event_id.clone()),
+                    problem,
+                };
+                if seq != expected {
+                    return Ok(report(checked, BrokenLink {
+                        seq: expected,
+                        event_type: None,
+                        event_id: None,
+                        problem: format!(
+                            "event {expected} is missing from the ledger (the next one is {seq})"
+                        ),
+                    }));
+                }
+                if prev_hash != prev {
+                    return Ok(report(checked, broken(
+                        "does not link to the previous event's hash".into(),
+                    )));
+                }
+                if purged.is_none() {
+                    match load(tx, &event_type, &event_id)? {
+                        Loaded::Missing => {
+                            return Ok(report(checked, broken("event has been deleted".into())));
+                        }
+                        Loaded::Found {
+                            canonical,
+                            personal_mismatch,
+                        } => {
+                            if link(&prev, &canonical)[..] != hash[..] {
+                                return Ok(report(checked, broken(
+                                    "event content does not match its hash (altered)".into(),
+                                )));
+                            }
+                            if let Some(problem) = personal_mismatch {
+                                return Ok(report(checked, broken(problem)));
+                            }
+                        }
+                    }
+                }
+                prev = to_hash(&hash)?;
+                expected += 1;
+                checked += 1;
+            }
+            // Rows that never entered the chain.
+            for (event_type, table) in EVENT_TABLES {
+                let orphan: Option<(String, i64)> = tx
+                    .query_row(
+                        &format!(
+                            "SELECT t.id, t.seq FROM {table} t WHERE NOT EXISTS (
+                               SELECT 1 FROM ledger l WHERE l.event_type = ?1 AND l.event_id = t.id
+                                 AND l.seq = t.seq AND l.purged_at IS NULL) LIMIT 1"
+                        ),
+                        [event_type],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                if let Some((id, seq)) = orphan {
+                    return Ok(report(checked, BrokenLink {
+                        seq,
+                        event_type: Some(event_type.to_string()),
+                        event_id: Some(id),
+                        problem: "event is not in the ledger (inserted outside the chain)".into(),
+                    }));
+                }
+            }
+            Ok(VerifyReport {
+                intact: true,
+                events_checked: checked,
+                anchored_events: anchored as u64,
+                first_broken: None,
+            })
+        })
+    }
+}

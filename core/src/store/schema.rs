@@ -1,0 +1,150 @@
+//! Schema version, creation and upgrades (the application-services pattern:
+//! one constant for the version, one script per upgrade step).
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// Bump together with a new `UPGRADES` entry and `sql/create.sql`.
+pub const VERSION: u32 = 2;
+
+/// `PRAGMA application_id`: "FCK1". Tells our files from other SQLite files.
+pub const APPLICATION_ID: i32 = 0x4643_4b31;
+
+const CREATE: &str = include_str!("sql/create.sql");
+
+/// (version reached, script). Applied in order inside one transaction.
+const UPGRADES: &[(u32, &str)] = &[(2, include_str!("sql/upgrade_v2.sql"))];
+
+/// Creates a new store or upgrades an older one. A file that is not ours,
+/// or from a newer build, is refused and left untouched.
+pub(crate) fn init(conn: &mut Connection) -> Result<()> {
+    let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let has_tables: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master)",
+        [],
+        |r| r.get(0),
+    )?;
+
+    if app_id == 0 && version == 0 && !has_tables {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        tx.execute_batch(CREATE)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", VERSION)?;
+        tx.commit()?;
+        return Ok(());
+    }
+    if app_id != APPLICATION_ID {
+        return Err(Error::Corrupt(
+            "an SQLite file that is not a fieldcheck store".into(),
+        ));
+    }
+    if version > VERSION {
+        return Err(Error::SchemaTooNew {
+            found: version,
+            supported: VERSION,
+        });
+    }
+    if version < VERSION {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        for (reached, script) in UPGRADES {
+            if *reached > version {
+                log::info!("upgrading store schema to v{reached}");
+                tx.execute_batch(script)?;
+            }
+        }
+        tx.pragma_update(None, "user_version", VERSION)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Columns and indexes of every table, in a comparable form.
+    fn shape(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut tables = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        let names: Vec<String> = tables
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for table in names {
+            let mut cols = conn
+                .prepare(&format!("PRAGMA table_xinfo({table})"))
+                .unwrap();
+            let rows = cols
+                .query_map([], |r| {
+                    Ok(format!(
+                        "{table}.{}:{}:notnull={}:pk={}",
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(5)?
+                    ))
+                })
+                .unwrap();
+            for row in rows {
+                out.push(row.unwrap());
+            }
+        }
+        let mut idx = conn
+            .prepare("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .unwrap();
+        for row in idx
+            .query_map([], |r| {
+                Ok(format!(
+                    "index {} on {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?
+                ))
+            })
+            .unwrap()
+        {
+            out.push(row.unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn upgrade_from_frozen_v1_reaches_the_created_schema() {
+        let mut upgraded = Connection::open_in_memory().unwrap();
+        upgraded
+            .execute_batch(include_str!("../../tests/data/schema_v1.sql"))
+            .unwrap();
+        upgraded
+            .pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        upgraded.pragma_update(None, "user_version", 1).unwrap();
+        init(&mut upgraded).unwrap();
+
+        let mut fresh = Connection::open_in_memory().unwrap();
+        init(&mut fresh).unwrap();
+        assert_eq!(shape(&upgraded), shape(&fresh));
+        let v: u32 = upgraded
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, VERSION);
+    }
+
+    #[test]
+    fn foreign_and_newer_files_are_refused() {
+        let mut other = Connection::open_in_memory().unwrap();
+        other.execute_batch("CREATE TABLE t (x)").unwrap();
+        assert!(matches!(init(&mut other), Err(Error::Corrupt(_))));
+
+        let mut newer = Connection::open_in_memory().unwrap();
+        init(&mut newer).unwrap();
+        newer.pragma_update(None, "user_version", VERSION + 1).unwrap();
+        assert!(matches!(
+            init(&mut newer),
+            Err(Error::SchemaTooNew { found, .. }) if found == VERSION + 1
+        ));
+    }
+}

@@ -1,0 +1,103 @@
+//! Site storage. Import is all-or-nothing: the whole file is validated
+//! before the first row is written, and written in one transaction.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Transaction;
+use serde::Serialize;
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::geofence::{GeoPoint, Site, parse_sites, sites_to_geojson};
+use crate::types::Actor;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    /// Sites that did not exist before.
+    pub added: usize,
+    /// Existing ids whose site was replaced.
+    pub replaced: usize,
+}
+
+impl Store {
+    /// Imports a GeoJSON FeatureCollection of sites (admin only).
+    pub fn import_sites(
+        &self,
+        actor: &Actor,
+        geojson: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportSummary> {
+        actor.must_be_admin()?;
+        let sites = parse_sites(geojson)?;
+        let summary = self.write(|tx| {
+            let mut summary = ImportSummary {
+                added: 0,
+                replaced: 0,
+            };
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO sites (id, name, feature, ref_lat, ref_lon, imported_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                   feature = excluded.feature, ref_lat = excluded.ref_lat,
+                   ref_lon = excluded.ref_lon, imported_at = excluded.imported_at",
+            )?;
+            let mut exists = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM sites WHERE id = ?1)")?;
+            for site in &sites {
+                let existed: bool = exists.query_row([&site.id], |r| r.get(0))?;
+                if existed {
+                    summary.replaced += 1;
+                } else {
+                    summary.added += 1;
+                }
+                upsert.execute((
+                    &site.id,
+                    &site.name,
+                    site.to_feature_json(),
+                    site.reference_point.lat,
+                    site.reference_point.lon,
+                    now.timestamp(),
+                ))?;
+            }
+            Ok(summary)
+        })?;
+        self.invalidate_sites();
+        log::info!(
+            "imported {} sites ({} new, {} replaced)",
+            sites.len(),
+            summary.added,
+            summary.replaced
+        );
+        Ok(summary)
+    }
+
+    /// Every stored site, ordered by id.
+    pub fn sites(&self) -> Result<Vec<Site>> {
+        self.read(|tx| load_all(tx))
+    }
+
+    /// Every stored site as one GeoJSON FeatureCollection.
+    pub fn export_sites(&self) -> Result<String> {
+        Ok(sites_to_geojson(&self.sites()?))
+    }
+}
+
+pub(super) fn load_all(tx: &Transaction<'_>) -> Result<Vec<Site>> {
+    let mut stmt = tx.prepare_cached("SELECT id, feature, ref_lat, ref_lon FROM sites ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, f64>(2)?,
+            r.get::<_, f64>(3)?,
+        ))
+    })?;
+    let mut sites = Vec::new();
+    for row in rows {
+        let (id, feature, lat, lon) = row?;
+        let mut site = Site::from_feature_json(&feature)
+            .map_err(|e| Error::Corrupt(format!("stored site {id} is unreadable: {e}")))?;
+        // The reference point is fixed at import (PRODUCT.md §3 step 7).
+        site.reference_point = GeoPoint { lat, lon };
+        sites.push(site);
+    }
+    Ok(sites)
+}
