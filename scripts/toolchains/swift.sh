@@ -177,7 +177,7 @@ __run() { # internal; called through in_private_ns
     if [ ${#binds[@]} -eq 0 ] && [ "$PWD" != "/" ]; then binds=("$PWD"); fi
 
     trap chroot_cleanup EXIT
-    trap 'exit 130' INT TERM
+    trap 'exit 130' INT TERM HUP
     chroot_mount_basics "$ROOT"
     for arg in "${binds[@]}"; do
         src="${arg%%:*}"; dst="${arg#*:}"; [ "$arg" = "$src" ] && dst="$src"
@@ -195,10 +195,19 @@ __run() { # internal; called through in_private_ns
     local envv=(PATH="$CHROOT_PATH" HOME=/root LANG=C.UTF-8)
     [ -n "${TERM:-}" ] && envv+=(TERM="$TERM")
     [ -n "${CI:-}" ] && envv+=(CI="$CI")
-    local rc=0
-    chroot "$ROOT" env -i "${envv[@]}" "${envs[@]}" sh -c 'cd "$1" && shift && exec "$@"' sh "$workdir" "$@" || rc=$?
+    # Run in the background + `wait` so that a TERM/INT sent to this script is forwarded to the
+    # command (bash would otherwise defer the trap until the command ends). fd 3 keeps our stdin.
+    local rc=0 child
+    exec 3<&0
+    chroot "$ROOT" env -i "${envv[@]}" "${envs[@]}" sh -c 'cd "$1" && shift && exec "$@"' sh "$workdir" "$@" <&3 &
+    child=$!
+    trap 'kill -TERM "$child" 2>/dev/null || true' INT TERM HUP
+    while :; do
+        rc=0; wait "$child" || rc=$?
+        kill -0 "$child" 2>/dev/null || break  # a trap interrupted `wait`: wait again
+    done
     chroot_cleanup
-    trap - EXIT
+    trap - EXIT INT TERM HUP
     return "$rc"
 }
 
@@ -216,7 +225,11 @@ case "$cmd" in
         ;;
     run)
         do_install
-        in_private_ns __run "$@"
+        if [ -z "${FIELDCHECK_SWIFT_IN_NS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
+            # unshare without --fork execs in place: signals reach __run's trap directly.
+            FIELDCHECK_SWIFT_IN_NS=1 exec unshare --mount --propagation private "$BASH" "$SELF" __run "$@"
+        fi
+        __run "$@"
         ;;
     __install_packages_then_stamp | __run)
         "$cmd" "$@"

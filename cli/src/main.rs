@@ -1,0 +1,553 @@
+//! `fieldcheck`: the command line of PRODUCT.md §10, for app developers
+//! inspecting a device database and supervisors running reports.
+//!
+//! Exit codes: 0 success (a rejected check-in is a recorded verdict), 2 bad
+//! input or usage, 3 permission denied, 1 anything else.
+
+mod bench;
+mod demo;
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use fieldcheck_core::{
+    Actor, CheckInRequest, ConsentChange, ConsentSource, Error, ErrorKind, EventFilter, EventKind,
+    FlagPurpose, FlagRequest, FlagScope, Fix, Permission, Role, Store, time,
+};
+use serde_json::json;
+
+use crate::output::Output;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fieldcheck",
+    version,
+    about = "Geofenced, purpose-limited attendance for field agents"
+)]
+struct Cli {
+    /// The store (SQLite file) [default: fieldcheck.db; for demo: fieldcheck-demo.db].
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Overrides the clock (RFC 3339), for tests and replays.
+    #[arg(long, global = true, value_name = "RFC3339")]
+    now: Option<String>,
+    /// Who is acting.
+    #[arg(long, global = true, default_value = "cli")]
+    actor: String,
+    /// The actor's role.
+    #[arg(long, global = true, value_enum, default_value = "admin")]
+    role: RoleArg,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RoleArg {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Agent => Role::Agent,
+            RoleArg::Supervisor => Role::Supervisor,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Import, list and export sites (GeoJSON).
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Grant, withdraw and show consent.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Judge a fix and record a check-in.
+    CheckIn(FixArgs),
+    /// Judge a fix and record a check-out.
+    CheckOut(FixArgs),
+    /// List attendance events (one JSON object per line with --json).
+    Events(EventsArgs),
+    /// Audit and security flags.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Delete what has outlived its retention; leaves no bytes behind.
+    Purge,
+    /// Recompute the hash chain; exit 1 naming the first broken link.
+    Verify,
+    /// Simulate a working week on an embedded database and print a report.
+    Demo,
+    /// Measure geofence and check-in throughput (PRODUCT.md §11).
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum SiteCommand {
+    /// Import a GeoJSON FeatureCollection (all or nothing).
+    Import { file: PathBuf },
+    /// List stored sites.
+    List,
+    /// Print every site as one GeoJSON FeatureCollection.
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ConsentArgs {
+    #[arg(long)]
+    agent: String,
+    #[arg(long, value_enum)]
+    permission: PermissionArg,
+    #[arg(long)]
+    policy_version: Option<String>,
+    /// Where the change came from (default: app, or admin for admins).
+    #[arg(long, value_enum)]
+    source: Option<SourceArg>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ConsentCommand {
+    Grant(ConsentArgs),
+    Withdraw(ConsentArgs),
+    /// Current state and ledger of an agent's consents.
+    Show {
+        #[arg(long)]
+        agent: String,
+    },
+    /// One ledger entry (the entry id is the receipt id).
+    Receipt { entry_id: String },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PermissionArg {
+    Location,
+    Push,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SourceArg {
+    App,
+    OsSettings,
+    Admin,
+}
+
+#[derive(Args, Debug)]
+struct FixArgs {
+    #[arg(long)]
+    agent: String,
+    #[arg(long, allow_negative_numbers = true)]
+    lat: f64,
+    #[arg(long, allow_negative_numbers = true)]
+    lon: f64,
+    /// Horizontal accuracy, metres (68 %).
+    #[arg(long, allow_negative_numbers = true)]
+    accuracy: f64,
+    /// When the fix was captured (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// The platform reported a mock location.
+    #[arg(long)]
+    mock: bool,
+}
+
+#[derive(Args, Debug)]
+struct EventsArgs {
+    #[arg(long)]
+    agent: Option<String>,
+    #[arg(long, value_name = "RFC3339")]
+    from: Option<String>,
+    #[arg(long, value_name = "RFC3339")]
+    to: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Set a flag; covered fixes keep their coordinates until retention ends.
+    #[command(group(ArgGroup::new("scope").required(true).args(["agent", "site", "everyone"])))]
+    Flag {
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long)]
+        everyone: bool,
+        #[arg(long, value_enum)]
+        purpose: PurposeArg,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_name = "RFC3339")]
+        until: String,
+    },
+    /// Flags (with --agent: those covering that agent).
+    List {
+        #[arg(long)]
+        agent: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PurposeArg {
+    Audit,
+    Security,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = Output::new(cli.json);
+    match run(&cli, &mut out) {
+        Ok(code) => code,
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::NotFound => 2,
+        ErrorKind::PermissionDenied => 3,
+        ErrorKind::Storage => 1,
+    }
+}
+
+fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
+    // Everything the caller typed is checked before the store is touched.
+    let now = match &cli.now {
+        Some(text) => time::parse_rfc3339("now", text)?,
+        None => Utc::now(),
+    };
+    fieldcheck_core::types::validate_id("actor", &cli.actor)?;
+    let actor = Actor::new(cli.actor.clone(), cli.role.into());
+
+    match &cli.command {
+        Command::Site(cmd) => site(cli, out, &actor, cmd, now),
+        Command::Consent(cmd) => consent(cli, out, &actor, cmd, now),
+        Command::CheckIn(args) => check(cli, out, &actor, EventKind::CheckIn, args, now),
+        Command::CheckOut(args) => check(cli, out, &actor, EventKind::CheckOut, args, now),
+        Command::Events(args) => {
+            let filter = EventFilter {
+                agent: args.agent.clone(),
+                from: optional_time("from", &args.from)?,
+                to: optional_time("to", &args.to)?,
+            };
+            let store = cli.store()?;
+            let events = store.events(&actor, &filter)?;
+            if cli.json {
+                for event in &events {
+                    out.json_line(event)?;
+                }
+            } else {
+                out.events_table(&events)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(cmd) => audit(cli, out, &actor, cmd, now),
+        Command::Purge => {
+            let store = cli.store()?;
+            let spinner = out.spinner("purging");
+            let report = store.purge(&actor, now)?;
+            spinner.finish_and_clear();
+            out.value(&report, |w| {
+                writeln!(
+                    w,
+                    "purged {} retained location(s) and {} attendance event(s); {} ledger entries anchored",
+                    report.retained_locations, report.attendance_events, report.anchored_events
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let store = cli.store()?;
+            let report = store.verify()?;
+            out.value(&report, |w| match &report.first_broken {
+                None => writeln!(
+                    w,
+                    "chain intact: {} event(s) verified{}",
+                    report.events_checked,
+                    if report.anchored_events > 0 {
+                        format!(" after an anchor of {}", report.anchored_events)
+                    } else {
+                        String::new()
+                    }
+                ),
+                Some(b) => writeln!(
+                    w,
+                    "chain BROKEN at event {} ({} {}): {}",
+                    b.seq,
+                    b.event_type.as_deref().unwrap_or("?"),
+                    b.event_id.as_deref().unwrap_or("?"),
+                    b.problem
+                ),
+            })?;
+            Ok(if report.intact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Demo => {
+            demo::run(&demo_path(cli), out, now)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            bench::run(args, out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `demo` writes its own file unless `--db` names one.
+fn demo_path(cli: &Cli) -> PathBuf {
+    cli.db
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("fieldcheck-demo.db"))
+}
+
+impl Cli {
+    fn store(&self) -> Result<Store, Error> {
+        Store::open(self.db.as_deref().unwrap_or(Path::new("fieldcheck.db")))
+    }
+}
+
+fn optional_time(field: &str, text: &Option<String>) -> Result<Option<DateTime<Utc>>, Error> {
+    text.as_deref()
+        .map(|t| time::parse_rfc3339(field, t))
+        .transpose()
+}
+
+fn site(
+    cli: &Cli,
+    out: &mut Output,
+    actor: &Actor,
+    cmd: &SiteCommand,
+    now: DateTime<Utc>,
+) -> Result<ExitCode, Error> {
+    match cmd {
+        SiteCommand::Import { file } => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                Error::invalid("file", format!("cannot read {}: {e}", file.display()))
+            })?;
+            // Validate the whole file before the store is even opened.
+            fieldcheck_core::geofence::parse_sites(&text)?;
+            let store = cli.store()?;
+            let spinner = out.spinner("importing sites");
+            let summary = store.import_sites(actor, &text, now)?;
+            spinner.finish_and_clear();
+            out.value(&summary, |w| {
+                writeln!(
+                    w,
+                    "imported {} site(s): {} new, {} replaced",
+                    summary.added + summary.replaced,
+                    summary.added,
+                    summary.replaced
+                )
+            })?;
+        }
+        SiteCommand::List => {
+            let sites = cli.store()?.sites()?;
+            if cli.json {
+                for site in &sites {
+                    out.json_line(&output::site_json(site))?;
+                }
+            } else {
+                out.sites_table(&sites)?;
+            }
+        }
+        SiteCommand::Export { out: file } => {
+            let geojson = cli.store()?.export_sites()?;
+            match file {
+                Some(path) => std::fs::write(path, geojson + "\n")?,
+                None => out.raw(&geojson)?,
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn consent(
+    cli: &Cli,
+    out: &mut Output,
+    actor: &Actor,
+    cmd: &ConsentCommand,
+    now: DateTime<Utc>,
+) -> Result<ExitCode, Error> {
+    match cmd {
+        ConsentCommand::Grant(args) | ConsentCommand::Withdraw(args) => {
+            let change = ConsentChange {
+                subject: args.agent.clone(),
+                permission: match args.permission {
+                    PermissionArg::Location => Permission::Location,
+                    PermissionArg::Push => Permission::Push,
+                },
+                granted: matches!(cmd, ConsentCommand::Grant(_)),
+                policy_version: args.policy_version.clone(),
+                source: args.source.map(|s| match s {
+                    SourceArg::App => ConsentSource::App,
+                    SourceArg::OsSettings => ConsentSource::OsSettings,
+                    SourceArg::Admin => ConsentSource::Admin,
+                }),
+            };
+            let entry = cli.store()?.change_consent(actor, &change, now)?;
+            out.value(&entry, |w| {
+                writeln!(
+                    w,
+                    "{} consent {} for {} (policy {}, entry {})",
+                    entry.permission,
+                    if entry.granted { "granted" } else { "withdrawn" },
+                    entry.subject,
+                    entry.policy_version,
+                    entry.id
+                )
+            })?;
+        }
+        ConsentCommand::Show { agent } => {
+            let store = cli.store()?;
+            let state = store.consent_state(actor, agent)?;
+            let history = store.consent_history(actor, agent)?;
+            let value = json!({
+                "agent": agent,
+                "location": state.location,
+                "push": state.push,
+                "history": history,
+            });
+            out.value(&value, |w| {
+                for (name, entry) in [("location", &state.location), ("push", &state.push)] {
+                    match entry {
+                        Some(e) => writeln!(
+                            w,
+                            "{name:<9} {} (policy {}, {} via {}, entry {})",
+                            if e.granted { "granted" } else { "withdrawn" },
+                            e.policy_version,
+                            time::format_rfc3339(e.at),
+                            e.source,
+                            e.id
+                        )?,
+                        None => writeln!(w, "{name:<9} never asked")?,
+                    }
+                }
+                writeln!(w, "{} ledger entr(ies)", history.len())
+            })?;
+        }
+        ConsentCommand::Receipt { entry_id } => {
+            let entry = cli.store()?.consent_entry(actor, entry_id)?;
+            // Full Kantara receipts arrive with the privacy work; until then
+            // the entry itself, which carries every ledger field.
+            out.value(&entry, |w| writeln!(w, "{}", serde_json::to_string_pretty(&entry).unwrap_or_default()))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(
+    cli: &Cli,
+    out: &mut Output,
+    actor: &Actor,
+    kind: EventKind,
+    args: &FixArgs,
+    now: DateTime<Utc>,
+) -> Result<ExitCode, Error> {
+    let captured_at = optional_time("at", &args.at)?.unwrap_or(now);
+    let request = CheckInRequest {
+        agent: args.agent.clone(),
+        kind,
+        fix: Fix {
+            lat: args.lat,
+            lon: args.lon,
+            accuracy_m: args.accuracy,
+            captured_at,
+            is_mock: args.mock,
+        },
+    };
+    fieldcheck_core::types::validate_id("agent", &request.agent)?;
+    request.fix.validate()?;
+    let event = cli.store()?.check(actor, &request, now)?;
+    out.value(&event, |w| {
+        let verdict = if event.accepted { "ACCEPTED" } else { "REJECTED" };
+        write!(w, "{verdict} {} {}", event.kind, event.position)?;
+        if let Some(site) = &event.site_id {
+            write!(w, " at {site}")?;
+        }
+        if let Some(d) = event.distance_m {
+            write!(w, " ({d} m away)")?;
+        }
+        if !event.reasons.is_empty() {
+            write!(w, " [{}]", event.reasons_text())?;
+        }
+        if event.location_retained {
+            write!(w, " (location retained under an audit flag)")?;
+        }
+        writeln!(w, "\nevent {}", event.id)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit(
+    cli: &Cli,
+    out: &mut Output,
+    actor: &Actor,
+    cmd: &AuditCommand,
+    now: DateTime<Utc>,
+) -> Result<ExitCode, Error> {
+    match cmd {
+        AuditCommand::Flag {
+            agent,
+            site,
+            everyone,
+            purpose,
+            reason,
+            until,
+        } => {
+            let scope = match (agent, site, everyone) {
+                (Some(a), None, false) => FlagScope::Agent(a.clone()),
+                (None, Some(s), false) => FlagScope::Site(s.clone()),
+                (None, None, true) => FlagScope::Everyone,
+                _ => return Err(Error::invalid("scope", "give exactly one of --agent, --site, --everyone")),
+            };
+            let request = FlagRequest {
+                scope,
+                purpose: match purpose {
+                    PurposeArg::Audit => FlagPurpose::Audit,
+                    PurposeArg::Security => FlagPurpose::Security,
+                },
+                reason: reason.clone(),
+                expires_at: time::parse_rfc3339("until", until)?,
+            };
+            let flag = cli.store()?.set_flag(actor, &request, now)?;
+            out.value(&flag, |w| {
+                writeln!(
+                    w,
+                    "{} flag {} on {}{} until {}",
+                    flag.purpose,
+                    flag.id,
+                    flag.scope.kind(),
+                    flag.scope.id().map(|s| format!(" {s}")).unwrap_or_default(),
+                    time::format_rfc3339(flag.expires_at)
+                )
+            })?;
+        }
+        AuditCommand::List { agent } => {
+            let flags = cli.store()?.flags(actor, agent.as_deref(), now)?;
+            if cli.json {
+                for flag in &flags {
+                    out.json_line(flag)?;
+                }
+            } else {
+                out.flags_table(&flags, now)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
