@@ -17,7 +17,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 KOTLIN_COMPILER_VERSION="${FIELDCHECK_KOTLIN_VERSION:-2.4.20}"
-TOOLCHAINS="${FIELDCHECK_TOOLCHAINS:-$HOME/.cache/fieldcheck-toolchains}"
+TOOLCHAINS="${FIELDCHECK_TOOLCHAINS:-${HOME:-/root}/.cache/fieldcheck-toolchains}"
 KDIR="$TOOLCHAINS/kotlin"
 NPM_PREFIX="$KDIR/npm-$KOTLIN_COMPILER_VERSION"
 ENV_FILE="$KDIR/env.sh"
@@ -71,10 +71,12 @@ installed_version() {
 if [ "$(installed_version)" != "$KOTLIN_COMPILER_VERSION" ] || [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
     log "npm install kotlin-compiler@$KOTLIN_COMPILER_VERSION -> $NPM_PREFIX"
     mkdir -p "$KDIR"
-    tmp="$(mktemp -d "$KDIR/.npm-tmp.XXXXXX")"
+    tmp="$(mktemp -d "$KDIR/.npm-tmp.XXXXXX")"; chmod 755 "$tmp"
     trap 'rm -rf "$tmp"' EXIT
-    npm install --prefix "$tmp" --no-save --no-package-lock --no-audit --no-fund \
-        --loglevel=error "kotlin-compiler@$KOTLIN_COMPILER_VERSION" >&2
+    # Throwaway npm cache: the installed package is the cache; keeps ~/.npm untouched.
+    npm install --prefix "$tmp" --cache "$tmp/.npm-cache" --no-save --no-package-lock \
+        --no-audit --no-fund --loglevel=error "kotlin-compiler@$KOTLIN_COMPILER_VERSION" >&2
+    rm -rf "$tmp/.npm-cache"
     chmod +x "$tmp"/node_modules/kotlin-compiler/bin/* 2>/dev/null || true
     rm -rf "$NPM_PREFIX"
     mv "$tmp" "$NPM_PREFIX"

@@ -30,7 +30,7 @@ SUITE="${FIELDCHECK_SWIFT_SUITE:-trixie}"
 # swiftlang pulls gcc/binutils; libc6-dev gives clang the libc headers (stdint.h, ...)
 # that uniffi's generated C header and the Swift/C interop need.
 CHROOT_PACKAGES=(swiftlang libc6-dev)
-TOOLCHAINS="${FIELDCHECK_TOOLCHAINS:-$HOME/.cache/fieldcheck-toolchains}"
+TOOLCHAINS="${FIELDCHECK_TOOLCHAINS:-${HOME:-/root}/.cache/fieldcheck-toolchains}"
 SDIR="$TOOLCHAINS/swift"
 ROOT="$SDIR/$SUITE-rootfs"
 STAMP="$ROOT/.fieldcheck-ready"
@@ -153,6 +153,7 @@ do_install() {
     fi
     rm -f "$STAMP"
     in_private_ns __install_packages_then_stamp
+    exec 9>&-
 }
 
 __install_packages_then_stamp() {
@@ -162,7 +163,7 @@ __install_packages_then_stamp() {
 }
 
 # ---- run ----------------------------------------------------------------------
-__run() { # internal; called through in_private_ns
+__run() { # internal; `run` execs it inside `unshare -m` (or calls it directly as a fallback)
     local binds=() envs=() workdir="" arg src dst
     while [ $# -gt 0 ]; do
         case "$1" in

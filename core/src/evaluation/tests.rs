@@ -220,8 +220,8 @@ fn accuracy_circle_inside_uncertain_outside() {
     // d = 115: b = 15 <= r, outside the fence: still uncertain.
     let v = judge_in(office(), fix_at(north_of(JAKARTA, 115.0), 20.0), &ctx);
     assert_eq!(v.position, PositionClass::Uncertain);
-    // d = 150: b = 50 > r: outside, distance rounded up to 10 m.
-    let v = judge_in(office(), fix_at(north_of(JAKARTA, 150.0), 20.0), &ctx);
+    // d = 149.5: b = 49.5 > r: outside, distance rounded up to 10 m.
+    let v = judge_in(office(), fix_at(north_of(JAKARTA, 149.5), 20.0), &ctx);
     assert_eq!(v.position, PositionClass::Outside);
     assert_eq!(v.reasons, vec![Reason::OutsideGeofence]);
     assert_eq!(v.distance_m, Some(50));
@@ -274,7 +274,7 @@ fn nearest_uncertain_and_nearest_outside_sites_are_named() {
     let ctx = consenting("a1");
     let far = north_of(JAKARTA, 5_000.0);
     let sites = vec![circle("far", far, 100.0), circle("office", JAKARTA, 100.0)];
-    let v = judge_in(sites.clone(), fix_at(north_of(JAKARTA, 400.0), 10.0), &ctx);
+    let v = judge_in(sites.clone(), fix_at(north_of(JAKARTA, 399.5), 10.0), &ctx);
     assert_eq!(v.site_id.as_deref(), Some("office"));
     assert_eq!(v.distance_m, Some(300));
     let v = judge_in(sites, fix_at(north_of(JAKARTA, 4_500.0), 10.0), &ctx);
@@ -384,7 +384,10 @@ proptest! {
         let sites = SiteIndex::new(sample_sites());
         match judge(kind, &fix, &sites, &consenting("a1"), &Rules::default(), now()) {
             Ok(v) => prop_assert!(!v.reasons.is_empty() || v.accepted),
-            Err(e) => prop_assert!(matches!(e, Error::InvalidInput { .. })),
+            Err(e) => {
+                let typed = matches!(e, Error::InvalidInput { .. });
+                prop_assert!(typed, "unexpected error {}", e);
+            }
         }
     }
 

@@ -1,0 +1,640 @@
+use chrono::{DateTime, Duration, TimeZone};
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+use super::*;
+use crate::attendance::{AttendanceEvent, EventFilter};
+use crate::audit::{FlagPurpose, FlagRequest, FlagScope};
+use crate::chain;
+use crate::consent::{ConsentEntry, ConsentSource};
+use crate::evaluation::{Fix, PositionClass, Reason};
+use crate::types::{EventKind, Permission};
+
+/// Jakarta head office (circle, 150 m) and a Surabaya branch (square).
+const SITES: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","geometry":{"type":"Point","coordinates":[106.8227,-6.1944]},
+  "properties":{"id":"jkt-hq","name":"Jakarta HQ","radius_m":150}},
+ {"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[112.7370,-7.2580],[112.7400,-7.2580],[112.7400,-7.2550],[112.7370,-7.2550],[112.7370,-7.2580]]]},
+  "properties":{"id":"sby-branch","name":"Surabaya branch"}}]}"#;
+
+const HQ_LAT: f64 = -6.1944;
+const HQ_LON: f64 = 106.8227;
+
+fn t0() -> DateTime<chrono::Utc> {
+    chrono::Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
+}
+
+fn admin() -> Actor {
+    Actor::admin("admin-1")
+}
+
+fn supervisor() -> Actor {
+    Actor::supervisor("sup-1")
+}
+
+struct Fixture {
+    _dir: TempDir,
+    path: PathBuf,
+    store: Store,
+}
+
+fn fixture() -> Fixture {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("store.db");
+    let store = Store::open_with(
+        &path,
+        &OpenOptions {
+            durability: Durability::Normal,
+        },
+    )
+    .unwrap();
+    store.import_sites(&admin(), SITES, t0()).unwrap();
+    Fixture {
+        _dir: dir,
+        path,
+        store,
+    }
+}
+
+fn grant(store: &Store, agent: &str, at: DateTime<chrono::Utc>) -> ConsentEntry {
+    store
+        .change_consent(
+            &Actor::agent(agent),
+            &ConsentChange {
+                subject: agent.into(),
+                permission: Permission::Location,
+                granted: true,
+                policy_version: None,
+                source: None,
+            },
+            at,
+        )
+        .unwrap()
+}
+
+fn withdraw(store: &Store, agent: &str, at: DateTime<chrono::Utc>) {
+    store
+        .change_consent(
+            &Actor::agent(agent),
+            &ConsentChange {
+                subject: agent.into(),
+                permission: Permission::Location,
+                granted: false,
+                policy_version: None,
+                source: None,
+            },
+            at,
+        )
+        .unwrap();
+}
+
+fn check_in_at(
+    store: &Store,
+    agent: &str,
+    lat: f64,
+    lon: f64,
+    at: DateTime<chrono::Utc>,
+) -> Result<AttendanceEvent> {
+    store.check(
+        &Actor::agent(agent),
+        &CheckInRequest {
+            agent: agent.into(),
+            kind: EventKind::CheckIn,
+            fix: Fix {
+                lat,
+                lon,
+                accuracy_m: 10.0,
+                captured_at: at,
+                is_mock: false,
+            },
+        },
+        at,
+    )
+}
+
+fn flag(store: &Store, scope: FlagScope, at: DateTime<chrono::Utc>, days: i64) -> crate::AuditFlag {
+    store
+        .set_flag(
+            &supervisor(),
+            &FlagRequest {
+                scope,
+                purpose: FlagPurpose::Security,
+                reason: "suspected spoofing".into(),
+                expires_at: at + Duration::days(days),
+            },
+            at,
+        )
+        .unwrap()
+}
+
+#[test]
+fn damaged_and_foreign_files_are_refused_and_left_alone() {
+    let dir = TempDir::new().unwrap();
+    let garbage = dir.path().join("garbage.db");
+    let bytes: Vec<u8> = (0..8192u32).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(&garbage, &bytes).unwrap();
+    let err = Store::open(&garbage).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err}");
+    assert_eq!(std::fs::read(&garbage).unwrap(), bytes);
+
+    let foreign = dir.path().join("other.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hi');")
+        .unwrap();
+    let before = std::fs::read(&foreign).unwrap();
+    assert!(matches!(Store::open(&foreign), Err(Error::Corrupt(_))));
+    assert_eq!(std::fs::read(&foreign).unwrap(), before);
+}
+
+#[test]
+fn a_frozen_v1_store_with_data_upgrades_and_still_verifies() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../../tests/data/schema_v1.sql"))
+            .unwrap();
+        conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        // One consent entry written the way v1 wrote it.
+        let entry = ConsentEntry {
+            id: "c-1".into(),
+            seq: 1,
+            subject: "a1".into(),
+            permission: Permission::Location,
+            granted: true,
+            policy_version: "1".into(),
+            at: t0(),
+            source: ConsentSource::App,
+            actor: Actor::agent("a1"),
+        };
+        let hash = chain::link(&chain::GENESIS, &entry.canonical());
+        conn.execute(
+            "INSERT INTO ledger (seq, event_type, event_id, prev_hash, hash) VALUES (1, 'consent', 'c-1', ?1, ?2)",
+            (&chain::GENESIS[..], &hash[..]),
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO consent_ledger VALUES ('c-1', 1, 'a1', 'location', 1, '1', ?1, 'app', 'a1', 'agent')",
+            [t0().timestamp()],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert!(store.verify().unwrap().intact);
+    let state = store.consent_state(&admin(), "a1").unwrap();
+    assert_eq!(state.location.map(|e| e.id), Some("c-1".into()));
+    // The upgraded store keeps working and chaining.
+    store.import_sites(&admin(), SITES, t0()).unwrap();
+    let e = check_in_at(&store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
+    assert!(e.accepted, "{e:?}");
+    assert_eq!(e.seq, 2);
+    assert!(store.verify().unwrap().intact);
+}
+
+#[test]
+fn no_consent_no_processing_and_withdrawal_stops_it() {
+    let f = fixture();
+    let e = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
+    assert_eq!(e.reasons, vec![Reason::ConsentRequired]);
+    assert_eq!(e.position, PositionClass::Unknown);
+    assert_eq!(e.consent_entry, None);
+
+    let entry = grant(&f.store, "a1", t0());
+    let e = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
+    assert!(e.accepted);
+    assert_eq!(e.site_id.as_deref(), Some("jkt-hq"));
+    assert_eq!(e.consent_entry.as_deref(), Some(entry.id.as_str()));
+
+    withdraw(&f.store, "a1", t0() + Duration::hours(1));
+    let e = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0() + Duration::hours(1)).unwrap();
+    assert_eq!(e.reasons, vec![Reason::ConsentRequired]);
+
+    let history = f.store.consent_history(&Actor::agent("a1"), "a1").unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.granted).collect::<Vec<_>>(),
+        vec![true, false]
+    );
+    assert!(f.store.verify().unwrap().intact);
+}
+
+#[test]
+fn roles_are_enforced_and_denials_change_nothing() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    let denied = f.store.check(
+        &Actor::agent("a2"),
+        &CheckInRequest {
+            agent: "a1".into(),
+            kind: EventKind::CheckIn,
+            fix: Fix {
+                lat: HQ_LAT,
+                lon: HQ_LON,
+                accuracy_m: 10.0,
+                captured_at: t0(),
+                is_mock: false,
+            },
+        },
+        t0(),
+    );
+    assert!(matches!(denied, Err(Error::PermissionDenied(_))));
+    let flag_by_agent = f.store.set_flag(
+        &Actor::agent("a1"),
+        &FlagRequest {
+            scope: FlagScope::Everyone,
+            purpose: FlagPurpose::Audit,
+            reason: "x".into(),
+            expires_at: t0() + Duration::days(1),
+        },
+        t0(),
+    );
+    assert!(matches!(flag_by_agent, Err(Error::PermissionDenied(_))));
+    assert!(matches!(
+        f.store.import_sites(&supervisor(), SITES, t0()),
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        f.store.events(&Actor::agent("a2"), &EventFilter { agent: Some("a1".into()), ..Default::default() }),
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        f.store.purge(&supervisor(), t0()),
+        Err(Error::PermissionDenied(_))
+    ));
+    // Only the consent entry was ever written.
+    assert_eq!(f.store.verify().unwrap().events_checked, 1);
+    assert!(f.store.events(&admin(), &EventFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn flag_requests_are_validated() {
+    let f = fixture();
+    let request = |scope, reason: &str, days| FlagRequest {
+        scope,
+        purpose: FlagPurpose::Audit,
+        reason: reason.into(),
+        expires_at: t0() + Duration::days(days),
+    };
+    let err = |r: FlagRequest| f.store.set_flag(&supervisor(), &r, t0()).unwrap_err();
+    assert!(matches!(err(request(FlagScope::Everyone, "  ", 5)), Error::InvalidInput { .. }));
+    assert!(matches!(err(request(FlagScope::Everyone, "audit", 91)), Error::InvalidInput { .. }));
+    assert!(matches!(err(request(FlagScope::Everyone, "audit", -1)), Error::InvalidInput { .. }));
+    assert!(matches!(
+        err(request(FlagScope::Site("nowhere".into()), "audit", 5)),
+        Error::NotFound(_)
+    ));
+    f.store
+        .set_flag(&supervisor(), &request(FlagScope::Everyone, "audit", 90), t0())
+        .unwrap();
+}
+
+#[test]
+fn coordinates_are_kept_only_under_a_covering_flag() {
+    let f = fixture();
+    for agent in ["a1", "a2"] {
+        grant(&f.store, agent, t0());
+    }
+    let e = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
+    assert!(!e.location_retained);
+    assert_eq!(f.store.retained_location(&supervisor(), &e.id).unwrap(), None);
+
+    let agent_flag = flag(&f.store, FlagScope::Agent("a1".into()), t0(), 10);
+    let t1 = t0() + Duration::minutes(5);
+    let e = check_in_at(&f.store, "a1", HQ_LAT + 0.0001, HQ_LON, t1).unwrap();
+    assert!(e.location_retained);
+    let kept = f.store.retained_location(&supervisor(), &e.id).unwrap().unwrap();
+    assert_eq!((kept.lat, kept.lon), (HQ_LAT + 0.0001, HQ_LON));
+    assert_eq!(kept.flag_ids, vec![agent_flag.id.clone()]);
+    assert_eq!(kept.retain_until, agent_flag.expires_at + Duration::days(30));
+    assert!(matches!(
+        f.store.retained_location(&Actor::agent("a1"), &e.id),
+        Err(Error::PermissionDenied(_))
+    ));
+    // Another agent is not covered.
+    assert!(!check_in_at(&f.store, "a2", HQ_LAT, HQ_LON, t1).unwrap().location_retained);
+
+    // A site flag covers fixes whose verdict names that site, rejected ones too.
+    flag(&f.store, FlagScope::Site("sby-branch".into()), t1, 10);
+    let far = check_in_at(&f.store, "a2", HQ_LAT, HQ_LON, t1).unwrap();
+    assert!(!far.location_retained);
+    let near_branch = check_in_at(&f.store, "a2", -7.2600, 112.7385, t1).unwrap();
+    assert_eq!(near_branch.position, PositionClass::Outside);
+    assert_eq!(near_branch.site_id.as_deref(), Some("sby-branch"));
+    assert!(near_branch.location_retained);
+
+    // Consent missing: the fix is never looked at, so never kept.
+    flag(&f.store, FlagScope::Everyone, t1, 10);
+    let unconsented = check_in_at(&f.store, "a3", HQ_LAT, HQ_LON, t1).unwrap();
+    assert_eq!(unconsented.reasons, vec![Reason::ConsentRequired]);
+    assert!(!unconsented.location_retained);
+    assert!(f.store.verify().unwrap().intact);
+}
+
+#[test]
+fn agents_can_see_the_flags_that_cover_them() {
+    let f = fixture();
+    let mine = flag(&f.store, FlagScope::Agent("a1".into()), t0(), 10);
+    let everyone = flag(&f.store, FlagScope::Everyone, t0(), 10);
+    let other = flag(&f.store, FlagScope::Agent("a2".into()), t0(), 10);
+    let site = flag(&f.store, FlagScope::Site("jkt-hq".into()), t0(), 10);
+    let ids: Vec<String> = f
+        .store
+        .flags(&Actor::agent("a1"), Some("a1"), t0())
+        .unwrap()
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    assert!(ids.contains(&mine.id) && ids.contains(&everyone.id) && ids.contains(&site.id));
+    assert!(!ids.contains(&other.id));
+    assert!(matches!(
+        f.store.flags(&Actor::agent("a1"), Some("a2"), t0()),
+        Err(Error::PermissionDenied(_))
+    ));
+    // Expired flags drop out unless they still hold the agent's coordinates.
+    let later = t0() + Duration::days(11);
+    assert!(f.store.flags(&Actor::agent("a1"), Some("a1"), later).unwrap().is_empty());
+    assert_eq!(f.store.flags(&supervisor(), None, later).unwrap().len(), 4);
+}
+
+#[test]
+fn purge_removes_retained_coordinates_after_retention_only() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    let fl = flag(&f.store, FlagScope::Agent("a1".into()), t0(), 7);
+    let e = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
+    let retain_until = fl.expires_at + Duration::days(30);
+
+    let report = f.store.purge(&admin(), retain_until).unwrap();
+    assert_eq!(report.retained_locations, 0);
+    assert!(f.store.retained_location(&admin(), &e.id).unwrap().is_some());
+
+    let report = f.store.purge(&admin(), retain_until + Duration::seconds(1)).unwrap();
+    assert_eq!(report.retained_locations, 1);
+    assert!(f.store.retained_location(&admin(), &e.id).unwrap().is_none());
+    // The event stays; only its coordinates went.
+    let kept = f.store.event(&e.id).unwrap().unwrap();
+    assert!(!kept.location_retained);
+    assert!(f.store.verify().unwrap().intact);
+    // The WAL was truncated.
+    let wal = f.path.with_extension("db-wal");
+    assert_eq!(std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0), 0);
+}
+
+#[test]
+fn purging_old_events_anchors_the_chain() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    for day in 0..3 {
+        check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0() + Duration::days(day)).unwrap();
+    }
+    let later = t0() + Duration::days(2 * 365 + 1) + Duration::hours(12);
+    // Events of day 0 and day 1 are past two years; the consent entry (seq 1)
+    // is still held, so only a middle stretch is purged and nothing anchors.
+    let report = f.store.purge(&admin(), later).unwrap();
+    assert_eq!(report.attendance_events, 2);
+    assert_eq!(report.anchored_events, 0);
+    let v = f.store.verify().unwrap();
+    assert!(v.intact, "{v:?}");
+    assert_eq!(f.store.events(&admin(), &EventFilter::default()).unwrap().len(), 1);
+    // New events keep linking after the purge.
+    grant(&f.store, "a1", later);
+    check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, later).unwrap();
+    assert!(f.store.verify().unwrap().intact);
+}
+
+#[test]
+fn a_fully_purged_prefix_is_folded_into_the_anchor() {
+    let f = fixture();
+    // Consent for a1 came from a1's earlier store; here the admin restricts
+    // nothing and records attendance only through an admin actor.
+    let entry = grant(&f.store, "a1", t0());
+    let first = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
+    // Make the consent entry and first event purgeable by marking them the
+    // way retention does, then purge: the prefix 1..=2 folds.
+    f.store
+        .write(|tx| {
+            tx.execute(
+                "UPDATE ledger SET purged_at = 1 WHERE event_id = ?1",
+                [&entry.id],
+            )?;
+            tx.execute("DELETE FROM consent_ledger WHERE id = ?1", [&entry.id])?;
+            Ok(())
+        })
+        .unwrap();
+    let later = t0() + Duration::days(2 * 365 + 1);
+    let report = f.store.purge(&admin(), later).unwrap();
+    assert_eq!(report.attendance_events, 1);
+    assert_eq!(report.anchored_events, 2);
+    let v = f.store.verify().unwrap();
+    assert!(v.intact, "{v:?}");
+    assert_eq!(v.anchored_events, 2);
+    assert!(f.store.event(&first.id).unwrap().is_none());
+    // The chain continues from the anchor.
+    let next = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, later).unwrap();
+    assert_eq!(next.seq, 3);
+    assert!(f.store.verify().unwrap().intact);
+}
+
+#[test]
+fn restriction_refuses_processing_until_lifted() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    assert!(matches!(
+        f.store.set_restriction(&supervisor(), "a1", true, t0()),
+        Err(Error::PermissionDenied(_))
+    ));
+    f.store.set_restriction(&admin(), "a1", true, t0()).unwrap();
+    let e = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
+    assert_eq!(e.reasons, vec![Reason::Restricted]);
+    f.store.set_restriction(&admin(), "a1", false, t0()).unwrap();
+    assert!(check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap().accepted);
+    assert!(f.store.verify().unwrap().intact);
+}
+
+#[test]
+fn malformed_fix_stores_nothing() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    let before = f.store.verify().unwrap().events_checked;
+    for (lat, lon) in [(f64::NAN, 0.0), (91.0, 0.0), (0.0, 180.5)] {
+        let r = check_in_at(&f.store, "a1", lat, lon, t0());
+        assert!(matches!(r, Err(Error::InvalidInput { .. })));
+    }
+    assert!(matches!(
+        check_in_at(&f.store, "", HQ_LAT, HQ_LON, t0()),
+        Err(Error::InvalidInput { .. })
+    ));
+    assert_eq!(f.store.verify().unwrap().events_checked, before);
+}
+
+#[test]
+fn sequence_and_travel_use_the_stored_history() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    let checkin = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
+    assert!(checkin.reasons.is_empty());
+    let again = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0() + Duration::minutes(1)).unwrap();
+    assert_eq!(again.reasons, vec![Reason::Sequence]);
+    // Jakarta to Surabaya (~660 km) in ten minutes.
+    let jump =
+        check_in_at(&f.store, "a1", -7.2565, 112.7385, t0() + Duration::minutes(11)).unwrap();
+    assert_eq!(jump.reasons, vec![Reason::ImpossibleTravel]);
+    assert_eq!(jump.site_id.as_deref(), Some("sby-branch"));
+}
+
+#[test]
+fn site_import_replaces_and_rejects_all_or_nothing() {
+    let f = fixture();
+    let summary = f.store.import_sites(&admin(), SITES, t0()).unwrap();
+    assert_eq!((summary.added, summary.replaced), (0, 2));
+    let broken = SITES.replace("\"radius_m\":150", "\"radius_m\":-1");
+    assert!(f.store.import_sites(&admin(), &broken, t0()).is_err());
+    let renamed = SITES.replace("Jakarta HQ", "Jakarta Head Office");
+    f.store.import_sites(&admin(), &renamed, t0()).unwrap();
+    let names: Vec<String> = f.store.sites().unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, vec!["Jakarta Head Office", "Surabaya branch"]);
+    // Export round-trips.
+    let exported = f.store.export_sites().unwrap();
+    let again = crate::geofence::parse_sites(&exported).unwrap();
+    let stored = f.store.sites().unwrap();
+    assert_eq!(again.len(), stored.len());
+    for (a, b) in again.iter().zip(&stored) {
+        assert_eq!((&a.id, &a.name, &a.agents, a.tolerance_m), (&b.id, &b.name, &b.agents, b.tolerance_m));
+        assert_eq!(a.fence, b.fence);
+        // The surface point may be recomputed from reoriented rings.
+        assert!((a.reference_point.lat - b.reference_point.lat).abs() < 1e-9);
+        assert!((a.reference_point.lon - b.reference_point.lon).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn rules_persist_and_only_admins_change_them() {
+    let f = fixture();
+    let rules = Rules {
+        max_fix_age_s: 300,
+        ..Rules::default()
+    };
+    assert!(matches!(
+        f.store.set_rules(&supervisor(), rules.clone()),
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        f.store.set_rules(&admin(), Rules { max_accuracy_m: f64::NAN, ..Rules::default() }),
+        Err(Error::InvalidInput { .. })
+    ));
+    f.store.set_rules(&admin(), rules.clone()).unwrap();
+    let path = f.path.clone();
+    drop(f.store);
+    assert_eq!(Store::open(&path).unwrap().rules(), rules);
+}
+
+fn tamper(store: &Store, sql: &str) {
+    store
+        .write(|tx| {
+            tx.execute_batch(sql)?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn verify_names_the_first_altered_or_deleted_event() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    let flag_ = flag(&f.store, FlagScope::Agent("a1".into()), t0(), 5);
+    let events: Vec<AttendanceEvent> = (0..4)
+        .map(|i| check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0() + Duration::minutes(i)).unwrap())
+        .collect();
+    assert!(f.store.verify().unwrap().intact);
+
+    // Altering a retained coordinate.
+    tamper(
+        &f.store,
+        &format!("UPDATE retained_locations SET lat = lat + 1 WHERE event_id = '{}'", events[3].id),
+    );
+    let b = f.store.verify().unwrap().first_broken.unwrap();
+    assert_eq!(b.event_id.as_deref(), Some(events[3].id.as_str()));
+    assert!(b.problem.contains("retained location"), "{b:?}");
+    tamper(
+        &f.store,
+        &format!("UPDATE retained_locations SET lat = lat - 1 WHERE event_id = '{}'", events[3].id),
+    );
+    assert!(f.store.verify().unwrap().intact);
+
+    // Altering the flag's reason.
+    tamper(&f.store, &format!("UPDATE audit_flags SET reason = 'routine' WHERE id = '{}'", flag_.id));
+    let b = f.store.verify().unwrap().first_broken.unwrap();
+    assert_eq!(b.event_id.as_deref(), Some(flag_.id.as_str()));
+    tamper(
+        &f.store,
+        &format!("UPDATE audit_flags SET reason = 'suspected spoofing' WHERE id = '{}'", flag_.id),
+    );
+
+    // Altering a verdict.
+    tamper(
+        &f.store,
+        &format!("UPDATE attendance_events SET accepted = 0 WHERE id = '{}'", events[1].id),
+    );
+    let v = f.store.verify().unwrap();
+    assert!(!v.intact);
+    let b = v.first_broken.unwrap();
+    assert_eq!((b.seq, b.event_id.as_deref()), (events[1].seq, Some(events[1].id.as_str())));
+    assert!(b.problem.contains("altered"));
+    tamper(
+        &f.store,
+        &format!("UPDATE attendance_events SET accepted = 1 WHERE id = '{}'", events[1].id),
+    );
+    assert!(f.store.verify().unwrap().intact);
+
+    // Deleting an event.
+    tamper(&f.store, &format!("DELETE FROM attendance_events WHERE id = '{}'", events[2].id));
+    let b = f.store.verify().unwrap().first_broken.unwrap();
+    assert_eq!(b.event_id.as_deref(), Some(events[2].id.as_str()));
+    assert!(b.problem.contains("deleted"));
+
+    // Deleting a ledger row is a gap at that sequence number.
+    tamper(&f.store, &format!("DELETE FROM ledger WHERE seq = {}", events[0].seq));
+    let b = f.store.verify().unwrap().first_broken.unwrap();
+    assert_eq!(b.seq, events[0].seq);
+    assert!(b.problem.contains("missing"));
+}
+
+#[test]
+fn concurrent_check_ins_from_threads_all_land_in_one_chain() {
+    let f = fixture();
+    let agents: Vec<String> = (0..4).map(|i| format!("agent-{i}")).collect();
+    for a in &agents {
+        grant(&f.store, a, t0());
+    }
+    std::thread::scope(|s| {
+        for a in &agents {
+            let store = &f.store;
+            s.spawn(move || {
+                for i in 0..25 {
+                    let at = t0() + Duration::seconds(i);
+                    check_in_at(store, a, HQ_LAT, HQ_LON, at).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(f.store.events(&admin(), &EventFilter::default()).unwrap().len(), 100);
+    let v = f.store.verify().unwrap();
+    assert!(v.intact);
+    assert_eq!(v.events_checked, 104);
+}
+
+#[test]
+fn two_stores_on_one_file_share_the_chain() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    let second = Store::open(&f.path).unwrap();
+    for i in 0..10 {
+        let store = if i % 2 == 0 { &f.store } else { &second };
+        check_in_at(store, "a1", HQ_LAT, HQ_LON, t0() + Duration::seconds(i)).unwrap();
+    }
+    let v = second.verify().unwrap();
+    assert!(v.intact);
+    assert_eq!(v.events_checked, 11);
+}
