@@ -45,7 +45,7 @@ impl Store {
             Role::Admin => ConsentSource::Admin,
             _ => ConsentSource::App,
         });
-        self.write(|tx| {
+        let entry = self.write(|tx| {
             let (seq, prev) = ledger::next_link(tx)?;
             let entry = ConsentEntry {
                 id: Uuid::now_v7().to_string(),
@@ -81,6 +81,11 @@ impl Store {
                 entry.actor.id,
                 entry.actor.role.as_str(),
             ])?;
+            if entry.permission == Permission::Push && !entry.granted {
+                // Withdrawal takes the token with it.
+                tx.prepare_cached("DELETE FROM push_tokens WHERE agent = ?1")?
+                    .execute([&entry.subject])?;
+            }
             log::info!(
                 "consent {} for {} {}",
                 entry.permission,
@@ -88,6 +93,56 @@ impl Store {
                 entry.id
             );
             Ok(entry)
+        })?;
+        if entry.permission == Permission::Push && !entry.granted {
+            // With secure_delete the token's bytes are gone from the pages;
+            // the checkpoint takes them out of the WAL too.
+            self.checkpoint()?;
+        }
+        Ok(entry)
+    }
+
+    /// Registers the agent's push token; only while push consent is granted.
+    pub fn register_push_token(
+        &self,
+        actor: &Actor,
+        agent: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        validate_id("agent", agent)?;
+        actor.may_act_for_agent(agent)?;
+        if token.is_empty() || token.len() > 4096 || token.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "token",
+                "must be 1 to 4096 printable characters",
+            ));
+        }
+        self.write(|tx| {
+            let granted = latest(tx, agent, Permission::Push)?.is_some_and(|e| e.granted);
+            if !granted {
+                return Err(Error::PermissionDenied(
+                    "push consent is not granted; no token may be stored".into(),
+                ));
+            }
+            tx.prepare_cached(
+                "INSERT INTO push_tokens (agent, token, registered_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (agent) DO UPDATE SET token = excluded.token,
+                   registered_at = excluded.registered_at",
+            )?
+            .execute((agent, token, now.timestamp()))?;
+            Ok(())
+        })
+    }
+
+    /// The agent's registered push token, if any.
+    pub fn push_token(&self, actor: &Actor, agent: &str) -> Result<Option<String>> {
+        may_read(actor, agent)?;
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT token FROM push_tokens WHERE agent = ?1")?
+                .query_row([agent], |r| r.get(0))
+                .optional()?)
         })
     }
 

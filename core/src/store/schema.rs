@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Bump together with a new `UPGRADES` entry and `sql/create.sql`.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// `PRAGMA application_id`: "FCK1". Tells our files from other SQLite files.
 pub const APPLICATION_ID: i32 = 0x4643_4b31;
@@ -14,7 +14,10 @@ pub const APPLICATION_ID: i32 = 0x4643_4b31;
 const CREATE: &str = include_str!("sql/create.sql");
 
 /// (version reached, script). Applied in order inside one transaction.
-const UPGRADES: &[(u32, &str)] = &[(2, include_str!("sql/upgrade_v2.sql"))];
+const UPGRADES: &[(u32, &str)] = &[
+    (2, include_str!("sql/upgrade_v2.sql")),
+    (3, include_str!("sql/upgrade_v3.sql")),
+];
 
 /// Creates a new store or upgrades an older one. A file that is not ours,
 /// or from a newer build, is refused and left untouched.

@@ -638,3 +638,41 @@ fn two_stores_on_one_file_share_the_chain() {
     assert!(v.intact);
     assert_eq!(v.events_checked, 11);
 }
+
+#[test]
+fn push_tokens_live_only_under_push_consent() {
+    let f = fixture();
+    let a1 = Actor::agent("a1");
+    let push = |granted| ConsentChange {
+        subject: "a1".into(),
+        permission: Permission::Push,
+        granted,
+        policy_version: None,
+        source: None,
+    };
+    assert!(matches!(
+        f.store.register_push_token(&a1, "a1", "tok-123", t0()),
+        Err(Error::PermissionDenied(_))
+    ));
+    f.store.change_consent(&a1, &push(true), t0()).unwrap();
+    assert!(matches!(
+        f.store.register_push_token(&a1, "a1", "", t0()),
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        f.store.register_push_token(&Actor::agent("a2"), "a1", "tok", t0()),
+        Err(Error::PermissionDenied(_))
+    ));
+    f.store.register_push_token(&a1, "a1", "fcm:tok-123", t0()).unwrap();
+    assert_eq!(f.store.push_token(&a1, "a1").unwrap().as_deref(), Some("fcm:tok-123"));
+    f.store.change_consent(&a1, &push(false), t0()).unwrap();
+    assert_eq!(f.store.push_token(&a1, "a1").unwrap(), None);
+    let needle = b"fcm:tok-123";
+    for suffix in ["", "-wal"] {
+        let mut name = f.path.as_os_str().to_owned();
+        name.push(suffix);
+        if let Ok(bytes) = std::fs::read(PathBuf::from(name)) {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "token bytes left in {suffix:?}");
+        }
+    }
+}

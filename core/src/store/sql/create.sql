@@ -106,3 +106,10 @@ CREATE TABLE restriction_log (
     actor_role TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX restriction_by_subject ON restriction_log (subject, seq);
+
+-- Push tokens exist only while push consent is granted (PRODUCT.md §5).
+CREATE TABLE push_tokens (
+    agent TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    registered_at INTEGER NOT NULL
+) WITHOUT ROWID;
