@@ -1,12 +1,646 @@
-//! `fieldcheck bench` — STUB, being written.
+//! `fieldcheck bench`: the measurements of PRODUCT.md §11 in one run.
+//!
+//! - Geofence decisions: `within(p, r)`, then `nearest(p)` when nothing is
+//!   within r, over synthetic sites, with the spatial index and with a
+//!   linear scan, on the same fixes. Timed in batches of 64 decisions (one
+//!   sub-microsecond timing is noise); the median batch is reported.
+//! - Check-ins end to end (`Store::check`: judge, durable write, chain),
+//!   each its own transaction, alternated round by round with raw prepared
+//!   SQLite inserts of a row as large as what one check-in writes, into a
+//!   separate file with the same pragmas, so disk noise hits both alike.
+//! - Peak memory (VmHWM).
+//!
+//! Only a release build gives meaningful figures; the output says which
+//! build ran.
+
+use std::hint::black_box;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 use clap::Args;
-use fieldcheck_core::Error;
+use fieldcheck_core::geofence::{SiteMeasure, sites_to_geojson, synthetic_fixes, synthetic_sites};
+use fieldcheck_core::{
+    Actor, CheckInRequest, ConsentChange, Error, EventKind, Fix, GeoPoint, Permission, Site,
+    SiteIndex, Store,
+};
+use indicatif::ProgressBar;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::{Connection, TransactionBehavior};
+use serde::Serialize;
 
 use crate::output::Output;
 
-#[derive(Args, Debug)]
-pub struct BenchArgs {}
+const SEED: u64 = 0x00be_1c4d;
+/// Decisions per timed batch.
+const BATCH: usize = 64;
+/// Check-ins and raw inserts alternate in rounds of this many commits each.
+const ROUND: usize = 10;
+const INDEXED_MEDIAN_NS_MAX: f64 = 1_000.0;
+const SPEEDUP_MIN: f64 = 100.0;
+const CHECKIN_RATIO_MIN: f64 = 0.8;
 
-pub fn run(_args: &BenchArgs, _out: &mut Output) -> Result<(), Error> {
-    Err(Error::invalid("bench", "not yet available"))
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Sites in the geofence index.
+    #[arg(long, default_value_t = 10_000)]
+    sites: usize,
+    /// Decisions timed with the index (whole batches of 64).
+    #[arg(long, default_value_t = 65_536)]
+    decisions: usize,
+    /// Of the same fixes, how many the linear scan decides (whole batches of 64).
+    #[arg(long, default_value_t = 640)]
+    linear_decisions: usize,
+    /// Sites imported into the check-in store.
+    #[arg(long, default_value_t = 1_000)]
+    store_sites: usize,
+    /// Check-ins timed end to end (and as many raw inserts).
+    #[arg(long, default_value_t = 2_000)]
+    checkins: usize,
+    /// Directory for the temporary databases (default: the system's temp
+    /// directory); put it on the disk you want to measure.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    /// `release` or `debug`: debug figures are not meaningful.
+    build: &'static str,
+    geofence: GeofenceReport,
+    checkins: CheckinReport,
+    /// Attendance reports arrive in a later issue; not measured yet.
+    attendance_report_ms: Option<f64>,
+    /// VmHWM from /proc/self/status; null where unavailable.
+    peak_memory_bytes: Option<u64>,
+    targets: Targets,
+    meets_targets: Meets,
+}
+
+#[derive(Debug, Serialize)]
+struct GeofenceReport {
+    sites: usize,
+    index_build_ms: f64,
+    batch: usize,
+    indexed: Timing,
+    linear: Timing,
+    /// Linear median over indexed median.
+    speedup: f64,
+    /// Fixes (of those both decided) on which the two answers differ.
+    answers_differ: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Timing {
+    decisions: usize,
+    median_ns: f64,
+    /// 1e9 / median_ns.
+    per_second: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckinReport {
+    sites: usize,
+    agents: usize,
+    rounds: usize,
+    durability: &'static str,
+    end_to_end: Rate,
+    raw_insert: Rate,
+    /// End-to-end rate over raw-insert rate.
+    ratio: f64,
+    /// Bytes of the raw row: what one check-in writes.
+    row_bytes: usize,
+    row_bytes_method: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct Rate {
+    count: usize,
+    seconds: f64,
+    per_second: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Targets {
+    indexed_median_ns_max: f64,
+    speedup_min: f64,
+    checkin_ratio_min: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Meets {
+    indexed_median: bool,
+    speedup: bool,
+    checkin_ratio: bool,
+}
+
+pub fn run(args: &BenchArgs, out: &mut Output) -> Result<(), Error> {
+    if args.sites == 0 || args.store_sites == 0 {
+        return Err(Error::invalid("sites", "must be at least 1"));
+    }
+    if args.checkins == 0 {
+        return Err(Error::invalid("checkins", "must be at least 1"));
+    }
+    let dir = match &args.dir {
+        Some(d) => tempfile::tempdir_in(d)?,
+        None => tempfile::tempdir()?,
+    };
+    let geofence_batches =
+        (whole_batches(args.decisions) + whole_batches(args.linear_decisions)) / BATCH;
+    let bar = out.progress(geofence_batches as u64, "geofence");
+    let geofence = bench_geofence(args, &bar);
+    bar.finish_and_clear();
+    let bar = out.progress(2 * args.checkins as u64, "check-ins");
+    let checkins = bench_checkins(args, dir.path(), &bar)?;
+    bar.finish_and_clear();
+    let report = Report {
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        meets_targets: Meets {
+            indexed_median: geofence.indexed.median_ns <= INDEXED_MEDIAN_NS_MAX,
+            speedup: geofence.speedup >= SPEEDUP_MIN,
+            checkin_ratio: checkins.ratio >= CHECKIN_RATIO_MIN,
+        },
+        geofence,
+        checkins,
+        attendance_report_ms: None,
+        peak_memory_bytes: peak_memory_bytes(),
+        targets: Targets {
+            indexed_median_ns_max: INDEXED_MEDIAN_NS_MAX,
+            speedup_min: SPEEDUP_MIN,
+            checkin_ratio_min: CHECKIN_RATIO_MIN,
+        },
+    };
+    out.value(&report, |w| render(w, &report))
+}
+
+/// Rounds up to whole batches, at least one.
+fn whole_batches(n: usize) -> usize {
+    n.div_ceil(BATCH).max(1) * BATCH
+}
+
+fn bench_geofence(args: &BenchArgs, bar: &ProgressBar) -> GeofenceReport {
+    let started = Instant::now();
+    let index = SiteIndex::new(synthetic_sites(args.sites, SEED));
+    let index_build_ms = started.elapsed().as_secs_f64() * 1e3;
+
+    let linear_n = whole_batches(args.linear_decisions);
+    let indexed_n = whole_batches(args.decisions).max(linear_n);
+    let fixes = synthetic_fixes(index.sites(), indexed_n, SEED);
+    let (indexed_ns, indexed_answers) =
+        time_batches(&fixes, &|p, r| decide(&index, p, r, false), &|| bar.inc(1));
+    let (linear_ns, linear_answers) = time_batches(
+        &fixes[..linear_n],
+        &|p, r| decide(&index, p, r, true),
+        &|| bar.inc(1),
+    );
+
+    let indexed = timing(indexed_n, &indexed_ns);
+    let linear = timing(linear_n, &linear_ns);
+    GeofenceReport {
+        sites: index.len(),
+        index_build_ms,
+        batch: BATCH,
+        speedup: linear.median_ns / indexed.median_ns,
+        answers_differ: linear_answers
+            .iter()
+            .zip(&indexed_answers)
+            .filter(|(a, b)| a != b)
+            .count(),
+        indexed,
+        linear,
+    }
+}
+
+/// One geofence decision as judging makes it (PRODUCT.md §3 step 6), over
+/// every site; returns a fingerprint of the answer.
+fn decide(index: &SiteIndex, p: GeoPoint, r: f64, linear: bool) -> u64 {
+    let all = |_: &Site| true;
+    let within = if linear {
+        index.within_linear(p, r, &all)
+    } else {
+        index.within(p, r, &all)
+    };
+    if within.is_empty() {
+        let nearest = if linear {
+            index.nearest_linear(p, &all)
+        } else {
+            index.nearest(p, &all)
+        };
+        nearest.map_or(0, |(i, m)| fingerprint(i, &m) ^ 1)
+    } else {
+        within
+            .iter()
+            .fold(0, |acc, (i, m)| acc.wrapping_add(fingerprint(*i, m)))
+    }
+}
+
+/// Site index and measure, mixed (splitmix64 finaliser) into 64 bits.
+fn fingerprint(i: usize, m: &SiteMeasure) -> u64 {
+    let mut z =
+        (i as u64) ^ m.boundary_distance_m.to_bits().rotate_left(17) ^ u64::from(m.contains);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Nanoseconds per decision of each batch of `BATCH` fixes, and each
+/// fix's answer.
+fn time_batches(
+    fixes: &[(GeoPoint, f64)],
+    decide: &dyn Fn(GeoPoint, f64) -> u64,
+    tick: &dyn Fn(),
+) -> (Vec<f64>, Vec<u64>) {
+    let mut per_batch = Vec::with_capacity(fixes.len() / BATCH);
+    let mut answers = Vec::with_capacity(fixes.len());
+    for batch in fixes.chunks_exact(BATCH) {
+        let started = Instant::now();
+        for &(p, r) in batch {
+            answers.push(decide(black_box(p), black_box(r)));
+        }
+        per_batch.push(started.elapsed().as_nanos() as f64 / BATCH as f64);
+        tick();
+    }
+    (per_batch, black_box(answers))
+}
+
+fn timing(decisions: usize, per_batch: &[f64]) -> Timing {
+    let median_ns = median(per_batch);
+    Timing {
+        decisions,
+        median_ns,
+        per_second: 1e9 / median_ns,
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Agents checking in and out at their own site.
+struct Workload {
+    agents: Vec<(String, GeoPoint)>,
+    base: DateTime<Utc>,
+    done: usize,
+}
+
+impl Workload {
+    fn next(&mut self) -> (CheckInRequest, DateTime<Utc>) {
+        let i = self.done;
+        self.done += 1;
+        let (agent, site) = &self.agents[i % self.agents.len()];
+        // Each agent alternates check-in and check-out, one second apart
+        // on the device clock; the fix is one second old.
+        let now = self.base + chrono::Duration::seconds(i as i64 + 1);
+        let kind = if (i / self.agents.len()).is_multiple_of(2) {
+            EventKind::CheckIn
+        } else {
+            EventKind::CheckOut
+        };
+        let request = CheckInRequest {
+            agent: agent.clone(),
+            kind,
+            fix: Fix {
+                lat: site.lat,
+                lon: site.lon,
+                accuracy_m: 8.0,
+                captured_at: now - chrono::Duration::seconds(1),
+                is_mock: false,
+            },
+        };
+        (request, now)
+    }
+
+    fn check(&mut self, store: &Store) -> Result<(), Error> {
+        let (request, now) = self.next();
+        let actor = Actor::agent(request.agent.clone());
+        store.check(&actor, &request, now)?;
+        Ok(())
+    }
+}
+
+fn bench_checkins(args: &BenchArgs, dir: &Path, bar: &ProgressBar) -> Result<CheckinReport, Error> {
+    let admin = Actor::admin("bench");
+    let base = DateTime::from_timestamp(1_767_600_000, 0).unwrap_or_default(); // 2026-01-05
+    let store_path = dir.join("bench-store.db");
+    let store = Store::open(&store_path)?;
+    let sites = synthetic_sites(args.store_sites, SEED ^ 1);
+    store.import_sites(&admin, &sites_to_geojson(&sites), base)?;
+    let agents: Vec<(String, GeoPoint)> = sites
+        .iter()
+        .take(32)
+        .enumerate()
+        .map(|(i, s)| (format!("agent-{i:02}"), s.reference_point))
+        .collect();
+    for (agent, _) in &agents {
+        let change = ConsentChange {
+            subject: agent.clone(),
+            permission: Permission::Location,
+            granted: true,
+            policy_version: None,
+            source: None,
+        };
+        store.change_consent(&admin, &change, base)?;
+    }
+    let mut work = Workload {
+        agents,
+        base,
+        done: 0,
+    };
+    // Warm up (caches, prepared statements, WAL), then measure what one
+    // check-in writes.
+    for _ in 0..args.checkins.clamp(1, 64) {
+        work.check(&store)?;
+    }
+    let row_bytes = bytes_per_checkin(&store_path)?;
+
+    let raw = Connection::open(dir.join("bench-raw.db"))?;
+    raw.pragma_update(None, "journal_mode", "WAL")?;
+    raw.pragma_update(None, "synchronous", "FULL")?;
+    raw.pragma_update(None, "secure_delete", true)?;
+    raw.execute_batch("CREATE TABLE raw (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")?;
+    let insert = |payload: &[u8]| -> Result<(), Error> {
+        let tx = rusqlite::Transaction::new_unchecked(&raw, TransactionBehavior::Immediate)?;
+        tx.prepare_cached("INSERT INTO raw (payload) VALUES (?1)")?
+            .execute([payload])?;
+        tx.commit()?;
+        Ok(())
+    };
+    let mut rng = StdRng::seed_from_u64(SEED);
+    for _ in 0..args.checkins.clamp(1, 64) {
+        insert(&random_bytes(&mut rng, row_bytes))?;
+    }
+
+    let mut checkin_time = Duration::ZERO;
+    let mut raw_time = Duration::ZERO;
+    let mut counts = (0, 0);
+    let rounds = args.checkins.div_ceil(ROUND);
+    for round in 0..rounds {
+        let n = ROUND.min(args.checkins - round * ROUND);
+        let payloads: Vec<Vec<u8>> = (0..n).map(|_| random_bytes(&mut rng, row_bytes)).collect();
+        let mut checkins = || -> Result<(), Error> {
+            let started = Instant::now();
+            for _ in 0..n {
+                work.check(&store)?;
+                bar.inc(1);
+            }
+            checkin_time += started.elapsed();
+            counts.0 += n;
+            Ok(())
+        };
+        let mut inserts = || -> Result<(), Error> {
+            let started = Instant::now();
+            for payload in &payloads {
+                insert(payload)?;
+                bar.inc(1);
+            }
+            raw_time += started.elapsed();
+            counts.1 += n;
+            Ok(())
+        };
+        if round % 2 == 0 {
+            checkins()?;
+            inserts()?;
+        } else {
+            inserts()?;
+            checkins()?;
+        }
+    }
+
+    let end_to_end = rate(counts.0, checkin_time);
+    let raw_insert = rate(counts.1, raw_time);
+    Ok(CheckinReport {
+        sites: args.store_sites,
+        agents: work.agents.len(),
+        rounds,
+        durability: "WAL, synchronous=FULL, secure_delete=ON, one transaction per row",
+        ratio: end_to_end.per_second / raw_insert.per_second,
+        end_to_end,
+        raw_insert,
+        row_bytes,
+        row_bytes_method: "dbstat: mean record payload of one attendance_events row, one \
+                           ledger row and one attendance_by_agent index entry",
+    })
+}
+
+/// Bytes one check-in adds to the b-trees it writes: the mean record
+/// payload (as SQLite stores it) of each, summed.
+fn bytes_per_checkin(store: &Path) -> Result<usize, Error> {
+    let conn = Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut total = 0.0;
+    for (btree, table) in [
+        ("attendance_events", "attendance_events"),
+        ("ledger", "ledger"),
+        ("attendance_by_agent", "attendance_events"),
+    ] {
+        let payload: f64 = conn.query_row(
+            "SELECT total(payload) FROM dbstat WHERE name = ?1",
+            [btree],
+            |r| r.get(0),
+        )?;
+        let rows: f64 =
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+        if rows > 0.0 {
+            total += payload / rows;
+        }
+    }
+    Ok(total.round() as usize)
+}
+
+fn random_bytes(rng: &mut StdRng, n: usize) -> Vec<u8> {
+    let mut bytes = vec![0; n];
+    rng.fill(&mut bytes[..]);
+    bytes
+}
+
+fn rate(count: usize, time: Duration) -> Rate {
+    let seconds = time.as_secs_f64();
+    Rate {
+        count,
+        seconds,
+        per_second: count as f64 / seconds,
+    }
+}
+
+/// Peak resident set size (VmHWM), where /proc offers it.
+fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_vm_hwm(&status)
+}
+
+fn parse_vm_hwm(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let mut parts = line["VmHWM:".len()..].split_whitespace();
+    let value: u64 = parts.next()?.parse().ok()?;
+    match parts.next()? {
+        "kB" => Some(value * 1024),
+        _ => None,
+    }
+}
+
+fn human_ns(ns: f64) -> String {
+    match ns {
+        n if n < 1e3 => format!("{n:.0} ns"),
+        n if n < 1e6 => format!("{:.2} µs", n / 1e3),
+        n => format!("{:.2} ms", n / 1e6),
+    }
+}
+
+fn render(w: &mut dyn Write, r: &Report) -> io::Result<()> {
+    let g = &r.geofence;
+    let c = &r.checkins;
+    let yes = |ok: bool| if ok { "met" } else { "NOT met" };
+    if r.build == "debug" {
+        writeln!(w, "debug build: figures are not meaningful; use --release")?;
+    }
+    writeln!(
+        w,
+        "geofence decisions over {} sites (index built in {:.0} ms)",
+        g.sites, g.index_build_ms
+    )?;
+    writeln!(w, "  {:<22} {:>14} {:>14}", "", "indexed", "linear scan")?;
+    writeln!(
+        w,
+        "  {:<22} {:>14} {:>14}",
+        "median per decision",
+        human_ns(g.indexed.median_ns),
+        human_ns(g.linear.median_ns)
+    )?;
+    writeln!(
+        w,
+        "  {:<22} {:>14.0} {:>14.0}",
+        "decisions per second", g.indexed.per_second, g.linear.per_second
+    )?;
+    writeln!(
+        w,
+        "  {:<22} {:>14} {:>14}",
+        "decisions timed", g.indexed.decisions, g.linear.decisions
+    )?;
+    writeln!(
+        w,
+        "  speedup {:.0}× (target ≥ {SPEEDUP_MIN}×: {}); indexed median target ≤ 1 µs: {}; answers differ on {} fix(es)",
+        g.speedup,
+        yes(r.meets_targets.speedup),
+        yes(r.meets_targets.indexed_median),
+        g.answers_differ
+    )?;
+    writeln!(
+        w,
+        "check-ins over {} sites, {} agents, {} alternating rounds of {ROUND} commits ({})",
+        c.sites, c.agents, c.rounds, c.durability
+    )?;
+    writeln!(w, "  {:<22} {:>14} {:>14}", "", "end to end", "raw insert")?;
+    writeln!(
+        w,
+        "  {:<22} {:>14.0} {:>14.0}",
+        "per second", c.end_to_end.per_second, c.raw_insert.per_second
+    )?;
+    writeln!(
+        w,
+        "  {:<22} {:>14} {:>14}",
+        "commits timed", c.end_to_end.count, c.raw_insert.count
+    )?;
+    writeln!(
+        w,
+        "  ratio {:.2} (target ≥ {CHECKIN_RATIO_MIN}: {}); raw row {} bytes ({})",
+        c.ratio,
+        yes(r.meets_targets.checkin_ratio),
+        c.row_bytes,
+        c.row_bytes_method
+    )?;
+    writeln!(
+        w,
+        "attendance report over 1,000,000 events: not measured yet"
+    )?;
+    match r.peak_memory_bytes {
+        Some(b) => writeln!(w, "peak memory {:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+        None => writeln!(w, "peak memory: unavailable on this platform"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn vm_hwm_is_read_in_bytes() {
+        let status =
+            "Name:\tfieldcheck\nVmPeak:\t  9000 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 1000 kB\n";
+        assert_eq!(parse_vm_hwm(status), Some(1234 * 1024));
+        assert_eq!(parse_vm_hwm("VmRSS:\t 1000 kB\n"), None);
+        assert_eq!(parse_vm_hwm("VmHWM:\t 12 MB\n"), None);
+    }
+
+    #[test]
+    fn whole_batches_round_up() {
+        assert_eq!(whole_batches(0), BATCH);
+        assert_eq!(whole_batches(1), BATCH);
+        assert_eq!(whole_batches(BATCH), BATCH);
+        assert_eq!(whole_batches(BATCH + 1), 2 * BATCH);
+    }
+
+    #[test]
+    fn indexed_and_linear_decisions_agree() {
+        let index = SiteIndex::new(synthetic_sites(300, 7));
+        let fixes = synthetic_fixes(index.sites(), 256, 7);
+        let mut within = 0;
+        for &(p, r) in &fixes {
+            let a = decide(&index, p, r, false);
+            assert_eq!(a, decide(&index, p, r, true));
+            within += usize::from(!index.within(p, r, &|_| true).is_empty());
+        }
+        // Both branches of a decision are exercised.
+        assert!(within > 0 && within < fixes.len(), "{within}");
+    }
+
+    #[test]
+    fn a_checkin_writes_a_few_hundred_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = BenchArgs {
+            sites: 10,
+            decisions: 1,
+            linear_decisions: 1,
+            store_sites: 5,
+            checkins: 25,
+            dir: None,
+        };
+        let report = bench_checkins(&args, dir.path(), &ProgressBar::hidden()).unwrap();
+        assert_eq!(report.end_to_end.count, 25);
+        assert_eq!(report.raw_insert.count, 25);
+        assert_eq!(report.rounds, 3);
+        assert_eq!(report.agents, 5);
+        // An event row alone holds a UUID, agent, times and a consent
+        // entry id; the ledger row two 32-byte hashes.
+        assert!(
+            (150..1_000).contains(&report.row_bytes),
+            "{}",
+            report.row_bytes
+        );
+        let raw = Connection::open(dir.path().join("bench-raw.db")).unwrap();
+        let (rows, len): (i64, i64) = raw
+            .query_row("SELECT count(*), max(length(payload)) FROM raw", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(rows, 25 + 25); // warm-up + timed
+        assert_eq!(len as usize, report.row_bytes);
+    }
 }

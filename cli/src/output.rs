@@ -23,10 +23,6 @@ impl Output {
         }
     }
 
-    pub fn is_json(&self) -> bool {
-        self.json
-    }
-
     /// One result: pretty JSON with `--json`, else the human rendering.
     pub fn value<T: Serialize>(
         &mut self,
@@ -52,10 +48,6 @@ impl Output {
     pub fn raw(&mut self, text: &str) -> Result<(), Error> {
         writeln!(self.stdout, "{text}")?;
         Ok(())
-    }
-
-    pub fn human(&mut self) -> &mut dyn Write {
-        &mut self.stdout
     }
 
     pub fn error(&mut self, e: &Error) {

@@ -132,7 +132,7 @@ impl Store {
                     && match &f.scope {
                         FlagScope::Everyone => true,
                         FlagScope::Agent(a) => a == agent,
-                        FlagScope::Site(s) => sites.get(s).is_some_and(|site| may_use(site)),
+                        FlagScope::Site(s) => sites.get(s).is_some_and(&may_use),
                     };
                 covers_now || holding.contains(&f.id)
             })

@@ -171,7 +171,7 @@ impl Store {
         {
             return Ok(index.clone());
         }
-        let sites = self.read(|tx| sites::load_all(tx))?;
+        let sites = self.read(sites::load_all)?;
         let index = Arc::new(SiteIndex::new(sites));
         if let Ok(mut slot) = self.sites.write() {
             *slot = Some(index.clone());

@@ -71,7 +71,7 @@ impl Store {
 
     /// Every stored site, ordered by id.
     pub fn sites(&self) -> Result<Vec<Site>> {
-        self.read(|tx| load_all(tx))
+        self.read(load_all)
     }
 
     /// Every stored site as one GeoJSON FeatureCollection.
