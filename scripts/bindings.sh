@@ -18,17 +18,25 @@ case "$profile" in
   mobile) cargo_profile=mobile; dir=mobile ;;
   *) echo "unknown profile $profile" >&2; exit 2 ;;
 esac
+# One generator at a time: the Kotlin and Swift suites may run side by side.
+mkdir -p target
+exec 9>target/.bindings.lock
+flock 9
 cargo build --locked --profile "$cargo_profile" -p fieldcheck-ffi >&2
 cargo build --locked -p fieldcheck-uniffi-bindgen >&2
 lib="$PWD/target/$dir/libfieldcheck_ffi.so"
 out="$PWD/target/bindings"
-rm -rf "$out"
-mkdir -p "$out/kotlin" "$out/swift"
+# Generate beside, then swap in whole: readers never see half a tree.
+tmp="$PWD/target/bindings.tmp.$$"
+rm -rf "$tmp"
+mkdir -p "$tmp/kotlin" "$tmp/swift"
 # ktlint/swift-format are not installed; formatting is cosmetic.
-target/debug/uniffi-bindgen generate --no-format --library "$lib" --language kotlin --out-dir "$out/kotlin" >&2
-target/debug/uniffi-bindgen generate --no-format --library "$lib" --language swift --out-dir "$out/swift" >&2
+target/debug/uniffi-bindgen generate --no-format --library "$lib" --language kotlin --out-dir "$tmp/kotlin" >&2
+target/debug/uniffi-bindgen generate --no-format --library "$lib" --language swift --out-dir "$tmp/swift" >&2
 # SwiftPM and clang look for a file named exactly module.modulemap.
-mv "$out/swift/fieldcheck_ffiFFI.modulemap" "$out/swift/module.modulemap"
+mv "$tmp/swift/fieldcheck_ffiFFI.modulemap" "$tmp/swift/module.modulemap"
+rm -rf "$out"
+mv "$tmp" "$out"
 echo "FFI_LIB_DIR=$PWD/target/$dir"
 echo "BINDINGS_KOTLIN=$out/kotlin"
 echo "BINDINGS_SWIFT=$out/swift"

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use fieldcheck_core as core;
 use fieldcheck_core::{
     AccuracyBand, Actor, AttendanceEvent, BrokenLink, CheckInRequest, ConsentChange, ConsentEntry,
-    ConsentSource, ConsentState, EventKind, Fix, FlagPurpose, Permission, PositionClass, Reason,
-    Role, Rules, Store, VerifyReport,
+    ConsentSource, ConsentState, EventKind, Fix, FlagPurpose, OsPermission, Permission,
+    PositionClass, Reason, Role, Rules, Store, VerifyReport,
 };
 
 uniffi::setup_scaffolding!();
@@ -69,6 +69,15 @@ pub enum ConsentSource {
     App,
     OsSettings,
     Admin,
+}
+
+/// A platform permission state; approximate-only location is not consent
+/// to attendance (the core decides, the shells only map OS states).
+#[uniffi::remote(Enum)]
+pub enum OsPermission {
+    Granted,
+    ApproximateOnly,
+    Denied,
 }
 
 #[uniffi::remote(Enum)]
@@ -371,6 +380,23 @@ impl FieldCheck {
 
     pub fn consent_history(&self, actor: Actor, agent: String) -> Result<Vec<ConsentEntry>> {
         guard(|| self.store.consent_history(&actor, &agent))
+    }
+
+    /// Mirrors an OS permission change into the consent ledger (source
+    /// `os_settings`); returns the appended entry, or nothing when the
+    /// ledger already agrees with the OS.
+    pub fn record_os_permission(
+        &self,
+        actor: Actor,
+        agent: String,
+        permission: Permission,
+        state: OsPermission,
+        now: UtcDateTime,
+    ) -> Result<Option<ConsentEntry>> {
+        guard(|| {
+            self.store
+                .record_os_permission(&actor, &agent, permission, state, now)
+        })
     }
 
     /// Stores the agent's push token; refused unless push consent is

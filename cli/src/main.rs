@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use fieldcheck_core::{
     Actor, CheckInRequest, ConsentChange, ConsentSource, Error, ErrorKind, EventFilter, EventKind,
-    FlagPurpose, FlagRequest, FlagScope, Fix, Permission, Role, Store, time,
+    Fix, FlagPurpose, FlagRequest, FlagScope, Permission, Role, Store, time,
 };
 use serde_json::json;
 
@@ -127,7 +127,9 @@ enum ConsentCommand {
         agent: String,
     },
     /// One ledger entry (the entry id is the receipt id).
-    Receipt { entry_id: String },
+    Receipt {
+        entry_id: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -406,7 +408,11 @@ fn consent(
                     w,
                     "{} consent {} for {} (policy {}, entry {})",
                     entry.permission,
-                    if entry.granted { "granted" } else { "withdrawn" },
+                    if entry.granted {
+                        "granted"
+                    } else {
+                        "withdrawn"
+                    },
                     entry.subject,
                     entry.policy_version,
                     entry.id
@@ -445,7 +451,13 @@ fn consent(
             let entry = cli.store()?.consent_entry(actor, entry_id)?;
             // Full Kantara receipts arrive with the privacy work; until then
             // the entry itself, which carries every ledger field.
-            out.value(&entry, |w| writeln!(w, "{}", serde_json::to_string_pretty(&entry).unwrap_or_default()))?;
+            out.value(&entry, |w| {
+                writeln!(
+                    w,
+                    "{}",
+                    serde_json::to_string_pretty(&entry).unwrap_or_default()
+                )
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -475,7 +487,11 @@ fn check(
     request.fix.validate()?;
     let event = cli.store()?.check(actor, &request, now)?;
     out.value(&event, |w| {
-        let verdict = if event.accepted { "ACCEPTED" } else { "REJECTED" };
+        let verdict = if event.accepted {
+            "ACCEPTED"
+        } else {
+            "REJECTED"
+        };
         write!(w, "{verdict} {} {}", event.kind, event.position)?;
         if let Some(site) = &event.site_id {
             write!(w, " at {site}")?;
@@ -514,7 +530,12 @@ fn audit(
                 (Some(a), None, false) => FlagScope::Agent(a.clone()),
                 (None, Some(s), false) => FlagScope::Site(s.clone()),
                 (None, None, true) => FlagScope::Everyone,
-                _ => return Err(Error::invalid("scope", "give exactly one of --agent, --site, --everyone")),
+                _ => {
+                    return Err(Error::invalid(
+                        "scope",
+                        "give exactly one of --agent, --site, --everyone",
+                    ));
+                }
             };
             let request = FlagRequest {
                 scope,

@@ -113,7 +113,11 @@ impl Output {
                 e.position,
                 e.site_id.as_deref().unwrap_or("-"),
                 e.reasons_text(),
-                if e.location_retained { " (retained)" } else { "" }
+                if e.location_retained {
+                    " (retained)"
+                } else {
+                    ""
+                }
             )?;
         }
         writeln!(w, "{} event(s)", events.len())?;
@@ -156,7 +160,11 @@ impl Output {
                 f.scope.id().unwrap_or("-"),
                 time::format_rfc3339(f.expires_at),
                 f.set_by.id,
-                if f.is_active(now) { "active" } else { "expired" },
+                if f.is_active(now) {
+                    "active"
+                } else {
+                    "expired"
+                },
                 f.reason.as_deref().unwrap_or("(erased)")
             )?;
         }

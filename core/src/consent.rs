@@ -17,6 +17,24 @@ string_enum!(
     ConsentSource { App => "app", OsSettings => "os_settings", Admin => "admin" }
 );
 
+string_enum!(
+    /// A platform permission state as the OS reports it. `ApproximateOnly`
+    /// (Android coarse, iOS reduced accuracy) is useless for a geofence, so
+    /// it is not consent to attendance.
+    OsPermission {
+        Granted => "granted",
+        ApproximateOnly => "approximate_only",
+        Denied => "denied",
+    }
+);
+
+impl OsPermission {
+    /// Whether this OS state amounts to the permission being granted.
+    pub fn allows(self) -> bool {
+        self == OsPermission::Granted
+    }
+}
+
 /// One ledger entry. Its id doubles as the consent receipt id.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConsentEntry {

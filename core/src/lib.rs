@@ -20,7 +20,7 @@ pub mod types;
 pub use attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 pub use audit::{AuditFlag, FlagPurpose, FlagRequest, FlagScope};
 pub use chain::{BrokenLink, VerifyReport};
-pub use consent::{ConsentEntry, ConsentSource, ConsentState};
+pub use consent::{ConsentEntry, ConsentSource, ConsentState, OsPermission};
 pub use error::{Error, ErrorKind, Result};
 pub use evaluation::{AccuracyBand, Fix, PositionClass, Reason, Verdict, judge};
 pub use geofence::{Fence, GeoPoint, Site, SiteIndex};

@@ -63,7 +63,11 @@ fn nothing_positional_or_personal_is_logged() {
             t0,
         )
         .unwrap();
-    let fixes = [(52.374123, 4.889754), (52.380987, 4.901234), (52.374456, 4.889321)];
+    let fixes = [
+        (52.374123, 4.889754),
+        (52.380987, 4.901234),
+        (52.374456, 4.889321),
+    ];
     for (i, (lat, lon)) in fixes.iter().enumerate() {
         let at = t0 + Duration::minutes(i as i64 * 30);
         for kind in [EventKind::CheckIn, EventKind::CheckOut] {
@@ -91,13 +95,27 @@ fn nothing_positional_or_personal_is_logged() {
     assert!(store.verify().unwrap().intact);
 
     let lines = CAPTURE.0.lock().unwrap().clone();
-    assert!(!lines.is_empty(), "the core logged nothing: the test would prove nothing");
+    assert!(
+        !lines.is_empty(),
+        "the core logged nothing: the test would prove nothing"
+    );
     for line in &lines {
         for (lat, lon) in fixes {
-            for needle in [format!("{lat}"), format!("{lon}"), format!("{lat:.4}"), format!("{lon:.4}")] {
-                assert!(!line.contains(&needle), "coordinate {needle} logged: {line}");
+            for needle in [
+                format!("{lat}"),
+                format!("{lon}"),
+                format!("{lat:.4}"),
+                format!("{lon:.4}"),
+            ] {
+                assert!(
+                    !line.contains(&needle),
+                    "coordinate {needle} logged: {line}"
+                );
             }
         }
-        assert!(!line.contains("Jan de Vries") && !line.contains(reason), "flag reason logged: {line}");
+        assert!(
+            !line.contains("Jan de Vries") && !line.contains(reason),
+            "flag reason logged: {line}"
+        );
     }
 }

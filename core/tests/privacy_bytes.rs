@@ -38,10 +38,22 @@ fn encodings(value: f64) -> Vec<(String, Vec<u8>)> {
     out.push(("f32 be".into(), (value as f32).to_be_bytes().to_vec()));
     for scale in [1e5, 1e6, 1e7] {
         let scaled = (value * scale).round();
-        out.push((format!("i32 le x{scale}"), (scaled as i32).to_le_bytes().to_vec()));
-        out.push((format!("i32 be x{scale}"), (scaled as i32).to_be_bytes().to_vec()));
-        out.push((format!("i64 le x{scale}"), (scaled as i64).to_le_bytes().to_vec()));
-        out.push((format!("i64 be x{scale}"), (scaled as i64).to_be_bytes().to_vec()));
+        out.push((
+            format!("i32 le x{scale}"),
+            (scaled as i32).to_le_bytes().to_vec(),
+        ));
+        out.push((
+            format!("i32 be x{scale}"),
+            (scaled as i32).to_be_bytes().to_vec(),
+        ));
+        out.push((
+            format!("i64 le x{scale}"),
+            (scaled as i64).to_le_bytes().to_vec(),
+        ));
+        out.push((
+            format!("i64 be x{scale}"),
+            (scaled as i64).to_be_bytes().to_vec(),
+        ));
     }
     out
 }
@@ -104,15 +116,25 @@ fn fixes(seed: u64, n: usize) -> Vec<(f64, f64)> {
     let mut x = seed;
     (0..n)
         .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let a = ((x >> 20) % 100_000) as f64 / 1e7; // up to 0.01 deg
             let b = ((x >> 40) % 100_000) as f64 / 1e7;
-            (-6.1944 + 0.0016 + a * 0.3 + 0.000_012_3, 106.8227 + 0.0012 + b * 0.3 + 0.000_045_6)
+            (
+                -6.1944 + 0.0016 + a * 0.3 + 0.000_012_3,
+                106.8227 + 0.0012 + b * 0.3 + 0.000_045_6,
+            )
         })
         .collect()
 }
 
-fn check_in(store: &Store, lat: f64, lon: f64, at: DateTime<Utc>) -> fieldcheck_core::AttendanceEvent {
+fn check_in(
+    store: &Store,
+    lat: f64,
+    lon: f64,
+    at: DateTime<Utc>,
+) -> fieldcheck_core::AttendanceEvent {
     check_in_with(store, lat, lon, at, at, false)
 }
 
@@ -173,16 +195,26 @@ fn coordinates_leave_no_bytes_unless_flagged_and_none_after_purge() {
     let mut reasons = std::collections::BTreeSet::new();
     for (i, &(lat, lon)) in unflagged.iter().enumerate() {
         let now = t0() + Duration::minutes(i as i64);
-        let captured = if i % 7 == 3 { now - Duration::minutes(10) } else { now };
+        let captured = if i % 7 == 3 {
+            now - Duration::minutes(10)
+        } else {
+            now
+        };
         let e = check_in_with(&store, lat, lon, captured, now, i % 5 == 1);
         reasons.extend(e.reasons.iter().map(|r| r.as_str()));
         reasons.insert(e.position.as_str());
     }
     for expected in ["mock_location", "stale_fix", "inside", "outside"] {
-        assert!(reasons.contains(expected), "scenario lacks {expected}: {reasons:?}");
+        assert!(
+            reasons.contains(expected),
+            "scenario lacks {expected}: {reasons:?}"
+        );
     }
     let hits = find(&db, &unflagged);
-    assert!(hits.is_empty(), "coordinates stored without a flag: {hits:?}");
+    assert!(
+        hits.is_empty(),
+        "coordinates stored without a flag: {hits:?}"
+    );
     drop(store);
     let hits = find(&db, &unflagged);
     assert!(hits.is_empty(), "coordinates found after close: {hits:?}");

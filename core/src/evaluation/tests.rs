@@ -164,10 +164,16 @@ fn rule_order_stale_future_mock_accuracy() {
     let mut fix = fix_at(JAKARTA, 500.0);
     fix.is_mock = true;
     fix.captured_at = now() - Duration::seconds(121);
-    assert_eq!(judge_in(office(), fix, &ctx).reasons, vec![Reason::StaleFix]);
+    assert_eq!(
+        judge_in(office(), fix, &ctx).reasons,
+        vec![Reason::StaleFix]
+    );
     // Future and mock: future decides.
     fix.captured_at = now() + Duration::seconds(31);
-    assert_eq!(judge_in(office(), fix, &ctx).reasons, vec![Reason::FutureFix]);
+    assert_eq!(
+        judge_in(office(), fix, &ctx).reasons,
+        vec![Reason::FutureFix]
+    );
     // Mock and inaccurate: mock decides.
     fix.captured_at = now();
     assert_eq!(

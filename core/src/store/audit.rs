@@ -73,7 +73,12 @@ impl Store {
                 flag.starts_at.timestamp(),
                 flag.expires_at.timestamp(),
             ])?;
-            log::info!("{} flag {} set ({})", flag.purpose, flag.id, flag.scope.kind());
+            log::info!(
+                "{} flag {} set ({})",
+                flag.purpose,
+                flag.id,
+                flag.scope.kind()
+            );
             Ok(flag)
         })
     }
@@ -202,7 +207,9 @@ pub(super) fn load_for_verify(
     };
     let flag = flag?;
     let mismatch = match (&flag.reason, salt) {
-        (Some(reason), Some(salt)) if salted_digest(&salt, reason.as_bytes()) != flag.reason_digest => {
+        (Some(reason), Some(salt))
+            if salted_digest(&salt, reason.as_bytes()) != flag.reason_digest =>
+        {
             Some("flag reason does not match its digest (altered)".to_string())
         }
         _ => None,

@@ -7,7 +7,9 @@ use uuid::Uuid;
 use super::{Store, audit, consent, ledger, privacy};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::error::{Error, Result};
-use crate::evaluation::{AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, Reason, judge};
+use crate::evaluation::{
+    AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, Reason, judge,
+};
 use crate::geofence::SiteIndex;
 use crate::time::from_unix;
 use crate::types::{Actor, EventKind, Permission, Role, validate_id};
@@ -293,7 +295,10 @@ fn load_event(tx: &Transaction<'_>, id: &str) -> Result<Option<AttendanceEvent>>
     .transpose()
 }
 
-pub(super) fn load_retained(tx: &Transaction<'_>, event_id: &str) -> Result<Option<RetainedLocation>> {
+pub(super) fn load_retained(
+    tx: &Transaction<'_>,
+    event_id: &str,
+) -> Result<Option<RetainedLocation>> {
     tx.prepare_cached(
         "SELECT event_id, lat, lon, accuracy_m, captured_at, flag_ids, salt, retain_until
          FROM retained_locations WHERE event_id = ?1",

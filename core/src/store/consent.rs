@@ -5,7 +5,9 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::{Store, ledger};
-use crate::consent::{ConsentEntry, ConsentSource, ConsentState, DEFAULT_POLICY_VERSION};
+use crate::consent::{
+    ConsentEntry, ConsentSource, ConsentState, DEFAULT_POLICY_VERSION, OsPermission,
+};
 use crate::error::{Error, Result};
 use crate::time::from_unix;
 use crate::types::{Actor, Permission, Role, validate_id};
@@ -45,59 +47,67 @@ impl Store {
             Role::Admin => ConsentSource::Admin,
             _ => ConsentSource::App,
         });
-        let entry = self.write(|tx| {
-            let (seq, prev) = ledger::next_link(tx)?;
-            let entry = ConsentEntry {
-                id: Uuid::now_v7().to_string(),
-                seq,
-                subject: change.subject.clone(),
-                permission: change.permission,
-                granted: change.granted,
-                policy_version: policy_version.clone(),
-                at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
-                source,
-                actor: actor.clone(),
-            };
-            ledger::append(
-                tx,
-                seq,
-                &prev,
-                ConsentEntry::EVENT_TYPE,
-                &entry.id,
-                &entry.canonical(),
-            )?;
-            tx.prepare_cached(&format!(
-                "INSERT INTO consent_ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-            ))?
-            .execute(rusqlite::params![
-                entry.id,
-                entry.seq,
-                entry.subject,
-                entry.permission.as_str(),
-                entry.granted,
-                entry.policy_version,
-                entry.at.timestamp(),
-                entry.source.as_str(),
-                entry.actor.id,
-                entry.actor.role.as_str(),
-            ])?;
-            if entry.permission == Permission::Push && !entry.granted {
-                // Withdrawal takes the token with it.
-                tx.prepare_cached("DELETE FROM push_tokens WHERE agent = ?1")?
-                    .execute([&entry.subject])?;
-            }
-            log::info!(
-                "consent {} for {} {}",
-                entry.permission,
-                if entry.granted { "granted" } else { "withdrawn" },
-                entry.id
-            );
-            Ok(entry)
-        })?;
+        let entry = self.write(|tx| append(tx, actor, change, &policy_version, source, now))?;
+        self.after_consent_change(&entry)?;
+        Ok(entry)
+    }
+
+    fn after_consent_change(&self, entry: &ConsentEntry) -> Result<()> {
         if entry.permission == Permission::Push && !entry.granted {
             // With secure_delete the token's bytes are gone from the pages;
             // the checkpoint takes them out of the WAL too.
             self.checkpoint()?;
+        }
+        Ok(())
+    }
+    /// Mirrors an OS permission change into the ledger (source
+    /// `os_settings`). An OS permission alone is not consent: consent is an
+    /// act in the app under a policy version. So the OS can only take away
+    /// (a granted permission the OS no longer allows is withdrawn) and give
+    /// back what it took (a withdrawal that came from the OS settings is
+    /// restored, under the same policy version). Anything else appends
+    /// nothing. Decided and appended in one transaction.
+    pub fn record_os_permission(
+        &self,
+        actor: &Actor,
+        agent: &str,
+        permission: Permission,
+        state: OsPermission,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConsentEntry>> {
+        validate_id("agent", agent)?;
+        actor.may_act_for_agent(agent)?;
+        let entry = self.write(|tx| {
+            let Some(current) = latest(tx, agent, permission)? else {
+                return Ok(None);
+            };
+            let withdraws = current.granted && !state.allows();
+            let restores =
+                !current.granted && current.source == ConsentSource::OsSettings && state.allows();
+            if !withdraws && !restores {
+                return Ok(None);
+            }
+            // Keep the policy version the agent last answered to.
+            let policy_version = current.policy_version;
+            let change = ConsentChange {
+                subject: agent.to_string(),
+                permission,
+                granted: state.allows(),
+                policy_version: None,
+                source: None,
+            };
+            append(
+                tx,
+                actor,
+                &change,
+                &policy_version,
+                ConsentSource::OsSettings,
+                now,
+            )
+            .map(Some)
+        })?;
+        if let Some(entry) = &entry {
+            self.after_consent_change(entry)?;
         }
         Ok(entry)
     }
@@ -182,6 +192,69 @@ impl Store {
         may_read(actor, &entry.subject)?;
         Ok(entry)
     }
+}
+
+/// Appends one entry (ledger link, row, and for a push withdrawal the
+/// token's deletion) inside the caller's transaction.
+fn append(
+    tx: &Transaction<'_>,
+    actor: &Actor,
+    change: &ConsentChange,
+    policy_version: &str,
+    source: ConsentSource,
+    now: DateTime<Utc>,
+) -> Result<ConsentEntry> {
+    let (seq, prev) = ledger::next_link(tx)?;
+    let entry = ConsentEntry {
+        id: Uuid::now_v7().to_string(),
+        seq,
+        subject: change.subject.clone(),
+        permission: change.permission,
+        granted: change.granted,
+        policy_version: policy_version.to_string(),
+        at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+        source,
+        actor: actor.clone(),
+    };
+    ledger::append(
+        tx,
+        seq,
+        &prev,
+        ConsentEntry::EVENT_TYPE,
+        &entry.id,
+        &entry.canonical(),
+    )?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO consent_ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(rusqlite::params![
+        entry.id,
+        entry.seq,
+        entry.subject,
+        entry.permission.as_str(),
+        entry.granted,
+        entry.policy_version,
+        entry.at.timestamp(),
+        entry.source.as_str(),
+        entry.actor.id,
+        entry.actor.role.as_str(),
+    ])?;
+    if entry.permission == Permission::Push && !entry.granted {
+        // Withdrawal takes the token with it.
+        tx.prepare_cached("DELETE FROM push_tokens WHERE agent = ?1")?
+            .execute([&entry.subject])?;
+    }
+    log::info!(
+        "consent {} for {} {}",
+        entry.permission,
+        if entry.granted {
+            "granted"
+        } else {
+            "withdrawn"
+        },
+        entry.id
+    );
+    Ok(entry)
 }
 
 fn may_read(actor: &Actor, subject: &str) -> Result<()> {

@@ -91,7 +91,8 @@ impl Store {
         // Switching to WAL touches the file: do it only once we know the
         // file is ours (or new).
         schema::init(&mut writer)?;
-        let mode: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Corrupt(format!(
                 "could not switch to WAL (journal_mode is {mode})"

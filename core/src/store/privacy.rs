@@ -79,7 +79,15 @@ pub(super) fn load_entry(tx: &Transaction<'_>, id: &str) -> Result<Option<Restri
              FROM restriction_log WHERE id = ?1",
         )?
         .query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })
         .optional()?;
     row.map(|(id, seq, subject, restricted, at, actor_id, role)| {

@@ -24,11 +24,10 @@ const UPGRADES: &[(u32, &str)] = &[
 pub(crate) fn init(conn: &mut Connection) -> Result<()> {
     let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
     let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let has_tables: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master)",
-        [],
-        |r| r.get(0),
-    )?;
+    let has_tables: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master)", [], |r| {
+            r.get(0)
+        })?;
 
     if app_id == 0 && version == 0 && !has_tables {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
@@ -144,7 +143,9 @@ mod tests {
 
         let mut newer = Connection::open_in_memory().unwrap();
         init(&mut newer).unwrap();
-        newer.pragma_update(None, "user_version", VERSION + 1).unwrap();
+        newer
+            .pragma_update(None, "user_version", VERSION + 1)
+            .unwrap();
         assert!(matches!(
             init(&mut newer),
             Err(Error::SchemaTooNew { found, .. }) if found == VERSION + 1

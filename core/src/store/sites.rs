@@ -40,7 +40,8 @@ impl Store {
                    feature = excluded.feature, ref_lat = excluded.ref_lat,
                    ref_lon = excluded.ref_lon, imported_at = excluded.imported_at",
             )?;
-            let mut exists = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM sites WHERE id = ?1)")?;
+            let mut exists =
+                tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM sites WHERE id = ?1)")?;
             for site in &sites {
                 let existed: bool = exists.query_row([&site.id], |r| r.get(0))?;
                 if existed {
@@ -81,7 +82,8 @@ impl Store {
 }
 
 pub(super) fn load_all(tx: &Transaction<'_>) -> Result<Vec<Site>> {
-    let mut stmt = tx.prepare_cached("SELECT id, feature, ref_lat, ref_lon FROM sites ORDER BY id")?;
+    let mut stmt =
+        tx.prepare_cached("SELECT id, feature, ref_lat, ref_lon FROM sites ORDER BY id")?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,

@@ -256,7 +256,13 @@ fn roles_are_enforced_and_denials_change_nothing() {
         Err(Error::PermissionDenied(_))
     ));
     assert!(matches!(
-        f.store.events(&Actor::agent("a2"), &EventFilter { agent: Some("a1".into()), ..Default::default() }),
+        f.store.events(
+            &Actor::agent("a2"),
+            &EventFilter {
+                agent: Some("a1".into()),
+                ..Default::default()
+            }
+        ),
         Err(Error::PermissionDenied(_))
     ));
     assert!(matches!(
@@ -265,7 +271,12 @@ fn roles_are_enforced_and_denials_change_nothing() {
     ));
     // Only the consent entry was ever written.
     assert_eq!(f.store.verify().unwrap().events_checked, 1);
-    assert!(f.store.events(&admin(), &EventFilter::default()).unwrap().is_empty());
+    assert!(
+        f.store
+            .events(&admin(), &EventFilter::default())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -278,15 +289,28 @@ fn flag_requests_are_validated() {
         expires_at: t0() + Duration::days(days),
     };
     let err = |r: FlagRequest| f.store.set_flag(&supervisor(), &r, t0()).unwrap_err();
-    assert!(matches!(err(request(FlagScope::Everyone, "  ", 5)), Error::InvalidInput { .. }));
-    assert!(matches!(err(request(FlagScope::Everyone, "audit", 91)), Error::InvalidInput { .. }));
-    assert!(matches!(err(request(FlagScope::Everyone, "audit", -1)), Error::InvalidInput { .. }));
+    assert!(matches!(
+        err(request(FlagScope::Everyone, "  ", 5)),
+        Error::InvalidInput { .. }
+    ));
+    assert!(matches!(
+        err(request(FlagScope::Everyone, "audit", 91)),
+        Error::InvalidInput { .. }
+    ));
+    assert!(matches!(
+        err(request(FlagScope::Everyone, "audit", -1)),
+        Error::InvalidInput { .. }
+    ));
     assert!(matches!(
         err(request(FlagScope::Site("nowhere".into()), "audit", 5)),
         Error::NotFound(_)
     ));
     f.store
-        .set_flag(&supervisor(), &request(FlagScope::Everyone, "audit", 90), t0())
+        .set_flag(
+            &supervisor(),
+            &request(FlagScope::Everyone, "audit", 90),
+            t0(),
+        )
         .unwrap();
 }
 
@@ -298,22 +322,36 @@ fn coordinates_are_kept_only_under_a_covering_flag() {
     }
     let e = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
     assert!(!e.location_retained);
-    assert_eq!(f.store.retained_location(&supervisor(), &e.id).unwrap(), None);
+    assert_eq!(
+        f.store.retained_location(&supervisor(), &e.id).unwrap(),
+        None
+    );
 
     let agent_flag = flag(&f.store, FlagScope::Agent("a1".into()), t0(), 10);
     let t1 = t0() + Duration::minutes(5);
     let e = check_in_at(&f.store, "a1", HQ_LAT + 0.0001, HQ_LON, t1).unwrap();
     assert!(e.location_retained);
-    let kept = f.store.retained_location(&supervisor(), &e.id).unwrap().unwrap();
+    let kept = f
+        .store
+        .retained_location(&supervisor(), &e.id)
+        .unwrap()
+        .unwrap();
     assert_eq!((kept.lat, kept.lon), (HQ_LAT + 0.0001, HQ_LON));
     assert_eq!(kept.flag_ids, vec![agent_flag.id.clone()]);
-    assert_eq!(kept.retain_until, agent_flag.expires_at + Duration::days(30));
+    assert_eq!(
+        kept.retain_until,
+        agent_flag.expires_at + Duration::days(30)
+    );
     assert!(matches!(
         f.store.retained_location(&Actor::agent("a1"), &e.id),
         Err(Error::PermissionDenied(_))
     ));
     // Another agent is not covered.
-    assert!(!check_in_at(&f.store, "a2", HQ_LAT, HQ_LON, t1).unwrap().location_retained);
+    assert!(
+        !check_in_at(&f.store, "a2", HQ_LAT, HQ_LON, t1)
+            .unwrap()
+            .location_retained
+    );
 
     // A site flag covers fixes whose verdict names that site, rejected ones too.
     flag(&f.store, FlagScope::Site("sby-branch".into()), t1, 10);
@@ -354,7 +392,12 @@ fn agents_can_see_the_flags_that_cover_them() {
     ));
     // Expired flags drop out unless they still hold the agent's coordinates.
     let later = t0() + Duration::days(11);
-    assert!(f.store.flags(&Actor::agent("a1"), Some("a1"), later).unwrap().is_empty());
+    assert!(
+        f.store
+            .flags(&Actor::agent("a1"), Some("a1"), later)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(f.store.flags(&supervisor(), None, later).unwrap().len(), 4);
 }
 
@@ -368,11 +411,24 @@ fn purge_removes_retained_coordinates_after_retention_only() {
 
     let report = f.store.purge(&admin(), retain_until).unwrap();
     assert_eq!(report.retained_locations, 0);
-    assert!(f.store.retained_location(&admin(), &e.id).unwrap().is_some());
+    assert!(
+        f.store
+            .retained_location(&admin(), &e.id)
+            .unwrap()
+            .is_some()
+    );
 
-    let report = f.store.purge(&admin(), retain_until + Duration::seconds(1)).unwrap();
+    let report = f
+        .store
+        .purge(&admin(), retain_until + Duration::seconds(1))
+        .unwrap();
     assert_eq!(report.retained_locations, 1);
-    assert!(f.store.retained_location(&admin(), &e.id).unwrap().is_none());
+    assert!(
+        f.store
+            .retained_location(&admin(), &e.id)
+            .unwrap()
+            .is_none()
+    );
     // The event stays; only its coordinates went.
     let kept = f.store.event(&e.id).unwrap().unwrap();
     assert!(!kept.location_retained);
@@ -397,7 +453,13 @@ fn purging_old_events_anchors_the_chain() {
     assert_eq!(report.anchored_events, 0);
     let v = f.store.verify().unwrap();
     assert!(v.intact, "{v:?}");
-    assert_eq!(f.store.events(&admin(), &EventFilter::default()).unwrap().len(), 1);
+    assert_eq!(
+        f.store
+            .events(&admin(), &EventFilter::default())
+            .unwrap()
+            .len(),
+        1
+    );
     // New events keep linking after the purge.
     grant(&f.store, "a1", later);
     check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, later).unwrap();
@@ -448,8 +510,14 @@ fn restriction_refuses_processing_until_lifted() {
     f.store.set_restriction(&admin(), "a1", true, t0()).unwrap();
     let e = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
     assert_eq!(e.reasons, vec![Reason::Restricted]);
-    f.store.set_restriction(&admin(), "a1", false, t0()).unwrap();
-    assert!(check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap().accepted);
+    f.store
+        .set_restriction(&admin(), "a1", false, t0())
+        .unwrap();
+    assert!(
+        check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0())
+            .unwrap()
+            .accepted
+    );
     assert!(f.store.verify().unwrap().intact);
 }
 
@@ -478,8 +546,14 @@ fn sequence_and_travel_use_the_stored_history() {
     let again = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0() + Duration::minutes(1)).unwrap();
     assert_eq!(again.reasons, vec![Reason::Sequence]);
     // Jakarta to Surabaya (~660 km) in ten minutes.
-    let jump =
-        check_in_at(&f.store, "a1", -7.2565, 112.7385, t0() + Duration::minutes(11)).unwrap();
+    let jump = check_in_at(
+        &f.store,
+        "a1",
+        -7.2565,
+        112.7385,
+        t0() + Duration::minutes(11),
+    )
+    .unwrap();
     assert_eq!(jump.reasons, vec![Reason::ImpossibleTravel]);
     assert_eq!(jump.site_id.as_deref(), Some("sby-branch"));
 }
@@ -493,7 +567,13 @@ fn site_import_replaces_and_rejects_all_or_nothing() {
     assert!(f.store.import_sites(&admin(), &broken, t0()).is_err());
     let renamed = SITES.replace("Jakarta HQ", "Jakarta Head Office");
     f.store.import_sites(&admin(), &renamed, t0()).unwrap();
-    let names: Vec<String> = f.store.sites().unwrap().into_iter().map(|s| s.name).collect();
+    let names: Vec<String> = f
+        .store
+        .sites()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     assert_eq!(names, vec!["Jakarta Head Office", "Surabaya branch"]);
     // Export round-trips.
     let exported = f.store.export_sites().unwrap();
@@ -501,7 +581,10 @@ fn site_import_replaces_and_rejects_all_or_nothing() {
     let stored = f.store.sites().unwrap();
     assert_eq!(again.len(), stored.len());
     for (a, b) in again.iter().zip(&stored) {
-        assert_eq!((&a.id, &a.name, &a.agents, a.tolerance_m), (&b.id, &b.name, &b.agents, b.tolerance_m));
+        assert_eq!(
+            (&a.id, &a.name, &a.agents, a.tolerance_m),
+            (&b.id, &b.name, &b.agents, b.tolerance_m)
+        );
         assert_eq!(a.fence, b.fence);
         // The surface point may be recomputed from reoriented rings.
         assert!((a.reference_point.lat - b.reference_point.lat).abs() < 1e-9);
@@ -521,7 +604,13 @@ fn rules_persist_and_only_admins_change_them() {
         Err(Error::PermissionDenied(_))
     ));
     assert!(matches!(
-        f.store.set_rules(&admin(), Rules { max_accuracy_m: f64::NAN, ..Rules::default() }),
+        f.store.set_rules(
+            &admin(),
+            Rules {
+                max_accuracy_m: f64::NAN,
+                ..Rules::default()
+            }
+        ),
         Err(Error::InvalidInput { .. })
     ));
     f.store.set_rules(&admin(), rules.clone()).unwrap();
@@ -552,50 +641,83 @@ fn verify_names_the_first_altered_or_deleted_event() {
     // Altering a retained coordinate.
     tamper(
         &f.store,
-        &format!("UPDATE retained_locations SET lat = lat + 1 WHERE event_id = '{}'", events[3].id),
+        &format!(
+            "UPDATE retained_locations SET lat = lat + 1 WHERE event_id = '{}'",
+            events[3].id
+        ),
     );
     let b = f.store.verify().unwrap().first_broken.unwrap();
     assert_eq!(b.event_id.as_deref(), Some(events[3].id.as_str()));
     assert!(b.problem.contains("retained location"), "{b:?}");
     tamper(
         &f.store,
-        &format!("UPDATE retained_locations SET lat = lat - 1 WHERE event_id = '{}'", events[3].id),
+        &format!(
+            "UPDATE retained_locations SET lat = lat - 1 WHERE event_id = '{}'",
+            events[3].id
+        ),
     );
     assert!(f.store.verify().unwrap().intact);
 
     // Altering the flag's reason.
-    tamper(&f.store, &format!("UPDATE audit_flags SET reason = 'routine' WHERE id = '{}'", flag_.id));
+    tamper(
+        &f.store,
+        &format!(
+            "UPDATE audit_flags SET reason = 'routine' WHERE id = '{}'",
+            flag_.id
+        ),
+    );
     let b = f.store.verify().unwrap().first_broken.unwrap();
     assert_eq!(b.event_id.as_deref(), Some(flag_.id.as_str()));
     tamper(
         &f.store,
-        &format!("UPDATE audit_flags SET reason = 'suspected spoofing' WHERE id = '{}'", flag_.id),
+        &format!(
+            "UPDATE audit_flags SET reason = 'suspected spoofing' WHERE id = '{}'",
+            flag_.id
+        ),
     );
 
     // Altering a verdict.
     tamper(
         &f.store,
-        &format!("UPDATE attendance_events SET accepted = 0 WHERE id = '{}'", events[1].id),
+        &format!(
+            "UPDATE attendance_events SET accepted = 0 WHERE id = '{}'",
+            events[1].id
+        ),
     );
     let v = f.store.verify().unwrap();
     assert!(!v.intact);
     let b = v.first_broken.unwrap();
-    assert_eq!((b.seq, b.event_id.as_deref()), (events[1].seq, Some(events[1].id.as_str())));
+    assert_eq!(
+        (b.seq, b.event_id.as_deref()),
+        (events[1].seq, Some(events[1].id.as_str()))
+    );
     assert!(b.problem.contains("altered"));
     tamper(
         &f.store,
-        &format!("UPDATE attendance_events SET accepted = 1 WHERE id = '{}'", events[1].id),
+        &format!(
+            "UPDATE attendance_events SET accepted = 1 WHERE id = '{}'",
+            events[1].id
+        ),
     );
     assert!(f.store.verify().unwrap().intact);
 
     // Deleting an event.
-    tamper(&f.store, &format!("DELETE FROM attendance_events WHERE id = '{}'", events[2].id));
+    tamper(
+        &f.store,
+        &format!(
+            "DELETE FROM attendance_events WHERE id = '{}'",
+            events[2].id
+        ),
+    );
     let b = f.store.verify().unwrap().first_broken.unwrap();
     assert_eq!(b.event_id.as_deref(), Some(events[2].id.as_str()));
     assert!(b.problem.contains("deleted"));
 
     // Deleting a ledger row is a gap at that sequence number.
-    tamper(&f.store, &format!("DELETE FROM ledger WHERE seq = {}", events[0].seq));
+    tamper(
+        &f.store,
+        &format!("DELETE FROM ledger WHERE seq = {}", events[0].seq),
+    );
     let b = f.store.verify().unwrap().first_broken.unwrap();
     assert_eq!(b.seq, events[0].seq);
     assert!(b.problem.contains("missing"));
@@ -619,7 +741,13 @@ fn concurrent_check_ins_from_threads_all_land_in_one_chain() {
             });
         }
     });
-    assert_eq!(f.store.events(&admin(), &EventFilter::default()).unwrap().len(), 100);
+    assert_eq!(
+        f.store
+            .events(&admin(), &EventFilter::default())
+            .unwrap()
+            .len(),
+        100
+    );
     let v = f.store.verify().unwrap();
     assert!(v.intact);
     assert_eq!(v.events_checked, 104);
@@ -660,11 +788,17 @@ fn push_tokens_live_only_under_push_consent() {
         Err(Error::InvalidInput { .. })
     ));
     assert!(matches!(
-        f.store.register_push_token(&Actor::agent("a2"), "a1", "tok", t0()),
+        f.store
+            .register_push_token(&Actor::agent("a2"), "a1", "tok", t0()),
         Err(Error::PermissionDenied(_))
     ));
-    f.store.register_push_token(&a1, "a1", "fcm:tok-123", t0()).unwrap();
-    assert_eq!(f.store.push_token(&a1, "a1").unwrap().as_deref(), Some("fcm:tok-123"));
+    f.store
+        .register_push_token(&a1, "a1", "fcm:tok-123", t0())
+        .unwrap();
+    assert_eq!(
+        f.store.push_token(&a1, "a1").unwrap().as_deref(),
+        Some("fcm:tok-123")
+    );
     f.store.change_consent(&a1, &push(false), t0()).unwrap();
     assert_eq!(f.store.push_token(&a1, "a1").unwrap(), None);
     let needle = b"fcm:tok-123";
@@ -672,7 +806,96 @@ fn push_tokens_live_only_under_push_consent() {
         let mut name = f.path.as_os_str().to_owned();
         name.push(suffix);
         if let Ok(bytes) = std::fs::read(PathBuf::from(name)) {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "token bytes left in {suffix:?}");
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "token bytes left in {suffix:?}"
+            );
         }
     }
+}
+
+#[test]
+fn os_permission_changes_withdraw_and_restore_but_never_grant() {
+    use crate::consent::OsPermission;
+    let f = fixture();
+    let a1 = Actor::agent("a1");
+    let record = |state| {
+        f.store
+            .record_os_permission(&a1, "a1", Permission::Location, state, t0())
+            .unwrap()
+    };
+    // An OS permission alone is not consent.
+    for state in [
+        OsPermission::Granted,
+        OsPermission::ApproximateOnly,
+        OsPermission::Denied,
+    ] {
+        assert_eq!(record(state), None);
+    }
+    let given = f
+        .store
+        .change_consent(
+            &a1,
+            &ConsentChange {
+                subject: "a1".into(),
+                permission: Permission::Location,
+                granted: true,
+                policy_version: Some("2026-01".into()),
+                source: None,
+            },
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(given.source, ConsentSource::App);
+    assert_eq!(
+        record(OsPermission::Granted),
+        None,
+        "the ledger already agrees"
+    );
+    // Approximate-only is useless for a geofence: withdrawn, once.
+    let withdrawn = record(OsPermission::ApproximateOnly).unwrap();
+    assert!(!withdrawn.granted);
+    assert_eq!(withdrawn.source, ConsentSource::OsSettings);
+    assert_eq!(withdrawn.policy_version, "2026-01");
+    assert_eq!(record(OsPermission::Denied), None);
+    assert_eq!(
+        check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0())
+            .unwrap()
+            .reasons,
+        vec![Reason::ConsentRequired]
+    );
+    // Precise location back on in Settings: restored for the same policy.
+    let restored = record(OsPermission::Granted).unwrap();
+    assert!(restored.granted);
+    assert_eq!(restored.policy_version, "2026-01");
+    assert_eq!(record(OsPermission::Granted), None);
+    // Withdrawn in the app: the OS cannot bring it back.
+    withdraw(&f.store, "a1", t0());
+    assert_eq!(record(OsPermission::Granted), None);
+    let sources: Vec<ConsentSource> = f
+        .store
+        .consent_history(&a1, "a1")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.source)
+        .collect();
+    assert_eq!(
+        sources,
+        vec![
+            ConsentSource::App,
+            ConsentSource::OsSettings,
+            ConsentSource::OsSettings,
+            ConsentSource::App
+        ]
+    );
+    assert!(matches!(
+        f.store.record_os_permission(
+            &Actor::agent("a2"),
+            "a1",
+            Permission::Location,
+            OsPermission::Denied,
+            t0()
+        ),
+        Err(Error::PermissionDenied(_))
+    ));
 }
