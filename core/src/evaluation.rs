@@ -173,10 +173,7 @@ impl Verdict {
 /// Sites an agent may check in at: the ones assigned to them, or every site
 /// when none is (PRODUCT.md §3 step 6).
 pub fn candidate_filter<'a>(sites: &'a SiteIndex, agent: &'a str) -> impl Fn(&Site) -> bool + 'a {
-    let assigned = sites
-        .sites()
-        .iter()
-        .any(|s| s.agents.iter().any(|a| a == agent));
+    let assigned = sites.has_assigned_sites(agent);
     move |site: &Site| !assigned || site.agents.iter().any(|a| a == agent)
 }
 

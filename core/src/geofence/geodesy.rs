@@ -148,14 +148,26 @@ pub(crate) fn lonlat_rect_bounds(lon0: f64, lon1: f64, lat0: f64, lat1: f64) -> 
     let cos_e = [ends[0].cos(), ends[1].cos()];
     let sin_e = [ends[0].sin(), ends[1].sin()];
     let inside = |deg: f64| lon0 <= deg && deg <= lon1;
-    let cos_max = if inside(0.0) { 1.0 } else { cos_e[0].max(cos_e[1]) };
+    let cos_max = if inside(0.0) {
+        1.0
+    } else {
+        cos_e[0].max(cos_e[1])
+    };
     let cos_min = if inside(-180.0) || inside(180.0) {
         -1.0
     } else {
         cos_e[0].min(cos_e[1])
     };
-    let sin_max = if inside(90.0) { 1.0 } else { sin_e[0].max(sin_e[1]) };
-    let sin_min = if inside(-90.0) { -1.0 } else { sin_e[0].min(sin_e[1]) };
+    let sin_max = if inside(90.0) {
+        1.0
+    } else {
+        sin_e[0].max(sin_e[1])
+    };
+    let sin_min = if inside(-90.0) {
+        -1.0
+    } else {
+        sin_e[0].min(sin_e[1])
+    };
     // x = r·cos λ with r ∈ [r_min, r_max]: the extreme uses the radius that
     // pushes it furthest given the sign of the trigonometric factor.
     let hi = |t: f64| if t >= 0.0 { r_max * t } else { r_min * t };
@@ -241,7 +253,10 @@ mod tests {
             }
             assert!(worst <= sag, "{l0},{p0}->{l1},{p1}: {worst} > {sag}");
             // Not uselessly loose either.
-            assert!(sag <= 4.0 * worst + 1e-9, "{l0},{p0}->{l1},{p1}: {worst} vs {sag}");
+            assert!(
+                sag <= 4.0 * worst + 1e-9,
+                "{l0},{p0}->{l1},{p1}: {worst} vs {sag}"
+            );
         }
     }
 
