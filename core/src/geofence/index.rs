@@ -270,6 +270,43 @@ impl Index {
         }
         best
     }
+
+    /// The plain linear scan, as a decision without any index costs:
+    /// every site passing the filter measured exactly, no bound, no
+    /// pruning. The benchmark's baseline; same answers as `within`.
+    pub fn within_exhaustive(
+        &self,
+        sites: &[Site],
+        p: GeoPoint,
+        r: f64,
+        filter: &dyn Fn(&Site) -> bool,
+    ) -> Vec<(usize, SiteMeasure)> {
+        match Query::new(p).filter(|_| r >= 0.0) {
+            Some(q) => self.within_of(sites, &q, r, filter, 0..sites.len()),
+            None => Vec::new(),
+        }
+    }
+
+    /// The plain linear scan for `nearest`: every site measured exactly.
+    pub fn nearest_exhaustive(
+        &self,
+        sites: &[Site],
+        p: GeoPoint,
+        filter: &dyn Fn(&Site) -> bool,
+    ) -> Option<(usize, SiteMeasure)> {
+        let q = Query::new(p)?;
+        let mut best: Option<(usize, SiteMeasure)> = None;
+        for (i, site) in sites.iter().enumerate() {
+            if !filter(site) {
+                continue;
+            }
+            let m = self.prepared[i].measure(&q);
+            if better(m.distance_to_fence_m(), i, &best) {
+                best = Some((i, m));
+            }
+        }
+        best
+    }
 }
 
 #[cfg(test)]
@@ -395,6 +432,8 @@ mod tests {
                 .map(|(i, s)| (i, s.measure(p)))
                 .min_by(|a, b| a.1.distance_to_fence_m().total_cmp(&b.1.distance_to_fence_m()).then(a.0.cmp(&b.0)));
             prop_assert_eq!(index.nearest(p, &filter), brute_nearest);
+            prop_assert_eq!(index.within(p, r, &filter), index.within_exhaustive(p, r, &filter));
+            prop_assert_eq!(index.nearest(p, &filter), index.nearest_exhaustive(p, &filter));
         }
     }
 

@@ -204,7 +204,8 @@ impl SiteIndex {
         self.index.nearest(&self.sites, p, filter)
     }
 
-    /// Same answers as `within`, by scanning every site (benchmarks, tests).
+    /// Same answers as `within`, by scanning every site with a cheap box
+    /// test before the exact measure (a strong linear baseline).
     pub fn within_linear(
         &self,
         p: GeoPoint,
@@ -221,5 +222,26 @@ impl SiteIndex {
         filter: &dyn Fn(&Site) -> bool,
     ) -> Option<(usize, SiteMeasure)> {
         self.index.nearest_linear(&self.sites, p, filter)
+    }
+
+    /// Same answers as `within`, measuring every site exactly with no
+    /// bound at all: what a decision costs without any index.
+    pub fn within_exhaustive(
+        &self,
+        p: GeoPoint,
+        radius_m: f64,
+        filter: &dyn Fn(&Site) -> bool,
+    ) -> Vec<(usize, SiteMeasure)> {
+        self.index
+            .within_exhaustive(&self.sites, p, radius_m, filter)
+    }
+
+    /// Same answer as `nearest`, measuring every site exactly.
+    pub fn nearest_exhaustive(
+        &self,
+        p: GeoPoint,
+        filter: &dyn Fn(&Site) -> bool,
+    ) -> Option<(usize, SiteMeasure)> {
+        self.index.nearest_exhaustive(&self.sites, p, filter)
     }
 }
