@@ -3,7 +3,10 @@
 # bindings from it with the workspace's own uniffi-bindgen, so generator and
 # runtime versions always match and no stale copy is ever used.
 #
-#   scripts/bindings.sh [debug|release|mobile]     (default: debug)
+#   scripts/bindings.sh [debug|release]     (default: debug)
+#
+# (The stripped `mobile` library carries no uniffi metadata: generate from
+# `release`, ship `mobile`; see scripts/build-mobile.sh.)
 #
 # Output (printed as shell assignments on stdout, logs on stderr):
 #   FFI_LIB_DIR      directory holding libfieldcheck_ffi.so
@@ -15,13 +18,16 @@ profile=${1:-debug}
 case "$profile" in
   debug) cargo_profile=dev; dir=debug ;;
   release) cargo_profile=release; dir=release ;;
-  mobile) cargo_profile=mobile; dir=mobile ;;
   *) echo "unknown profile $profile" >&2; exit 2 ;;
 esac
 # One generator at a time: the Kotlin and Swift suites may run side by side.
+# A caller that already holds the lock (to copy the result before anyone
+# regenerates it) sets FIELDCHECK_BINDINGS_LOCKED=1.
 mkdir -p target
-exec 9>target/.bindings.lock
-flock 9
+if [ "${FIELDCHECK_BINDINGS_LOCKED:-0}" != 1 ]; then
+  exec 9>target/.bindings.lock
+  flock 9
+fi
 cargo build --locked --profile "$cargo_profile" -p fieldcheck-ffi >&2
 cargo build --locked -p fieldcheck-uniffi-bindgen >&2
 lib="$PWD/target/$dir/libfieldcheck_ffi.so"

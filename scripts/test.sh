@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting, lints, and the Rust suites
-# (unit, property, byte-level privacy, kill -9, command-line contract).
-# Installs nothing by hand: what it needs comes from cargo.
+# Runs every test of the project: formatting, lints, the Rust suites (unit,
+# property, byte-level privacy, kill -9, command-line contract, shared
+# scenarios), then the Kotlin and Swift shells' suites against freshly
+# generated bindings. Installs what it needs (cargo, apt, npm, debootstrap);
+# toolchains are cached in ${FIELDCHECK_TOOLCHAINS:-~/.cache/fieldcheck-toolchains}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +21,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+echo "== Kotlin shell (JVM) tests"
+scripts/test-kotlin.sh
+
+echo "== Swift shell tests"
+scripts/test-swift.sh

@@ -1,0 +1,159 @@
+package app.fieldcheck
+
+import app.fieldcheck.core.Actor
+import app.fieldcheck.core.AttendanceEvent
+import app.fieldcheck.core.AuditFlag
+import app.fieldcheck.core.CheckInRequest
+import app.fieldcheck.core.ConsentChange
+import app.fieldcheck.core.ConsentEntry
+import app.fieldcheck.core.ConsentSource
+import app.fieldcheck.core.ConsentState
+import app.fieldcheck.core.EventKind
+import app.fieldcheck.core.FieldCheck
+import app.fieldcheck.core.FlagRequest
+import app.fieldcheck.core.OsPermission
+import app.fieldcheck.core.Permission
+import app.fieldcheck.core.VerifyReport
+import java.io.Closeable
+import java.time.Clock
+import java.time.Instant
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
+
+/**
+ * The app's view of the core: one suspend function per app action, each one
+ * core call run on [dispatcher] (SQLite blocks, so never on the main
+ * thread). Every rule (judging, consent, retention, who may do what) is the
+ * core's; this class only gathers the inputs (the signed-in [Actor], a fix,
+ * the clock) and passes the core's answer or its typed
+ * [app.fieldcheck.core.FieldCheckException] through unchanged.
+ *
+ * Open one per process and share it: the core object is thread-safe.
+ * [close] frees the native store; calls made after that throw
+ * [IllegalStateException], and calls already running finish first.
+ */
+class FieldCheckClient(
+    /** The bindings' object, for calls this class does not name (see [withCore]). */
+    val core: FieldCheck,
+    private val location: LocationSource,
+    private val clock: Clock = Clock.systemUTC(),
+    private val dispatcher: CoroutineDispatcher = Dispatchers.IO,
+) : Closeable {
+    companion object {
+        val DEFAULT_FIX_TIMEOUT: Duration = 30.seconds
+
+        /** Opens (or creates) the store at [path] off the calling thread. */
+        suspend fun open(
+            path: String,
+            location: LocationSource,
+            clock: Clock = Clock.systemUTC(),
+            dispatcher: CoroutineDispatcher = Dispatchers.IO,
+        ): FieldCheckClient = withContext(dispatcher) {
+            FieldCheckClient(FieldCheck.open(path), location, clock, dispatcher)
+        }
+    }
+
+    /** Gets a fix from the [LocationSource] and submits it as a check-in: one core call. */
+    suspend fun checkIn(
+        actor: Actor,
+        agent: String = actor.id,
+        fixTimeout: Duration = DEFAULT_FIX_TIMEOUT,
+    ): AttendanceEvent = check(actor, agent, EventKind.CHECK_IN, fixTimeout)
+
+    suspend fun checkOut(
+        actor: Actor,
+        agent: String = actor.id,
+        fixTimeout: Duration = DEFAULT_FIX_TIMEOUT,
+    ): AttendanceEvent = check(actor, agent, EventKind.CHECK_OUT, fixTimeout)
+
+    private suspend fun check(
+        actor: Actor,
+        agent: String,
+        kind: EventKind,
+        fixTimeout: Duration,
+    ): AttendanceEvent {
+        // The source suspends (it does not block), so it runs on the caller's
+        // context; a LocationException leaves the core untouched.
+        val fix = location.currentFix(fixTimeout)
+        return io { core.check(actor, CheckInRequest(agent, kind, fix), clock.instant()) }
+    }
+
+    /**
+     * Grants or withdraws a permission. [policyVersion] and [source] default
+     * in the core (the current policy; `app` for an agent, `admin` for an admin).
+     */
+    suspend fun setConsent(
+        actor: Actor,
+        permission: Permission,
+        granted: Boolean,
+        agent: String = actor.id,
+        policyVersion: String? = null,
+        source: ConsentSource? = null,
+    ): ConsentEntry = io {
+        core.changeConsent(
+            actor,
+            ConsentChange(agent, permission, granted, policyVersion, source),
+            clock.instant(),
+        )
+    }
+
+    /**
+     * Mirrors an OS permission state into the ledger (source `os_settings`);
+     * null when the core found nothing to record. See [PermissionConsentBridge].
+     */
+    suspend fun recordOsPermission(
+        actor: Actor,
+        permission: Permission,
+        state: OsPermission,
+        agent: String = actor.id,
+    ): ConsentEntry? = io { core.recordOsPermission(actor, agent, permission, state, clock.instant()) }
+
+    suspend fun consentState(actor: Actor, agent: String = actor.id): ConsentState =
+        io { core.consentState(actor, agent) }
+
+    suspend fun consentHistory(actor: Actor, agent: String = actor.id): List<ConsentEntry> =
+        io { core.consentHistory(actor, agent) }
+
+    /**
+     * Stores the device's push token (FCM) for [agent]. The core refuses it
+     * with `PermissionDenied` unless push consent is granted, and deletes it
+     * when push consent is withdrawn.
+     */
+    suspend fun registerPushToken(actor: Actor, token: String, agent: String = actor.id) =
+        io { core.registerPushToken(actor, agent, token, clock.instant()) }
+
+    suspend fun pushToken(actor: Actor, agent: String = actor.id): String? = io { core.pushToken(actor, agent) }
+
+    /** The audit and security flags that cover [agent] now (transparency, PRODUCT §4). */
+    suspend fun flagsCovering(actor: Actor, agent: String = actor.id): List<AuditFlag> =
+        io { core.flags(actor, agent, clock.instant()) }
+
+    /** Attendance events, oldest first; never coordinates. `agent = null`: everyone's (supervisors). */
+    suspend fun events(
+        actor: Actor,
+        agent: String? = actor.id,
+        from: Instant? = null,
+        to: Instant? = null,
+    ): List<AttendanceEvent> = io { core.events(actor, agent, from, to) }
+
+    /** Sets an audit or security flag (supervisors and admins; the core checks). */
+    suspend fun setFlag(actor: Actor, request: FlagRequest): AuditFlag =
+        io { core.setFlag(actor, request, clock.instant()) }
+
+    suspend fun verify(): VerifyReport = io { core.verify() }
+
+    /**
+     * Any other core call (site import, restriction, purge, rules), on the
+     * same dispatcher and with the same clock, e.g.
+     * `client.withCore { now -> purge(admin, now) }`.
+     */
+    suspend fun <T> withCore(block: FieldCheck.(now: Instant) -> T): T = io { core.block(clock.instant()) }
+
+    /** Frees the native store. Idempotent. */
+    override fun close() = core.close()
+
+    private suspend inline fun <T> io(crossinline block: () -> T): T = withContext(dispatcher) { block() }
+}

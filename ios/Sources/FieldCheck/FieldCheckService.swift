@@ -1,0 +1,206 @@
+import Dispatch
+import Foundation
+// Apps `import FieldCheck` and see the core's records and errors too.
+@_exported import FieldCheckCore
+
+/// The app's door to the core: one async method per app action, for one
+/// signed-in actor.
+///
+/// Every core call blocks on SQLite, so each runs on this service's own
+/// serial queue, never on the caller's thread (the main thread, or a thread
+/// of Swift's cooperative pool). Calls made through one service run one at
+/// a time, in the order they were made; several services may share one
+/// `FieldCheck` store object (the core is thread-safe).
+///
+/// The service holds no state of its own besides the actor and the source:
+/// every decision (consent, flags, verdicts, roles) is the core's.
+public final class FieldCheckService: Sendable {
+    /// The signed-in person every call is made as.
+    public let actor: FieldCheckCore.Actor
+    /// The store. Open it once per database file and share it.
+    public let core: FieldCheck
+    private let location: any LocationSource
+    private let fixTimeout: TimeInterval
+    private let clock: @Sendable () -> Date
+    private let queue: DispatchQueue
+
+    /// - Parameters:
+    ///   - fixTimeout: seconds a check-in waits for a fix.
+    ///   - clock: the device's current time, passed to the core as `now`.
+    public init(
+        core: FieldCheck,
+        actor: FieldCheckCore.Actor,
+        location: any LocationSource,
+        fixTimeout: TimeInterval = 15,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.core = core
+        self.actor = actor
+        self.location = location
+        self.fixTimeout = fixTimeout
+        self.clock = clock
+        queue = DispatchQueue(label: "app.fieldcheck.service", qos: .userInitiated)
+    }
+
+    /// Opens (or creates) the store at `path` off the caller's thread. A
+    /// damaged or foreign file throws `FieldCheckError.StoreUnusable` and is
+    /// left untouched.
+    public static func openStore(path: String) async throws -> FieldCheck {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { try FieldCheck.open(path: path) })
+            }
+        }
+    }
+
+    // MARK: Attendance
+
+    /// Gets one fix from the location source and has the core judge and
+    /// record it. A rejected check-in is a result (`accepted == false`, with
+    /// reasons), not an error. Throws `LocationError` when there is no fix
+    /// (nothing is recorded) and `FieldCheckError` when the core refuses the
+    /// call (a malformed fix, a role that may not make it).
+    public func checkIn() async throws -> AttendanceEvent {
+        try await check(.checkIn)
+    }
+
+    /// As `checkIn()`, for leaving.
+    public func checkOut() async throws -> AttendanceEvent {
+        try await check(.checkOut)
+    }
+
+    private func check(_ kind: EventKind) async throws -> AttendanceEvent {
+        let fix = try await location.currentFix(timeout: fixTimeout)
+        let request = CheckInRequest(agent: actor.id, kind: kind, fix: fix)
+        return try await perform { core, actor, now in
+            try core.check(actor: actor, request: request, now: now)
+        }
+    }
+
+    /// Attendance events, oldest first. `agent: nil` means everyone's
+    /// (supervisors and admins); agents see only their own.
+    public func events(agent: String?, from: Date? = nil, to: Date? = nil) async throws -> [AttendanceEvent] {
+        try await perform { core, actor, _ in
+            try core.events(actor: actor, agent: agent, from: from, to: to)
+        }
+    }
+
+    // MARK: Consent
+
+    /// The actor's own consent change, made in the app (source `app`).
+    /// `policyVersion: nil` records the core's current version.
+    @discardableResult
+    public func setConsent(_ permission: Permission, granted: Bool, policyVersion: String? = nil) async throws -> ConsentEntry {
+        let change = ConsentChange(
+            subject: actor.id, permission: permission, granted: granted,
+            policyVersion: policyVersion, source: nil
+        )
+        return try await perform { core, actor, now in
+            try core.changeConsent(actor: actor, change: change, now: now)
+        }
+    }
+
+    /// The latest ledger entry of each permission of the actor.
+    public func consentState() async throws -> ConsentState {
+        try await perform { core, actor, _ in try core.consentState(actor: actor, agent: actor.id) }
+    }
+
+    /// Records a change of what the OS allows (Settings, the system prompt)
+    /// as a consent entry with source `osSettings`, at most once per change:
+    ///
+    /// - `denied` withdraws a granted consent; if it is already withdrawn or
+    ///   was never given, nothing is recorded.
+    /// - `granted` restores consent only if the latest entry is a withdrawal
+    ///   that came from the OS: an OS permission is not consent, so a
+    ///   withdrawal made in the app stays until the agent grants in the app.
+    ///   The restored entry keeps the withdrawn entry's policy version, so a
+    ///   policy that requires renewal is still required.
+    /// - `notDetermined` records nothing.
+    ///
+    /// Returns the new entry, or nil when the ledger already agrees. Calling
+    /// it again with the same state records nothing.
+    @discardableResult
+    public func osPermissionChanged(_ permission: Permission, _ state: OSPermission) async throws -> ConsentEntry? {
+        // The rule (the OS may withdraw, and restore only what it withdrew)
+        // lives in the core; this only maps the platform state.
+        let coreState: OsPermission
+        switch state {
+        case .notDetermined: return nil
+        case .granted: coreState = .granted
+        case .denied: coreState = .denied
+        }
+        return try await perform { core, actor, now in
+            try core.recordOsPermission(actor: actor, agent: actor.id, permission: permission, state: coreState, now: now)
+        }
+    }
+
+    // MARK: Push
+
+    /// Stores the APNs device token. The core refuses it
+    /// (`FieldCheckError.PermissionDenied`) unless push consent is granted;
+    /// withdrawing push consent deletes it.
+    public func registerPushToken(_ deviceToken: Data) async throws {
+        let token = deviceToken.map { String(format: "%02x", $0) }.joined()
+        try await perform { core, actor, now in
+            try core.registerPushToken(actor: actor, agent: actor.id, token: token, now: now)
+        }
+    }
+
+    /// The stored push token, if any (hex, as registered).
+    public func pushToken() async throws -> String? {
+        try await perform { core, actor, _ in try core.pushToken(actor: actor, agent: actor.id) }
+    }
+
+    // MARK: Transparency and supervision
+
+    /// Audit and security flags covering `agent` (agents: pass their own id,
+    /// PRODUCT.md §4 transparency), or every flag (`nil`, supervisors).
+    public func flags(covering agent: String?) async throws -> [AuditFlag] {
+        try await perform { core, actor, now in try core.flags(actor: actor, agent: agent, now: now) }
+    }
+
+    /// Sets an audit or security flag (supervisors, admins).
+    @discardableResult
+    public func setFlag(_ request: FlagRequest) async throws -> AuditFlag {
+        try await perform { core, actor, now in try core.setFlag(actor: actor, request: request, now: now) }
+    }
+
+    /// Imports a GeoJSON FeatureCollection of sites, all or nothing (admins).
+    @discardableResult
+    public func importSites(geojson: String) async throws -> ImportSummary {
+        try await perform { core, actor, now in try core.importSites(actor: actor, geojson: geojson, now: now) }
+    }
+
+    /// Restricts or lifts restriction of processing for a subject (admins).
+    public func setRestriction(subject: String, restricted: Bool) async throws {
+        try await perform { core, actor, now in
+            try core.setRestriction(actor: actor, subject: subject, restricted: restricted, now: now)
+        }
+    }
+
+    // MARK: Anything else
+
+    /// Runs `body` on this service's queue with the store, the actor and the
+    /// current time: for core calls without a method here (`verify`,
+    /// `purge`, `rules`, ...).
+    public func perform<T: Sendable>(
+        _ body: @escaping @Sendable (FieldCheck, FieldCheckCore.Actor, Date) throws -> T
+    ) async throws -> T {
+        let (core, actor, clock) = (self.core, self.actor, self.clock)
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try body(core, actor, clock()) })
+            }
+        }
+    }
+}
+
+/// What the OS allows for a permission, as `osPermissionChanged` sees it.
+public enum OSPermission: Sendable, Equatable {
+    /// The app has not asked yet: nothing to record.
+    case notDetermined
+    /// Allowed (for location: precise location, when in use or always).
+    case granted
+    /// Refused, restricted, or for location: approximate only.
+    case denied
+}
