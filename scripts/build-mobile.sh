@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the library apps ship (`mobile` profile: size over speed, LTO,
+# one codegen unit, stripped) for the host and prints its size. SQLite is
+# trimmed to what fieldcheck uses: no full-text search, R*Tree, dbstat,
+# column metadata, extension loading or deprecated APIs.
+#
+#   scripts/build-mobile.sh [cargo args, e.g. --target aarch64-linux-android]
+#
+# Bindings are generated from the unstripped `release` build
+# (scripts/bindings.sh release): stripping removes uniffi's metadata.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LIBSQLITE3_FLAGS="-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS -USQLITE_ENABLE_FTS5 \
+  -USQLITE_ENABLE_RTREE -USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_ENABLE_COLUMN_METADATA \
+  -USQLITE_ENABLE_LOAD_EXTENSION -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_DEPRECATED \
+  -DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_OMIT_PROGRESS_CALLBACK"
+cargo build --locked --profile mobile -p fieldcheck-ffi "$@" >&2
+lib=$(find target -path '*mobile/libfieldcheck_ffi.so' -newer Cargo.toml | head -n 1)
+printf '%s %s bytes\n' "$lib" "$(stat -c %s "$lib")"
