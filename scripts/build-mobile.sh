@@ -2,7 +2,8 @@
 # Builds the library apps ship (`mobile` profile: size over speed, LTO,
 # one codegen unit, stripped) for the host and prints its size. SQLite is
 # trimmed to what fieldcheck uses: no full-text search, R*Tree, dbstat,
-# column metadata, extension loading or deprecated APIs.
+# column metadata, extension loading, STAT4, soundex, SQL JSON functions or
+# deprecated APIs.
 #
 #   scripts/build-mobile.sh [cargo args, e.g. --target aarch64-linux-android]
 #
@@ -13,7 +14,20 @@ cd "$(dirname "$0")/.."
 export LIBSQLITE3_FLAGS="-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS -USQLITE_ENABLE_FTS5 \
   -USQLITE_ENABLE_RTREE -USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_ENABLE_COLUMN_METADATA \
   -USQLITE_ENABLE_LOAD_EXTENSION -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_DEPRECATED \
+  -USQLITE_ENABLE_STAT4 -USQLITE_SOUNDEX -USQLITE_ENABLE_JSON1 -DSQLITE_OMIT_JSON \
+  -DSQLITE_OMIT_AUTHORIZATION -DSQLITE_OMIT_COMPLETE -DSQLITE_OMIT_GET_TABLE \
+  -DSQLITE_OMIT_DESERIALIZE -DSQLITE_OMIT_INTROSPECTION_PRAGMAS -DSQLITE_UNTESTABLE \
   -DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_OMIT_PROGRESS_CALLBACK"
+# SQLite's C frames need no unwind tables: no Rust panic unwinds through
+# them (rusqlite catches panics in its callbacks). Sections let the linker
+# drop what nothing calls.
+export CFLAGS="${CFLAGS:-} -fno-asynchronous-unwind-tables -fno-unwind-tables -ffunction-sections -fdata-sections"
 cargo build --locked --profile mobile -p fieldcheck-ffi "$@" >&2
 lib=$(find target -path '*mobile/libfieldcheck_ffi.so' -newer Cargo.toml | head -n 1)
+# Trimming must not leave SQLite symbols for the dynamic loader to miss.
+if nm -D --undefined-only "$lib" | grep -q ' sqlite3'; then
+  echo "undefined SQLite symbols in $lib:" >&2
+  nm -D --undefined-only "$lib" | grep ' sqlite3' >&2
+  exit 1
+fi
 printf '%s %s bytes\n' "$lib" "$(stat -c %s "$lib")"

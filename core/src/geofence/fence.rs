@@ -21,8 +21,8 @@ use super::{Fence, GeoPoint, SiteMeasure};
 const INDEX_MIN_EDGES: usize = 48;
 /// Boundary distances are resolved to max(ABS_TOL, REL_TOL·d) in chord
 /// terms: far below the 0.5 % requirement, cheap (sag shrinks 4× per split).
-const ABS_TOL_M: f64 = 0.002;
-const REL_TOL: f64 = 1e-6;
+const ABS_TOL_M: f64 = 0.01;
+const REL_TOL: f64 = 1e-5;
 /// Slack added to every 3-D box, covering rounding and the tolerance above.
 pub(crate) const BOX_MARGIN_M: f64 = 0.05;
 
