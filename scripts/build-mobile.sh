@@ -2,8 +2,9 @@
 # Builds the library apps ship (`mobile` profile: size over speed, LTO,
 # one codegen unit, stripped) for the host and prints its size. SQLite is
 # trimmed to what fieldcheck uses: no full-text search, R*Tree, dbstat,
-# column metadata, extension loading, STAT4, soundex, SQL JSON functions or
-# deprecated APIs.
+# column metadata, extension loading, STAT4, soundex, SQL JSON functions,
+# UTF-16 and trace APIs or deprecated APIs (all options SQLite documents as
+# usable with the amalgamation).
 #
 #   scripts/build-mobile.sh [cargo args, e.g. --target aarch64-linux-android]
 #
@@ -17,6 +18,8 @@ export LIBSQLITE3_FLAGS="-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS -
   -USQLITE_ENABLE_STAT4 -USQLITE_SOUNDEX -USQLITE_ENABLE_JSON1 -DSQLITE_OMIT_JSON \
   -DSQLITE_OMIT_AUTHORIZATION -DSQLITE_OMIT_COMPLETE -DSQLITE_OMIT_GET_TABLE \
   -DSQLITE_OMIT_DESERIALIZE -DSQLITE_OMIT_INTROSPECTION_PRAGMAS -DSQLITE_UNTESTABLE \
+  -DSQLITE_OMIT_UTF16 -DSQLITE_OMIT_TRACE -DSQLITE_OMIT_DECLTYPE -DSQLITE_DQS=0 \
+  -DSQLITE_MAX_EXPR_DEPTH=0 -DSQLITE_LIKE_DOESNT_MATCH_BLOBS \
   -DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_OMIT_PROGRESS_CALLBACK"
 # SQLite's C frames need no unwind tables: no Rust panic unwinds through
 # them (rusqlite catches panics in its callbacks). Sections let the linker
