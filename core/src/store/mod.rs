@@ -249,18 +249,27 @@ fn load_rules(conn: &Connection) -> Result<Rules> {
     }
 }
 
+/// Checkpoints and truncates the WAL. A reader in another process can hold
+/// the WAL for a moment, so a blocked checkpoint is retried for up to ~5 s.
 pub(crate) fn checkpoint_truncate(conn: &Connection) -> Result<()> {
-    let (busy, _, _): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-    if busy != 0 {
-        return Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-            Some("WAL checkpoint blocked by a reader; retry".into()),
-        )));
+    for attempt in 0.. {
+        let (busy, _, _): (i64, i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        if busy == 0 {
+            return Ok(());
+        }
+        if attempt == 50 {
+            break;
+        }
+        log::debug!("WAL checkpoint blocked by a reader; retrying");
+        std::thread::sleep(Duration::from_millis(100));
     }
-    Ok(())
+    Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+        Some("WAL checkpoint blocked by a reader".into()),
+    )))
 }
 
 fn lock(m: &Mutex<Connection>) -> Result<MutexGuard<'_, Connection>> {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::{Store, checkpoint_truncate, lock};
+use super::Store;
 use crate::attendance::AttendanceEvent;
 use crate::error::Result;
 use crate::types::Actor;
@@ -51,20 +51,7 @@ impl Store {
             report.anchored_events = fold_purged_prefix(tx, now)?;
             Ok(report)
         })?;
-        let conn = lock(&self.writer)?;
-        // A reader in another process can hold the WAL for a moment.
-        let mut attempt = 0;
-        loop {
-            match checkpoint_truncate(&conn) {
-                Ok(()) => break,
-                Err(e) if attempt < 50 => {
-                    log::debug!("checkpoint retry: {e}");
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        self.checkpoint()?;
         log::info!(
             "purged {} retained locations, {} attendance events",
             report.retained_locations,
