@@ -201,6 +201,7 @@ pub struct Rules {
     pub late_grace_min: i64,
     pub attendance_retention_days: i64,
     pub consent_retention_days_after_withdrawal: i64,
+    pub time_zone: String,
 }
 
 #[uniffi::remote(Record)]

@@ -9,7 +9,11 @@
 //!   each its own transaction, alternated round by round with raw prepared
 //!   SQLite inserts of a row as large as what one check-in writes, into a
 //!   separate file with the same pragmas, so disk noise hits both alike.
-//! - Peak memory (VmHWM).
+//! - A one-month attendance report over a store of `--report-events`
+//!   synthetic events (default 1,000,000, 5,000 agents): built in a child
+//!   process (`fieldcheck report-probe`) so its time and peak memory are its
+//!   own, not the rest of the benchmark's. Median of three runs.
+//! - Peak memory (VmHWM) of the benchmark process.
 //!
 //! Only a release build gives meaningful figures; the output says which
 //! build ran.
@@ -23,8 +27,8 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use fieldcheck_core::geofence::{SiteMeasure, sites_to_geojson, synthetic_fixes, synthetic_sites};
 use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, Error, EventKind, Fix, GeoPoint, Permission, Site,
-    SiteIndex, Store,
+    Actor, CheckInRequest, ConsentChange, Durability, Error, EventKind, Fix, GeoPoint, OpenOptions,
+    Permission, ReportQuery, Site, SiteIndex, Store, SyntheticAttendance,
 };
 use indicatif::ProgressBar;
 use rand::rngs::StdRng;
@@ -68,7 +72,38 @@ pub struct BenchArgs {
     /// directory); put it on the disk you want to measure.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Keep the temporary databases (their directory is printed).
+    #[arg(long)]
+    keep: bool,
+    /// Attendance events in the report store (0 skips the report).
+    #[arg(long, default_value_t = 1_000_000)]
+    report_events: usize,
+    /// Agents those events belong to.
+    #[arg(long, default_value_t = 5_000)]
+    report_agents: usize,
 }
+
+/// `fieldcheck report-probe`: builds one attendance report and prints its
+/// build time and this process's peak memory (used by `bench`).
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    #[arg(long)]
+    from: String,
+    #[arg(long)]
+    to: String,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct ProbeResult {
+    build_ms: f64,
+    days: usize,
+    peak_memory_bytes: Option<u64>,
+}
+
+const REPORT_MS_MAX: f64 = 100.0;
+const REPORT_MEMORY_MAX: u64 = 64 * 1024 * 1024;
+const REPORT_FROM: &str = "2026-06-01";
+const REPORT_TO: &str = "2026-06-30";
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -76,12 +111,29 @@ struct Report {
     build: &'static str,
     geofence: GeofenceReport,
     checkins: CheckinReport,
-    /// Attendance reports arrive in a later issue; not measured yet.
+    /// Median build time of the one-month attendance report; null when
+    /// skipped (`--report-events 0`).
     attendance_report_ms: Option<f64>,
+    attendance_report: Option<AttendanceBench>,
     /// VmHWM from /proc/self/status; null where unavailable.
     peak_memory_bytes: Option<u64>,
     targets: Targets,
     meets_targets: Meets,
+}
+
+#[derive(Debug, Serialize)]
+struct AttendanceBench {
+    events: usize,
+    agents: usize,
+    from: &'static str,
+    to: &'static str,
+    /// Agent-days in the report.
+    days: usize,
+    fill_seconds: f64,
+    build_ms_runs: Vec<f64>,
+    build_ms: f64,
+    /// Peak resident memory of the process that built the report.
+    peak_memory_bytes: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -142,6 +194,8 @@ struct Targets {
     indexed_median_ns_max: f64,
     speedup_min: f64,
     checkin_ratio_min: f64,
+    attendance_report_ms_max: f64,
+    attendance_report_memory_bytes_max: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -149,6 +203,8 @@ struct Meets {
     indexed_median: bool,
     speedup: bool,
     checkin_ratio: bool,
+    /// Null when the report was skipped.
+    attendance_report: Option<bool>,
 }
 
 pub fn run(args: &BenchArgs, out: &mut Output) -> Result<(), Error> {
@@ -172,6 +228,14 @@ pub fn run(args: &BenchArgs, out: &mut Output) -> Result<(), Error> {
     let bar = out.progress(2 * args.checkins as u64, "check-ins");
     let checkins = bench_checkins(args, dir.path(), &bar)?;
     bar.finish_and_clear();
+    let attendance = if args.report_events > 0 {
+        let bar = out.progress(args.report_events as u64, "report store");
+        let result = bench_report(args, dir.path(), &bar)?;
+        bar.finish_and_clear();
+        Some(result)
+    } else {
+        None
+    };
     let report = Report {
         build: if cfg!(debug_assertions) {
             "debug"
@@ -182,18 +246,29 @@ pub fn run(args: &BenchArgs, out: &mut Output) -> Result<(), Error> {
             indexed_median: geofence.indexed.median_ns <= INDEXED_MEDIAN_NS_MAX,
             speedup: geofence.speedup >= SPEEDUP_MIN,
             checkin_ratio: checkins.ratio >= CHECKIN_RATIO_MIN,
+            attendance_report: attendance.as_ref().map(|a| {
+                a.build_ms <= REPORT_MS_MAX
+                    && a.peak_memory_bytes.is_some_and(|m| m <= REPORT_MEMORY_MAX)
+            }),
         },
         geofence,
         checkins,
-        attendance_report_ms: None,
+        attendance_report_ms: attendance.as_ref().map(|a| a.build_ms),
+        attendance_report: attendance,
         peak_memory_bytes: peak_memory_bytes(),
         targets: Targets {
             indexed_median_ns_max: INDEXED_MEDIAN_NS_MAX,
             speedup_min: SPEEDUP_MIN,
             checkin_ratio_min: CHECKIN_RATIO_MIN,
+            attendance_report_ms_max: REPORT_MS_MAX,
+            attendance_report_memory_bytes_max: REPORT_MEMORY_MAX,
         },
     };
-    out.value(&report, |w| render(w, &report))
+    out.value(&report, |w| render(w, &report))?;
+    if args.keep {
+        eprintln!("kept {}", dir.keep().display());
+    }
+    Ok(())
 }
 
 /// Rounds up to whole batches, at least one.
@@ -519,6 +594,94 @@ fn rate(count: usize, time: Duration) -> Rate {
     }
 }
 
+fn bench_report(args: &BenchArgs, dir: &Path, bar: &ProgressBar) -> Result<AttendanceBench, Error> {
+    let path = dir.join("report-store.db");
+    let started = Instant::now();
+    {
+        let store = Store::open_with(
+            &path,
+            &OpenOptions {
+                durability: Durability::Normal,
+            },
+        )?;
+        let spec = SyntheticAttendance {
+            agents: args.report_agents,
+            events: args.report_events,
+            start: DateTime::from_timestamp(1_780_272_000, 0).unwrap_or_default(), // 2026-06-01
+            days: 30,
+            seed: SEED,
+        };
+        store.load_synthetic_attendance(&Actor::admin("bench"), &spec, &|n| {
+            bar.set_position(n as u64)
+        })?;
+        store.checkpoint()?;
+    }
+    let fill_seconds = started.elapsed().as_secs_f64();
+    let exe = std::env::current_exe()?;
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let output = std::process::Command::new(&exe)
+            .arg("--db")
+            .arg(&path)
+            .args(["--json", "--now", "2026-07-01T00:00:00Z", "report-probe"])
+            .args(["--from", REPORT_FROM, "--to", REPORT_TO])
+            .output()?;
+        if !output.status.success() {
+            return Err(Error::Io(io::Error::other(format!(
+                "report probe failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ))));
+        }
+        let result: ProbeResult = serde_json::from_slice(&output.stdout)?;
+        runs.push(result);
+    }
+    let mut times: Vec<f64> = runs.iter().map(|r| r.build_ms).collect();
+    let build_ms = median(&times);
+    times
+        .iter_mut()
+        .for_each(|t| *t = (*t * 10.0).round() / 10.0);
+    Ok(AttendanceBench {
+        events: args.report_events,
+        agents: args.report_agents,
+        from: REPORT_FROM,
+        to: REPORT_TO,
+        days: runs[0].days,
+        fill_seconds,
+        build_ms_runs: times,
+        build_ms,
+        peak_memory_bytes: runs.iter().filter_map(|r| r.peak_memory_bytes).max(),
+    })
+}
+
+/// Builds the report once, in this (fresh) process.
+pub fn probe(
+    store: &Store,
+    args: &ProbeArgs,
+    now: DateTime<Utc>,
+    out: &mut Output,
+) -> Result<(), Error> {
+    let parse = |field: &str, text: &str| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|e| Error::invalid(field, e.to_string()))
+    };
+    let query = ReportQuery {
+        from: parse("from", &args.from)?,
+        to: parse("to", &args.to)?,
+        agent: None,
+    };
+    let started = Instant::now();
+    let report = store.attendance_report(&Actor::supervisor("bench"), &query, now)?;
+    let build_ms = started.elapsed().as_secs_f64() * 1e3;
+    let result = ProbeResult {
+        build_ms,
+        days: black_box(&report).days.len(),
+        peak_memory_bytes: peak_memory_bytes(),
+    };
+    out.value(&result, |w| {
+        writeln!(w, "{} agent-days in {build_ms:.1} ms", result.days)
+    })
+}
+
 /// Peak resident set size (VmHWM), where /proc offers it.
 fn peak_memory_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -605,10 +768,26 @@ fn render(w: &mut dyn Write, r: &Report) -> io::Result<()> {
         c.row_bytes,
         c.row_bytes_method
     )?;
-    writeln!(
-        w,
-        "attendance report over 1,000,000 events: not measured yet"
-    )?;
+    match &r.attendance_report {
+        Some(a) => {
+            writeln!(
+                w,
+                "attendance report {}..{} over {} events, {} agents ({} agent-days; store filled in {:.1} s)",
+                a.from, a.to, a.events, a.agents, a.days, a.fill_seconds
+            )?;
+            writeln!(
+                w,
+                "  built in {:.1} ms (median of {:?}; target ≤ {REPORT_MS_MAX} ms), peak memory {} (target ≤ 64 MiB): {}",
+                a.build_ms,
+                a.build_ms_runs,
+                a.peak_memory_bytes
+                    .map(|b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)))
+                    .unwrap_or_else(|| "unavailable".into()),
+                yes(r.meets_targets.attendance_report == Some(true))
+            )?;
+        }
+        None => writeln!(w, "attendance report: skipped (--report-events 0)")?,
+    }
     match r.peak_memory_bytes {
         Some(b) => writeln!(w, "peak memory {:.1} MiB", b as f64 / (1024.0 * 1024.0)),
         None => writeln!(w, "peak memory: unavailable on this platform"),
@@ -669,6 +848,9 @@ mod tests {
             store_sites: 5,
             checkins: 25,
             dir: None,
+            keep: false,
+            report_events: 0,
+            report_agents: 1,
         };
         let report = bench_checkins(&args, dir.path(), &ProgressBar::hidden()).unwrap();
         assert_eq!(report.end_to_end.count, 25);

@@ -6,6 +6,7 @@
 
 mod bench;
 mod demo;
+mod field;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -81,6 +82,20 @@ enum Command {
     /// Audit and security flags.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Insurance leads (the pipeline).
+    #[command(subcommand)]
+    Lead(field::LeadCommand),
+    /// Policy closings, premium payments, renewals, cancellations.
+    #[command(subcommand)]
+    Txn(field::TxnCommand),
+    /// Agents' shifts and time zones.
+    #[command(subcommand)]
+    Shift(field::ShiftCommand),
+    /// Attendance and sales reports (JSON, CSV or HTML).
+    #[command(subcommand)]
+    Report(field::ReportCommand),
+    /// Approve or reject an attendance event, with a note.
+    Review(field::ReviewArgs),
     /// Delete what has outlived its retention; leaves no bytes behind.
     Purge,
     /// Recompute the hash chain; exit 1 naming the first broken link.
@@ -89,6 +104,9 @@ enum Command {
     Demo,
     /// Measure geofence and check-in throughput (PRODUCT.md §11).
     Bench(bench::BenchArgs),
+    /// Internal to `bench`: build one attendance report in a fresh process.
+    #[command(hide = true)]
+    ReportProbe(bench::ProbeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -257,6 +275,11 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(cmd) => audit(cli, out, &actor, cmd, now),
+        Command::Lead(cmd) => field::lead(cli, out, &actor, cmd, now),
+        Command::Txn(cmd) => field::txn(cli, out, &actor, cmd, now),
+        Command::Shift(cmd) => field::shift(cli, out, &actor, cmd, now),
+        Command::Report(cmd) => field::report(cli, out, &actor, cmd, now),
+        Command::Review(args) => field::review(cli, out, &actor, args, now),
         Command::Purge => {
             let store = cli.store()?;
             let spinner = out.spinner("purging");
@@ -306,6 +329,10 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
         }
         Command::Bench(args) => {
             bench::run(args, out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ReportProbe(args) => {
+            bench::probe(&cli.store()?, args, now, out)?;
             Ok(ExitCode::SUCCESS)
         }
     }

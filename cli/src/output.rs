@@ -45,6 +45,20 @@ impl Output {
         Ok(())
     }
 
+    /// Plain lines (human listings).
+    pub fn lines(&mut self, lines: impl Iterator<Item = String>) -> Result<(), Error> {
+        for line in lines {
+            writeln!(self.stdout, "{line}")?;
+        }
+        Ok(self.stdout.flush()?)
+    }
+
+    /// A rendered document, as is.
+    pub fn bytes(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.stdout.write_all(bytes)?;
+        Ok(self.stdout.flush()?)
+    }
+
     pub fn raw(&mut self, text: &str) -> Result<(), Error> {
         writeln!(self.stdout, "{text}")?;
         Ok(())

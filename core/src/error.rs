@@ -56,6 +56,13 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+impl From<rusqlite::types::FromSqlError> for Error {
+    /// A stored value of the wrong type: the file was edited or damaged.
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        Error::Corrupt(format!("unexpected stored value: {e}"))
+    }
+}
+
 /// Coarse classification used for exit codes and the public FFI error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

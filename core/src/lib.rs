@@ -11,8 +11,15 @@ pub mod consent;
 pub mod error;
 pub mod evaluation;
 pub mod geofence;
+pub mod leads;
+pub mod money;
+pub mod personal;
 pub mod privacy;
+pub mod receipt;
+pub mod report;
+pub mod review;
 pub mod rules;
+pub mod shift;
 pub mod store;
 pub mod time;
 pub mod types;
@@ -24,8 +31,15 @@ pub use consent::{ConsentEntry, ConsentSource, ConsentState, OsPermission};
 pub use error::{Error, ErrorKind, Result};
 pub use evaluation::{AccuracyBand, Fix, PositionClass, Reason, Verdict, judge};
 pub use geofence::{Fence, GeoPoint, Site, SiteIndex};
+pub use leads::{
+    Lead, LeadActivity, LeadStatus, LeadUpdate, NewLead, NewTransaction, Transaction, TxnKind,
+};
+pub use report::{AttendanceReport, SalesReport};
+pub use review::{Decision, Review};
 pub use rules::Rules;
+pub use shift::{Shift, WeekdaySet};
 pub use store::{
-    CheckInRequest, ConsentChange, Durability, ImportSummary, OpenOptions, PurgeReport, Store,
+    CheckInRequest, ConsentChange, Durability, ImportSummary, LeadFilter, OpenOptions, PurgeReport,
+    ReportQuery, Store, SyntheticAttendance,
 };
 pub use types::{Actor, EventKind, Permission, Role};

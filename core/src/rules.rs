@@ -25,6 +25,8 @@ pub struct Rules {
     pub attendance_retention_days: i64,
     /// Consent ledger entries are purged this many days after a withdrawal.
     pub consent_retention_days_after_withdrawal: i64,
+    /// IANA zone in which days are counted for agents without a shift.
+    pub time_zone: String,
 }
 
 impl Default for Rules {
@@ -39,6 +41,7 @@ impl Default for Rules {
             late_grace_min: 10,
             attendance_retention_days: 2 * 365,
             consent_retention_days_after_withdrawal: 5 * 365,
+            time_zone: "UTC".into(),
         }
     }
 }
@@ -71,6 +74,7 @@ impl Rules {
                 return Err(Error::invalid(name, "must be a positive number"));
             }
         }
+        crate::shift::parse_time_zone(&self.time_zone)?;
         Ok(())
     }
 }

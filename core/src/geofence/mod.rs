@@ -23,6 +23,7 @@ mod geodesy;
 mod geojson_io;
 mod index;
 mod synthetic;
+pub(crate) use synthetic::SplitMix64;
 mod validate;
 
 /// A WGS84 position in degrees.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Store, audit, consent, ledger, privacy};
+use super::{Store, audit, consent, days, ledger, privacy};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::error::{Error, Result};
 use crate::evaluation::{
@@ -41,6 +41,7 @@ impl Store {
         request.fix.validate()?;
         let sites = self.site_index()?;
         let rules = self.rules();
+        let default_zone = self.default_zone()?;
         self.write(|tx| {
             let ctx = agent_context(tx, &request.agent, &sites)?;
             let verdict = judge(request.kind, &request.fix, &sites, &ctx, &rules, now)?;
@@ -95,6 +96,18 @@ impl Store {
                 &event.canonical(),
             )?;
             insert_event(tx, &event)?;
+            days::fold(
+                tx,
+                days::zone_of(tx, &event.agent, default_zone)?,
+                &days::DayInput {
+                    agent: &event.agent,
+                    kind: event.kind,
+                    accepted: event.accepted,
+                    reasons: &event.reasons,
+                    site_id: event.site_id.as_deref(),
+                    captured_at: event.captured_at.timestamp(),
+                },
+            )?;
             if let Some(r) = &retained {
                 insert_retained(tx, r)?;
             }
@@ -200,7 +213,7 @@ fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result
     })
 }
 
-fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
+pub(super) fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO attendance_events (id, seq, agent, kind, accepted, reasons, site_id, position,
            distance_m, accuracy_band, captured_at, recorded_at, consent_entry, coords_digest,

@@ -2,13 +2,15 @@
 
 use rusqlite::{OptionalExtension, Transaction};
 
-use super::{Store, audit, checkin, consent, privacy};
+use super::{Store, audit, checkin, consent, leads, privacy, review};
 use crate::attendance::AttendanceEvent;
 use crate::audit::AuditFlag;
 use crate::chain::{BrokenLink, GENESIS, Hash, VerifyReport, link};
 use crate::consent::ConsentEntry;
 use crate::error::{Error, Result};
+use crate::leads::{LeadActivity, Transaction as TxnRecord};
 use crate::privacy::RestrictionEntry;
+use crate::review::Review;
 
 /// The sequence number and previous hash the next event links to.
 pub(super) fn next_link(tx: &Transaction<'_>) -> Result<(i64, Hash)> {
@@ -78,6 +80,9 @@ fn load(tx: &Transaction<'_>, event_type: &str, id: &str) -> Result<Loaded> {
         ConsentEntry::EVENT_TYPE => consent::load_entry(tx, id)?.map(|e| (e.canonical(), None)),
         AuditFlag::EVENT_TYPE => audit::load_for_verify(tx, id)?,
         RestrictionEntry::EVENT_TYPE => privacy::load_entry(tx, id)?.map(|e| (e.canonical(), None)),
+        LeadActivity::EVENT_TYPE => leads::activity_for_verify(tx, id)?,
+        TxnRecord::EVENT_TYPE => leads::txn_for_verify(tx, id)?,
+        Review::EVENT_TYPE => review::review_for_verify(tx, id)?,
         other => {
             return Err(Error::Corrupt(format!(
                 "ledger names an unknown event type {other:?}"
@@ -99,6 +104,9 @@ const EVENT_TABLES: &[(&str, &str)] = &[
     (ConsentEntry::EVENT_TYPE, "consent_ledger"),
     (AuditFlag::EVENT_TYPE, "audit_flags"),
     (RestrictionEntry::EVENT_TYPE, "restriction_log"),
+    (LeadActivity::EVENT_TYPE, "lead_activity"),
+    (TxnRecord::EVENT_TYPE, "transactions"),
+    (Review::EVENT_TYPE, "reviews"),
 ];
 
 impl Store {

@@ -7,11 +7,16 @@
 //! `secure_delete=ON` (deleted values leave no bytes behind, PRODUCT.md §4).
 
 mod audit;
+mod bulk;
 mod checkin;
 mod consent;
+mod days;
+mod leads;
 mod ledger;
 mod privacy;
 mod purge;
+mod report;
+mod review;
 pub mod schema;
 mod sites;
 
@@ -26,9 +31,12 @@ use crate::geofence::SiteIndex;
 use crate::rules::Rules;
 use crate::types::Actor;
 
+pub use bulk::SyntheticAttendance;
 pub use checkin::CheckInRequest;
 pub use consent::ConsentChange;
+pub use leads::LeadFilter;
 pub use purge::PurgeReport;
+pub use report::ReportQuery;
 pub use sites::ImportSummary;
 
 /// How hard a commit waits for the disk.
@@ -90,7 +98,7 @@ impl Store {
         configure(&writer, options)?;
         // Switching to WAL touches the file: do it only once we know the
         // file is ours (or new).
-        schema::init(&mut writer)?;
+        let upgraded_from = schema::init(&mut writer)?;
         let mode: String =
             writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -107,6 +115,13 @@ impl Store {
         reader.pragma_update(None, "query_only", true)?;
 
         let rules = load_rules(&writer)?;
+        if upgraded_from.is_some_and(|v| v < 4) {
+            // The per-day summary arrived in v4: derive it from the events.
+            let zone = days::parse_zone(&rules.time_zone)?;
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            days::rebuild_all(&tx, zone)?;
+            tx.commit()?;
+        }
         Ok(Store {
             path,
             writer: Mutex::new(writer),
@@ -280,3 +295,6 @@ fn lock(m: &Mutex<Connection>) -> Result<MutexGuard<'_, Connection>> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod field_tests;

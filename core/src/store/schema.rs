@@ -5,8 +5,12 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
-/// Bump together with a new `UPGRADES` entry and `sql/create.sql`.
-pub const VERSION: u32 = 3;
+/// Bump together with a new `UPGRADES` entry.
+pub const VERSION: u32 = 6;
+
+/// The version `sql/create.sql` creates; a new store then runs the upgrade
+/// scripts above it, so each later table is written down once.
+const CREATE_VERSION: u32 = 4;
 
 /// `PRAGMA application_id`: "FCK1". Tells our files from other SQLite files.
 pub const APPLICATION_ID: i32 = 0x4643_4b31;
@@ -17,11 +21,15 @@ const CREATE: &str = include_str!("sql/create.sql");
 const UPGRADES: &[(u32, &str)] = &[
     (2, include_str!("sql/upgrade_v2.sql")),
     (3, include_str!("sql/upgrade_v3.sql")),
+    (4, include_str!("sql/upgrade_v4.sql")),
+    (5, include_str!("sql/upgrade_v5.sql")),
+    (6, include_str!("sql/upgrade_v6.sql")),
 ];
 
 /// Creates a new store or upgrades an older one. A file that is not ours,
-/// or from a newer build, is refused and left untouched.
-pub(crate) fn init(conn: &mut Connection) -> Result<()> {
+/// or from a newer build, is refused and left untouched. Returns the version
+/// an existing store was upgraded from.
+pub(crate) fn init(conn: &mut Connection) -> Result<Option<u32>> {
     let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
     let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let has_tables: bool =
@@ -32,10 +40,15 @@ pub(crate) fn init(conn: &mut Connection) -> Result<()> {
     if app_id == 0 && version == 0 && !has_tables {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         tx.execute_batch(CREATE)?;
+        for (reached, script) in UPGRADES {
+            if *reached > CREATE_VERSION {
+                tx.execute_batch(script)?;
+            }
+        }
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", VERSION)?;
         tx.commit()?;
-        return Ok(());
+        return Ok(None);
     }
     if app_id != APPLICATION_ID {
         return Err(Error::Corrupt(
@@ -58,8 +71,9 @@ pub(crate) fn init(conn: &mut Connection) -> Result<()> {
         }
         tx.pragma_update(None, "user_version", VERSION)?;
         tx.commit()?;
+        return Ok(Some(version));
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]

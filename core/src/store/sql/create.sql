@@ -113,3 +113,117 @@ CREATE TABLE push_tokens (
     token TEXT NOT NULL,
     registered_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- The shift in force for each agent; days are computed in its zone.
+CREATE TABLE shifts (
+    agent TEXT PRIMARY KEY,
+    start_min INTEGER NOT NULL,
+    end_min INTEGER NOT NULL,
+    days INTEGER NOT NULL,
+    tz TEXT NOT NULL,
+    set_at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Derived from attendance_events as they are recorded (rebuildable), so a
+-- month's report reads one row per agent-day instead of every event, in
+-- agent order (one seek per agent listed in attendance_agents).
+-- `day` is the agent's local date as days since 1970-01-01.
+CREATE TABLE attendance_agents (
+    agent TEXT PRIMARY KEY
+) WITHOUT ROWID;
+
+CREATE TABLE attendance_days (
+    agent TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    tz TEXT NOT NULL,
+    first_in INTEGER,
+    first_in_site TEXT,
+    last_out INTEGER,
+    last_out_site TEXT,
+    open INTEGER NOT NULL DEFAULT 0,
+    unclosed INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (agent, day)
+) WITHOUT ROWID;
+
+CREATE TABLE attendance_day_rejections (
+    agent TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (agent, day, reason)
+) WITHOUT ROWID;
+
+-- A lead as it stands (the fold of lead_activity); personal columns are
+-- NULL once erased.
+CREATE TABLE leads (
+    id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    status TEXT NOT NULL,
+    customer_name TEXT,
+    phone TEXT,
+    email TEXT,
+    product TEXT,
+    source TEXT,
+    notes TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    erased INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX leads_by_agent ON leads (agent, created_at);
+
+-- Every create or change of a lead, chained. Personal values live in
+-- `sealed` (erasable) and enter the chain only through `digests`.
+CREATE TABLE lead_activity (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    lead_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status TEXT,
+    product TEXT,
+    source TEXT,
+    txn_id TEXT,
+    digests TEXT NOT NULL,
+    sealed TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX lead_activity_by_lead ON lead_activity (lead_id, seq);
+
+CREATE TABLE transactions (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    agent TEXT NOT NULL,
+    lead_id TEXT,
+    kind TEXT NOT NULL,
+    policy_number TEXT NOT NULL,
+    product TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX transactions_by_agent ON transactions (agent, occurred_at);
+CREATE INDEX transactions_by_lead ON transactions (lead_id);
+
+CREATE TABLE reviews (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    digests TEXT NOT NULL,
+    sealed TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX reviews_by_day ON reviews (day, agent);
+CREATE INDEX reviews_by_event ON reviews (event_id);

@@ -1,0 +1,191 @@
+//! Supervisor reports (PRODUCT.md §7 and §6): what they hold. Building them
+//! from the store lives in `store::report`; rendering in `render`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
+use serde::{Serialize, Serializer};
+
+use crate::evaluation::Reason;
+use crate::types::string_enum;
+
+/// Bumped when a field of a report changes meaning or disappears.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+string_enum!(
+    /// How an agent's local day went. `unscheduled`: checked in on a day
+    /// without a shift (or the agent has no shift); `pending`: a shift day
+    /// whose start plus grace has not come yet.
+    DayStatus {
+        OnTime => "on_time",
+        Late => "late",
+        Absent => "absent",
+        Unscheduled => "unscheduled",
+        Pending => "pending",
+    }
+);
+
+/// One agent's local day. Shared strings (`Arc<str>`, `&'static str`) keep
+/// a 150,000-day report small: agent and site ids repeat on every row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttendanceDay {
+    pub agent: Arc<str>,
+    /// The agent's local calendar date.
+    pub date: NaiveDate,
+    /// IANA zone the day was computed in (the shift's, else the default).
+    pub time_zone: &'static str,
+    pub status: DayStatus,
+    /// Local shift start ("HH:MM"), when the day is a shift day.
+    #[serde(serialize_with = "hh_mm")]
+    pub shift_start: Option<NaiveTime>,
+    /// First accepted check-in, in the agent's local offset.
+    pub first_check_in: Option<DateTime<FixedOffset>>,
+    /// The site of the first accepted check-in.
+    pub site_id: Option<Arc<str>>,
+    /// Last accepted check-out, in the agent's local offset.
+    pub last_check_out: Option<DateTime<FixedOffset>>,
+    pub check_out_site_id: Option<Arc<str>>,
+    /// Whole minutes (rounded up) past shift start + `late_grace_min`;
+    /// 0 when on time, null without a shift or a check-in.
+    pub minutes_late: Option<u32>,
+    /// A visit opened that day was not closed by the end of the local day.
+    pub missing_check_out: bool,
+    /// Rejected attempts by reason code.
+    pub rejected: RejectionCounts,
+    pub rejected_total: u32,
+    /// The latest supervisor decision on an event of that day.
+    pub review: Option<Box<ReviewSummary>>,
+}
+
+/// Rejected attempts per reason code: a fixed array rather than a map, so a
+/// report day allocates nothing; serialised as `{code: count}` of the
+/// non-zero counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RejectionCounts([u32; Reason::ALL.len()]);
+
+impl RejectionCounts {
+    fn slot(code: &str) -> Option<usize> {
+        Reason::ALL.iter().position(|r| r.as_str() == code)
+    }
+
+    pub fn get(&self, code: &str) -> Option<u32> {
+        Self::slot(code).map(|i| self.0[i]).filter(|n| *n > 0)
+    }
+
+    pub fn add(&mut self, reason: Reason, count: u32) {
+        if let Some(i) = Reason::ALL.iter().position(|r| *r == reason) {
+            self.0[i] = self.0[i].saturating_add(count);
+        }
+    }
+
+    /// Non-zero counts, in the stable order of the reason codes.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        Reason::ALL
+            .iter()
+            .zip(self.0)
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| (r.as_str(), n))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|n| *n == 0)
+    }
+}
+
+impl<'a> FromIterator<(&'a str, u32)> for RejectionCounts {
+    /// Unknown codes are ignored.
+    fn from_iter<I: IntoIterator<Item = (&'a str, u32)>>(pairs: I) -> Self {
+        let mut counts = RejectionCounts::default();
+        for (code, n) in pairs {
+            if let Some(i) = Self::slot(code) {
+                counts.0[i] = counts.0[i].saturating_add(n);
+            }
+        }
+        counts
+    }
+}
+
+impl Serialize for RejectionCounts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+fn hh_mm<S: Serializer>(t: &Option<NaiveTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(&t.format("%H:%M")),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewSummary {
+    pub review_id: String,
+    pub event_id: String,
+    /// `approved` or `rejected`.
+    pub decision: String,
+    pub reviewer: String,
+    pub note: Option<String>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub at: DateTime<Utc>,
+}
+
+/// Counts per local date, for the chart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DateTotals {
+    pub date: NaiveDate,
+    pub on_time: u32,
+    pub late: u32,
+    pub absent: u32,
+    pub unscheduled: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttendanceReport {
+    pub report: &'static str,
+    pub schema_version: u32,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub agent: Option<String>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub generated_at: DateTime<Utc>,
+    /// Sorted by agent, then date.
+    pub days: Vec<AttendanceDay>,
+    /// One entry per date in [from, to].
+    pub totals: Vec<DateTotals>,
+}
+
+/// One agent's sales over the period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SalesRow {
+    pub agent: String,
+    /// Leads created in the period, by their current status (every status
+    /// listed, zeros included).
+    pub leads_by_status: BTreeMap<String, u32>,
+    pub leads_total: u32,
+    /// won / leads_total; null when there are no leads.
+    pub conversion_rate: Option<f64>,
+    /// `policy_closing` transactions in the period.
+    pub closings: u32,
+    /// Premium (closings, premium payments, renewals) per ISO 4217 code,
+    /// as a decimal string in the currency's units (e.g. "1500000.00").
+    pub premium: BTreeMap<String, String>,
+    /// Cancelled amounts per currency, as decimal strings.
+    pub cancellations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SalesReport {
+    pub report: &'static str,
+    pub schema_version: u32,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub agent: Option<String>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub generated_at: DateTime<Utc>,
+    /// Sorted by agent.
+    pub agents: Vec<SalesRow>,
+}
+
+pub mod render;

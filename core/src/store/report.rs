@@ -1,0 +1,710 @@
+//! Building reports from the store with indexed range reads and SQL
+//! aggregation: the attendance report reads the per-day summary, never the
+//! events themselves.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
+use chrono_tz::Tz;
+use rusqlite::Transaction;
+
+use super::{Store, days, leads::own_scope, review};
+use crate::error::{Error, Result};
+use crate::evaluation::Reason;
+use crate::leads::{LeadStatus, TxnKind};
+use crate::money;
+use crate::report::{
+    AttendanceDay, AttendanceReport, DateTotals, DayStatus, REPORT_SCHEMA_VERSION, RejectionCounts,
+    ReviewSummary, SalesReport, SalesRow,
+};
+use crate::shift::{Shift, date_from_day_number, day_bounds, day_number, minutes_late_after};
+use crate::types::{Actor, Role};
+
+/// A report's period (local dates, inclusive) and optional agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportQuery {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub agent: Option<String>,
+}
+
+/// At most this many days per report: a year and a bit, so one request
+/// cannot ask for a million empty days.
+const MAX_REPORT_DAYS: i64 = 400;
+
+impl ReportQuery {
+    fn validate(&self) -> Result<()> {
+        if self.to < self.from {
+            return Err(Error::invalid("to", "the period ends before it starts"));
+        }
+        if (self.to - self.from).num_days() >= MAX_REPORT_DAYS {
+            return Err(Error::invalid(
+                "to",
+                format!("a report covers at most {MAX_REPORT_DAYS} days"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Attendance per agent and local day (PRODUCT.md §7). Supervisors and
+    /// admins see everyone; agents only themselves. Restricted subjects are
+    /// left out except for admins.
+    ///
+    /// One pass in agent order: per agent one index seek into the day
+    /// summary, merged with the agent's rejections (same order) and shift
+    /// (absent days are the shift days between rows). Nothing is hashed,
+    /// sorted or looked up per row but the interned site ids.
+    pub fn attendance_report(
+        &self,
+        actor: &Actor,
+        query: &ReportQuery,
+        now: DateTime<Utc>,
+    ) -> Result<AttendanceReport> {
+        query.validate()?;
+        let agent = own_scope(actor, query.agent.as_deref(), "reports")?;
+        let grace = self.rules().late_grace_min;
+        let (from_day, to_day) = (day_number(query.from), day_number(query.to));
+        self.read(|tx| {
+            let hidden = hidden_subjects(tx, actor)?;
+            let shifts: Vec<(String, Shift)> = match &agent {
+                Some(a) => days::load_shift(tx, a)?
+                    .map(|s| (a.clone(), s))
+                    .into_iter()
+                    .collect(),
+                None => days::load_shifts(tx)?,
+            };
+            let mut reviews = load_reviews(tx, from_day, to_day, agent.as_deref())?;
+            let agents_known: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM attendance_agents WHERE ?1 IS NULL OR agent = ?1",
+                [agent.as_deref()],
+                |r| r.get(0),
+            )?;
+            let span = to_day - from_day + 1;
+            let estimate = (agents_known.max(shifts.len() as i64) * span).min(1 << 20);
+            let mut builder = DayBuilder {
+                out: Vec::with_capacity(estimate as usize),
+                query,
+                grace,
+                now,
+                sites: HashMap::new(),
+                last_site: None,
+                calendar: Calendar::new(query.from, query.to),
+            };
+
+            let mut days_stmt = tx.prepare_cached(
+                "SELECT d.agent, d.day, d.tz, d.first_in, d.first_in_site, d.last_out,
+                        d.last_out_site, d.open OR d.unclosed > 0, d.rejected
+                 FROM attendance_agents a CROSS JOIN attendance_days d
+                   ON d.agent = a.agent AND d.day BETWEEN ?1 AND ?2
+                 WHERE ?3 IS NULL OR a.agent = ?3
+                 ORDER BY a.agent, d.day",
+            )?;
+            let mut rej_stmt = tx.prepare_cached(
+                "SELECT r.agent, r.day, r.reason, r.count
+                 FROM attendance_agents a CROSS JOIN attendance_day_rejections r
+                   ON r.agent = a.agent AND r.day BETWEEN ?1 AND ?2
+                 WHERE ?3 IS NULL OR a.agent = ?3
+                 ORDER BY a.agent, r.day",
+            )?;
+            let mut rows = days_stmt.query((from_day, to_day, agent.as_deref()))?;
+            let mut rejections = rej_stmt.query((from_day, to_day, agent.as_deref()))?;
+            let mut pending_rejection: Option<(String, i64, Reason, u32)> =
+                next_rejection(&mut rejections)?;
+            let mut shift_list = shifts.iter().peekable();
+            // The agent being emitted, its shift, the next date to emit, and
+            // whether it is hidden from this reader.
+            let mut current: Option<(Arc<str>, Option<&Shift>, NaiveDate, bool)> = None;
+            // The zone of the previous row, with its per-date offsets and
+            // (when the agent has a shift) its start instants.
+            let mut zone_cache: Option<(String, Tz, DayOffsets)> = None;
+            let mut starts: Option<Rc<[DateTime<Utc>]>> = None;
+            // Rows of one agent come in day order: step the date instead of
+            // converting every day number.
+            let mut last_day: Option<(i64, NaiveDate)> = None;
+
+            while let Some(r) = rows.next()? {
+                let agent_bytes = r.get_ref(0)?.as_bytes()?;
+                if current
+                    .as_ref()
+                    .is_none_or(|(a, ..)| a.as_bytes() != agent_bytes)
+                {
+                    let agent_ref = std::str::from_utf8(agent_bytes)
+                        .map_err(|e| Error::Corrupt(format!("stored agent id: {e}")))?;
+                    if let Some((a, shift, next, false)) = current.take() {
+                        builder.absent_until(&a, shift, next, query.to, &mut reviews);
+                    }
+                    // Agents with a shift but no rows at all sort in between.
+                    while let Some((a, shift)) = shift_list.next_if(|(a, _)| a.as_str() < agent_ref)
+                    {
+                        if !hidden.contains(a) {
+                            builder.absent_until(
+                                &Arc::from(a.as_str()),
+                                Some(shift),
+                                query.from,
+                                query.to,
+                                &mut reviews,
+                            );
+                        }
+                    }
+                    let shift = shift_list
+                        .next_if(|(a, _)| a.as_str() == agent_ref)
+                        .map(|(_, s)| s);
+                    starts = shift.map(|s| builder.calendar.starts(s));
+                    current = Some((
+                        Arc::from(agent_ref),
+                        shift,
+                        query.from,
+                        hidden.contains(agent_ref),
+                    ));
+                }
+                let Some((agent_id, shift, next, false)) = current.as_mut() else {
+                    continue;
+                };
+                let day: i64 = r.get(1)?;
+                let date = match last_day {
+                    Some((d, date)) if d + 1 == day => date + Duration::days(1),
+                    _ => date_from_day_number(day)
+                        .ok_or_else(|| Error::Corrupt(format!("day {day} out of range")))?,
+                };
+                last_day = Some((day, date));
+                if date > *next {
+                    builder.absent_until(
+                        agent_id,
+                        *shift,
+                        *next,
+                        date - Duration::days(1),
+                        &mut reviews,
+                    );
+                }
+                *next = date + Duration::days(1);
+
+                let tz_name = r.get_ref(2)?.as_str()?;
+                if zone_cache
+                    .as_ref()
+                    .is_none_or(|(name, _, _)| name != tz_name)
+                {
+                    let tz = days::parse_zone(tz_name)?;
+                    zone_cache = Some((tz_name.to_string(), tz, builder.calendar.offsets(tz)));
+                }
+                let Some((_, tz, offsets)) = &zone_cache else {
+                    continue;
+                };
+                let tz = *tz;
+                let index = builder.calendar.index(date);
+                // This agent-day's rejections (both cursors run in the
+                // same order; rows without a day row cannot exist).
+                let mut rejected = RejectionCounts::default();
+                while let Some((ra, rd, reason, count)) = &pending_rejection {
+                    match (ra.as_str(), *rd).cmp(&(&**agent_id, day)) {
+                        std::cmp::Ordering::Less => {}
+                        std::cmp::Ordering::Equal => {
+                            rejected.add(*reason, *count);
+                        }
+                        std::cmp::Ordering::Greater => break,
+                    }
+                    pending_rejection = next_rejection(&mut rejections)?;
+                }
+                let first_in: Option<i64> = r.get(3)?;
+                let last_out: Option<i64> = r.get(5)?;
+                let first_in_site = builder.site(r.get_ref(4)?)?;
+                let last_out_site = builder.site(r.get_ref(6)?)?;
+                let missing_check_out: bool = r.get(7)?;
+                let start = starts.as_ref().and_then(|s| s.get(index).copied());
+                let (status, minutes_late, shift_start) =
+                    judge_day(*shift, start, date, first_in, grace, now);
+                let review = take_review(&mut reviews, agent_id, day);
+                builder.out.push(AttendanceDay {
+                    agent: agent_id.clone(),
+                    date,
+                    time_zone: tz.name(),
+                    status,
+                    shift_start,
+                    first_check_in: first_in
+                        .map(|t| local_at(offsets, index, tz, t))
+                        .transpose()?,
+                    site_id: first_in_site,
+                    last_check_out: last_out
+                        .map(|t| local_at(offsets, index, tz, t))
+                        .transpose()?,
+                    check_out_site_id: last_out_site,
+                    minutes_late,
+                    missing_check_out,
+                    rejected,
+                    rejected_total: r.get(8)?,
+                    review,
+                });
+            }
+            if let Some((a, shift, next, false)) = current.take() {
+                builder.absent_until(&a, shift, next, query.to, &mut reviews);
+            }
+            for (a, shift) in shift_list {
+                if !hidden.contains(a) {
+                    builder.absent_until(
+                        &Arc::from(a.as_str()),
+                        Some(shift),
+                        query.from,
+                        query.to,
+                        &mut reviews,
+                    );
+                }
+            }
+            let days = builder.out;
+            let totals = totals(&days, query.from, query.to);
+            Ok(AttendanceReport {
+                report: "attendance",
+                schema_version: REPORT_SCHEMA_VERSION,
+                from: query.from,
+                to: query.to,
+                agent: query.agent.clone(),
+                generated_at: whole_second(now),
+                days,
+                totals,
+            })
+        })
+    }
+
+    /// Leads by status, conversion, closings and premium per agent over a
+    /// period of the agent's local dates (PRODUCT.md §6).
+    pub fn sales_report(
+        &self,
+        actor: &Actor,
+        query: &ReportQuery,
+        now: DateTime<Utc>,
+    ) -> Result<SalesReport> {
+        query.validate()?;
+        let agent = own_scope(actor, query.agent.as_deref(), "reports")?;
+        let default_zone = self.default_zone()?;
+        self.read(|tx| {
+            let hidden = hidden_subjects(tx, actor)?;
+            let zones: HashMap<String, Tz> = days::load_shifts(tx)?
+                .into_iter()
+                .map(|(a, s)| (a, s.tz))
+                .collect();
+            let bounds = |agent: &str| {
+                let tz = zones.get(agent).copied().unwrap_or(default_zone);
+                (
+                    day_bounds(tz, query.from).0.timestamp(),
+                    day_bounds(tz, query.to).1.timestamp(),
+                )
+            };
+            let mut rows: BTreeMap<String, SalesRow> = BTreeMap::new();
+            let mut premium: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+            let mut cancelled: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+            let empty_row = |agent: &str| SalesRow {
+                agent: agent.to_string(),
+                leads_by_status: LeadStatus::ALL
+                    .iter()
+                    .map(|s| (s.as_str().to_string(), 0))
+                    .collect(),
+                leads_total: 0,
+                conversion_rate: None,
+                closings: 0,
+                premium: BTreeMap::new(),
+                cancellations: BTreeMap::new(),
+            };
+
+            let mut stmt = tx.prepare_cached(
+                "SELECT agent, status, created_at FROM leads WHERE (?1 IS NULL OR agent = ?1)",
+            )?;
+            let mut found = stmt.query([agent.as_deref()])?;
+            while let Some(r) = found.next()? {
+                let agent_id: String = r.get(0)?;
+                let created: i64 = r.get(2)?;
+                let (start, end) = bounds(&agent_id);
+                if hidden.contains(&agent_id) || created < start || created >= end {
+                    continue;
+                }
+                let status: String = r.get(1)?;
+                let row = rows
+                    .entry(agent_id.clone())
+                    .or_insert_with(|| empty_row(&agent_id));
+                *row.leads_by_status.entry(status).or_default() += 1;
+                row.leads_total += 1;
+            }
+
+            let mut stmt = tx.prepare_cached(
+                "SELECT agent, kind, currency, SUM(amount_minor), COUNT(*), MIN(occurred_at),
+                        MAX(occurred_at)
+                 FROM transactions WHERE (?1 IS NULL OR agent = ?1)
+                 GROUP BY agent, kind, currency",
+            )?;
+            // Grouped first, then each agent's rows are re-read only when a
+            // group straddles the agent's local period (rare).
+            let groups: Vec<(String, String, String, i64, u32, i64, i64)> = stmt
+                .query_map([agent.as_deref()], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            for (agent_id, kind, currency, sum, count, first, last) in groups {
+                if hidden.contains(&agent_id) {
+                    continue;
+                }
+                let (start, end) = bounds(&agent_id);
+                let (sum, count) = if first >= start && last < end {
+                    (sum, count)
+                } else {
+                    tx.prepare_cached(
+                        "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) FROM transactions
+                         WHERE agent = ?1 AND kind = ?2 AND currency = ?3
+                           AND occurred_at >= ?4 AND occurred_at < ?5",
+                    )?
+                    .query_row((&agent_id, &kind, &currency, start, end), |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                };
+                if count == 0 {
+                    continue;
+                }
+                let kind = TxnKind::parse("kind", &kind)
+                    .map_err(|e| Error::Corrupt(format!("stored transaction: {e}")))?;
+                let row = rows
+                    .entry(agent_id.clone())
+                    .or_insert_with(|| empty_row(&agent_id));
+                let bucket = match kind {
+                    TxnKind::Cancellation => &mut cancelled,
+                    _ => &mut premium,
+                };
+                let total = bucket
+                    .entry(agent_id.clone())
+                    .or_default()
+                    .entry(currency)
+                    .or_default();
+                *total = total.checked_add(sum).ok_or_else(|| {
+                    Error::invalid("amount", "premium total overflows 64-bit minor units")
+                })?;
+                if kind == TxnKind::PolicyClosing {
+                    row.closings += count;
+                }
+            }
+            for (agent_id, row) in rows.iter_mut() {
+                let won = row.leads_by_status.get("won").copied().unwrap_or(0);
+                row.conversion_rate =
+                    (row.leads_total > 0).then(|| f64::from(won) / f64::from(row.leads_total));
+                for (target, source) in [
+                    (&mut row.premium, premium.remove(agent_id)),
+                    (&mut row.cancellations, cancelled.remove(agent_id)),
+                ] {
+                    for (currency, minor) in source.unwrap_or_default() {
+                        target.insert(currency.clone(), money::format_minor(minor, &currency)?);
+                    }
+                }
+            }
+            Ok(SalesReport {
+                report: "sales",
+                schema_version: REPORT_SCHEMA_VERSION,
+                from: query.from,
+                to: query.to,
+                agent: query.agent.clone(),
+                generated_at: whole_second(now),
+                agents: rows.into_values().collect(),
+            })
+        })
+    }
+}
+
+/// Collects report days; interns site ids so each is allocated once.
+struct DayBuilder<'q> {
+    out: Vec<AttendanceDay>,
+    query: &'q ReportQuery,
+    grace: i64,
+    now: DateTime<Utc>,
+    sites: HashMap<String, Arc<str>>,
+    /// Consecutive rows mostly name the same site: skip the hash then.
+    last_site: Option<Arc<str>>,
+    calendar: Calendar,
+}
+
+impl DayBuilder<'_> {
+    fn site(&mut self, value: rusqlite::types::ValueRef<'_>) -> Result<Option<Arc<str>>> {
+        let Some(bytes) = value.as_bytes_or_null()? else {
+            return Ok(None);
+        };
+        if let Some(last) = &self.last_site
+            && last.as_bytes() == bytes
+        {
+            return Ok(Some(last.clone()));
+        }
+        let id = std::str::from_utf8(bytes)
+            .map_err(|e| Error::Corrupt(format!("stored site id: {e}")))?;
+        let interned = match self.sites.get(id) {
+            Some(found) => found.clone(),
+            None => {
+                let interned: Arc<str> = Arc::from(id);
+                self.sites.insert(id.to_string(), interned.clone());
+                interned
+            }
+        };
+        self.last_site = Some(interned.clone());
+        Ok(Some(interned))
+    }
+
+    /// Emits the absences of `agent` on shift days in [from, to] (no rows
+    /// exist for them).
+    fn absent_until(
+        &mut self,
+        agent: &Arc<str>,
+        shift: Option<&Shift>,
+        from: NaiveDate,
+        to: NaiveDate,
+        reviews: &mut Reviews,
+    ) {
+        let Some(shift) = shift else {
+            return;
+        };
+        let mut date = from.max(self.query.from);
+        let to = to.min(self.query.to);
+        if date > to {
+            return;
+        }
+        let starts = self.calendar.starts(shift);
+        while date <= to {
+            if shift.is_shift_day(date) {
+                let start = starts.get(self.calendar.index(date)).copied();
+                let (status, minutes_late, shift_start) =
+                    judge_day(Some(shift), start, date, None, self.grace, self.now);
+                if status == DayStatus::Absent {
+                    self.out.push(AttendanceDay {
+                        agent: agent.clone(),
+                        date,
+                        time_zone: shift.tz.name(),
+                        status,
+                        shift_start,
+                        first_check_in: None,
+                        site_id: None,
+                        last_check_out: None,
+                        check_out_site_id: None,
+                        minutes_late,
+                        missing_check_out: false,
+                        rejected: RejectionCounts::default(),
+                        rejected_total: 0,
+                        review: take_review(reviews, agent, day_number(date)),
+                    });
+                }
+            }
+            date += Duration::days(1);
+        }
+    }
+}
+
+/// Reviews by agent, then day (the latest per day).
+type Reviews = HashMap<String, HashMap<i64, ReviewSummary>>;
+
+fn take_review(reviews: &mut Reviews, agent: &str, day: i64) -> Option<Box<ReviewSummary>> {
+    if reviews.is_empty() {
+        return None;
+    }
+    reviews
+        .get_mut(agent)
+        .and_then(|days| days.remove(&day))
+        .map(Box::new)
+}
+
+fn next_rejection(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(String, i64, Reason, u32)>> {
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    let reason: String = r.get(2)?;
+    let reason = Reason::parse("reason", &reason)
+        .map_err(|e| Error::Corrupt(format!("stored rejection: {e}")))?;
+    Ok(Some((r.get(0)?, r.get(1)?, reason, r.get(3)?)))
+}
+
+fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// Status, minutes late and shift start of one local day; `start` is the
+/// shift's start instant on `date`.
+fn judge_day(
+    shift: Option<&Shift>,
+    start: Option<DateTime<Utc>>,
+    date: NaiveDate,
+    first_in: Option<i64>,
+    grace_min: i64,
+    now: DateTime<Utc>,
+) -> (DayStatus, Option<u32>, Option<NaiveTime>) {
+    let (Some(shift), Some(start)) = (shift.filter(|s| s.is_shift_day(date)), start) else {
+        return (DayStatus::Unscheduled, None, None);
+    };
+    match first_in.and_then(|t| DateTime::from_timestamp(t, 0)) {
+        Some(at) => {
+            let late = minutes_late_after(start, at, grace_min);
+            let status = if late > 0 {
+                DayStatus::Late
+            } else {
+                DayStatus::OnTime
+            };
+            (status, Some(late), Some(shift.start))
+        }
+        None => {
+            let deadline =
+                Duration::try_minutes(grace_min).and_then(|grace| start.checked_add_signed(grace));
+            let status = if deadline.is_some_and(|d| now > d) {
+                DayStatus::Absent
+            } else {
+                DayStatus::Pending
+            };
+            (status, None, Some(shift.start))
+        }
+    }
+}
+
+/// Per date of the report: the zone's UTC offset when constant all day.
+type DayOffsets = Rc<[Option<FixedOffset>]>;
+
+/// Zone arithmetic for the report's dates, computed once per zone (and
+/// shift start) instead of once per row: chrono-tz lookups would otherwise
+/// dominate a 150,000-day report.
+struct Calendar {
+    from: NaiveDate,
+    to: NaiveDate,
+    /// Per zone and date: the UTC offset when it is the same all day.
+    offsets: HashMap<Tz, DayOffsets>,
+    /// Per zone and shift start: the start instant on each date.
+    starts: HashMap<(Tz, NaiveTime), Rc<[DateTime<Utc>]>>,
+}
+
+impl Calendar {
+    fn new(from: NaiveDate, to: NaiveDate) -> Self {
+        Calendar {
+            from,
+            to,
+            offsets: HashMap::new(),
+            starts: HashMap::new(),
+        }
+    }
+
+    fn dates(&self) -> impl Iterator<Item = NaiveDate> + use<> {
+        let (from, to) = (self.from, self.to);
+        from.iter_days().take_while(move |d| *d <= to)
+    }
+
+    fn index(&self, date: NaiveDate) -> usize {
+        (date - self.from).num_days().max(0) as usize
+    }
+
+    fn offsets(&mut self, tz: Tz) -> DayOffsets {
+        if let Some(found) = self.offsets.get(&tz) {
+            return found.clone();
+        }
+        let computed: DayOffsets = self
+            .dates()
+            .map(|date| {
+                let (start, end) = day_bounds(tz, date);
+                let first = start.with_timezone(&tz).offset().fix();
+                let last = (end - Duration::seconds(1))
+                    .with_timezone(&tz)
+                    .offset()
+                    .fix();
+                (first == last).then_some(first)
+            })
+            .collect();
+        self.offsets.insert(tz, computed.clone());
+        computed
+    }
+
+    fn starts(&mut self, shift: &Shift) -> Rc<[DateTime<Utc>]> {
+        let key = (shift.tz, shift.start);
+        if let Some(found) = self.starts.get(&key) {
+            return found.clone();
+        }
+        let computed: Rc<[DateTime<Utc>]> =
+            self.dates().map(|date| shift.start_instant(date)).collect();
+        self.starts.insert(key, computed.clone());
+        computed
+    }
+}
+
+/// A stored instant in the zone's local offset, via the per-day cache.
+fn local_at(
+    offsets: &[Option<FixedOffset>],
+    index: usize,
+    tz: Tz,
+    t: i64,
+) -> Result<DateTime<FixedOffset>> {
+    let utc = DateTime::from_timestamp(t, 0)
+        .ok_or_else(|| Error::Corrupt(format!("stored time {t} out of range")))?;
+    Ok(match offsets.get(index).copied().flatten() {
+        Some(offset) => utc.with_timezone(&offset),
+        None => utc.with_timezone(&tz).fixed_offset(),
+    })
+}
+
+fn totals(days: &[AttendanceDay], from: NaiveDate, to: NaiveDate) -> Vec<DateTotals> {
+    let mut by_date: BTreeMap<NaiveDate, DateTotals> = BTreeMap::new();
+    let mut date = from;
+    while date <= to {
+        by_date.insert(
+            date,
+            DateTotals {
+                date,
+                ..DateTotals::default()
+            },
+        );
+        date += Duration::days(1);
+    }
+    for day in days {
+        if let Some(t) = by_date.get_mut(&day.date) {
+            match day.status {
+                DayStatus::OnTime => t.on_time += 1,
+                DayStatus::Late => t.late += 1,
+                DayStatus::Absent => t.absent += 1,
+                DayStatus::Unscheduled => t.unscheduled += 1,
+                DayStatus::Pending => {}
+            }
+        }
+    }
+    by_date.into_values().collect()
+}
+
+/// Subjects whose processing is restricted: left out of reports except for
+/// admins (PRODUCT.md §8).
+fn hidden_subjects(tx: &Transaction<'_>, actor: &Actor) -> Result<HashSet<String>> {
+    if actor.role == Role::Admin {
+        return Ok(HashSet::new());
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT subject FROM restriction_log r WHERE restricted = 1
+           AND seq = (SELECT MAX(seq) FROM restriction_log s WHERE s.subject = r.subject)",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The latest review per agent-day.
+fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -> Result<Reviews> {
+    let mut out = Reviews::new();
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {} FROM reviews WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR agent = ?3)
+         ORDER BY seq",
+        review::review_columns()
+    ))?;
+    let rows = stmt.query_map((from, to, agent), |r| Ok(review::review_from_row(r)))?;
+    for row in rows {
+        let review = row??;
+        out.entry(review.agent.clone()).or_default().insert(
+            day_number(review.date),
+            ReviewSummary {
+                review_id: review.id,
+                event_id: review.event_id,
+                decision: review.decision.as_str().to_string(),
+                reviewer: review.reviewer.id,
+                note: review.note,
+                at: review.at,
+            },
+        );
+    }
+    Ok(out)
+}

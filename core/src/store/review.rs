@@ -1,0 +1,134 @@
+//! Supervisor reviews: chained decisions on attendance events.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, Transaction};
+use uuid::Uuid;
+
+use super::{Store, days, ledger};
+use crate::error::{Error, Result};
+use crate::leads::validate_text;
+use crate::personal::PersonalFields;
+use crate::review::{Decision, Review};
+use crate::shift::{date_from_day_number, day_number, local_date};
+use crate::time::from_unix;
+use crate::types::{Actor, Role};
+
+const COLUMNS: &str =
+    "id, seq, event_id, agent, day, decision, digests, sealed, at, actor_id, actor_role";
+
+impl Store {
+    /// A supervisor approves or rejects an attendance event, with a note.
+    pub fn review(
+        &self,
+        actor: &Actor,
+        event_id: &str,
+        decision: Decision,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Review> {
+        actor.may_supervise()?;
+        validate_text("note", note, 4096)?;
+        let default_zone = self.default_zone()?;
+        self.write(|tx| {
+            let (agent, captured_at): (String, i64) = tx
+                .prepare_cached("SELECT agent, captured_at FROM attendance_events WHERE id = ?1")?
+                .query_row([event_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .ok_or_else(|| Error::NotFound(format!("attendance event {event_id}")))?;
+            let tz = days::zone_of(tx, &agent, default_zone)?;
+            let date = local_date(tz, from_unix("captured_at", captured_at)?);
+            let (seq, prev) = ledger::next_link(tx)?;
+            let review = Review {
+                id: Uuid::now_v7().to_string(),
+                seq,
+                event_id: event_id.to_string(),
+                agent,
+                date,
+                decision,
+                note: Some(note.to_string()),
+                personal: PersonalFields::seal([("note", note)]),
+                at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+                reviewer: actor.clone(),
+            };
+            ledger::append(
+                tx,
+                seq,
+                &prev,
+                Review::EVENT_TYPE,
+                &review.id,
+                &review.canonical(),
+            )?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO reviews ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ))?
+            .execute(rusqlite::params![
+                review.id,
+                review.seq,
+                review.event_id,
+                review.agent,
+                day_number(review.date),
+                review.decision.as_str(),
+                review.personal.digests_column(),
+                review.personal.sealed_column(),
+                review.at.timestamp(),
+                review.reviewer.id,
+                review.reviewer.role.as_str(),
+            ])?;
+            Ok(review)
+        })
+    }
+
+    /// Reviews of one event, oldest first.
+    pub fn reviews_of(&self, actor: &Actor, event_id: &str) -> Result<Vec<Review>> {
+        actor.may_supervise()?;
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM reviews WHERE event_id = ?1 ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map([event_id], |r| Ok(review_from_row(r)))?;
+            rows.map(|r| r?).collect()
+        })
+    }
+}
+
+pub(super) fn review_columns() -> &'static str {
+    COLUMNS
+}
+
+pub(super) fn review_from_row(r: &Row<'_>) -> Result<Review> {
+    let corrupt = |e: Error| Error::Corrupt(format!("stored review is unreadable: {e}"));
+    let decision: String = r.get(5)?;
+    let role: String = r.get(10)?;
+    let digests: String = r.get(6)?;
+    let sealed: String = r.get(7)?;
+    let personal = PersonalFields::from_columns(&digests, &sealed)?;
+    let day: i64 = r.get(4)?;
+    Ok(Review {
+        id: r.get(0)?,
+        seq: r.get(1)?,
+        event_id: r.get(2)?,
+        agent: r.get(3)?,
+        date: date_from_day_number(day)
+            .ok_or_else(|| Error::Corrupt(format!("stored review day {day} out of range")))?,
+        decision: Decision::parse("decision", &decision).map_err(corrupt)?,
+        note: personal.get("note").map(str::to_string),
+        personal,
+        at: from_unix("at", r.get(8)?).map_err(corrupt)?,
+        reviewer: Actor::new(
+            r.get::<_, String>(9)?,
+            Role::parse("actor_role", &role).map_err(corrupt)?,
+        ),
+    })
+}
+
+pub(super) fn review_for_verify(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>> {
+    let found = tx
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM reviews WHERE id = ?1"))?
+        .query_row([id], |r| Ok(review_from_row(r)))
+        .optional()?
+        .transpose()?;
+    Ok(found.map(|r| (r.canonical(), r.personal.mismatch())))
+}

@@ -1,0 +1,2 @@
+-- v5: privacy-policy versions and data-subject requests.
+SELECT 1;

@@ -1,0 +1,2 @@
+-- v6: device-to-supervisor sync.
+SELECT 1;
