@@ -12,12 +12,14 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Utc};
+use fieldcheck_core::report::DayStatus;
 use fieldcheck_core::store::schema::APPLICATION_ID;
 use fieldcheck_core::{
-    Actor, AttendanceEvent, AuditFlag, CheckInRequest, ConsentChange, ConsentSource, Error,
-    EventFilter, EventKind, Fix, FlagPurpose, FlagRequest, FlagScope, ImportSummary, Permission,
-    Reason, Store, VerifyReport, time,
+    Actor, AttendanceEvent, AttendanceReport, AuditFlag, CheckInRequest, ConsentChange,
+    ConsentSource, Decision, Error, EventFilter, EventKind, Fix, FlagPurpose, FlagRequest,
+    FlagScope, ImportSummary, LeadStatus, LeadUpdate, NewLead, NewTransaction, Permission,
+    ReportQuery, Rules, SalesReport, Shift, Store, TxnKind, VerifyReport, WeekdaySet, shift, time,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -72,73 +74,46 @@ const IN_CLIENT_HOLE: (f64, f64) = (-6.3014, 106.653_636);
 /// A coffee stall about 520 m north of the Surabaya branch.
 const NEAR_SBY: (f64, f64) = (-7.2600, 112.7425);
 
-/// Offices' time zones (fixed offsets; no tz database needed for two zones).
-#[derive(Debug, Clone, Copy)]
-enum Zone {
-    /// Western Indonesia Time, UTC+7 all year.
-    Wib,
-    /// CET, or CEST between the last Sundays of March and October.
-    CentralEurope,
-}
-
-impl Zone {
-    /// The offset on a working day (a weekday, so never a switch-over day).
-    fn offset(self, date: NaiveDate) -> FixedOffset {
-        let hours = match self {
-            Zone::Wib => 7,
-            Zone::CentralEurope => {
-                let summer =
-                    date > last_sunday(date.year(), 3) && date < last_sunday(date.year(), 10);
-                if summer { 2 } else { 1 }
-            }
-        };
-        FixedOffset::east_opt(hours * 3600).expect("a whole-hour offset is valid")
-    }
-}
-
-/// March and October both have 31 days.
-fn last_sunday(year: i32, month: u32) -> NaiveDate {
-    let last = NaiveDate::from_ymd_opt(year, month, 31).expect("March and October have 31 days");
-    last - Duration::days(i64::from(last.weekday().num_days_from_sunday()))
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Agent {
     id: &'static str,
     desk: Desk,
-    zone: Zone,
+    /// The office's IANA zone: the agent's shift runs in it.
+    zone: &'static str,
 }
+
+const JAKARTA: &str = "Asia/Jakarta";
 
 const AGENTS: &[Agent] = &[
     Agent {
         id: "agt-budi",
         desk: JKT_HQ,
-        zone: Zone::Wib,
+        zone: JAKARTA,
     },
     Agent {
         id: "agt-dewi",
         desk: CLIENT_BSD,
-        zone: Zone::Wib,
+        zone: JAKARTA,
     },
     Agent {
         id: "agt-eko",
         desk: JKT_HQ,
-        zone: Zone::Wib,
+        zone: JAKARTA,
     },
     Agent {
         id: "agt-siti",
         desk: SBY_BRANCH,
-        zone: Zone::Wib,
+        zone: JAKARTA,
     },
     Agent {
         id: "agt-sanne",
         desk: AMS_OFFICE,
-        zone: Zone::CentralEurope,
+        zone: "Europe/Amsterdam",
     },
     Agent {
         id: "agt-lars",
         desk: STO_OFFICE,
-        zone: Zone::CentralEurope,
+        zone: "Europe/Stockholm",
     },
 ];
 
@@ -172,6 +147,36 @@ enum Action {
         kind: EventKind,
         fix: Fix,
     },
+    /// A new lead; `key` names it within the demo.
+    Lead {
+        agent: &'static str,
+        key: &'static str,
+        name: &'static str,
+        phone: &'static str,
+        product: &'static str,
+        source: &'static str,
+    },
+    Status {
+        agent: &'static str,
+        key: &'static str,
+        status: LeadStatus,
+    },
+    Txn {
+        agent: &'static str,
+        key: &'static str,
+        kind: TxnKind,
+        policy: &'static str,
+        product: &'static str,
+        amount: &'static str,
+        currency: &'static str,
+    },
+    /// The supervisor decides on the agent's first check-in of `date`.
+    Review {
+        agent: &'static str,
+        date: NaiveDate,
+        decision: Decision,
+        note: &'static str,
+    },
 }
 
 pub fn run(path: &Path, out: &mut Output, now: DateTime<Utc>) -> Result<(), Error> {
@@ -188,18 +193,23 @@ pub fn run(path: &Path, out: &mut Output, now: DateTime<Utc>) -> Result<(), Erro
 
     let admin = admin();
     let events = store.events(&admin, &EventFilter::default())?;
-    let (agents, totals) = summarise(&events, monday);
+    let week = ReportQuery {
+        from: monday,
+        to: monday + Duration::days(FRI),
+        agent: None,
+    };
+    let supervisor = Actor::supervisor(SUPERVISOR);
     let summary = Summary {
         db: path.display().to_string(),
         week: WeekRange {
-            from: monday,
-            to: monday + Duration::days(FRI),
+            from: week.from,
+            to: week.to,
         },
-        times: "local time of each agent's office (RFC 3339 with its UTC offset)",
         sites: sites.added + sites.replaced,
-        agents,
         retained_fixes: events.iter().filter(|e| e.location_retained).count(),
-        totals,
+        totals: totals(&events),
+        attendance: store.attendance_report(&supervisor, &week, now)?,
+        sales: store.sales_report(&supervisor, &week, now)?,
         flags: store.flags(&admin, None, now)?,
         verify: store.verify()?,
     };
@@ -284,11 +294,10 @@ fn last_full_week(now: DateTime<Utc>) -> NaiveDate {
     today - Duration::days(i64::from(today.weekday().num_days_from_monday()) + 7)
 }
 
-fn at_local(date: NaiveDate, zone: Zone, hour: u32, minute: u32) -> DateTime<Utc> {
-    let naive = date
-        .and_hms_opt(hour, minute, 0)
-        .expect("demo times are valid wall-clock times");
-    (naive - Duration::seconds(i64::from(zone.offset(date).local_minus_utc()))).and_utc()
+fn at_local(date: NaiveDate, zone: &str, hour: u32, minute: u32) -> DateTime<Utc> {
+    let tz = shift::parse_time_zone(zone).expect("demo zones are IANA names");
+    let time = NaiveTime::from_hms_opt(hour, minute, 0).expect("demo times are valid");
+    shift::local_instant(tz, date, time)
 }
 
 struct Sim {
@@ -385,10 +394,10 @@ fn plan(monday: NaiveDate) -> Vec<Step> {
     // After Eko's first spoofed check-in, his supervisor opens a security
     // audit: from then on his fixes keep their coordinates.
     sim.push(
-        at_local(monday, Zone::Wib, 10, 30),
+        at_local(monday, JAKARTA, 10, 30),
         Action::SecurityFlag {
             agent: "agt-eko",
-            until: at_local(monday, Zone::Wib, 10, 30) + Duration::days(21),
+            until: at_local(monday, JAKARTA, 10, 30) + Duration::days(21),
         },
     );
 
@@ -396,7 +405,11 @@ fn plan(monday: NaiveDate) -> Vec<Step> {
     for day in MON..=FRI {
         let date = monday + Duration::days(day);
         for agent in AGENTS {
-            let check_in = at_local(date, agent.zone, 7, 45) + sim.minutes(0..30);
+            let mut check_in = at_local(date, agent.zone, 7, 45) + sim.minutes(0..30);
+            // Stuck behind a flooded underpass: 55 minutes past 08:00 + grace.
+            if (agent.id, day) == ("agt-siti", TUE) {
+                check_in = at_local(date, agent.zone, 9, 5);
+            }
             let check_out = at_local(date, agent.zone, 17, 0) + sim.minutes(0..50);
             let desk = desk_of(agent, day);
             let at_desk = (desk.lat, desk.lon);
@@ -515,9 +528,233 @@ fn plan(monday: NaiveDate) -> Vec<Step> {
             }
         }
     }
+    sales(&mut sim, monday);
+    // The supervisor reviews the week on Friday afternoon.
+    let friday = monday + Duration::days(FRI);
+    for (agent, day, decision, note) in [
+        (
+            "agt-siti",
+            TUE,
+            Decision::Approved,
+            "Late: flooded underpass on Jl. Ahmad Yani, confirmed by the branch",
+        ),
+        (
+            "agt-budi",
+            THU,
+            Decision::Rejected,
+            "No check-out recorded; please file a correction",
+        ),
+    ] {
+        sim.push(
+            at_local(friday, JAKARTA, 16, 0),
+            Action::Review {
+                agent,
+                date: monday + Duration::days(day),
+                decision,
+                note,
+            },
+        );
+    }
     // Stable: simultaneous steps keep the order they were planned in.
     sim.steps.sort_by_key(|s| s.at);
     sim.steps
+}
+
+/// Leads through the pipeline and closings in rupiah and euro.
+fn sales(sim: &mut Sim, monday: NaiveDate) {
+    let at =
+        |day: i64, zone: &str, hour: u32| at_local(monday + Duration::days(day), zone, hour, 15);
+    let ams = "Europe/Amsterdam";
+    let sto = "Europe/Stockholm";
+    let leads: [(
+        i64,
+        &str,
+        &str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ); 6] = [
+        (
+            MON,
+            JAKARTA,
+            "agt-budi",
+            "andi",
+            "Andi Wijaya",
+            "+62 812 5550 1234",
+            "term life",
+        ),
+        (
+            MON,
+            JAKARTA,
+            "agt-dewi",
+            "sinar",
+            "PT Sinar Jaya",
+            "+62 21 555 0199",
+            "group health",
+        ),
+        (
+            TUE,
+            JAKARTA,
+            "agt-siti",
+            "agus",
+            "Agus Salim",
+            "+62 31 555 0142",
+            "motor",
+        ),
+        (
+            MON,
+            ams,
+            "agt-sanne",
+            "jan",
+            "Jan de Vries",
+            "+31 20 555 0170",
+            "home",
+        ),
+        (
+            TUE,
+            sto,
+            "agt-lars",
+            "karin",
+            "Karin Lindqvist",
+            "+46 8 555 012 34",
+            "travel",
+        ),
+        (
+            THU,
+            JAKARTA,
+            "agt-dewi",
+            "rina",
+            "Rina Hartono",
+            "+62 813 5550 7788",
+            "critical illness",
+        ),
+    ]
+    .map(|(day, zone, agent, key, name, phone, product)| {
+        (day, zone, agent, key, name, phone, product, "referral")
+    });
+    for (day, zone, agent, key, name, phone, product, source) in leads {
+        sim.push(
+            at(day, zone, 11),
+            Action::Lead {
+                agent,
+                key,
+                name,
+                phone,
+                product,
+                source,
+            },
+        );
+    }
+    use LeadStatus::*;
+    let moves: [(i64, &str, &'static str, &'static str, LeadStatus); 9] = [
+        (TUE, JAKARTA, "agt-budi", "andi", Contacted),
+        (WED, JAKARTA, "agt-budi", "andi", Qualified),
+        (THU, JAKARTA, "agt-budi", "andi", Proposal),
+        (WED, JAKARTA, "agt-dewi", "sinar", Contacted),
+        (FRI, JAKARTA, "agt-dewi", "sinar", Lost),
+        (WED, JAKARTA, "agt-siti", "agus", Proposal),
+        (TUE, ams, "agt-sanne", "jan", Contacted),
+        (WED, sto, "agt-lars", "karin", Contacted),
+        (FRI, JAKARTA, "agt-budi", "andi", Won),
+    ];
+    for (day, zone, agent, key, status) in moves {
+        // A lead is won after its closing (14:15) is recorded.
+        let hour = if status == Won { 15 } else { 13 };
+        sim.push(at(day, zone, hour), Action::Status { agent, key, status });
+    }
+    let txns: [(
+        i64,
+        &str,
+        &'static str,
+        &'static str,
+        TxnKind,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ); 5] = [
+        (
+            FRI,
+            JAKARTA,
+            "agt-budi",
+            "andi",
+            TxnKind::PolicyClosing,
+            "JKT-TL-2026-0412",
+            "term life",
+            "4500000.00",
+            "IDR",
+        ),
+        (
+            THU,
+            JAKARTA,
+            "agt-siti",
+            "agus",
+            TxnKind::PolicyClosing,
+            "SBY-MV-2026-0087",
+            "motor",
+            "1250000",
+            "IDR",
+        ),
+        (
+            FRI,
+            JAKARTA,
+            "agt-siti",
+            "agus",
+            TxnKind::PremiumPayment,
+            "SBY-MV-2026-0087",
+            "motor",
+            "104166.67",
+            "IDR",
+        ),
+        (
+            WED,
+            ams,
+            "agt-sanne",
+            "jan",
+            TxnKind::PolicyClosing,
+            "AMS-HO-2026-0031",
+            "home",
+            "640.00",
+            "EUR",
+        ),
+        (
+            THU,
+            ams,
+            "agt-sanne",
+            "jan",
+            TxnKind::PremiumPayment,
+            "AMS-HO-2026-0031",
+            "home",
+            "53.34",
+            "EUR",
+        ),
+    ];
+    for (day, zone, agent, key, kind, policy, product, amount, currency) in txns {
+        sim.push(
+            at(day, zone, 14),
+            Action::Txn {
+                agent,
+                key,
+                kind,
+                policy,
+                product,
+                amount,
+                currency,
+            },
+        );
+        if kind == TxnKind::PolicyClosing && key != "andi" {
+            sim.push(
+                at(day, zone, 15),
+                Action::Status {
+                    agent,
+                    key,
+                    status: Won,
+                },
+            );
+        }
+    }
 }
 
 fn admin() -> Actor {
@@ -534,16 +771,36 @@ fn record(
 ) -> Result<ImportSummary, Error> {
     // Marked first, so that even an interrupted demo can be replaced.
     store.set_meta(&admin(), DEMO_KEY, "1")?;
-    let imported_at = at_local(monday - Duration::days(7), Zone::Wib, 9, 0);
+    let imported_at = at_local(monday - Duration::days(7), JAKARTA, 9, 0);
     let sites = store.import_sites(&admin(), SITES, imported_at)?;
+    for agent in AGENTS {
+        let shift = Shift::new(
+            NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+            NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
+            WeekdaySet::parse("mon-fri")?,
+            shift::parse_time_zone(agent.zone)?,
+        )?;
+        store.set_shift(&admin(), agent.id, &shift, imported_at)?;
+    }
+    let mut leads = BTreeMap::new();
     for step in steps {
-        apply(store, step)?;
+        apply(store, step, &mut leads)?;
         progress();
     }
     Ok(sites)
 }
 
-fn apply(store: &Store, step: &Step) -> Result<(), Error> {
+fn apply(
+    store: &Store,
+    step: &Step,
+    leads: &mut BTreeMap<&'static str, String>,
+) -> Result<(), Error> {
+    let lead_id = |leads: &BTreeMap<&str, String>, key: &str| {
+        leads
+            .get(key)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("demo lead {key}")))
+    };
     match &step.action {
         Action::Consent {
             agent,
@@ -576,6 +833,88 @@ fn apply(store: &Store, step: &Step) -> Result<(), Error> {
             };
             store.check(&Actor::agent(*agent), &request, step.at)?;
         }
+        Action::Lead {
+            agent,
+            key,
+            name,
+            phone,
+            product,
+            source,
+        } => {
+            let lead = NewLead {
+                agent: agent.to_string(),
+                customer_name: name.to_string(),
+                phone: Some(phone.to_string()),
+                email: None,
+                product: Some(product.to_string()),
+                source: Some(source.to_string()),
+                note: None,
+            };
+            let created = store.add_lead(&Actor::agent(*agent), &lead, step.at)?;
+            leads.insert(key, created.id);
+        }
+        Action::Status { agent, key, status } => {
+            let update = LeadUpdate {
+                status: Some(*status),
+                ..LeadUpdate::default()
+            };
+            store.update_lead(
+                &Actor::agent(*agent),
+                &lead_id(leads, key)?,
+                &update,
+                step.at,
+            )?;
+        }
+        Action::Txn {
+            agent,
+            key,
+            kind,
+            policy,
+            product,
+            amount,
+            currency,
+        } => {
+            let txn = NewTransaction {
+                agent: agent.to_string(),
+                kind: *kind,
+                policy_number: policy.to_string(),
+                product: product.to_string(),
+                amount: amount.to_string(),
+                currency: currency.to_string(),
+                lead_id: Some(lead_id(leads, key)?),
+                occurred_at: Some(step.at),
+            };
+            store.add_transaction(&Actor::agent(*agent), &txn, step.at)?;
+        }
+        Action::Review {
+            agent,
+            date,
+            decision,
+            note,
+        } => {
+            let zone = AGENTS
+                .iter()
+                .find(|a| a.id == *agent)
+                .map(|a| a.zone)
+                .unwrap_or(JAKARTA);
+            let filter = EventFilter {
+                agent: Some(agent.to_string()),
+                from: Some(at_local(*date, zone, 0, 0)),
+                to: Some(at_local(*date + Duration::days(1), zone, 0, 0)),
+            };
+            let event = store
+                .events(&admin(), &filter)?
+                .into_iter()
+                .find(|e| e.accepted && e.kind == EventKind::CheckIn)
+                .ok_or_else(|| Error::NotFound(format!("{agent}'s check-in on {date}")))?;
+            store.review(
+                &Actor::supervisor(SUPERVISOR),
+                &event.id,
+                *decision,
+                note,
+                step.at,
+            )?;
+        }
     }
     Ok(())
 }
@@ -584,10 +923,12 @@ fn apply(store: &Store, step: &Step) -> Result<(), Error> {
 struct Summary {
     db: String,
     week: WeekRange,
-    times: &'static str,
     sites: usize,
-    agents: Vec<AgentWeek>,
     totals: Totals,
+    /// The supervisor's attendance report for the week (the core's).
+    attendance: AttendanceReport,
+    /// Leads, conversion and premium for the week (the core's).
+    sales: SalesReport,
     flags: Vec<AuditFlag>,
     retained_fixes: usize,
     verify: VerifyReport,
@@ -599,117 +940,20 @@ struct WeekRange {
     to: NaiveDate,
 }
 
-#[derive(Debug, PartialEq, Serialize)]
-struct AgentWeek {
-    agent: String,
-    utc_offset: String,
-    days: Vec<Day>,
-}
-
-#[derive(Debug, PartialEq, Serialize)]
-struct Day {
-    date: NaiveDate,
-    /// First accepted check-in, local time.
-    first_check_in: Option<DateTime<FixedOffset>>,
-    /// Site of that check-in.
-    site: Option<String>,
-    /// Last accepted check-out, local time.
-    last_check_out: Option<DateTime<FixedOffset>>,
-    /// The day's last accepted event is a check-in: the visit was left open.
-    missing_check_out: bool,
-    /// Rejected attempts, by the reason that decided them.
-    rejected: BTreeMap<Reason, usize>,
-    /// Warnings on accepted events (e.g. `sequence`).
-    warnings: BTreeMap<Reason, usize>,
-}
-
 #[derive(Debug, Default, PartialEq, Serialize)]
 struct Totals {
     events: usize,
     accepted: usize,
     rejected: usize,
-    rejected_by_reason: BTreeMap<Reason, usize>,
 }
 
-/// Per agent and working day (the agent's local date of capture), plus
-/// totals over every event. `events` are in chain order.
-fn summarise(events: &[AttendanceEvent], monday: NaiveDate) -> (Vec<AgentWeek>, Totals) {
-    let mut totals = Totals::default();
-    for e in events {
-        totals.events += 1;
-        if e.accepted {
-            totals.accepted += 1;
-        } else {
-            totals.rejected += 1;
-            if let Some(reason) = e.reasons.first() {
-                *totals.rejected_by_reason.entry(*reason).or_default() += 1;
-            }
-        }
+fn totals(events: &[AttendanceEvent]) -> Totals {
+    let accepted = events.iter().filter(|e| e.accepted).count();
+    Totals {
+        events: events.len(),
+        accepted,
+        rejected: events.len() - accepted,
     }
-    let agents = AGENTS
-        .iter()
-        .map(|agent| {
-            let offset = agent.zone.offset(monday);
-            let days = (MON..=FRI)
-                .map(|d| {
-                    let date = monday + Duration::days(d);
-                    let today: Vec<&AttendanceEvent> = events
-                        .iter()
-                        .filter(|e| {
-                            e.agent == agent.id
-                                && e.captured_at.with_timezone(&offset).date_naive() == date
-                        })
-                        .collect();
-                    day(date, &today, offset)
-                })
-                .collect();
-            AgentWeek {
-                agent: agent.id.to_string(),
-                utc_offset: offset.to_string(),
-                days,
-            }
-        })
-        .collect();
-    (agents, totals)
-}
-
-fn day(date: NaiveDate, events: &[&AttendanceEvent], offset: FixedOffset) -> Day {
-    let accepted = || events.iter().filter(|e| e.accepted);
-    let first_in = accepted()
-        .filter(|e| e.kind == EventKind::CheckIn)
-        .min_by_key(|e| e.captured_at);
-    let last_out = accepted()
-        .filter(|e| e.kind == EventKind::CheckOut)
-        .max_by_key(|e| e.captured_at);
-    let mut rejected = BTreeMap::new();
-    let mut warnings = BTreeMap::new();
-    for e in events {
-        if e.accepted {
-            for reason in &e.reasons {
-                *warnings.entry(*reason).or_default() += 1;
-            }
-        } else if let Some(reason) = e.reasons.first() {
-            *rejected.entry(*reason).or_default() += 1;
-        }
-    }
-    Day {
-        date,
-        first_check_in: first_in.map(|e| e.captured_at.with_timezone(&offset)),
-        site: first_in.and_then(|e| e.site_id.clone()),
-        last_check_out: last_out.map(|e| e.captured_at.with_timezone(&offset)),
-        missing_check_out: accepted()
-            .next_back()
-            .is_some_and(|e| e.kind == EventKind::CheckIn),
-        rejected,
-        warnings,
-    }
-}
-
-fn counts(map: &BTreeMap<Reason, usize>) -> String {
-    map.iter()
-        .map(|(reason, n)| format!("{reason} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn render(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
@@ -718,51 +962,88 @@ fn render(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
         "Demo store {}: {} sites, {} agents, working week {} to {}.",
         s.db,
         s.sites,
-        s.agents.len(),
+        AGENTS.len(),
         s.week.from.format("%a %Y-%m-%d"),
         s.week.to.format("%a %Y-%m-%d")
     )?;
-    writeln!(w, "Times are local to each agent's office.")?;
-    for agent in &s.agents {
-        writeln!(w, "\n{} (UTC{})", agent.agent, agent.utc_offset)?;
-        for d in &agent.days {
-            let hhmm = |t: &Option<DateTime<FixedOffset>>| {
-                t.map(|t| t.format("%H:%M").to_string())
-                    .unwrap_or_else(|| "-".into())
-            };
-            let out = if d.missing_check_out {
-                "missing".to_string()
-            } else {
-                hhmm(&d.last_check_out)
-            };
-            let mut line = format!(
-                "  {}  in {:<5} at {:<10}  out {:<7}",
-                d.date.format("%a %m-%d"),
-                hhmm(&d.first_check_in),
-                d.site.as_deref().unwrap_or("-"),
-                out
-            );
-            if !d.rejected.is_empty() {
-                line += &format!("  rejected: {}", counts(&d.rejected));
-            }
-            if !d.warnings.is_empty() {
-                line += &format!("  warnings: {}", counts(&d.warnings));
-            }
-            writeln!(w, "{}", line.trim_end())?;
-        }
-    }
     writeln!(
         w,
-        "\nTotals: {} events, {} accepted, {} rejected ({}).",
-        s.totals.events,
-        s.totals.accepted,
-        s.totals.rejected,
-        counts(&s.totals.rejected_by_reason)
+        "\nAttendance (times local to each agent; shifts 08:00-17:00, {} min grace):",
+        Rules::default().late_grace_min
     )?;
+    let mut agent: Option<&str> = None;
+    for d in &s.attendance.days {
+        if agent != Some(&*d.agent) {
+            writeln!(w, "\n{} ({})", d.agent, d.time_zone)?;
+            agent = Some(&d.agent);
+        }
+        let hhmm = |t: &Option<DateTime<FixedOffset>>| {
+            t.map(|t| t.format("%H:%M").to_string())
+                .unwrap_or_else(|| "-".into())
+        };
+        let status = match (d.status, d.minutes_late) {
+            (DayStatus::Late, Some(m)) => format!("late {m} min"),
+            (status, _) => status.to_string(),
+        };
+        let out = if d.missing_check_out {
+            "missing".to_string()
+        } else {
+            hhmm(&d.last_check_out)
+        };
+        let mut line = format!(
+            "  {}  {:<12} in {:<5} at {:<10}  out {:<7}",
+            d.date.format("%a %m-%d"),
+            status,
+            hhmm(&d.first_check_in),
+            d.site_id.as_deref().unwrap_or("-"),
+            out
+        );
+        if d.rejected_total > 0 {
+            let reasons: Vec<String> = d.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            line += &format!("  rejected: {}", reasons.join(", "));
+        }
+        if let Some(review) = &d.review {
+            line += &format!("  review: {} by {}", review.decision, review.reviewer);
+        }
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    let t = s.attendance.totals.iter().fold((0, 0, 0), |acc, d| {
+        (acc.0 + d.on_time, acc.1 + d.late, acc.2 + d.absent)
+    });
+    writeln!(
+        w,
+        "\nAgent-days: {} on time, {} late, {} absent. Events: {} ({} accepted, {} rejected).",
+        t.0, t.1, t.2, s.totals.events, s.totals.accepted, s.totals.rejected
+    )?;
+    writeln!(w, "\nSales:")?;
+    for row in &s.sales.agents {
+        let premium: Vec<String> = row
+            .premium
+            .iter()
+            .map(|(currency, amount)| format!("{currency} {amount}"))
+            .collect();
+        writeln!(
+            w,
+            "  {:<10} {} lead(s), {} won, {} lost, conversion {}, {} closing(s), premium {}",
+            row.agent,
+            row.leads_total,
+            row.leads_by_status.get("won").copied().unwrap_or(0),
+            row.leads_by_status.get("lost").copied().unwrap_or(0),
+            row.conversion_rate
+                .map(|r| format!("{:.0} %", r * 100.0))
+                .unwrap_or_else(|| "-".into()),
+            row.closings,
+            if premium.is_empty() {
+                "-".into()
+            } else {
+                premium.join(", ")
+            }
+        )?;
+    }
     for f in &s.flags {
         writeln!(
             w,
-            "Flag: {} on {} {} by {} from {} until {}: {}",
+            "\nFlag: {} on {} {} by {} from {} until {}: {}",
             f.purpose,
             f.scope.kind(),
             f.scope.id().unwrap_or("-"),
@@ -776,6 +1057,11 @@ fn render(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
         w,
         "Coordinates retained under flags: {} fix(es); every other fix was judged and dropped.",
         s.retained_fixes
+    )?;
+    writeln!(
+        w,
+        "Reports: fieldcheck --db {} report attendance|sales --from {} --to {} --format json|csv|html",
+        s.db, s.week.from, s.week.to
     )?;
     match &s.verify.first_broken {
         None => writeln!(
@@ -791,7 +1077,7 @@ fn render(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Weekday};
-    use fieldcheck_core::{AccuracyBand, PositionClass};
+    use fieldcheck_core::{PositionClass, Reason};
 
     #[test]
     fn the_week_is_the_last_full_one_before_now() {
@@ -816,25 +1102,16 @@ mod tests {
     }
 
     #[test]
-    fn central_european_offsets_follow_summer_time() {
+    fn local_times_follow_each_offices_zone_and_summer_time() {
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
-        // 2026: summer time from Sunday 29 March to Sunday 25 October.
-        assert_eq!(last_sunday(2026, 3), d(3, 29));
-        assert_eq!(last_sunday(2026, 10), d(10, 25));
-        assert_eq!(Zone::CentralEurope.offset(d(3, 27)).local_minus_utc(), 3600);
-        assert_eq!(Zone::CentralEurope.offset(d(3, 30)).local_minus_utc(), 7200);
+        let utc = |m, day, h| Utc.with_ymd_and_hms(2026, m, day, h, 0, 0).unwrap();
+        assert_eq!(at_local(d(1, 5), JAKARTA, 8, 0), utc(1, 5, 1));
+        // Amsterdam: CET until Sunday 29 March 2026, CEST after.
+        assert_eq!(at_local(d(3, 27), "Europe/Amsterdam", 8, 0), utc(3, 27, 7));
+        assert_eq!(at_local(d(3, 30), "Europe/Amsterdam", 8, 0), utc(3, 30, 6));
         assert_eq!(
-            Zone::CentralEurope.offset(d(10, 23)).local_minus_utc(),
-            7200
-        );
-        assert_eq!(
-            Zone::CentralEurope.offset(d(10, 26)).local_minus_utc(),
-            3600
-        );
-        assert_eq!(Zone::Wib.offset(d(7, 1)).local_minus_utc(), 7 * 3600);
-        assert_eq!(
-            at_local(d(1, 5), Zone::Wib, 8, 0),
-            Utc.with_ymd_and_hms(2026, 1, 5, 1, 0, 0).unwrap()
+            at_local(d(10, 26), "Europe/Stockholm", 8, 0),
+            utc(10, 26, 7)
         );
     }
 
@@ -845,8 +1122,8 @@ mod tests {
         let b = plan(monday);
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
         assert!(a.windows(2).all(|w| w[0].at <= w[1].at));
-        let start = at_local(monday - Duration::days(1), Zone::Wib, 0, 0);
-        let end = at_local(monday + Duration::days(5), Zone::CentralEurope, 0, 0);
+        let start = at_local(monday - Duration::days(1), JAKARTA, 0, 0);
+        let end = at_local(monday + Duration::days(5), "Europe/Amsterdam", 0, 0);
         assert!(a.iter().all(|s| s.at > start && s.at < end));
         let fixes = a
             .iter()
@@ -862,105 +1139,6 @@ mod tests {
         }
     }
 
-    fn event(
-        agent: &str,
-        kind: EventKind,
-        at: DateTime<Utc>,
-        accepted: bool,
-        reasons: Vec<Reason>,
-    ) -> AttendanceEvent {
-        AttendanceEvent {
-            id: format!("{agent}-{}", at.timestamp()),
-            seq: 0,
-            agent: agent.into(),
-            kind,
-            accepted,
-            reasons,
-            site_id: accepted.then(|| "jkt-hq".to_string()),
-            position: if accepted {
-                PositionClass::Inside
-            } else {
-                PositionClass::Unknown
-            },
-            distance_m: None,
-            accuracy_band: AccuracyBand::Le10,
-            captured_at: at,
-            recorded_at: at,
-            consent_entry: None,
-            coords_digest: None,
-            location_retained: false,
-            recorded_by: Actor::agent(agent),
-        }
-    }
-
-    #[test]
-    fn summary_groups_by_local_day_and_spots_missing_check_outs() {
-        let monday = NaiveDate::from_ymd_opt(2026, 11, 9).unwrap();
-        let tue = monday + Duration::days(1);
-        let t = |d: NaiveDate, h, m| at_local(d, Zone::Wib, h, m);
-        use EventKind::{CheckIn, CheckOut};
-        let events = vec![
-            // Monday 06:30 WIB is Sunday 23:30 UTC: still Monday locally.
-            event(
-                "agt-budi",
-                CheckIn,
-                t(monday, 6, 30),
-                false,
-                vec![Reason::StaleFix],
-            ),
-            event("agt-budi", CheckIn, t(monday, 8, 0), true, vec![]),
-            event("agt-budi", CheckOut, t(monday, 12, 0), true, vec![]),
-            event(
-                "agt-budi",
-                CheckIn,
-                t(monday, 13, 0),
-                true,
-                vec![Reason::Sequence],
-            ),
-            event(
-                "agt-budi",
-                CheckOut,
-                t(tue, 17, 0),
-                false,
-                vec![Reason::MockLocation],
-            ),
-            event(
-                "agt-budi",
-                CheckOut,
-                t(tue, 17, 5),
-                true,
-                vec![Reason::Sequence],
-            ),
-        ];
-        let (agents, totals) = summarise(&events, monday);
-        assert_eq!(totals.events, 6);
-        assert_eq!(totals.accepted, 4);
-        assert_eq!(totals.rejected, 2);
-        assert_eq!(totals.rejected_by_reason.len(), 2);
-
-        let budi = &agents[0];
-        assert_eq!(budi.agent, "agt-budi");
-        assert_eq!(budi.utc_offset, "+07:00");
-        assert_eq!(budi.days.len(), 5);
-        let mon = &budi.days[0];
-        assert_eq!(
-            mon.first_check_in.unwrap().format("%H:%M").to_string(),
-            "08:00"
-        );
-        assert_eq!(mon.site.as_deref(), Some("jkt-hq"));
-        assert_eq!(
-            mon.last_check_out.unwrap().format("%H:%M").to_string(),
-            "12:00"
-        );
-        assert!(mon.missing_check_out, "the 13:00 visit is never closed");
-        assert_eq!(mon.rejected, BTreeMap::from([(Reason::StaleFix, 1)]));
-        assert_eq!(mon.warnings, BTreeMap::from([(Reason::Sequence, 1)]));
-        let tue = &budi.days[1];
-        assert_eq!(tue.first_check_in, None);
-        assert!(!tue.missing_check_out);
-        assert_eq!(tue.rejected, BTreeMap::from([(Reason::MockLocation, 1)]));
-        assert!(agents[1].days.iter().all(|d| d.first_check_in.is_none()));
-    }
     #[test]
     fn the_week_yields_each_scenario_and_an_intact_chain() {
         let dir = tempfile::tempdir().unwrap();
@@ -973,10 +1151,13 @@ mod tests {
 
         let events = store.events(&admin(), &EventFilter::default()).unwrap();
         assert_eq!(events.len(), 6 * 5 * 2 - 1 + 8);
-        let (_, totals) = summarise(&events, monday);
+        let mut rejected_by_reason = BTreeMap::new();
+        for e in events.iter().filter(|e| !e.accepted) {
+            *rejected_by_reason.entry(e.reasons[0]).or_insert(0) += 1;
+        }
         use Reason::*;
         assert_eq!(
-            totals.rejected_by_reason,
+            rejected_by_reason,
             BTreeMap::from([
                 (ConsentRequired, 4),
                 (StaleFix, 1),
@@ -990,8 +1171,8 @@ mod tests {
         // Every ordinary fix is accepted, at the site of that day's desk.
         for e in events.iter().filter(|e| e.accepted) {
             let agent = AGENTS.iter().find(|a| a.id == e.agent).unwrap();
-            let local = e.captured_at.with_timezone(&agent.zone.offset(monday));
-            let day = (local.date_naive() - monday).num_days();
+            let tz = shift::parse_time_zone(agent.zone).unwrap();
+            let day = (shift::local_date(tz, e.captured_at) - monday).num_days();
             assert_eq!(
                 e.site_id.as_deref(),
                 Some(desk_of(agent, day).site),
@@ -1027,7 +1208,7 @@ mod tests {
 
         // Only Eko's fixes after the flag keep coordinates, including the
         // second spoofing attempt; consent-less fixes never do.
-        let flag_at = at_local(monday, Zone::Wib, 10, 30);
+        let flag_at = at_local(monday, JAKARTA, 10, 30);
         let retained: Vec<_> = events.iter().filter(|e| e.location_retained).collect();
         assert_eq!(retained.len(), 10);
         assert!(
@@ -1037,5 +1218,48 @@ mod tests {
         );
         assert!(retained.iter().any(|e| e.reasons == [MockLocation]));
         assert!(store.verify().unwrap().intact);
+
+        // The supervisor's report: Siti late on Tuesday (approved), Budi's
+        // missing check-out on Thursday (rejected), Eko's mock fixes.
+        let week = ReportQuery {
+            from: monday,
+            to: monday + Duration::days(FRI),
+            agent: None,
+        };
+        let now = at_local(monday + Duration::days(7), JAKARTA, 9, 0);
+        let report = store
+            .attendance_report(&Actor::supervisor(SUPERVISOR), &week, now)
+            .unwrap();
+        assert_eq!(report.days.len(), 6 * 5);
+        let day = |agent: &str, d: i64| {
+            report
+                .days
+                .iter()
+                .find(|x| &*x.agent == agent && x.date == monday + Duration::days(d))
+                .unwrap()
+        };
+        let siti = day("agt-siti", TUE);
+        assert_eq!(
+            (siti.status, siti.minutes_late),
+            (DayStatus::Late, Some(55))
+        );
+        assert_eq!(siti.review.as_ref().unwrap().decision, "approved");
+        let budi = day("agt-budi", THU);
+        assert!(budi.missing_check_out);
+        assert_eq!(budi.review.as_ref().unwrap().decision, "rejected");
+        assert_eq!(day("agt-eko", MON).rejected.get("mock_location"), Some(1));
+        assert_eq!(day("agt-lars", FRI).status, DayStatus::Absent);
+
+        let sales = store
+            .sales_report(&Actor::supervisor(SUPERVISOR), &week, now)
+            .unwrap();
+        let row = |agent: &str| sales.agents.iter().find(|r| r.agent == agent).unwrap();
+        assert_eq!(row("agt-budi").premium["IDR"], "4500000.00");
+        assert_eq!(row("agt-siti").premium["IDR"], "1354166.67");
+        assert_eq!(row("agt-sanne").premium["EUR"], "693.34");
+        assert_eq!(row("agt-dewi").leads_by_status["lost"], 1);
+        assert_eq!(row("agt-dewi").conversion_rate, Some(0.0));
+        assert_eq!(row("agt-budi").conversion_rate, Some(1.0));
+        assert_eq!(row("agt-lars").closings, 0);
     }
 }
