@@ -566,16 +566,7 @@ fn sales(sim: &mut Sim, monday: NaiveDate) {
         |day: i64, zone: &str, hour: u32| at_local(monday + Duration::days(day), zone, hour, 15);
     let ams = "Europe/Amsterdam";
     let sto = "Europe/Stockholm";
-    let leads: [(
-        i64,
-        &str,
-        &str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-    ); 6] = [
+    let leads = [
         (
             MON,
             JAKARTA,
@@ -648,7 +639,7 @@ fn sales(sim: &mut Sim, monday: NaiveDate) {
         );
     }
     use LeadStatus::*;
-    let moves: [(i64, &str, &'static str, &'static str, LeadStatus); 9] = [
+    let moves = [
         (TUE, JAKARTA, "agt-budi", "andi", Contacted),
         (WED, JAKARTA, "agt-budi", "andi", Qualified),
         (THU, JAKARTA, "agt-budi", "andi", Proposal),
@@ -664,17 +655,7 @@ fn sales(sim: &mut Sim, monday: NaiveDate) {
         let hour = if status == Won { 15 } else { 13 };
         sim.push(at(day, zone, hour), Action::Status { agent, key, status });
     }
-    let txns: [(
-        i64,
-        &str,
-        &'static str,
-        &'static str,
-        TxnKind,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-    ); 5] = [
+    let txns = [
         (
             FRI,
             JAKARTA,
