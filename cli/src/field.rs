@@ -83,7 +83,7 @@ pub enum TxnCommand {
         #[arg(long)]
         product: String,
         /// Decimal amount in the currency's units (e.g. 1500000.50).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         amount: String,
         /// ISO 4217 code (IDR, EUR, SEK, JPY, KWD, ...).
         #[arg(long)]
@@ -383,7 +383,7 @@ pub fn shift(
             })?;
         }
         ShiftCommand::List => {
-            let shifts = cli.store()?.shifts()?;
+            let shifts = cli.store()?.shifts(actor)?;
             if cli.json {
                 for (agent, s) in &shifts {
                     out.json_line(&json!({"agent": agent, "shift": s}))?;

@@ -19,12 +19,15 @@ fn demo_builds_a_verifiable_store_and_replaces_only_its_own() {
     assert_eq!(report["totals"]["events"], DEMO_EVENTS);
     assert_eq!(report["retained_fixes"], 10);
     assert_eq!(report["flags"].as_array().unwrap().len(), 1);
-    let agents = report["agents"].as_array().unwrap();
-    assert_eq!(agents.len(), 6);
-    for agent in agents {
-        assert_eq!(agent["days"].as_array().unwrap().len(), 5, "{agent}");
+    // The supervisor's attendance report: 6 agents × 5 working days.
+    let days = report["attendance"]["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    let mut rejected = std::collections::BTreeMap::new();
+    for day in days {
+        for (reason, n) in day["rejected"].as_object().unwrap() {
+            *rejected.entry(reason.clone()).or_insert(0) += n.as_u64().unwrap();
+        }
     }
-    let rejected = &report["totals"]["rejected_by_reason"];
     for reason in [
         "mock_location",
         "stale_fix",
@@ -35,13 +38,31 @@ fn demo_builds_a_verifiable_store_and_replaces_only_its_own() {
         "consent_required",
     ] {
         assert!(
-            rejected[reason].as_u64().unwrap() >= 1,
-            "{reason}: {rejected}"
+            rejected.get(reason).copied().unwrap_or(0) >= 1,
+            "{reason}: {rejected:?}"
         );
     }
-    let budi_thursday = &agents[0]["days"][3];
+    let day = |agent: &str, date: &str| {
+        days.iter()
+            .find(|d| d["agent"] == agent && d["date"] == date)
+            .unwrap()
+            .clone()
+    };
+    let budi_thursday = day("agt-budi", "2026-01-01");
     assert_eq!(budi_thursday["missing_check_out"], true, "{budi_thursday}");
     assert_eq!(budi_thursday["last_check_out"], Value::Null);
+    assert_eq!(budi_thursday["review"]["decision"], "rejected");
+    let siti_tuesday = day("agt-siti", "2025-12-30");
+    assert_eq!(siti_tuesday["status"], "late");
+    assert_eq!(siti_tuesday["minutes_late"], 55);
+    // Sales: closings in two currencies.
+    let sales = report["sales"]["agents"].as_array().unwrap();
+    let currencies: std::collections::BTreeSet<&str> = sales
+        .iter()
+        .flat_map(|row| row["premium"].as_object().unwrap().keys())
+        .map(String::as_str)
+        .collect();
+    assert_eq!(currencies, ["EUR", "IDR"].into());
 
     // The store is an ordinary store: it verifies and lists its events.
     let verify = env.run(&["--json", "verify"]).ok().json();
@@ -58,7 +79,9 @@ fn demo_builds_a_verifiable_store_and_replaces_only_its_own() {
 
     // The human summary says the same.
     let human = env.run(&["demo"]).ok().stdout;
-    assert!(human.contains("agt-budi (UTC+07:00)"), "{human}");
+    assert!(human.contains("agt-budi (Asia/Jakarta)"), "{human}");
+    assert!(human.contains("late 55 min"), "{human}");
+    assert!(human.contains("premium EUR 693.34"), "{human}");
     assert!(human.contains("out missing"), "{human}");
     assert!(human.contains("Chain: intact"), "{human}");
 }

@@ -1,20 +1,23 @@
 //! Shifts and the per-day attendance summary.
 //!
-//! `attendance_days` is derived from attendance events as they are recorded
-//! (like an index: rebuildable, not chained). A month's report then reads one
-//! row per agent-day, which is what keeps a 1,000,000-event report fast
-//! (PRODUCT.md §11). Days are the agent's local dates in their shift's zone.
+//! `attendance_months` is derived from attendance events as they are
+//! recorded (like an index: rebuildable, not chained): per agent and local
+//! month one packed row of day slots (`store::month`). A month's report then
+//! reads one row per agent, which is what keeps a 1,000,000-event report
+//! fast (PRODUCT.md §11). Days are the agent's local dates in their shift's
+//! zone.
 
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::Store;
+use super::month::{self, month_key};
 use crate::error::{Error, Result};
 use crate::evaluation::Reason;
-use crate::shift::{Shift, WeekdaySet, day_number, local_date};
+use crate::shift::{Shift, WeekdaySet, local_date};
 use crate::types::{Actor, EventKind, validate_id};
 
 /// What folding an event into its day needs.
@@ -67,13 +70,21 @@ impl Store {
         })
     }
 
-    pub fn shift(&self, agent: &str) -> Result<Option<Shift>> {
+    /// An agent's shift: agents read their own, supervisors and admins
+    /// anyone's.
+    pub fn shift(&self, actor: &Actor, agent: &str) -> Result<Option<Shift>> {
+        super::leads::own_scope(actor, Some(agent), "shifts")?;
         self.read(|tx| load_shift(tx, agent))
     }
 
-    /// Every agent's shift.
-    pub fn shifts(&self) -> Result<Vec<(String, Shift)>> {
-        self.read(load_shifts)
+    /// Every agent's shift (agents: only their own).
+    pub fn shifts(&self, actor: &Actor) -> Result<Vec<(String, Shift)>> {
+        let own = super::leads::own_scope(actor, None, "shifts")?;
+        let all = self.read(load_shifts)?;
+        Ok(match own {
+            Some(agent) => all.into_iter().filter(|(a, _)| *a == agent).collect(),
+            None => all,
+        })
     }
 
     /// The zone of agents without a shift (rules).
@@ -141,70 +152,77 @@ pub(super) fn zone_of(tx: &Transaction<'_>, agent: &str, default_zone: Tz) -> Re
     }
 }
 
-/// Folds one recorded event into its agent's local day.
+/// Folds one recorded event into its agent's local day (the month slot).
 pub(super) fn fold(tx: &Transaction<'_>, tz: Tz, e: &DayInput<'_>) -> Result<()> {
     let at = DateTime::from_timestamp(e.captured_at, 0)
         .ok_or_else(|| Error::invalid("captured_at", "out of range"))?;
-    let day = day_number(local_date(tz, at));
-    let new_day = tx
-        .prepare_cached(
-            "INSERT INTO attendance_days (agent, day, tz) VALUES (?2, ?1, ?3)
-             ON CONFLICT (agent, day) DO NOTHING",
-        )?
-        .execute((day, e.agent, tz.name()))?;
-    if new_day > 0 {
-        tx.prepare_cached("INSERT OR IGNORE INTO attendance_agents (agent) VALUES (?1)")?
-            .execute([e.agent])?;
-    }
-    // SET expressions all read the row as it was before the update.
+    let date = local_date(tz, at);
+    let key = month_key(date);
+    let stored: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT days FROM attendance_months WHERE agent = ?1 AND month = ?2")?
+        .query_row((e.agent, key), |r| r.get(0))
+        .optional()?;
+    let mut month = match stored {
+        Some(bytes) => month::decode(key, &bytes)
+            .ok_or_else(|| Error::Corrupt("an attendance summary month is damaged".into()))?,
+        None => {
+            // Zone changes rebuild the agent's months, so one zone per agent.
+            tx.prepare_cached(
+                "INSERT INTO attendance_agents (agent, tz) VALUES (?1, ?2)
+                 ON CONFLICT (agent) DO UPDATE SET tz = excluded.tz",
+            )?
+            .execute((e.agent, tz.name()))?;
+            [month::Day::default(); month::DAYS]
+        }
+    };
+    let day0 = date.day0() as usize;
     match (e.accepted, e.kind) {
-        (true, EventKind::CheckIn) => {
-            tx.prepare_cached(
-                "UPDATE attendance_days SET unclosed = unclosed + open, open = 1,
-                   first_in_site = CASE WHEN first_in IS NULL OR ?3 < first_in
-                                        THEN ?4 ELSE first_in_site END,
-                   first_in = CASE WHEN first_in IS NULL OR ?3 < first_in
-                                   THEN ?3 ELSE first_in END
-                 WHERE day = ?1 AND agent = ?2",
-            )?
-            .execute((day, e.agent, e.captured_at, e.site_id))?;
+        (true, kind) => {
+            let site = site_id(tx, e.site_id)?;
+            let day = &mut month[day0];
+            match kind {
+                EventKind::CheckIn => day.check_in(e.captured_at, site),
+                EventKind::CheckOut => day.check_out(e.captured_at, site),
+            }
         }
-        (true, EventKind::CheckOut) => {
-            tx.prepare_cached(
-                "UPDATE attendance_days SET open = 0,
-                   last_out_site = CASE WHEN last_out IS NULL OR ?3 >= last_out
-                                        THEN ?4 ELSE last_out_site END,
-                   last_out = CASE WHEN last_out IS NULL OR ?3 >= last_out
-                                   THEN ?3 ELSE last_out END
-                 WHERE day = ?1 AND agent = ?2",
-            )?
-            .execute((day, e.agent, e.captured_at, e.site_id))?;
-        }
-        (false, _) => {
-            // A rejection has exactly one deciding reason: the first.
-            let reason = e.reasons.first().map(|r| r.as_str()).unwrap_or("unknown");
-            tx.prepare_cached(
-                "UPDATE attendance_days SET rejected = rejected + 1 WHERE day = ?1 AND agent = ?2",
-            )?
-            .execute((day, e.agent))?;
-            tx.prepare_cached(
-                "INSERT INTO attendance_day_rejections (day, agent, reason, count)
-                 VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT (agent, day, reason) DO UPDATE SET count = count + 1",
-            )?
-            .execute((day, e.agent, reason))?;
-        }
+        // A rejection has exactly one deciding reason: the first.
+        (false, _) => match e.reasons.first() {
+            Some(reason) => month[day0].reject(*reason),
+            None => return Err(Error::invalid("reasons", "a rejection names its reason")),
+        },
     }
+    tx.prepare_cached(
+        "INSERT INTO attendance_months (agent, month, days) VALUES (?1, ?2, ?3)
+         ON CONFLICT (agent, month) DO UPDATE SET days = excluded.days",
+    )?
+    .execute((e.agent, key, month::encode(key, &month)))?;
     Ok(())
+}
+
+/// The summary's number for a site id (0 = none), interned on first use.
+fn site_id(tx: &Transaction<'_>, site: Option<&str>) -> Result<u32> {
+    let Some(site) = site else {
+        return Ok(0);
+    };
+    let found: Option<i64> = tx
+        .prepare_cached("SELECT id FROM summary_sites WHERE site = ?1")?
+        .query_row([site], |r| r.get(0))
+        .optional()?;
+    let id = match found {
+        Some(id) => id,
+        None => {
+            tx.prepare_cached("INSERT INTO summary_sites (site) VALUES (?1)")?
+                .execute([site])?;
+            tx.last_insert_rowid()
+        }
+    };
+    u32::try_from(id).map_err(|_| Error::Corrupt(format!("summary site id {id} out of range")))
 }
 
 /// Recomputes an agent's days from their events (after a zone change).
 pub(super) fn rebuild_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result<()> {
-    tx.execute("DELETE FROM attendance_days WHERE agent = ?1", [agent])?;
-    tx.execute(
-        "DELETE FROM attendance_day_rejections WHERE agent = ?1",
-        [agent],
-    )?;
+    tx.execute("DELETE FROM attendance_months WHERE agent = ?1", [agent])?;
+    tx.execute("DELETE FROM attendance_agents WHERE agent = ?1", [agent])?;
     let mut stmt = tx.prepare(
         "SELECT kind, accepted, reasons, site_id, captured_at FROM attendance_events
          WHERE agent = ?1 ORDER BY seq",
@@ -213,13 +231,12 @@ pub(super) fn rebuild_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result
     while let Some(r) = rows.next()? {
         fold_row(tx, tz, agent, r)?;
     }
-    Ok(())
+    super::sync::refold_agent(tx, agent, tz)
 }
 
 /// Recomputes every day (after upgrading a store that predates the summary).
 pub(super) fn rebuild_all(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> {
-    tx.execute("DELETE FROM attendance_days", [])?;
-    tx.execute("DELETE FROM attendance_day_rejections", [])?;
+    tx.execute("DELETE FROM attendance_months", [])?;
     tx.execute("DELETE FROM attendance_agents", [])?;
     let mut stmt = tx.prepare(
         "SELECT kind, accepted, reasons, site_id, captured_at, agent FROM attendance_events
@@ -231,7 +248,7 @@ pub(super) fn rebuild_all(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> 
         let tz = zone_of(tx, &agent, default_zone)?;
         fold_row(tx, tz, &agent, r)?;
     }
-    Ok(())
+    super::sync::refold_all(tx, default_zone)
 }
 
 fn fold_row(tx: &Transaction<'_>, tz: Tz, agent: &str, r: &rusqlite::Row<'_>) -> Result<()> {

@@ -6,20 +6,20 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
 use chrono_tz::Tz;
 use rusqlite::Transaction;
 
+use super::month::{self, month_key};
 use super::{Store, days, leads::own_scope, review};
 use crate::error::{Error, Result};
-use crate::evaluation::Reason;
 use crate::leads::{LeadStatus, TxnKind};
 use crate::money;
 use crate::report::{
     AttendanceDay, AttendanceReport, DateTotals, DayStatus, REPORT_SCHEMA_VERSION, RejectionCounts,
     ReviewSummary, SalesReport, SalesRow,
 };
-use crate::shift::{Shift, date_from_day_number, day_bounds, day_number, minutes_late_after};
+use crate::shift::{Shift, day_bounds, day_number, minutes_late_after};
 use crate::types::{Actor, Role};
 
 /// A report's period (local dates, inclusive) and optional agent.
@@ -90,41 +90,30 @@ impl Store {
                 query,
                 grace,
                 now,
-                sites: HashMap::new(),
-                last_site: None,
                 calendar: Calendar::new(query.from, query.to),
             };
 
-            let mut days_stmt = tx.prepare_cached(
-                "SELECT d.agent, d.day, d.tz, d.first_in, d.first_in_site, d.last_out,
-                        d.last_out_site, d.open OR d.unclosed > 0, d.rejected
-                 FROM attendance_agents a CROSS JOIN attendance_days d
-                   ON d.agent = a.agent AND d.day BETWEEN ?1 AND ?2
+            let sites = load_summary_sites(tx)?;
+            let mut months_stmt = tx.prepare_cached(
+                "SELECT m.agent, m.month, a.tz, m.days
+                 FROM attendance_agents a CROSS JOIN attendance_months m
+                   ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
                  WHERE ?3 IS NULL OR a.agent = ?3
-                 ORDER BY a.agent, d.day",
+                 ORDER BY a.agent, m.month",
             )?;
-            let mut rej_stmt = tx.prepare_cached(
-                "SELECT r.agent, r.day, r.reason, r.count
-                 FROM attendance_agents a CROSS JOIN attendance_day_rejections r
-                   ON r.agent = a.agent AND r.day BETWEEN ?1 AND ?2
-                 WHERE ?3 IS NULL OR a.agent = ?3
-                 ORDER BY a.agent, r.day",
-            )?;
-            let mut rows = days_stmt.query((from_day, to_day, agent.as_deref()))?;
-            let mut rejections = rej_stmt.query((from_day, to_day, agent.as_deref()))?;
-            let mut pending_rejection: Option<(String, i64, Reason, u32)> =
-                next_rejection(&mut rejections)?;
+            let mut rows = months_stmt.query((
+                month_key(query.from),
+                month_key(query.to),
+                agent.as_deref(),
+            ))?;
             let mut shift_list = shifts.iter().peekable();
             // The agent being emitted, its shift, the next date to emit, and
             // whether it is hidden from this reader.
             let mut current: Option<(Arc<str>, Option<&Shift>, NaiveDate, bool)> = None;
-            // The zone of the previous row, with its per-date offsets and
-            // (when the agent has a shift) its start instants.
+            // The agent's zone, with its per-date offsets and (when the agent
+            // has a shift) its start instants.
             let mut zone_cache: Option<(String, Tz, DayOffsets)> = None;
             let mut starts: Option<Rc<[DateTime<Utc>]>> = None;
-            // Rows of one agent come in day order: step the date instead of
-            // converting every day number.
-            let mut last_day: Option<(i64, NaiveDate)> = None;
 
             while let Some(r) = rows.next()? {
                 let agent_bytes = r.get_ref(0)?.as_bytes()?;
@@ -154,6 +143,15 @@ impl Store {
                         .next_if(|(a, _)| a.as_str() == agent_ref)
                         .map(|(_, s)| s);
                     starts = shift.map(|s| builder.calendar.starts(s));
+                    // One zone per agent (a zone change rebuilds its months).
+                    let tz_name = r.get_ref(2)?.as_str()?;
+                    if zone_cache
+                        .as_ref()
+                        .is_none_or(|(name, _, _)| name != tz_name)
+                    {
+                        let tz = days::parse_zone(tz_name)?;
+                        zone_cache = Some((tz_name.to_string(), tz, builder.calendar.offsets(tz)));
+                    }
                     current = Some((
                         Arc::from(agent_ref),
                         shift,
@@ -164,79 +162,84 @@ impl Store {
                 let Some((agent_id, shift, next, false)) = current.as_mut() else {
                     continue;
                 };
-                let day: i64 = r.get(1)?;
-                let date = match last_day {
-                    Some((d, date)) if d + 1 == day => date + Duration::days(1),
-                    _ => date_from_day_number(day)
-                        .ok_or_else(|| Error::Corrupt(format!("day {day} out of range")))?,
-                };
-                last_day = Some((day, date));
-                if date > *next {
-                    builder.absent_until(
-                        agent_id,
-                        *shift,
-                        *next,
-                        date - Duration::days(1),
-                        &mut reviews,
-                    );
-                }
-                *next = date + Duration::days(1);
-
-                let tz_name = r.get_ref(2)?.as_str()?;
-                if zone_cache
-                    .as_ref()
-                    .is_none_or(|(name, _, _)| name != tz_name)
-                {
-                    let tz = days::parse_zone(tz_name)?;
-                    zone_cache = Some((tz_name.to_string(), tz, builder.calendar.offsets(tz)));
-                }
                 let Some((_, tz, offsets)) = &zone_cache else {
                     continue;
                 };
                 let tz = *tz;
-                let index = builder.calendar.index(date);
-                // This agent-day's rejections (both cursors run in the
-                // same order; rows without a day row cannot exist).
-                let mut rejected = RejectionCounts::default();
-                while let Some((ra, rd, reason, count)) = &pending_rejection {
-                    match (ra.as_str(), *rd).cmp(&(&**agent_id, day)) {
-                        std::cmp::Ordering::Less => {}
-                        std::cmp::Ordering::Equal => {
-                            rejected.add(*reason, *count);
-                        }
-                        std::cmp::Ordering::Greater => break,
+                let key: i64 = r.get(1)?;
+                let Some(days) = month::decode(key, r.get_ref(3)?.as_blob()?) else {
+                    return Err(Error::Corrupt(
+                        "an attendance summary month is damaged".into(),
+                    ));
+                };
+                let (year, month0) = (key.div_euclid(12), key.rem_euclid(12));
+                let Some(first) = i32::try_from(year)
+                    .ok()
+                    .and_then(|y| NaiveDate::from_ymd_opt(y, month0 as u32 + 1, 1))
+                else {
+                    return Err(Error::Corrupt(format!("summary month {key} out of range")));
+                };
+                for (day0, date) in first
+                    .iter_days()
+                    .take(month::DAYS)
+                    .take_while(|d| d.month0() as i64 == month0)
+                    .enumerate()
+                {
+                    if date < query.from || date > query.to {
+                        continue;
                     }
-                    pending_rejection = next_rejection(&mut rejections)?;
+                    let slot = &days[day0];
+                    let flags = slot.flags;
+                    if flags & month::PRESENT == 0 {
+                        continue;
+                    }
+                    if date > *next {
+                        builder.absent_until(
+                            agent_id,
+                            *shift,
+                            *next,
+                            date - Duration::days(1),
+                            &mut reviews,
+                        );
+                    }
+                    *next = date + Duration::days(1);
+                    let index = builder.calendar.index(date);
+                    let mut rejected = RejectionCounts::default();
+                    for (reason, n) in slot.rejection_counts() {
+                        rejected.add(reason, n);
+                    }
+                    let first_in = slot.first_in.map(|(t, _)| t);
+                    let last_out = slot.last_out.map(|(t, _)| t);
+                    // A visit replaced by a new check-in is missing its
+                    // check-out at once; an open one when the local day ends.
+                    let day_over = offsets.get(index).is_none_or(|d| now.timestamp() >= d.end);
+                    let missing_check_out =
+                        flags & month::UNCLOSED != 0 || (flags & month::OPEN != 0 && day_over);
+                    let start = starts.as_ref().and_then(|s| s.get(index).copied());
+                    let (status, minutes_late, shift_start) =
+                        judge_day(*shift, start, date, first_in, grace, now);
+                    let review = take_review(&mut reviews, agent_id, day_number(date));
+                    builder.out.push(AttendanceDay {
+                        agent: agent_id.clone(),
+                        date,
+                        time_zone: tz.name(),
+                        status,
+                        shift_start,
+                        first_check_in: first_in
+                            .map(|t| local_at(offsets, index, tz, t))
+                            .transpose()?,
+                        site_id: site(&sites, slot.first_in.map_or(0, |(_, s)| s))?,
+                        last_check_out: last_out
+                            .map(|t| local_at(offsets, index, tz, t))
+                            .transpose()?,
+                        check_out_site_id: site(&sites, slot.last_out.map_or(0, |(_, s)| s))?,
+                        minutes_late,
+                        missing_check_out,
+                        rejected_total: rejected.iter().map(|(_, n)| n).sum(),
+                        rejected,
+                        review,
+                    });
                 }
-                let first_in: Option<i64> = r.get(3)?;
-                let last_out: Option<i64> = r.get(5)?;
-                let first_in_site = builder.site(r.get_ref(4)?)?;
-                let last_out_site = builder.site(r.get_ref(6)?)?;
-                let missing_check_out: bool = r.get(7)?;
-                let start = starts.as_ref().and_then(|s| s.get(index).copied());
-                let (status, minutes_late, shift_start) =
-                    judge_day(*shift, start, date, first_in, grace, now);
-                let review = take_review(&mut reviews, agent_id, day);
-                builder.out.push(AttendanceDay {
-                    agent: agent_id.clone(),
-                    date,
-                    time_zone: tz.name(),
-                    status,
-                    shift_start,
-                    first_check_in: first_in
-                        .map(|t| local_at(offsets, index, tz, t))
-                        .transpose()?,
-                    site_id: first_in_site,
-                    last_check_out: last_out
-                        .map(|t| local_at(offsets, index, tz, t))
-                        .transpose()?,
-                    check_out_site_id: last_out_site,
-                    minutes_late,
-                    missing_check_out,
-                    rejected,
-                    rejected_total: r.get(8)?,
-                    review,
-                });
             }
             if let Some((a, shift, next, false)) = current.take() {
                 builder.absent_until(&a, shift, next, query.to, &mut reviews);
@@ -414,42 +417,43 @@ impl Store {
     }
 }
 
-/// Collects report days; interns site ids so each is allocated once.
+/// Site ids by summary number (index 0 unused: "no site").
+fn load_summary_sites(tx: &Transaction<'_>) -> Result<Vec<Option<Arc<str>>>> {
+    let mut out: Vec<Option<Arc<str>>> = vec![None];
+    let mut stmt = tx.prepare_cached("SELECT id, site FROM summary_sites ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let id = usize::try_from(id)
+            .map_err(|_| Error::Corrupt(format!("summary site id {id} out of range")))?;
+        if out.len() <= id {
+            out.resize(id + 1, None);
+        }
+        out[id] = Some(Arc::from(r.get::<_, String>(1)?));
+    }
+    Ok(out)
+}
+
+fn site(sites: &[Option<Arc<str>>], id: u32) -> Result<Option<Arc<str>>> {
+    if id == 0 {
+        return Ok(None);
+    }
+    match sites.get(id as usize) {
+        Some(Some(site)) => Ok(Some(site.clone())),
+        _ => Err(Error::Corrupt(format!("summary names unknown site {id}"))),
+    }
+}
+
+/// Collects report days.
 struct DayBuilder<'q> {
     out: Vec<AttendanceDay>,
     query: &'q ReportQuery,
     grace: i64,
     now: DateTime<Utc>,
-    sites: HashMap<String, Arc<str>>,
-    /// Consecutive rows mostly name the same site: skip the hash then.
-    last_site: Option<Arc<str>>,
     calendar: Calendar,
 }
 
 impl DayBuilder<'_> {
-    fn site(&mut self, value: rusqlite::types::ValueRef<'_>) -> Result<Option<Arc<str>>> {
-        let Some(bytes) = value.as_bytes_or_null()? else {
-            return Ok(None);
-        };
-        if let Some(last) = &self.last_site
-            && last.as_bytes() == bytes
-        {
-            return Ok(Some(last.clone()));
-        }
-        let id = std::str::from_utf8(bytes)
-            .map_err(|e| Error::Corrupt(format!("stored site id: {e}")))?;
-        let interned = match self.sites.get(id) {
-            Some(found) => found.clone(),
-            None => {
-                let interned: Arc<str> = Arc::from(id);
-                self.sites.insert(id.to_string(), interned.clone());
-                interned
-            }
-        };
-        self.last_site = Some(interned.clone());
-        Ok(Some(interned))
-    }
-
     /// Emits the absences of `agent` on shift days in [from, to] (no rows
     /// exist for them).
     fn absent_until(
@@ -511,16 +515,6 @@ fn take_review(reviews: &mut Reviews, agent: &str, day: i64) -> Option<Box<Revie
         .map(Box::new)
 }
 
-fn next_rejection(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(String, i64, Reason, u32)>> {
-    let Some(r) = rows.next()? else {
-        return Ok(None);
-    };
-    let reason: String = r.get(2)?;
-    let reason = Reason::parse("reason", &reason)
-        .map_err(|e| Error::Corrupt(format!("stored rejection: {e}")))?;
-    Ok(Some((r.get(0)?, r.get(1)?, reason, r.get(3)?)))
-}
-
 fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
@@ -561,8 +555,18 @@ fn judge_day(
     }
 }
 
-/// Per date of the report: the zone's UTC offset when constant all day.
-type DayOffsets = Rc<[Option<FixedOffset>]>;
+/// One local date in one zone.
+#[derive(Debug, Clone, Copy)]
+struct ZoneDay {
+    /// The zone's UTC offset when it is the same all day.
+    offset: Option<FixedOffset>,
+    /// When the local day ends (unix seconds): an open visit is missing its
+    /// check-out only from then on.
+    end: i64,
+}
+
+/// Per date of the report, for one zone.
+type DayOffsets = Rc<[ZoneDay]>;
 
 /// Zone arithmetic for the report's dates, computed once per zone (and
 /// shift start) instead of once per row: chrono-tz lookups would otherwise
@@ -570,7 +574,7 @@ type DayOffsets = Rc<[Option<FixedOffset>]>;
 struct Calendar {
     from: NaiveDate,
     to: NaiveDate,
-    /// Per zone and date: the UTC offset when it is the same all day.
+    /// Per zone and date: its offset and end.
     offsets: HashMap<Tz, DayOffsets>,
     /// Per zone and shift start: the start instant on each date.
     starts: HashMap<(Tz, NaiveTime), Rc<[DateTime<Utc>]>>,
@@ -608,7 +612,10 @@ impl Calendar {
                     .with_timezone(&tz)
                     .offset()
                     .fix();
-                (first == last).then_some(first)
+                ZoneDay {
+                    offset: (first == last).then_some(first),
+                    end: end.timestamp(),
+                }
             })
             .collect();
         self.offsets.insert(tz, computed.clone());
@@ -628,15 +635,10 @@ impl Calendar {
 }
 
 /// A stored instant in the zone's local offset, via the per-day cache.
-fn local_at(
-    offsets: &[Option<FixedOffset>],
-    index: usize,
-    tz: Tz,
-    t: i64,
-) -> Result<DateTime<FixedOffset>> {
+fn local_at(offsets: &[ZoneDay], index: usize, tz: Tz, t: i64) -> Result<DateTime<FixedOffset>> {
     let utc = DateTime::from_timestamp(t, 0)
         .ok_or_else(|| Error::Corrupt(format!("stored time {t} out of range")))?;
-    Ok(match offsets.get(index).copied().flatten() {
+    Ok(match offsets.get(index).and_then(|d| d.offset) {
         Some(offset) => utc.with_timezone(&offset),
         None => utc.with_timezone(&tz).fixed_offset(),
     })

@@ -178,6 +178,123 @@ public final class FieldCheckService: Sendable {
         }
     }
 
+    // MARK: Leads and transactions
+
+    /// Creates a lead (status `new`) for `lead.agent`: agents for
+    /// themselves, admins for any agent (`FieldCheckError.PermissionDenied`
+    /// otherwise).
+    @discardableResult
+    public func addLead(_ lead: NewLead) async throws -> Lead {
+        try await perform { core, actor, now in try core.addLead(actor: actor, lead: lead, now: now) }
+    }
+
+    /// Changes a lead; `nil` fields stay as they are. A status that does not
+    /// move forward (or to `lost`) throws `FieldCheckError.InvalidInput` with
+    /// field `status`; `won` needs a `policyClosing` transaction for the lead.
+    @discardableResult
+    public func updateLead(_ leadID: String, _ update: LeadUpdate) async throws -> Lead {
+        try await perform { core, actor, now in
+            try core.updateLead(actor: actor, leadId: leadID, update: update, now: now)
+        }
+    }
+
+    /// Moves a lead to `status` (see `updateLead`), optionally adding a note.
+    @discardableResult
+    public func moveLead(_ leadID: String, to status: LeadStatus, note: String? = nil) async throws -> Lead {
+        try await updateLead(leadID, LeadUpdate(
+            status: status, customerName: nil, phone: nil, email: nil, product: nil, source: nil, note: note
+        ))
+    }
+
+    /// Leads, oldest first. `agent: nil` means everyone's (supervisors and
+    /// admins); agents see only their own.
+    public func leads(agent: String?, status: LeadStatus? = nil) async throws -> [Lead] {
+        try await perform { core, actor, _ in try core.leads(actor: actor, agent: agent, status: status) }
+    }
+
+    public func lead(_ leadID: String) async throws -> Lead {
+        try await perform { core, actor, _ in try core.lead(actor: actor, leadId: leadID) }
+    }
+
+    /// Every version of a lead, oldest first: who changed what, and when.
+    public func leadHistory(_ leadID: String) async throws -> [LeadActivity] {
+        try await perform { core, actor, _ in try core.leadHistory(actor: actor, leadId: leadID) }
+    }
+
+    /// Records a policy closing, premium payment, renewal or cancellation;
+    /// the amount is a decimal string in the ISO 4217 currency.
+    @discardableResult
+    public func addTransaction(_ transaction: NewTransaction) async throws -> Transaction {
+        try await perform { core, actor, now in
+            try core.addTransaction(actor: actor, transaction: transaction, now: now)
+        }
+    }
+
+    /// Transactions in the order they occurred. `agent: nil` means
+    /// everyone's (supervisors and admins).
+    public func transactions(agent: String?) async throws -> [Transaction] {
+        try await perform { core, actor, _ in try core.transactions(actor: actor, agent: agent) }
+    }
+
+    // MARK: Reviews and reports
+
+    /// Approves or rejects an attendance event, with a note (supervisors, admins).
+    @discardableResult
+    public func review(eventID: String, _ decision: Decision, note: String) async throws -> Review {
+        try await perform { core, actor, now in
+            try core.review(actor: actor, eventId: eventID, decision: decision, note: note, now: now)
+        }
+    }
+
+    /// The reviews of one event, oldest first (supervisors, admins).
+    public func reviews(ofEvent eventID: String) async throws -> [Review] {
+        try await perform { core, actor, _ in try core.reviewsOf(actor: actor, eventId: eventID) }
+    }
+
+    /// Attendance per agent and local day. `query` holds local dates
+    /// "YYYY-MM-DD" (the core parses them); agents get their own days only.
+    public func attendanceReport(_ query: ReportQuery) async throws -> AttendanceReport {
+        try await perform { core, actor, now in try core.attendanceReport(actor: actor, query: query, now: now) }
+    }
+
+    /// The attendance report rendered by the core: JSON, CSV or one
+    /// self-contained HTML page.
+    public func attendanceReportDocument(_ query: ReportQuery, format: ReportFormat) async throws -> String {
+        try await perform { core, actor, now in
+            try core.attendanceReportDocument(actor: actor, query: query, format: format, now: now)
+        }
+    }
+
+    /// Leads by status, conversion, closings and premium per agent.
+    public func salesReport(_ query: ReportQuery) async throws -> SalesReport {
+        try await perform { core, actor, now in try core.salesReport(actor: actor, query: query, now: now) }
+    }
+
+    /// The sales report rendered by the core (JSON, CSV or HTML).
+    public func salesReportDocument(_ query: ReportQuery, format: ReportFormat) async throws -> String {
+        try await perform { core, actor, now in
+            try core.salesReportDocument(actor: actor, query: query, format: format, now: now)
+        }
+    }
+
+    // MARK: Shifts
+
+    /// Sets an agent's shift (admins). The core parses the text ("HH:MM",
+    /// days such as "mon-fri", an IANA zone) and returns the canonical form.
+    @discardableResult
+    public func setShift(_ shift: Shift, forAgent agent: String) async throws -> Shift {
+        try await perform { core, actor, now in try core.setShift(actor: actor, agent: agent, shift: shift, now: now) }
+    }
+
+    public func shift(ofAgent agent: String) async throws -> Shift? {
+        try await perform { core, actor, _ in try core.shift(actor: actor, agent: agent) }
+    }
+
+    /// Every agent's shift (agents: only their own).
+    public func shifts() async throws -> [AgentShift] {
+        try await perform { core, actor, _ in try core.shifts(actor: actor) }
+    }
+
     // MARK: Anything else
 
     /// Runs `body` on this service's queue with the store, the actor and the

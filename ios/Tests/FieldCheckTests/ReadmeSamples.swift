@@ -47,6 +47,24 @@ enum ReadmeSamples {
         }
     }
 
+    // README: lead won
+    static func policySigned(_ service: FieldCheckService, leadID: String, policyNumber: String, premiumIDR: String) async throws -> Lead {
+        try await service.addTransaction(NewTransaction(
+            agent: service.actor.id, kind: .policyClosing, policyNumber: policyNumber, product: "term life",
+            amount: premiumIDR, currency: "IDR", leadId: leadID, occurredAt: nil
+        ))
+        do {
+            return try await service.moveLead(leadID, to: .won)
+        } catch FieldCheckError.InvalidInput(field: "status", reason: _) {
+            return try await service.lead(leadID) // e.g. already lost: it stays as it is
+        }
+    }
+
+    // README: report
+    static func weeklyAttendanceCSV(_ supervisor: FieldCheckService, monday: String, sunday: String) async throws -> String {
+        try await supervisor.attendanceReportDocument(ReportQuery(from: monday, to: sunday, agent: nil), format: .csv)
+    }
+
     // README: other calls
     static func chainIsIntact(_ service: FieldCheckService) async throws -> Bool {
         try await service.perform { core, _, _ in try core.verify().intact }

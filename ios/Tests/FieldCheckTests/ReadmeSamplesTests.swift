@@ -53,6 +53,24 @@ final class ReadmeSamplesTests: XCTestCase {
         XCTAssertTrue(intact)
     }
 
+    func testTheFieldSamplesWork() async throws {
+        let dir = try makeTemporaryDirectory()
+        let store = try await FieldCheckService.openStore(path: dir.appendingPathComponent("fieldcheck.db").path)
+        let me = FieldCheckService(core: store, actor: agent("a1"), location: SimulatedLocationSource([]))
+        let lead = try await me.addLead(NewLead(agent: "a1", customerName: "Budi", phone: nil, email: nil,
+                                                product: "term life", source: nil, note: nil))
+        let won = try await ReadmeSamples.policySigned(me, leadID: lead.id, policyNumber: "POL-1", premiumIDR: "1500000")
+        XCTAssertEqual(won.status, .won)
+        let lost = try await me.addLead(NewLead(agent: "a1", customerName: "Siti", phone: nil, email: nil,
+                                                product: nil, source: nil, note: nil))
+        try await me.moveLead(lost.id, to: .lost)
+        let still = try await ReadmeSamples.policySigned(me, leadID: lost.id, policyNumber: "POL-2", premiumIDR: "900000")
+        XCTAssertEqual(still.status, .lost)
+        let s1 = FieldCheckService(core: store, actor: supervisor, location: SimulatedLocationSource([]))
+        let csv = try await ReadmeSamples.weeklyAttendanceCSV(s1, monday: "2026-03-02", sunday: "2026-03-08")
+        XCTAssertTrue(csv.hasPrefix("agent,date,"), csv)
+    }
+
     private func lines(_ text: String) -> [String] {
         text.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }

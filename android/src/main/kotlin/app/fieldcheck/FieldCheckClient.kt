@@ -1,22 +1,38 @@
 package app.fieldcheck
 
 import app.fieldcheck.core.Actor
+import app.fieldcheck.core.AgentShift
 import app.fieldcheck.core.AttendanceEvent
+import app.fieldcheck.core.AttendanceReport
 import app.fieldcheck.core.AuditFlag
 import app.fieldcheck.core.CheckInRequest
 import app.fieldcheck.core.ConsentChange
 import app.fieldcheck.core.ConsentEntry
 import app.fieldcheck.core.ConsentSource
 import app.fieldcheck.core.ConsentState
+import app.fieldcheck.core.Decision
 import app.fieldcheck.core.EventKind
 import app.fieldcheck.core.FieldCheck
 import app.fieldcheck.core.FlagRequest
+import app.fieldcheck.core.Lead
+import app.fieldcheck.core.LeadActivity
+import app.fieldcheck.core.LeadStatus
+import app.fieldcheck.core.LeadUpdate
+import app.fieldcheck.core.NewLead
+import app.fieldcheck.core.NewTransaction
 import app.fieldcheck.core.OsPermission
 import app.fieldcheck.core.Permission
+import app.fieldcheck.core.ReportFormat
+import app.fieldcheck.core.ReportQuery
+import app.fieldcheck.core.Review
+import app.fieldcheck.core.SalesReport
+import app.fieldcheck.core.Shift
+import app.fieldcheck.core.Transaction
 import app.fieldcheck.core.VerifyReport
 import java.io.Closeable
 import java.time.Clock
 import java.time.Instant
+import java.time.LocalDate
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.CoroutineDispatcher
@@ -143,6 +159,86 @@ class FieldCheckClient(
     suspend fun setFlag(actor: Actor, request: FlagRequest): AuditFlag =
         io { core.setFlag(actor, request, clock.instant()) }
 
+    // Leads and transactions: agents for themselves (admins for an agent);
+    // supervisors and admins read everyone's. The core checks every move.
+
+    /** Creates a lead (status `new`) for [NewLead.agent]. */
+    suspend fun addLead(actor: Actor, lead: NewLead): Lead = io { core.addLead(actor, lead, clock.instant()) }
+
+    /**
+     * Changes a lead; null fields stay as they are. A status that does not
+     * move forward (or to `lost`) is `FieldCheckException.InvalidInput` with
+     * field `status`; `won` needs a `policy_closing` transaction for the lead.
+     */
+    suspend fun updateLead(actor: Actor, leadId: String, update: LeadUpdate): Lead =
+        io { core.updateLead(actor, leadId, update, clock.instant()) }
+
+    /** Moves a lead to [status] (see [updateLead]), optionally with a note. */
+    suspend fun moveLead(actor: Actor, leadId: String, status: LeadStatus, note: String? = null): Lead =
+        updateLead(actor, leadId, LeadUpdate(status, null, null, null, null, null, note))
+
+    /** Leads, oldest first. `agent = null`: everyone's (supervisors, admins). */
+    suspend fun leads(actor: Actor, agent: String? = actor.id, status: LeadStatus? = null): List<Lead> =
+        io { core.leads(actor, agent, status) }
+
+    suspend fun lead(actor: Actor, leadId: String): Lead = io { core.lead(actor, leadId) }
+
+    /** Every version of a lead, oldest first: who changed what, and when. */
+    suspend fun leadHistory(actor: Actor, leadId: String): List<LeadActivity> = io { core.leadHistory(actor, leadId) }
+
+    /** Records a policy closing, premium payment, renewal or cancellation; the amount is a decimal string. */
+    suspend fun addTransaction(actor: Actor, transaction: NewTransaction): Transaction =
+        io { core.addTransaction(actor, transaction, clock.instant()) }
+
+    /** Transactions in the order they occurred. `agent = null`: everyone's (supervisors, admins). */
+    suspend fun transactions(actor: Actor, agent: String? = actor.id): List<Transaction> =
+        io { core.transactions(actor, agent) }
+
+    // Supervision: reviews and reports (agents get reports of their own days only).
+
+    /** Approves or rejects an attendance event, with a note (supervisors, admins). */
+    suspend fun review(actor: Actor, eventId: String, decision: Decision, note: String): Review =
+        io { core.review(actor, eventId, decision, note, clock.instant()) }
+
+    suspend fun reviewsOf(actor: Actor, eventId: String): List<Review> = io { core.reviewsOf(actor, eventId) }
+
+    /** Attendance per agent and local day over [from]..[to] (inclusive). `agent = null`: everyone the actor may see. */
+    suspend fun attendanceReport(actor: Actor, from: LocalDate, to: LocalDate, agent: String? = null): AttendanceReport =
+        io { core.attendanceReport(actor, reportQuery(from, to, agent), clock.instant()) }
+
+    /** The attendance report rendered by the core (JSON, CSV or a self-contained HTML page). */
+    suspend fun attendanceReportDocument(
+        actor: Actor,
+        from: LocalDate,
+        to: LocalDate,
+        format: ReportFormat,
+        agent: String? = null,
+    ): String = io { core.attendanceReportDocument(actor, reportQuery(from, to, agent), format, clock.instant()) }
+
+    /** Leads by status, conversion, closings and premium per agent over [from]..[to]. */
+    suspend fun salesReport(actor: Actor, from: LocalDate, to: LocalDate, agent: String? = null): SalesReport =
+        io { core.salesReport(actor, reportQuery(from, to, agent), clock.instant()) }
+
+    suspend fun salesReportDocument(
+        actor: Actor,
+        from: LocalDate,
+        to: LocalDate,
+        format: ReportFormat,
+        agent: String? = null,
+    ): String = io { core.salesReportDocument(actor, reportQuery(from, to, agent), format, clock.instant()) }
+
+    // Shifts (admins set them; the core parses "HH:MM", days such as "mon-fri" and the IANA zone).
+
+    /** Sets [agent]'s shift; returns it in the core's canonical form. */
+    suspend fun setShift(actor: Actor, agent: String, shift: Shift): Shift =
+        io { core.setShift(actor, agent, shift, clock.instant()) }
+
+    /** An agent's shift: agents read their own, supervisors and admins anyone's. */
+    suspend fun shift(actor: Actor, agent: String): Shift? = io { core.shift(actor, agent) }
+
+    /** Every agent's shift (agents: only their own). */
+    suspend fun shifts(actor: Actor): List<AgentShift> = io { core.shifts(actor) }
+
     suspend fun verify(): VerifyReport = io { core.verify() }
 
     /**
@@ -156,4 +252,7 @@ class FieldCheckClient(
     override fun close() = core.close()
 
     private suspend inline fun <T> io(crossinline block: () -> T): T = withContext(dispatcher) { block() }
+
+    // ISO-8601 dates (`LocalDate.toString()`); the core parses and checks the period.
+    private fun reportQuery(from: LocalDate, to: LocalDate, agent: String?) = ReportQuery(from.toString(), to.toString(), agent)
 }

@@ -6,8 +6,14 @@ package app.fieldcheck
 
 import app.fieldcheck.core.Actor
 import app.fieldcheck.core.FieldCheckException
+import app.fieldcheck.core.Lead
+import app.fieldcheck.core.LeadStatus
+import app.fieldcheck.core.NewTransaction
 import app.fieldcheck.core.Permission
+import app.fieldcheck.core.ReportFormat
+import app.fieldcheck.core.TxnKind
 import java.io.File
+import java.time.LocalDate
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.async
@@ -68,6 +74,25 @@ suspend fun onNewPushToken(client: FieldCheckClient, me: Actor, token: String) {
         // No push consent: nothing is stored. Register again once it is granted.
     }
 }
+// end
+
+// sample: lead-won
+// The agent closed a policy: record the closing, then mark the lead won.
+// The core checks the move (forward or to lost; won only after a closing).
+suspend fun policySigned(client: FieldCheckClient, me: Actor, leadId: String, policyNumber: String, premiumIdr: String): Lead {
+    client.addTransaction(me, NewTransaction(me.id, TxnKind.POLICY_CLOSING, policyNumber, "term life", premiumIdr, "IDR", leadId, null))
+    return try {
+        client.moveLead(me, leadId, LeadStatus.WON)
+    } catch (e: FieldCheckException.InvalidInput) {
+        client.lead(me, leadId) // e.g. the lead was already lost: it stays as it is
+    }
+}
+// end
+
+// sample: report
+// A supervisor's weekly export, rendered by the core (also JSON and a self-contained HTML page).
+suspend fun weeklyAttendanceCsv(client: FieldCheckClient, supervisor: Actor, monday: LocalDate): String =
+    client.attendanceReportDocument(supervisor, monday, monday.plusDays(6), ReportFormat.CSV)
 // end
 
 // sample: close

@@ -8,9 +8,12 @@ import app.fieldcheck.Fixtures.supervisor
 import app.fieldcheck.core.FlagPurpose
 import app.fieldcheck.core.FlagRequest
 import app.fieldcheck.core.FlagScope
+import app.fieldcheck.core.LeadStatus
+import app.fieldcheck.core.NewLead
 import app.fieldcheck.core.Permission
 import java.io.File
 import java.time.Instant
+import java.time.LocalDate
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertNull
@@ -69,5 +72,18 @@ class ReadmeSamplesTest {
 
         signOut(client)
         assertFailsWith<IllegalStateException> { client.verify() }
+    }
+
+    @Test
+    fun fieldSamplesWork() = runBlocking<Unit> {
+        FieldCheckClient.open(File(dir, "field.db").path, FixedLocationSource(HQ_LAT, HQ_LON)).use { client ->
+            val lead = client.addLead(me, NewLead("a1", "Budi", null, null, "term life", null, null))
+            assertEquals(LeadStatus.WON, policySigned(client, me, lead.id, "POL-1", "1500000").status)
+            val lost = client.addLead(me, NewLead("a1", "Siti", null, null, null, null, null))
+            client.moveLead(me, lost.id, LeadStatus.LOST)
+            assertEquals(LeadStatus.LOST, policySigned(client, me, lost.id, "POL-2", "900000").status)
+            val csv = weeklyAttendanceCsv(client, supervisor, LocalDate.of(2026, 3, 2))
+            assertTrue(csv.startsWith("agent,date,"), csv)
+        }
     }
 }
