@@ -8,6 +8,8 @@ mod bench;
 mod demo;
 mod field;
 mod output;
+mod privacy_cmd;
+mod sync_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -96,6 +98,21 @@ enum Command {
     Report(field::ReportCommand),
     /// Approve or reject an attendance event, with a note.
     Review(field::ReviewArgs),
+    /// Privacy-policy versions (admins publish).
+    #[command(subcommand)]
+    Policy(privacy_cmd::PolicyCommand),
+    /// Push tokens (only while push consent is granted).
+    #[command(subcommand)]
+    Push(privacy_cmd::PushCommand),
+    /// Data-subject rights: restriction and the request log.
+    #[command(subcommand)]
+    Privacy(privacy_cmd::PrivacyCommand),
+    /// Store settings: the data controller named in consent receipts.
+    #[command(subcommand)]
+    Settings(privacy_cmd::SettingsCommand),
+    /// Device outbox (pending, ack) and imports from devices.
+    #[command(subcommand)]
+    Sync(sync_cmd::SyncCommand),
     /// Delete what has outlived its retention; leaves no bytes behind.
     Purge,
     /// Recompute the hash chain; exit 1 naming the first broken link.
@@ -144,7 +161,8 @@ enum ConsentCommand {
         #[arg(long)]
         agent: String,
     },
-    /// One ledger entry (the entry id is the receipt id).
+    /// The consent receipt of one ledger entry (Kantara CR v1.1 JSON; the
+    /// entry id is the receipt id). Needs `settings controller`.
     Receipt {
         entry_id: String,
     },
@@ -280,6 +298,11 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
         Command::Shift(cmd) => field::shift(cli, out, &actor, cmd, now),
         Command::Report(cmd) => field::report(cli, out, &actor, cmd, now),
         Command::Review(args) => field::review(cli, out, &actor, args, now),
+        Command::Policy(cmd) => privacy_cmd::policy(cli, out, &actor, cmd, now),
+        Command::Push(cmd) => privacy_cmd::push(cli, out, &actor, cmd, now),
+        Command::Privacy(cmd) => privacy_cmd::privacy(cli, out, &actor, cmd, now),
+        Command::Settings(cmd) => privacy_cmd::settings(cli, out, &actor, cmd),
+        Command::Sync(cmd) => sync_cmd::sync(cli, out, &actor, cmd, now),
         Command::Purge => {
             let store = cli.store()?;
             let spinner = out.spinner("purging");
@@ -450,11 +473,15 @@ fn consent(
             let store = cli.store()?;
             let state = store.consent_state(actor, agent)?;
             let history = store.consent_history(actor, agent)?;
+            let standing = store.consent_standing(actor, agent)?;
             let value = json!({
                 "agent": agent,
                 "location": state.location,
                 "push": state.push,
                 "history": history,
+                "current_policy_version": standing.current_policy_version,
+                "renewal_required": standing.renewal_required,
+                "location_authorised": standing.location_authorised,
             });
             out.value(&value, |w| {
                 for (name, entry) in [("location", &state.location), ("push", &state.push)] {
@@ -471,20 +498,18 @@ fn consent(
                         None => writeln!(w, "{name:<9} never asked")?,
                     }
                 }
+                if standing.renewal_required {
+                    writeln!(
+                        w,
+                        "location consent must be renewed under policy {} before check-ins are judged",
+                        standing.current_policy_version
+                    )?;
+                }
                 writeln!(w, "{} ledger entr(ies)", history.len())
             })?;
         }
         ConsentCommand::Receipt { entry_id } => {
-            let entry = cli.store()?.consent_entry(actor, entry_id)?;
-            // Full Kantara receipts arrive with the privacy work; until then
-            // the entry itself, which carries every ledger field.
-            out.value(&entry, |w| {
-                writeln!(
-                    w,
-                    "{}",
-                    serde_json::to_string_pretty(&entry).unwrap_or_default()
-                )
-            })?;
+            return privacy_cmd::consent_receipt(cli, out, actor, entry_id);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -42,6 +42,11 @@ pub enum Error {
 
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+
+    /// A sync batch was refused (gap, fork or altered event), naming the
+    /// device and sequence number. Nothing of it was stored.
+    #[error("{0}")]
+    Sync(crate::sync::SyncError),
 }
 
 impl From<rusqlite::Error> for Error {
@@ -92,6 +97,7 @@ impl Error {
             Error::InvalidInput { .. } | Error::InvalidGeoJson { .. } | Error::Json(_) => {
                 ErrorKind::InvalidInput
             }
+            Error::Sync(_) => ErrorKind::InvalidInput,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Corrupt(_) | Error::SchemaTooNew { .. } | Error::Sqlite(_) | Error::Io(_) => {

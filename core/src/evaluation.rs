@@ -120,6 +120,10 @@ pub struct AgentContext {
     pub restricted: bool,
     /// The ledger entry that currently grants location consent, if any.
     pub location_consent: Option<String>,
+    /// That grant was given under a privacy-policy version superseded by a
+    /// published version requiring renewal (see [`crate::policy`]): it no
+    /// longer authorises processing.
+    pub consent_renewal_required: bool,
     pub previous_accepted: Option<PreviousAccepted>,
 }
 
@@ -193,7 +197,7 @@ pub fn judge(
     if ctx.restricted {
         return Ok(Verdict::rejected(Reason::Restricted, fix, ctx, false));
     }
-    if ctx.location_consent.is_none() {
+    if ctx.location_consent.is_none() || ctx.consent_renewal_required {
         return Ok(Verdict::rejected(Reason::ConsentRequired, fix, ctx, false));
     }
 

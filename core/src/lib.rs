@@ -14,13 +14,16 @@ pub mod geofence;
 pub mod leads;
 pub mod money;
 pub mod personal;
+pub mod policy;
 pub mod privacy;
 pub mod receipt;
 pub mod report;
+pub mod requests;
 pub mod review;
 pub mod rules;
 pub mod shift;
 pub mod store;
+pub mod sync;
 pub mod time;
 pub mod types;
 
@@ -34,7 +37,9 @@ pub use geofence::{Fence, GeoPoint, Site, SiteIndex};
 pub use leads::{
     Lead, LeadActivity, LeadStatus, LeadUpdate, NewLead, NewTransaction, Transaction, TxnKind,
 };
+pub use policy::{ConsentStanding, PolicyVersion};
 pub use report::{AttendanceReport, SalesReport};
+pub use requests::{DataSubject, Request, RequestKind, RequestStatus, SubjectKind};
 pub use review::{Decision, Review};
 pub use rules::Rules;
 pub use shift::{Shift, WeekdaySet};
@@ -42,4 +47,6 @@ pub use store::{
     CheckInRequest, ConsentChange, Durability, ImportSummary, LeadFilter, OpenOptions, PurgeReport,
     ReportQuery, Store, SyntheticAttendance,
 };
+pub use store::{Erased, ErasureReport, Kept, SubjectExport};
+pub use sync::{AckReport, DeviceState, ImportReport, SyncBatch, SyncError, SyncStatus};
 pub use types::{Actor, EventKind, Permission, Role};

@@ -25,6 +25,10 @@ pub struct Rules {
     pub attendance_retention_days: i64,
     /// Consent ledger entries are purged this many days after a withdrawal.
     pub consent_retention_days_after_withdrawal: i64,
+    /// Leads not won are purged this many days after their last change.
+    pub lead_retention_days: i64,
+    /// Transactions are held this long (7 years, leap days included).
+    pub transaction_retention_days: i64,
     /// IANA zone in which days are counted for agents without a shift.
     pub time_zone: String,
 }
@@ -41,6 +45,8 @@ impl Default for Rules {
             late_grace_min: 10,
             attendance_retention_days: 2 * 365,
             consent_retention_days_after_withdrawal: 5 * 365,
+            lead_retention_days: 2 * 365,
+            transaction_retention_days: 7 * 365 + 2,
             time_zone: "UTC".into(),
         }
     }
@@ -56,6 +62,11 @@ impl Rules {
             ("audit_retention_days", self.audit_retention_days),
             ("late_grace_min", self.late_grace_min),
             ("attendance_retention_days", self.attendance_retention_days),
+            ("lead_retention_days", self.lead_retention_days),
+            (
+                "transaction_retention_days",
+                self.transaction_retention_days,
+            ),
             (
                 "consent_retention_days_after_withdrawal",
                 self.consent_retention_days_after_withdrawal,

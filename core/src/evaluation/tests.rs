@@ -64,6 +64,7 @@ fn consenting(agent: &str) -> AgentContext {
         agent: agent.into(),
         restricted: false,
         location_consent: Some("consent-1".into()),
+        consent_renewal_required: false,
         previous_accepted: None,
     }
 }
@@ -155,6 +156,20 @@ fn no_consent_no_judging_even_for_a_mock_stale_fix() {
     assert_eq!(v.reasons, vec![Reason::ConsentRequired]);
     assert!(!v.examined);
     assert_eq!(v.consent_entry, None);
+}
+
+#[test]
+fn consent_needing_renewal_is_no_consent() {
+    let mut ctx = consenting("a1");
+    ctx.consent_renewal_required = true;
+    let v = judge_in(office(), fix_at(JAKARTA, 10.0), &ctx);
+    assert_eq!(v.reasons, vec![Reason::ConsentRequired]);
+    assert!(!v.accepted && !v.examined);
+    assert_eq!(v.consent_entry, None);
+    // Restriction still comes first.
+    ctx.restricted = true;
+    let v = judge_in(office(), fix_at(JAKARTA, 10.0), &ctx);
+    assert_eq!(v.reasons, vec![Reason::Restricted]);
 }
 
 #[test]

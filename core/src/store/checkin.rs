@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Store, audit, consent, days, ledger, privacy};
+use super::{Store, audit, consent, days, ledger, policy, privacy};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::error::{Error, Result};
 use crate::evaluation::{
@@ -176,9 +176,12 @@ fn truncate_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
 /// transaction so it cannot change underneath.
 fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result<AgentContext> {
     let restricted = privacy::is_restricted(tx, agent)?;
-    let location_consent = consent::latest(tx, agent, Permission::Location)?
-        .filter(|e| e.granted)
-        .map(|e| e.id);
+    let location = consent::latest(tx, agent, Permission::Location)?.filter(|e| e.granted);
+    let consent_renewal_required = match &location {
+        Some(e) => policy::renewal_required(tx, &e.policy_version)?,
+        None => false,
+    };
+    let location_consent = location.map(|e| e.id);
     let previous_accepted = tx
         .prepare_cached(
             "SELECT kind, site_id, captured_at FROM attendance_events
@@ -209,6 +212,7 @@ fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result
         agent: agent.to_string(),
         restricted,
         location_consent,
+        consent_renewal_required,
         previous_accepted,
     })
 }

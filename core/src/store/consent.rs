@@ -4,10 +4,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Store, ledger};
-use crate::consent::{
-    ConsentEntry, ConsentSource, ConsentState, DEFAULT_POLICY_VERSION, OsPermission,
-};
+use super::{Store, ledger, policy};
+use crate::consent::{ConsentEntry, ConsentSource, ConsentState, OsPermission};
 use crate::error::{Error, Result};
 use crate::time::from_unix;
 use crate::types::{Actor, Permission, Role, validate_id};
@@ -21,7 +19,9 @@ pub struct ConsentChange {
     pub subject: String,
     pub permission: Permission,
     pub granted: bool,
-    /// `None`: the default policy version.
+    /// `None`: the current published policy version
+    /// ([`crate::consent::DEFAULT_POLICY_VERSION`] while none is published). Once any
+    /// version is published, a named version must be one of them.
     pub policy_version: Option<String>,
     /// `None`: `app` for the agent themself, `admin` for an admin.
     pub source: Option<ConsentSource>,
@@ -38,16 +38,17 @@ impl Store {
     ) -> Result<ConsentEntry> {
         validate_id("agent", &change.subject)?;
         actor.may_act_for_agent(&change.subject)?;
-        let policy_version = change
-            .policy_version
-            .clone()
-            .unwrap_or_else(|| DEFAULT_POLICY_VERSION.to_string());
-        validate_id("policy_version", &policy_version)?;
+        if let Some(version) = &change.policy_version {
+            validate_id("policy_version", version)?;
+        }
         let source = change.source.unwrap_or(match actor.role {
             Role::Admin => ConsentSource::Admin,
             _ => ConsentSource::App,
         });
-        let entry = self.write(|tx| append(tx, actor, change, &policy_version, source, now))?;
+        let entry = self.write(|tx| {
+            let policy_version = policy::version_for_change(tx, change.policy_version.as_deref())?;
+            append(tx, actor, change, &policy_version, source, now)
+        })?;
         self.after_consent_change(&entry)?;
         Ok(entry)
     }

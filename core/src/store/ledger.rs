@@ -2,14 +2,16 @@
 
 use rusqlite::{OptionalExtension, Transaction};
 
-use super::{Store, audit, checkin, consent, leads, privacy, review};
+use super::{Store, audit, checkin, consent, leads, policy, privacy, requests, review};
 use crate::attendance::AttendanceEvent;
 use crate::audit::AuditFlag;
 use crate::chain::{BrokenLink, GENESIS, Hash, VerifyReport, link};
 use crate::consent::ConsentEntry;
 use crate::error::{Error, Result};
 use crate::leads::{LeadActivity, Transaction as TxnRecord};
+use crate::policy::PolicyVersion;
 use crate::privacy::RestrictionEntry;
+use crate::requests::{Request, RequestCompletion};
 use crate::review::Review;
 
 /// The sequence number and previous hash the next event links to.
@@ -83,6 +85,9 @@ fn load(tx: &Transaction<'_>, event_type: &str, id: &str) -> Result<Loaded> {
         LeadActivity::EVENT_TYPE => leads::activity_for_verify(tx, id)?,
         TxnRecord::EVENT_TYPE => leads::txn_for_verify(tx, id)?,
         Review::EVENT_TYPE => review::review_for_verify(tx, id)?,
+        PolicyVersion::EVENT_TYPE => policy::load_for_verify(tx, id)?,
+        Request::EVENT_TYPE => requests::request_for_verify(tx, id)?,
+        RequestCompletion::EVENT_TYPE => requests::completion_for_verify(tx, id)?,
         other => {
             return Err(Error::Corrupt(format!(
                 "ledger names an unknown event type {other:?}"
@@ -98,6 +103,19 @@ fn load(tx: &Transaction<'_>, event_type: &str, id: &str) -> Result<Loaded> {
     })
 }
 
+/// An event's canonical encoding as its hash was computed (sync ships it
+/// verbatim); `None` when the event's row is gone.
+pub(super) fn canonical_of(
+    tx: &Transaction<'_>,
+    event_type: &str,
+    id: &str,
+) -> Result<Option<Vec<u8>>> {
+    Ok(match load(tx, event_type, id)? {
+        Loaded::Missing => None,
+        Loaded::Found { canonical, .. } => Some(canonical),
+    })
+}
+
 /// Tables holding chained events, for the orphan check.
 const EVENT_TABLES: &[(&str, &str)] = &[
     (AttendanceEvent::EVENT_TYPE, "attendance_events"),
@@ -107,6 +125,9 @@ const EVENT_TABLES: &[(&str, &str)] = &[
     (LeadActivity::EVENT_TYPE, "lead_activity"),
     (TxnRecord::EVENT_TYPE, "transactions"),
     (Review::EVENT_TYPE, "reviews"),
+    (PolicyVersion::EVENT_TYPE, "policy_versions"),
+    (Request::EVENT_TYPE, "privacy_requests"),
+    (RequestCompletion::EVENT_TYPE, "privacy_request_completions"),
 ];
 
 impl Store {

@@ -13,12 +13,17 @@ mod consent;
 mod days;
 mod leads;
 mod ledger;
+mod month;
+mod policy;
 mod privacy;
 mod purge;
 mod report;
+mod requests;
 mod review;
 pub mod schema;
 mod sites;
+mod subject;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -37,7 +42,9 @@ pub use consent::ConsentChange;
 pub use leads::LeadFilter;
 pub use purge::PurgeReport;
 pub use report::ReportQuery;
+pub use requests::RequestFilter;
 pub use sites::ImportSummary;
+pub use subject::{Erased, ErasureReport, Kept, SubjectExport};
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -166,12 +173,18 @@ impl Store {
         actor.must_be_admin()?;
         rules.validate()?;
         let json = serde_json::to_string(&rules)?;
+        let zone_changed = self.rules().time_zone != rules.time_zone;
+        let zone = days::parse_zone(&rules.time_zone)?;
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (RULES_KEY, &json),
             )?;
+            // Agents without a shift count days in the default zone.
+            if zone_changed {
+                days::rebuild_all(tx, zone)?;
+            }
             Ok(())
         })?;
         if let Ok(mut slot) = self.rules.write() {
@@ -298,3 +311,12 @@ mod tests;
 
 #[cfg(test)]
 mod field_tests;
+
+#[cfg(test)]
+mod retention_tests;
+
+#[cfg(test)]
+mod privacy_tests;
+
+#[cfg(test)]
+mod sync_tests;

@@ -22,44 +22,54 @@ impl Store {
     ) -> Result<RestrictionEntry> {
         actor.must_be_admin()?;
         validate_id("subject", subject)?;
-        self.write(|tx| {
-            let (seq, prev) = ledger::next_link(tx)?;
-            let entry = RestrictionEntry {
-                id: Uuid::now_v7().to_string(),
-                seq,
-                subject: subject.to_string(),
-                restricted,
-                at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
-                actor: actor.clone(),
-            };
-            ledger::append(
-                tx,
-                seq,
-                &prev,
-                RestrictionEntry::EVENT_TYPE,
-                &entry.id,
-                &entry.canonical(),
-            )?;
-            tx.prepare_cached(
-                "INSERT INTO restriction_log (id, seq, subject, restricted, at, actor_id, actor_role)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(rusqlite::params![
-                entry.id,
-                entry.seq,
-                entry.subject,
-                entry.restricted,
-                entry.at.timestamp(),
-                entry.actor.id,
-                entry.actor.role.as_str(),
-            ])?;
-            Ok(entry)
-        })
+        self.write(|tx| append_restriction(tx, actor, subject, restricted, now))
     }
 
     pub fn is_restricted(&self, subject: &str) -> Result<bool> {
         self.read(|tx| is_restricted(tx, subject))
     }
+}
+
+/// Appends one restriction entry inside the caller's transaction (the
+/// caller checks the actor and the subject id).
+pub(super) fn append_restriction(
+    tx: &Transaction<'_>,
+    actor: &Actor,
+    subject: &str,
+    restricted: bool,
+    now: DateTime<Utc>,
+) -> Result<RestrictionEntry> {
+    let (seq, prev) = ledger::next_link(tx)?;
+    let entry = RestrictionEntry {
+        id: Uuid::now_v7().to_string(),
+        seq,
+        subject: subject.to_string(),
+        restricted,
+        at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+        actor: actor.clone(),
+    };
+    ledger::append(
+        tx,
+        seq,
+        &prev,
+        RestrictionEntry::EVENT_TYPE,
+        &entry.id,
+        &entry.canonical(),
+    )?;
+    tx.prepare_cached(
+        "INSERT INTO restriction_log (id, seq, subject, restricted, at, actor_id, actor_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(rusqlite::params![
+        entry.id,
+        entry.seq,
+        entry.subject,
+        entry.restricted,
+        entry.at.timestamp(),
+        entry.actor.id,
+        entry.actor.role.as_str(),
+    ])?;
+    Ok(entry)
 }
 
 pub(super) fn is_restricted(tx: &Transaction<'_>, subject: &str) -> Result<bool> {

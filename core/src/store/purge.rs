@@ -5,27 +5,54 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::Store;
+use super::month::month_key;
 use crate::attendance::AttendanceEvent;
+use crate::consent::ConsentEntry;
 use crate::error::Result;
+use crate::leads::{LeadActivity, Transaction as TxnRecord};
+use crate::review::Review;
 use crate::types::Actor;
 
+/// What `purge` removed, per category (PRODUCT.md §8 retention).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PurgeReport {
+    /// Coordinates past their flag's expiry + `audit_retention_days`.
     pub retained_locations: usize,
+    /// Attendance events older than `attendance_retention_days`.
     pub attendance_events: usize,
+    /// Reviews of purged attendance events.
+    pub reviews: usize,
+    /// Leads not won, unchanged for `lead_retention_days` (with their
+    /// versions); won leads once their transactions are gone too.
+    pub leads: usize,
+    pub lead_versions: usize,
+    /// Transactions older than `transaction_retention_days`.
+    pub transactions: usize,
+    /// Consent entries of permissions withdrawn more than
+    /// `consent_retention_days_after_withdrawal` ago.
+    pub consent_entries: usize,
+    /// Imported (synced) attendance events past retention, reduced to their
+    /// links.
+    pub imported_events: usize,
     /// Ledger rows folded into the chain anchor.
     pub anchored_events: usize,
 }
 
 impl Store {
-    /// Deletes retained coordinates past `retain_until` and attendance
-    /// events past their retention, then checkpoints the WAL (TRUNCATE) so
-    /// that, with `secure_delete`, none of their bytes remain.
+    /// Deletes every record past its category's retention (retained
+    /// coordinates, attendance events and their reviews, leads,
+    /// transactions, consent entries), then checkpoints the WAL (TRUNCATE)
+    /// so that, with `secure_delete`, none of their bytes remain. A record
+    /// is kept at exactly its retention limit and goes one second later.
     pub fn purge(&self, actor: &Actor, now: DateTime<Utc>) -> Result<PurgeReport> {
         actor.must_be_admin()?;
         let rules = self.rules();
         let events_before = now - Duration::days(rules.attendance_retention_days);
-        let report = self.write(|tx| {
+        let leads_before = (now - Duration::days(rules.lead_retention_days)).timestamp();
+        let txns_before = (now - Duration::days(rules.transaction_retention_days)).timestamp();
+        let consents_before =
+            (now - Duration::days(rules.consent_retention_days_after_withdrawal)).timestamp();
+        let mut report = self.write(|tx| {
             let mut report = PurgeReport {
                 retained_locations: tx.execute(
                     "DELETE FROM retained_locations WHERE retain_until < ?1",
@@ -44,21 +71,89 @@ impl Store {
                     events_before.timestamp(),
                 ),
             )?;
+            report.reviews = purge_rows(
+                tx,
+                now,
+                Review::EVENT_TYPE,
+                "reviews",
+                "event_id IN (SELECT id FROM attendance_events WHERE captured_at < ?1)",
+                events_before.timestamp(),
+            )?;
             report.attendance_events = tx.execute(
                 "DELETE FROM attendance_events WHERE captured_at < ?1",
                 [events_before.timestamp()],
             )?;
+            // Summary months whose every event is gone (the month before
+            // the cutoff's, in any zone).
+            let cutoff_month = month_key(events_before.date_naive()) - 1;
+            tx.execute(
+                "DELETE FROM attendance_months WHERE month < ?1",
+                [cutoff_month],
+            )?;
+            report.transactions = purge_rows(
+                tx,
+                now,
+                TxnRecord::EVENT_TYPE,
+                "transactions",
+                "occurred_at < ?1",
+                txns_before,
+            )?;
+            let stale_leads = "SELECT id FROM leads WHERE updated_at < ?1 AND (status != 'won'
+                 OR NOT EXISTS (SELECT 1 FROM transactions t WHERE t.lead_id = leads.id))";
+            report.lead_versions = purge_rows(
+                tx,
+                now,
+                LeadActivity::EVENT_TYPE,
+                "lead_activity",
+                &format!("lead_id IN ({stale_leads})"),
+                leads_before,
+            )?;
+            report.leads = tx.execute(
+                &format!("DELETE FROM leads WHERE id IN ({stale_leads})"),
+                [leads_before],
+            )?;
+            // Every entry of a permission up to a withdrawal older than the
+            // limit (the current state of a permission is never touched:
+            // only entries before a withdrawal are).
+            report.consent_entries = purge_rows(
+                tx,
+                now,
+                ConsentEntry::EVENT_TYPE,
+                "consent_ledger",
+                "seq <= (SELECT MAX(w.seq) FROM consent_ledger w
+                   WHERE w.subject = consent_ledger.subject
+                     AND w.permission = consent_ledger.permission
+                     AND w.granted = 0 AND w.at < ?1)",
+                consents_before,
+            )?;
             report.anchored_events = fold_purged_prefix(tx, now)?;
             Ok(report)
         })?;
+        report.imported_events = self.purge_imported(actor, now)?;
         self.checkpoint()?;
-        log::info!(
-            "purged {} retained locations, {} attendance events",
-            report.retained_locations,
-            report.attendance_events
-        );
+        log::info!("purged {report:?}");
         Ok(report)
     }
+}
+
+/// Marks the ledger rows of `table`'s rows matching `condition` (with ?1 =
+/// `limit`) purged, then deletes those rows.
+fn purge_rows(
+    tx: &rusqlite::Transaction<'_>,
+    now: DateTime<Utc>,
+    event_type: &str,
+    table: &str,
+    condition: &str,
+    limit: i64,
+) -> Result<usize> {
+    tx.execute(
+        &format!(
+            "UPDATE ledger SET purged_at = ?2 WHERE event_type = ?3 AND event_id IN (
+               SELECT id FROM {table} WHERE {condition})"
+        ),
+        (limit, now.timestamp(), event_type),
+    )?;
+    Ok(tx.execute(&format!("DELETE FROM {table} WHERE {condition}"), [limit])?)
 }
 
 /// Moves the longest purged prefix of the ledger into `chain_anchor`.

@@ -31,7 +31,11 @@ impl Store {
         let default_zone = self.default_zone()?;
         self.write(|tx| {
             let (agent, captured_at): (String, i64) = tx
-                .prepare_cached("SELECT agent, captured_at FROM attendance_events WHERE id = ?1")?
+                .prepare_cached(
+                    "SELECT agent, captured_at FROM attendance_events WHERE id = ?1
+                     UNION ALL SELECT agent, captured_at FROM sync_attendance WHERE event_id = ?1
+                     LIMIT 1",
+                )?
                 .query_row([event_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?
                 .ok_or_else(|| Error::NotFound(format!("attendance event {event_id}")))?;

@@ -12,35 +12,30 @@ CREATE TABLE shifts (
     actor_role TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Derived from attendance_events as they are recorded (rebuildable), so a
--- month's report reads one row per agent-day instead of every event, in
--- agent order (one seek per agent listed in attendance_agents).
--- `day` is the agent's local date as days since 1970-01-01.
+-- Derived from attendance_events as they are recorded (rebuildable): per
+-- agent and local month, one BLOB of 31 fixed-width day slots (first
+-- accepted check-in, last accepted check-out, their sites, open/unclosed
+-- visits, rejections by reason; layout in store/month.rs). A month's report
+-- reads one row per agent, in agent order (one seek per agent listed in
+-- attendance_agents). `month` = year * 12 + month - 1 of the local date.
 CREATE TABLE attendance_agents (
-    agent TEXT PRIMARY KEY
+    agent TEXT PRIMARY KEY,
+    -- The zone every one of the agent's months is counted in.
+    tz TEXT NOT NULL
 ) WITHOUT ROWID;
 
-CREATE TABLE attendance_days (
+CREATE TABLE attendance_months (
     agent TEXT NOT NULL,
-    day INTEGER NOT NULL,
-    tz TEXT NOT NULL,
-    first_in INTEGER,
-    first_in_site TEXT,
-    last_out INTEGER,
-    last_out_site TEXT,
-    open INTEGER NOT NULL DEFAULT 0,
-    unclosed INTEGER NOT NULL DEFAULT 0,
-    rejected INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (agent, day)
+    month INTEGER NOT NULL,
+    days BLOB NOT NULL,
+    PRIMARY KEY (agent, month)
 ) WITHOUT ROWID;
 
-CREATE TABLE attendance_day_rejections (
-    agent TEXT NOT NULL,
-    day INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (agent, day, reason)
-) WITHOUT ROWID;
+-- Site ids as they appear in summary slots.
+CREATE TABLE summary_sites (
+    id INTEGER PRIMARY KEY,
+    site TEXT NOT NULL UNIQUE
+);
 
 -- A lead as it stands (the fold of lead_activity); personal columns are
 -- NULL once erased.

@@ -1,0 +1,147 @@
+//! `fieldcheck sync`: a device's outbox and a supervisor's or backend's
+//! imports (PRODUCT.md §9).
+//!
+//! Roles: `pending` and `status` by supervisors and admins (a batch holds
+//! every agent's events, personal fields only as digests); `ack` and
+//! `import` by admins only (§1: admins make imports; an acknowledgement
+//! decides what the device will no longer send).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+use fieldcheck_core::{Actor, Error};
+
+use crate::Cli;
+use crate::output::Output;
+
+#[derive(Subcommand, Debug)]
+pub enum SyncCommand {
+    /// Print the next batch of the outbox: versioned JSON with chain links.
+    Pending {
+        /// At most this many events.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Start here instead of after the acknowledged seq (resend to an
+        /// importer that lost events, e.g. restored from a backup).
+        #[arg(long, value_name = "SEQ")]
+        from: Option<i64>,
+        /// Write the batch to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Release the outbox up to SEQ once the importer has taken it.
+    Ack {
+        #[arg(long, value_name = "SEQ", allow_negative_numbers = true)]
+        up_to: i64,
+    },
+    /// Import a batch from a device (all or nothing; a replay is absorbed).
+    Import { file: PathBuf },
+    /// This store's device id and outbox, and the devices it imported from.
+    Status,
+}
+
+pub fn sync(
+    cli: &Cli,
+    out: &mut Output,
+    actor: &Actor,
+    cmd: &SyncCommand,
+    now: DateTime<Utc>,
+) -> Result<ExitCode, Error> {
+    match cmd {
+        SyncCommand::Pending {
+            limit,
+            from,
+            out: file,
+        } => {
+            let batch = cli.store()?.sync_pending_from(actor, *from, *limit)?;
+            let text = serde_json::to_string(&batch)?;
+            match file {
+                Some(path) => {
+                    std::fs::write(path, text + "\n")?;
+                    if !cli.json {
+                        eprintln!(
+                            "{} event(s), {}..={} of {} ({})",
+                            batch.events.len(),
+                            batch.from_seq,
+                            batch.to_seq,
+                            batch.head_seq.unwrap_or(batch.to_seq),
+                            path.display()
+                        );
+                    }
+                }
+                None => out.raw(&text)?,
+            }
+        }
+        SyncCommand::Ack { up_to } => {
+            let report = cli.store()?.sync_ack(actor, *up_to)?;
+            out.value(&report, |w| {
+                writeln!(
+                    w,
+                    "acknowledged up to {} of {}; {} event(s) pending",
+                    report.acked_seq, report.head_seq, report.pending
+                )
+            })?;
+        }
+        SyncCommand::Import { file } => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                Error::invalid("file", format!("cannot read {}: {e}", file.display()))
+            })?;
+            let store = cli.store()?;
+            // One transaction: the bar shows progress, the commit is at the
+            // end. Each event has one top-level "seq" key (the canonical
+            // texts inside are escaped).
+            let events = text.matches("\"seq\":").count() as u64;
+            let bar = out.progress(events, "importing");
+            let report = store.sync_import_with(actor, &text, now, &|n| {
+                bar.set_position(n as u64);
+            })?;
+            bar.finish_and_clear();
+            out.value(&report, |w| {
+                writeln!(
+                    w,
+                    "imported {} event(s), {} already held (replay); {} attendance event(s) added to reports",
+                    report.imported, report.skipped_replayed, report.attendance_folded
+                )?;
+                if report.attendance_duplicates > 0 {
+                    writeln!(
+                        w,
+                        "{} attendance event(s) were already held (recorded here or imported from another device) and not counted again",
+                        report.attendance_duplicates
+                    )?;
+                }
+                if report.purged_on_device > 0 {
+                    writeln!(
+                        w,
+                        "{} event(s) arrived as links only (purged on the device before sync)",
+                        report.purged_on_device
+                    )?;
+                }
+                for d in &report.devices {
+                    writeln!(w, "device {} now at event {}", d.device_id, d.last_seq)?;
+                }
+                Ok(())
+            })?;
+        }
+        SyncCommand::Status => {
+            let status = cli.store()?.sync_status(actor)?;
+            out.value(&status, |w| {
+                writeln!(
+                    w,
+                    "device {}: {} event(s), acknowledged up to {}, {} pending",
+                    status.device_id, status.head_seq, status.acked_seq, status.pending
+                )?;
+                for d in &status.imported_devices {
+                    writeln!(
+                        w,
+                        "imported from {}: up to event {} ({} held)",
+                        d.device_id, d.last_seq, d.events
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

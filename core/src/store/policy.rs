@@ -1,0 +1,231 @@
+//! Privacy-policy versions (chained, insert-only) and the data controller
+//! named in consent receipts (a setting in `meta`). The renewal rule itself
+//! lives in [`crate::policy`].
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, Transaction};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Store, consent, ledger};
+use crate::error::{Error, Result};
+use crate::policy::{self, ConsentStanding, PolicyVersion};
+use crate::receipt::{ReceiptContext, consent_receipt};
+use crate::time::from_unix;
+use crate::types::{Actor, Permission, Role, validate_id};
+
+const COLUMNS: &str = "id, seq, version, requires_renewal, published_at, actor_id, actor_role";
+
+/// `meta` key of the receipt controller settings (JSON of
+/// [`ReceiptContext`]).
+pub const RECEIPT_CONTROLLER_KEY: &str = "receipt_controller";
+
+impl Store {
+    /// Publishes a privacy-policy version (admins only). Versions are
+    /// ordered by publication; publishing a name twice is refused. With
+    /// `requires_renewal`, location consents given under older versions stop
+    /// authorising check-ins until the agent grants again.
+    pub fn publish_policy(
+        &self,
+        actor: &Actor,
+        version: &str,
+        requires_renewal: bool,
+        now: DateTime<Utc>,
+    ) -> Result<PolicyVersion> {
+        actor.must_be_admin()?;
+        validate_id("policy_version", version)?;
+        self.write(|tx| {
+            let exists: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM policy_versions WHERE version = ?1)")?
+                .query_row([version], |r| r.get(0))?;
+            if exists {
+                return Err(Error::invalid(
+                    "policy_version",
+                    format!("version {version:?} is already published"),
+                ));
+            }
+            let (seq, prev) = ledger::next_link(tx)?;
+            let published = PolicyVersion {
+                id: Uuid::now_v7().to_string(),
+                seq,
+                version: version.to_string(),
+                requires_renewal,
+                published_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+                published_by: actor.clone(),
+            };
+            ledger::append(
+                tx,
+                seq,
+                &prev,
+                PolicyVersion::EVENT_TYPE,
+                &published.id,
+                &published.canonical(),
+            )?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO policy_versions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))?
+            .execute(rusqlite::params![
+                published.id,
+                published.seq,
+                published.version,
+                published.requires_renewal,
+                published.published_at.timestamp(),
+                published.published_by.id,
+                published.published_by.role.as_str(),
+            ])?;
+            log::info!(
+                "privacy policy {} published{}",
+                published.id,
+                if requires_renewal {
+                    " (requires renewal)"
+                } else {
+                    ""
+                }
+            );
+            Ok(published)
+        })
+    }
+
+    /// Every published version, oldest first. Policies are public: anyone
+    /// may list them.
+    pub fn policy_versions(&self) -> Result<Vec<PolicyVersion>> {
+        self.read(published)
+    }
+
+    /// The version a consent change records when it names none.
+    pub fn current_policy_version(&self) -> Result<String> {
+        self.read(|tx| Ok(policy::current_version(&published(tx)?).to_string()))
+    }
+
+    /// How the agent's location consent stands against the published
+    /// policy. Agents read only their own.
+    pub fn consent_standing(&self, actor: &Actor, agent: &str) -> Result<ConsentStanding> {
+        validate_id("agent", agent)?;
+        if actor.role == Role::Agent && actor.id != agent {
+            return Err(Error::PermissionDenied(
+                "agents may read only their own consent".into(),
+            ));
+        }
+        self.read(|tx| {
+            let published = published(tx)?;
+            let location = consent::latest(tx, agent, Permission::Location)?;
+            let granted = location.as_ref().is_some_and(|e| e.granted);
+            let renewal_required = location.as_ref().is_some_and(|e| {
+                e.granted && policy::renewal_required(&published, &e.policy_version)
+            });
+            Ok(ConsentStanding {
+                agent: agent.to_string(),
+                current_policy_version: policy::current_version(&published).to_string(),
+                location_policy_version: location.map(|e| e.policy_version),
+                location_granted: granted,
+                renewal_required,
+                location_authorised: granted && !renewal_required,
+            })
+        })
+    }
+
+    /// Sets the data controller that consent receipts name (admins only).
+    pub fn set_receipt_context(&self, actor: &Actor, ctx: &ReceiptContext) -> Result<()> {
+        actor.must_be_admin()?;
+        ctx.validate()?;
+        let json = serde_json::to_string(ctx)?;
+        self.set_meta(actor, RECEIPT_CONTROLLER_KEY, &json)
+    }
+
+    /// The stored receipt controller, if an admin has set one.
+    pub fn receipt_context(&self) -> Result<Option<ReceiptContext>> {
+        self.meta(RECEIPT_CONTROLLER_KEY)?
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|e| {
+                    Error::Corrupt(format!("stored receipt controller is unreadable: {e}"))
+                })
+            })
+            .transpose()
+    }
+
+    /// The consent receipt (Kantara CR v1.1 / ISO/IEC TS 27560, see
+    /// [`crate::receipt`]) of one ledger entry. Agents get their own; a
+    /// receipt needs the controller settings, and without them the call
+    /// fails with `InvalidInput` on field `controller` telling the admin to
+    /// set them.
+    pub fn consent_receipt(&self, actor: &Actor, entry_id: &str) -> Result<Value> {
+        let entry = self.consent_entry(actor, entry_id)?;
+        let ctx = self.receipt_context()?.ok_or_else(|| {
+            Error::invalid(
+                "controller",
+                "no data controller is set for consent receipts; an admin sets it first \
+                 (`fieldcheck settings controller --name … --contact … --email … --phone … \
+                 --address … --jurisdiction … --policy-url …`)",
+            )
+        })?;
+        Ok(consent_receipt(&entry, &ctx))
+    }
+}
+
+/// Published versions in publication order.
+pub(super) fn published(tx: &Transaction<'_>) -> Result<Vec<PolicyVersion>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM policy_versions ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([], |r| Ok(from_row(r)))?;
+    rows.map(|r| r?).collect()
+}
+
+/// Whether a location consent under `consent_version` needs renewal (read
+/// in the caller's transaction, e.g. while judging a check-in).
+pub(super) fn renewal_required(tx: &Transaction<'_>, consent_version: &str) -> Result<bool> {
+    Ok(policy::renewal_required(&published(tx)?, consent_version))
+}
+
+/// The version a consent change records: the requested one, which must be
+/// published once any version is; else the current one.
+pub(super) fn version_for_change(tx: &Transaction<'_>, requested: Option<&str>) -> Result<String> {
+    let published = published(tx)?;
+    match requested {
+        None => Ok(policy::current_version(&published).to_string()),
+        Some(v) if published.is_empty() || published.iter().any(|p| p.version == v) => {
+            Ok(v.to_string())
+        }
+        Some(v) => Err(Error::invalid(
+            "policy_version",
+            format!(
+                "version {v:?} is not published (published: {})",
+                published
+                    .iter()
+                    .map(|p| p.version.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+pub(super) fn load_for_verify(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>> {
+    let found = tx
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM policy_versions WHERE id = ?1"
+        ))?
+        .query_row([id], |r| Ok(from_row(r)))
+        .optional()?
+        .transpose()?;
+    Ok(found.map(|p| (p.canonical(), None)))
+}
+
+fn from_row(r: &Row<'_>) -> Result<PolicyVersion> {
+    let corrupt = |e: Error| Error::Corrupt(format!("stored policy version is unreadable: {e}"));
+    let role: String = r.get(6)?;
+    Ok(PolicyVersion {
+        id: r.get(0)?,
+        seq: r.get(1)?,
+        version: r.get(2)?,
+        requires_renewal: r.get(3)?,
+        published_at: from_unix("published_at", r.get(4)?).map_err(corrupt)?,
+        published_by: Actor::new(
+            r.get::<_, String>(5)?,
+            Role::parse("actor_role", &role).map_err(corrupt)?,
+        ),
+    })
+}

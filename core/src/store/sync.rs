@@ -1,0 +1,685 @@
+//! Sync (PRODUCT.md §9): this store as a device (outbox, pending, ack) and
+//! as an importer of other devices' batches.
+//!
+//! The outbox is the ledger after `meta.sync_acked_seq`; nothing is copied.
+//! An import runs in one transaction: every event of the batch is checked
+//! against its hash, its predecessor and what this store already holds of
+//! that device, and either the whole batch lands or none of it does (a
+//! killed import leaves nothing behind, and its retry completes it).
+//! Imported events are kept verbatim in `sync_events`, outside this store's
+//! own chain (so `verify` still checks exactly its own ledger), and their
+//! attendance is folded into `attendance_days` so reports show it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use rusqlite::{OptionalExtension, Transaction};
+use serde::Deserialize;
+
+use super::{Store, days, ledger};
+use crate::attendance::AttendanceEvent;
+use crate::chain::{GENESIS, Hash, link};
+use crate::error::{Error, Result};
+use crate::evaluation::Reason;
+use crate::sync::{
+    AckReport, BATCH_FORMAT, BATCH_VERSION, CheckedBatch, CheckedEvent, DeviceState, ImportReport,
+    MAX_BATCH_EVENTS, SyncAnchor, SyncBatch, SyncError, SyncEvent, SyncStatus,
+};
+use crate::types::{Actor, EventKind, validate_id};
+
+const DEVICE_ID_KEY: &str = "device_id";
+const ACKED_KEY: &str = "sync_acked_seq";
+
+impl Store {
+    /// This store's device id (made with the store; recreated if missing).
+    pub fn device_id(&self) -> Result<String> {
+        if let Some(id) = self.meta(DEVICE_ID_KEY)? {
+            return Ok(id);
+        }
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+                (DEVICE_ID_KEY, uuid::Uuid::new_v4().to_string()),
+            )?;
+            Ok(tx.query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [DEVICE_ID_KEY],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// The next `limit` events of the outbox (after the acknowledged seq),
+    /// with their chain links and exact canonical encodings. Supervisors and
+    /// admins (it holds every agent's events, personal fields as digests).
+    pub fn sync_pending(&self, actor: &Actor, limit: usize) -> Result<SyncBatch> {
+        self.sync_pending_from(actor, None, limit)
+    }
+
+    /// Like [`Store::sync_pending`], but starting at `from_seq` when given,
+    /// acknowledged or not: resends what an importer lost (say, a backend
+    /// restored from a backup). Events purged into the retention anchor
+    /// cannot be sent again.
+    pub fn sync_pending_from(
+        &self,
+        actor: &Actor,
+        from_seq: Option<i64>,
+        limit: usize,
+    ) -> Result<SyncBatch> {
+        actor.may_supervise()?;
+        if limit == 0 || limit > MAX_BATCH_EVENTS {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_BATCH_EVENTS}"),
+            ));
+        }
+        let device_id = self.device_id()?;
+        self.read(|tx| {
+            let acked = acked_seq(tx)?;
+            let anchor = ledger::anchor(tx)?;
+            let head = head_seq(tx)?;
+            // Events folded into an anchor are gone: the outbox resumes after it.
+            let first_held = anchor.map_or(0, |(count, _)| count) + 1;
+            let from_seq = match from_seq {
+                None => (acked + 1).max(first_held),
+                Some(from) if from < first_held || from > head + 1 => {
+                    return Err(Error::invalid(
+                        "from",
+                        format!(
+                            "this device holds events {first_held}..={head} (earlier ones were purged)"
+                        ),
+                    ));
+                }
+                Some(from) => from,
+            };
+            let mut stmt = tx.prepare(
+                "SELECT seq, event_type, event_id, prev_hash, hash, purged_at FROM ledger
+                 WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let mut rows = stmt.query((from_seq, limit as i64))?;
+            let mut events: Vec<SyncEvent> = Vec::new();
+            let mut previous: Option<Hash> = None;
+            while let Some(row) = rows.next()? {
+                let seq: i64 = row.get(0)?;
+                let event_type: String = row.get(1)?;
+                let event_id: String = row.get(2)?;
+                let prev_hash = to_hash(&row.get::<_, Vec<u8>>(3)?)?;
+                let hash = to_hash(&row.get::<_, Vec<u8>>(4)?)?;
+                let purged: Option<i64> = row.get(5)?;
+                let broken = |what: &str| {
+                    Error::Corrupt(format!(
+                        "ledger event {seq} {what}; run `fieldcheck verify`"
+                    ))
+                };
+                let expected = from_seq + events.len() as i64;
+                if seq != expected {
+                    return Err(Error::Corrupt(format!(
+                        "ledger event {expected} is missing; run `fieldcheck verify`"
+                    )));
+                }
+                if previous.is_some_and(|p| p != prev_hash) {
+                    return Err(broken("does not link to its predecessor"));
+                }
+                let canonical = match purged {
+                    Some(_) => None,
+                    None => {
+                        let bytes = ledger::canonical_of(tx, &event_type, &event_id)?
+                            .ok_or_else(|| broken("has been deleted"))?;
+                        if link(&prev_hash, &bytes) != hash {
+                            return Err(broken("does not match its hash (altered)"));
+                        }
+                        Some(
+                            String::from_utf8(bytes)
+                                .map_err(|_| broken("is not UTF-8 text"))?,
+                        )
+                    }
+                };
+                events.push(SyncEvent {
+                    seq,
+                    event_type,
+                    event_id,
+                    prev_hash: hex::encode(prev_hash),
+                    hash: hex::encode(hash),
+                    canonical,
+                });
+                previous = Some(hash);
+            }
+            Ok(SyncBatch {
+                format: BATCH_FORMAT.into(),
+                version: BATCH_VERSION,
+                device_id,
+                from_seq,
+                to_seq: from_seq + events.len() as i64 - 1,
+                head_seq: Some(head),
+                anchor: anchor.map(|(count, head)| SyncAnchor {
+                    event_count: count,
+                    head_hash: hex::encode(head),
+                }),
+                events,
+            })
+        })
+    }
+
+    /// Releases the outbox up to `up_to` (the importer has taken it).
+    /// Admins only. Acknowledging again up to the same seq changes nothing;
+    /// beyond the last event or below the current acknowledgement is refused.
+    pub fn sync_ack(&self, actor: &Actor, up_to: i64) -> Result<AckReport> {
+        actor.must_be_admin()?;
+        let device_id = self.device_id()?;
+        self.write(|tx| {
+            let acked = acked_seq(tx)?;
+            let head = head_seq(tx)?;
+            if up_to > head {
+                return Err(Error::invalid(
+                    "up_to",
+                    format!("event {up_to} does not exist: the last event is {head}"),
+                ));
+            }
+            if up_to < acked {
+                return Err(Error::invalid(
+                    "up_to",
+                    format!(
+                        "{up_to} is below the acknowledged seq {acked}; acknowledgements only move forward"
+                    ),
+                ));
+            }
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (ACKED_KEY, up_to.to_string()),
+            )?;
+            Ok(AckReport {
+                device_id,
+                acked_seq: up_to,
+                head_seq: head,
+                pending: pending_count(tx, up_to)?,
+            })
+        })
+    }
+
+    /// This store's outbox and the devices it has imported from.
+    pub fn sync_status(&self, actor: &Actor) -> Result<SyncStatus> {
+        actor.may_supervise()?;
+        let device_id = self.device_id()?;
+        self.read(|tx| {
+            let acked = acked_seq(tx)?;
+            Ok(SyncStatus {
+                device_id,
+                acked_seq: acked,
+                head_seq: head_seq(tx)?,
+                pending: pending_count(tx, acked)?,
+                imported_devices: device_states(tx, None)?,
+            })
+        })
+    }
+
+    /// Retention of imported copies (PRODUCT.md §8): imported attendance
+    /// events captured more than `attendance_retention_days` ago keep only
+    /// their links (like events purged on a device) and no longer feed day
+    /// summaries that get rebuilt. Admins. Returns how many lost content.
+    pub fn purge_imported(&self, actor: &Actor, now: DateTime<Utc>) -> Result<usize> {
+        actor.must_be_admin()?;
+        let before = (now - Duration::days(self.rules().attendance_retention_days)).timestamp();
+        let purged = self.write(|tx| {
+            let mut expired: Vec<(String, i64)> = Vec::new();
+            {
+                let mut stmt = tx.prepare(
+                    "SELECT device_id, seq, canonical FROM sync_events
+                     WHERE event_type = ?1 AND canonical IS NOT NULL",
+                )?;
+                let mut rows = stmt.query([AttendanceEvent::EVENT_TYPE])?;
+                while let Some(r) = rows.next()? {
+                    let canonical: String = r.get(2)?;
+                    let captured_at = serde_json::from_str::<AttendanceFacts>(&canonical)
+                        .map_err(|e| Error::Corrupt(format!("imported event unreadable: {e}")))?
+                        .captured_at;
+                    if captured_at < before {
+                        expired.push((r.get(0)?, r.get(1)?));
+                    }
+                }
+            }
+            for (device, seq) in &expired {
+                tx.prepare_cached(
+                    "UPDATE sync_events SET canonical = NULL WHERE device_id = ?1 AND seq = ?2",
+                )?
+                .execute((device, seq))?;
+            }
+            tx.execute(
+                "DELETE FROM sync_attendance WHERE captured_at < ?1",
+                [before],
+            )?;
+            Ok(expired.len())
+        })?;
+        self.checkpoint()?;
+        Ok(purged)
+    }
+
+    /// Imports a batch from another device (admins only). See
+    /// [`Store::sync_import_with`].
+    pub fn sync_import(
+        &self,
+        actor: &Actor,
+        batch_json: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportReport> {
+        self.sync_import_with(actor, batch_json, now, &|_| {})
+    }
+
+    /// Imports a batch: all of it, or nothing with a typed error. Events
+    /// already imported with the same hash are skipped (a replay); a
+    /// different event under an imported seq is a [`SyncError::Fork`]; a
+    /// batch that does not continue the device's chain is a
+    /// [`SyncError::Gap`]; an altered event is [`SyncError::Broken`].
+    /// `progress` receives the number of events processed so far.
+    pub fn sync_import_with(
+        &self,
+        actor: &Actor,
+        batch_json: &str,
+        now: DateTime<Utc>,
+        progress: &dyn Fn(usize),
+    ) -> Result<ImportReport> {
+        actor.must_be_admin()?;
+        let batch = SyncBatch::check(batch_json)?;
+        if batch.device_id == self.device_id()? {
+            return Err(Error::invalid(
+                "batch",
+                "it comes from this store itself (its events are already here)",
+            ));
+        }
+        let default_zone = self.default_zone()?;
+        let report = self.write(|tx| import(tx, &batch, now, default_zone, progress))?;
+        log::info!(
+            "sync import: {} event(s) imported, {} replayed",
+            report.imported,
+            report.skipped_replayed
+        );
+        Ok(report)
+    }
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("a stored hash is not 32 bytes".into()))
+}
+
+fn acked_seq(tx: &Transaction<'_>) -> Result<i64> {
+    let text: Option<String> = tx
+        .query_row("SELECT value FROM meta WHERE key = ?1", [ACKED_KEY], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match text {
+        None => Ok(0),
+        Some(t) => t
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("stored {ACKED_KEY} {t:?} is not a number"))),
+    }
+}
+
+/// The last seq this store's chain has reached (0 when empty).
+fn head_seq(tx: &Transaction<'_>) -> Result<i64> {
+    let last: Option<i64> = tx.query_row("SELECT MAX(seq) FROM ledger", [], |r| r.get(0))?;
+    Ok(match last {
+        Some(seq) => seq,
+        None => ledger::anchor(tx)?.map_or(0, |(count, _)| count),
+    })
+}
+
+fn pending_count(tx: &Transaction<'_>, acked: i64) -> Result<i64> {
+    Ok(
+        tx.query_row("SELECT COUNT(*) FROM ledger WHERE seq > ?1", [acked], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// What this store holds of one device's chain.
+struct Device {
+    base_seq: i64,
+    last_seq: i64,
+    last_hash: Hash,
+}
+
+fn load_device(tx: &Transaction<'_>, device: &str) -> Result<Option<Device>> {
+    tx.query_row(
+        "SELECT base_seq, last_seq, last_hash FROM sync_devices WHERE device_id = ?1",
+        [device],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        },
+    )
+    .optional()?
+    .map(|(base_seq, last_seq, hash)| {
+        Ok(Device {
+            base_seq,
+            last_seq,
+            last_hash: to_hash(&hash)?,
+        })
+    })
+    .transpose()
+}
+
+fn device_states(tx: &Transaction<'_>, only: Option<&str>) -> Result<Vec<DeviceState>> {
+    let mut stmt = tx.prepare(
+        "SELECT d.device_id, d.base_seq, d.last_seq, d.last_hash,
+                (SELECT COUNT(*) FROM sync_events e WHERE e.device_id = d.device_id)
+         FROM sync_devices d WHERE ?1 IS NULL OR d.device_id = ?1 ORDER BY d.device_id",
+    )?;
+    let rows = stmt.query_map([only], |r| {
+        Ok(DeviceState {
+            device_id: r.get(0)?,
+            base_seq: r.get(1)?,
+            last_seq: r.get(2)?,
+            last_hash: hex::encode(r.get::<_, Vec<u8>>(3)?),
+            events: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn import(
+    tx: &Transaction<'_>,
+    batch: &CheckedBatch,
+    now: DateTime<Utc>,
+    default_zone: Tz,
+    progress: &dyn Fn(usize),
+) -> Result<ImportReport> {
+    let device = batch.device_id.as_str();
+    let mut report = ImportReport::default();
+    let Some(first) = batch.events.first() else {
+        report.devices = device_states(tx, Some(device))?;
+        return Ok(report);
+    };
+    let known = load_device(tx, device)?;
+    let (base_seq, mut last_seq, mut last_hash) = match &known {
+        Some(d) => (d.base_seq, d.last_seq, d.last_hash),
+        // A device met for the first time: its chain from genesis, or from
+        // the retention anchor it says it starts from.
+        None => match batch.anchor {
+            Some((count, head)) if first.seq == count + 1 => (count, count, head),
+            _ if first.seq == 1 => (0, 0, GENESIS),
+            _ => {
+                return Err(SyncError::Gap {
+                    device: device.into(),
+                    expected_seq: batch.anchor.map_or(1, |(count, _)| count + 1),
+                    found_seq: first.seq,
+                }
+                .into());
+            }
+        },
+    };
+    if known.is_none() {
+        tx.execute(
+            "INSERT INTO sync_devices (device_id, base_seq, base_hash, last_seq, last_hash,
+               first_imported_at, last_imported_at)
+             VALUES (?1, ?2, ?3, ?2, ?3, ?4, ?4)",
+            (device, base_seq, &last_hash[..], now.timestamp()),
+        )?;
+    }
+
+    let mut zones: HashMap<String, Tz> = HashMap::new();
+    for (i, e) in batch.events.iter().enumerate() {
+        if e.seq <= last_seq {
+            // Already held: a replay if it is the same event, else a fork.
+            let stored: Option<Vec<u8>> = tx
+                .prepare_cached("SELECT hash FROM sync_events WHERE device_id = ?1 AND seq = ?2")?
+                .query_row((device, e.seq), |r| r.get(0))
+                .optional()?;
+            match stored {
+                Some(h) if h[..] == e.hash[..] => report.skipped_replayed += 1,
+                Some(_) => {
+                    return Err(SyncError::Fork {
+                        device: device.into(),
+                        seq: e.seq,
+                    }
+                    .into());
+                }
+                None => {
+                    return Err(SyncError::Broken {
+                        device: device.into(),
+                        seq: e.seq,
+                        reason: format!(
+                            "precedes the anchor (event {base_seq}) this device was first imported from"
+                        ),
+                    }
+                    .into());
+                }
+            }
+        } else if e.seq == last_seq + 1 {
+            if e.prev_hash != last_hash {
+                // Valid in itself, but its predecessor is not the one held.
+                return Err(if last_seq == base_seq {
+                    SyncError::Broken {
+                        device: device.into(),
+                        seq: e.seq,
+                        reason: "does not link to the start of the device's chain".into(),
+                    }
+                } else {
+                    SyncError::Fork {
+                        device: device.into(),
+                        seq: last_seq,
+                    }
+                }
+                .into());
+            }
+            insert_event(tx, device, e, now)?;
+            report.imported += 1;
+            match &e.canonical {
+                None => report.purged_on_device += 1,
+                Some(canonical) if e.event_type == AttendanceEvent::EVENT_TYPE => {
+                    if fold_imported(tx, device, e, canonical, default_zone, &mut zones)? {
+                        report.attendance_folded += 1;
+                    } else {
+                        report.attendance_duplicates += 1;
+                    }
+                }
+                Some(_) => {}
+            }
+            last_seq = e.seq;
+            last_hash = e.hash;
+        } else {
+            return Err(SyncError::Gap {
+                device: device.into(),
+                expected_seq: last_seq + 1,
+                found_seq: e.seq,
+            }
+            .into());
+        }
+        if (i + 1) % 1000 == 0 {
+            progress(i + 1);
+        }
+    }
+    progress(batch.events.len());
+    if report.imported > 0 {
+        tx.execute(
+            "UPDATE sync_devices SET last_seq = ?2, last_hash = ?3, last_imported_at = ?4
+             WHERE device_id = ?1",
+            (device, last_seq, &last_hash[..], now.timestamp()),
+        )?;
+    }
+    report.devices = device_states(tx, Some(device))?;
+    Ok(report)
+}
+
+fn insert_event(
+    tx: &Transaction<'_>,
+    device: &str,
+    e: &CheckedEvent,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sync_events (device_id, seq, event_type, event_id, prev_hash, hash,
+           canonical, imported_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(rusqlite::params![
+        device,
+        e.seq,
+        e.event_type,
+        e.event_id,
+        &e.prev_hash[..],
+        &e.hash[..],
+        e.canonical,
+        now.timestamp(),
+    ])?;
+    Ok(())
+}
+
+/// The fields of an attendance event's canonical encoding a day needs.
+#[derive(Deserialize)]
+struct AttendanceFacts {
+    agent: String,
+    kind: String,
+    accepted: bool,
+    reasons: Vec<String>,
+    site_id: Option<String>,
+    captured_at: i64,
+}
+
+/// Folds an imported attendance event into its agent's day unless this
+/// store already holds that event id (recorded here or imported before).
+/// Returns whether it was folded.
+fn fold_imported(
+    tx: &Transaction<'_>,
+    device: &str,
+    e: &CheckedEvent,
+    canonical: &str,
+    default_zone: Tz,
+    zones: &mut HashMap<String, Tz>,
+) -> Result<bool> {
+    let unreadable = |reason: String| {
+        Error::invalid(
+            "batch",
+            format!(
+                "device {device} event {}: attendance content this build cannot read: {reason}",
+                e.seq
+            ),
+        )
+    };
+    let facts: AttendanceFacts =
+        serde_json::from_str(canonical).map_err(|err| unreadable(err.to_string()))?;
+    validate_id("agent", &facts.agent).map_err(|err| unreadable(err.to_string()))?;
+    let kind = EventKind::parse("kind", &facts.kind).map_err(|err| unreadable(err.to_string()))?;
+    let reasons = facts
+        .reasons
+        .iter()
+        .map(|r| Reason::parse("reasons", r))
+        .collect::<Result<Vec<_>>>()
+        .map_err(|err| unreadable(err.to_string()))?;
+    if DateTime::from_timestamp(facts.captured_at, 0).is_none() {
+        return Err(unreadable("captured_at is out of range".into()));
+    }
+
+    let held: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM attendance_events WHERE id = ?1)
+                 OR EXISTS (SELECT 1 FROM sync_attendance WHERE event_id = ?1)",
+        )?
+        .query_row([&e.event_id], |r| r.get(0))?;
+    if held {
+        return Ok(false);
+    }
+    let reasons_text = reasons
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    tx.prepare_cached(
+        "INSERT INTO sync_attendance (event_id, device_id, seq, agent, kind, accepted, reasons,
+           site_id, captured_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(rusqlite::params![
+        e.event_id,
+        device,
+        e.seq,
+        facts.agent,
+        kind.as_str(),
+        facts.accepted,
+        reasons_text,
+        facts.site_id,
+        facts.captured_at,
+    ])?;
+    let tz = match zones.get(&facts.agent) {
+        Some(tz) => *tz,
+        None => {
+            let tz = days::zone_of(tx, &facts.agent, default_zone)?;
+            zones.insert(facts.agent.clone(), tz);
+            tz
+        }
+    };
+    days::fold(
+        tx,
+        tz,
+        &days::DayInput {
+            agent: &facts.agent,
+            kind,
+            accepted: facts.accepted,
+            reasons: &reasons,
+            site_id: facts.site_id.as_deref(),
+            captured_at: facts.captured_at,
+        },
+    )?;
+    Ok(true)
+}
+
+/// Refolds an agent's imported attendance after their days were rebuilt
+/// from local events (see `days::rebuild_agent`).
+pub(super) fn refold_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "SELECT agent, kind, accepted, reasons, site_id, captured_at FROM sync_attendance
+         WHERE agent = ?1 ORDER BY device_id, seq",
+    )?;
+    let mut rows = stmt.query([agent])?;
+    while let Some(r) = rows.next()? {
+        refold_row(tx, tz, r)?;
+    }
+    Ok(())
+}
+
+/// Refolds every imported attendance event (see `days::rebuild_all`).
+pub(super) fn refold_all(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "SELECT agent, kind, accepted, reasons, site_id, captured_at FROM sync_attendance
+         ORDER BY agent, device_id, seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let agent: String = r.get(0)?;
+        let tz = days::zone_of(tx, &agent, default_zone)?;
+        refold_row(tx, tz, r)?;
+    }
+    Ok(())
+}
+
+fn refold_row(tx: &Transaction<'_>, tz: Tz, r: &rusqlite::Row<'_>) -> Result<()> {
+    let corrupt = |e: Error| Error::Corrupt(format!("stored imported event is unreadable: {e}"));
+    let agent: String = r.get(0)?;
+    let kind: String = r.get(1)?;
+    let reasons: String = r.get(3)?;
+    let reasons = reasons
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| Reason::parse("reasons", s))
+        .collect::<Result<Vec<_>>>()
+        .map_err(corrupt)?;
+    let site: Option<String> = r.get(4)?;
+    days::fold(
+        tx,
+        tz,
+        &days::DayInput {
+            agent: &agent,
+            kind: EventKind::parse("kind", &kind).map_err(corrupt)?,
+            accepted: r.get(2)?,
+            reasons: &reasons,
+            site_id: site.as_deref(),
+            captured_at: r.get(5)?,
+        },
+    )
+}

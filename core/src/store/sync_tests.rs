@@ -1,0 +1,853 @@
+//! Sync (PRODUCT.md §9): batches out of order, replayed, truncated, forged
+//! and forked are refused or absorbed exactly as specified, and imported
+//! attendance shows in the importer's reports.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use super::*;
+use crate::evaluation::Fix;
+use crate::leads::NewLead;
+use crate::review::Decision;
+use crate::shift::{Shift, WeekdaySet, parse_time_zone};
+use crate::sync::{SyncBatch, SyncError};
+use crate::types::{EventKind, Permission};
+use crate::{ConsentChange, ErrorKind, ReportQuery};
+
+const SITES: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","geometry":{"type":"Point","coordinates":[106.8227,-6.1944]},
+  "properties":{"id":"jkt-hq","name":"Jakarta HQ","radius_m":150}}]}"#;
+
+const HQ: (f64, f64) = (-6.1944, 106.8227);
+const FAR: (f64, f64) = (-6.1744, 106.8227);
+
+/// Monday 2026-03-02, 08:00 in Jakarta.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
+}
+
+fn admin() -> Actor {
+    Actor::admin("admin-1")
+}
+
+struct Device {
+    dir: TempDir,
+    store: Store,
+}
+
+impl Device {
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("store.db")
+    }
+}
+
+fn open(dir: &TempDir) -> Store {
+    Store::open_with(
+        dir.path().join("store.db"),
+        &OpenOptions {
+            durability: Durability::Normal,
+        },
+    )
+    .unwrap()
+}
+
+fn empty_store() -> Device {
+    let dir = TempDir::new().unwrap();
+    let store = open(&dir);
+    Device { dir, store }
+}
+
+fn grant(store: &Store, agent: &str, at: DateTime<Utc>) {
+    store
+        .change_consent(
+            &Actor::agent(agent),
+            &ConsentChange {
+                subject: agent.into(),
+                permission: Permission::Location,
+                granted: true,
+                policy_version: None,
+                source: None,
+            },
+            at,
+        )
+        .unwrap();
+}
+
+fn check(store: &Store, agent: &str, kind: EventKind, (lat, lon): (f64, f64), at: DateTime<Utc>) {
+    store
+        .check(
+            &Actor::agent(agent),
+            &CheckInRequest {
+                agent: agent.into(),
+                kind,
+                fix: Fix {
+                    lat,
+                    lon,
+                    accuracy_m: 10.0,
+                    captured_at: at,
+                    is_mock: false,
+                },
+            },
+            at,
+        )
+        .unwrap();
+}
+
+/// Device A: sites, consent, two days of check-ins (one rejected), a lead.
+fn device_a() -> Device {
+    let a = empty_store();
+    a.store.import_sites(&admin(), SITES, t0()).unwrap();
+    grant(&a.store, "ag-1", t0());
+    grant(&a.store, "ag-2", t0());
+    for day in 0..2 {
+        let base = t0() + Duration::days(day);
+        check(&a.store, "ag-1", EventKind::CheckIn, HQ, base);
+        check(&a.store, "ag-2", EventKind::CheckIn, FAR, base);
+        check(
+            &a.store,
+            "ag-1",
+            EventKind::CheckOut,
+            HQ,
+            base + Duration::hours(9),
+        );
+    }
+    a.store
+        .add_lead(
+            &Actor::agent("ag-1"),
+            &NewLead {
+                agent: "ag-1".into(),
+                customer_name: "Siti Rahayu".into(),
+                phone: Some("+62 812 0000 1111".into()),
+                email: None,
+                product: Some("life".into()),
+                source: None,
+                note: None,
+            },
+            t0() + Duration::hours(3),
+        )
+        .unwrap();
+    a
+}
+
+fn query() -> ReportQuery {
+    ReportQuery {
+        from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        to: NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
+        agent: None,
+    }
+}
+
+fn days(store: &Store) -> Vec<crate::report::AttendanceDay> {
+    store
+        .attendance_report(
+            &Actor::supervisor("sup-1"),
+            &query(),
+            t0() + Duration::days(7),
+        )
+        .unwrap()
+        .days
+}
+
+fn pending(store: &Store, limit: usize) -> String {
+    serde_json::to_string(&store.sync_pending(&admin(), limit).unwrap()).unwrap()
+}
+
+fn import(store: &Store, batch: &str) -> Result<crate::ImportReport> {
+    store.sync_import(&admin(), batch, t0() + Duration::days(3))
+}
+
+fn sync_error(result: Result<crate::ImportReport>) -> SyncError {
+    match result {
+        Err(Error::Sync(e)) => {
+            assert_eq!(Error::Sync(e.clone()).kind(), ErrorKind::InvalidInput);
+            e
+        }
+        other => panic!("expected a sync error, got {other:?}"),
+    }
+}
+
+fn imported_count(store: &Store) -> i64 {
+    store
+        .read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM sync_events", [], |r| r.get(0))?))
+        .unwrap()
+}
+
+fn edit(batch: &str, f: impl FnOnce(&mut Value)) -> String {
+    let mut value: Value = serde_json::from_str(batch).unwrap();
+    f(&mut value);
+    serde_json::to_string(&value).unwrap()
+}
+
+fn assert_verified(store: &Store) {
+    let report = store.verify().unwrap();
+    assert!(report.intact, "{report:?}");
+}
+
+#[test]
+fn a_batch_carries_the_chain_and_imports_into_the_supervisors_reports() {
+    let a = device_a();
+    let b = empty_store();
+    let device = a.store.device_id().unwrap();
+    assert_eq!(device.len(), 36, "{device}");
+    assert_ne!(device, b.store.device_id().unwrap());
+
+    let batch = a.store.sync_pending(&admin(), 1000).unwrap();
+    assert_eq!(batch.format, "fieldcheck-sync");
+    assert_eq!(batch.version, 1);
+    assert_eq!(batch.device_id, device);
+    assert_eq!(batch.from_seq, 1);
+    // Two consents, six check-ins and -outs, one lead.
+    assert_eq!(batch.events.len(), 9);
+    assert_eq!(batch.to_seq, 9);
+    assert_eq!(batch.head_seq, Some(9));
+    assert!(batch.anchor.is_none());
+    // Every link as the ledger has it; no personal field in clear.
+    let mut prev = crate::chain::GENESIS;
+    for e in &batch.events {
+        assert_eq!(e.prev_hash, hex::encode(prev));
+        let canonical = e.canonical.as_deref().unwrap();
+        assert_eq!(
+            hex::encode(crate::chain::link(&prev, canonical.as_bytes())),
+            e.hash
+        );
+        prev = hex::decode(&e.hash).unwrap().try_into().unwrap();
+    }
+    let text = serde_json::to_string(&batch).unwrap();
+    assert!(!text.contains("Siti") && !text.contains("0000 1111"));
+
+    let before = days(&a.store);
+    assert!(!before.is_empty());
+    assert!(days(&b.store).is_empty());
+    let report = import(&b.store, &text).unwrap();
+    assert_eq!(report.imported, 9);
+    assert_eq!(report.skipped_replayed, 0);
+    assert_eq!(report.attendance_folded, 6);
+    assert_eq!(report.devices.len(), 1);
+    assert_eq!(report.devices[0].device_id, device);
+    assert_eq!(report.devices[0].last_seq, 9);
+    assert_eq!(report.devices[0].last_hash, batch.events[8].hash);
+    assert_eq!(days(&b.store), before, "B reports A's days as A does");
+    assert_verified(&b.store);
+    assert_verified(&a.store);
+
+    // A replay changes nothing.
+    let again = import(&b.store, &text).unwrap();
+    assert_eq!((again.imported, again.skipped_replayed), (0, 9));
+    assert_eq!(days(&b.store), before);
+    assert_eq!(imported_count(&b.store), 9);
+
+    // Canonical text is kept verbatim.
+    let stored: String = b
+        .store
+        .read(|tx| {
+            Ok(
+                tx.query_row("SELECT canonical FROM sync_events WHERE seq = 4", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .unwrap();
+    assert_eq!(Some(stored.as_str()), batch.events[3].canonical.as_deref());
+
+    // The supervisor reviews an imported event on B.
+    let rejected_day = &batch.events[3];
+    assert_eq!(rejected_day.event_type, "attendance");
+    b.store
+        .review(
+            &Actor::supervisor("sup-1"),
+            &rejected_day.event_id,
+            Decision::Rejected,
+            "outside the office",
+            t0() + Duration::days(3),
+        )
+        .unwrap();
+    assert_verified(&b.store);
+}
+
+#[test]
+fn batches_out_of_order_are_refused_as_gaps_then_accepted_in_order() {
+    let a = device_a();
+    let b = empty_store();
+    let device = a.store.device_id().unwrap();
+    let first = pending(&a.store, 4);
+    a.store.sync_ack(&admin(), 4).unwrap();
+    let second = pending(&a.store, 4);
+    a.store.sync_ack(&admin(), 8).unwrap();
+    let third = pending(&a.store, 4);
+
+    assert_eq!(
+        sync_error(import(&b.store, &second)),
+        SyncError::Gap {
+            device: device.clone(),
+            expected_seq: 1,
+            found_seq: 5
+        }
+    );
+    assert_eq!(imported_count(&b.store), 0);
+    import(&b.store, &first).unwrap();
+    assert_eq!(
+        sync_error(import(&b.store, &third)),
+        SyncError::Gap {
+            device: device.clone(),
+            expected_seq: 5,
+            found_seq: 9
+        }
+    );
+    assert_eq!(imported_count(&b.store), 4);
+    import(&b.store, &second).unwrap();
+    import(&b.store, &third).unwrap();
+    // Older batches again: absorbed.
+    let replay = import(&b.store, &first).unwrap();
+    assert_eq!((replay.imported, replay.skipped_replayed), (0, 4));
+    assert_eq!(imported_count(&b.store), 9);
+    assert_eq!(days(&b.store), days(&a.store));
+    assert_verified(&b.store);
+}
+
+#[test]
+fn truncated_batches_are_refused() {
+    let a = device_a();
+    let b = empty_store();
+    let device = a.store.device_id().unwrap();
+    let batch = pending(&a.store, 1000);
+
+    let cut_middle = edit(&batch, |v| {
+        v["events"].as_array_mut().unwrap().remove(5);
+    });
+    assert_eq!(
+        sync_error(import(&b.store, &cut_middle)),
+        SyncError::Gap {
+            device: device.clone(),
+            expected_seq: 6,
+            found_seq: 7
+        }
+    );
+    let cut_end = edit(&batch, |v| {
+        v["events"].as_array_mut().unwrap().pop();
+    });
+    let err = import(&b.store, &cut_end).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let cut_start = edit(&batch, |v| {
+        v["events"].as_array_mut().unwrap().remove(0);
+    });
+    assert_eq!(
+        import(&b.store, &cut_start).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    for len in [0, 1, batch.len() / 3, batch.len() / 2, batch.len() - 1] {
+        let err = import(&b.store, &batch[..len]).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{len}: {err:?}");
+    }
+    let other_format = edit(&batch, |v| v["version"] = 2.into());
+    assert_eq!(
+        import(&b.store, &other_format).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(imported_count(&b.store), 0);
+    assert!(days(&b.store).is_empty());
+    import(&b.store, &batch).unwrap();
+}
+
+#[test]
+fn forged_batches_are_refused_naming_device_and_seq() {
+    let a = device_a();
+    let b = empty_store();
+    let device = a.store.device_id().unwrap();
+    let batch = pending(&a.store, 1000);
+    let broken_at = |result| match sync_error(result) {
+        SyncError::Broken { device: d, seq, .. } => {
+            assert_eq!(d, device);
+            seq
+        }
+        other => panic!("expected a broken chain, got {other:?}"),
+    };
+
+    // A rejection turned into an acceptance.
+    let forged = edit(&batch, |v| {
+        let text = v["events"][3]["canonical"].as_str().unwrap().to_string();
+        assert!(text.contains(r#""accepted":false"#), "{text}");
+        v["events"][3]["canonical"] = text
+            .replace(r#""accepted":false"#, r#""accepted":true"#)
+            .into();
+    });
+    assert_eq!(broken_at(import(&b.store, &forged)), 4);
+    // Any one changed byte of a payload.
+    let canonical = {
+        let v: Value = serde_json::from_str(&batch).unwrap();
+        v["events"][3]["canonical"].as_str().unwrap().to_string()
+    };
+    for i in 0..canonical.len() {
+        let mut bytes = canonical.clone().into_bytes();
+        bytes[i] = if bytes[i] == b'x' { b'y' } else { b'x' };
+        let forged = edit(&batch, |v| {
+            v["events"][3]["canonical"] = String::from_utf8(bytes).unwrap().into();
+        });
+        assert_eq!(broken_at(import(&b.store, &forged)), 4, "byte {i}");
+    }
+
+    // One changed byte (one hex digit) in a hash, or in a link.
+    for field in ["hash", "prev_hash"] {
+        let forged = edit(&batch, |v| {
+            let text = v["events"][6][field].as_str().unwrap();
+            let flipped = if text.starts_with('0') { "1" } else { "0" };
+            v["events"][6][field] = format!("{flipped}{}", &text[1..]).into();
+        });
+        assert_eq!(broken_at(import(&b.store, &forged)), 7, "{field}");
+    }
+
+    // A payload changed with its hash recomputed no longer links onward.
+    let rehashed = edit(&batch, |v| {
+        let prev: crate::chain::Hash = hex::decode(v["events"][3]["prev_hash"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let text = v["events"][3]["canonical"]
+            .as_str()
+            .unwrap()
+            .replace(r#""accepted":false"#, r#""accepted":true"#);
+        v["events"][3]["hash"] = hex::encode(crate::chain::link(&prev, text.as_bytes())).into();
+        v["events"][3]["canonical"] = text.into();
+    });
+    assert_eq!(broken_at(import(&b.store, &rehashed)), 5);
+
+    // Relabelled: the hash covers the content, the content names the event.
+    let relabelled = edit(&batch, |v| v["events"][3]["event_type"] = "review".into());
+    assert_eq!(broken_at(import(&b.store, &relabelled)), 4);
+    let renamed = edit(&batch, |v| {
+        v["events"][3]["event_id"] = "someone-else".into()
+    });
+    assert_eq!(broken_at(import(&b.store, &renamed)), 4);
+
+    assert_eq!(imported_count(&b.store), 0);
+    import(&b.store, &batch).unwrap();
+
+    // The last event of a batch altered and rehashed has nothing after it
+    // to give it away, until the device's next batch: then it is a fork.
+    let c = empty_store();
+    let tail_forged = edit(&pending(&a.store, 10), |v| {
+        let prev: crate::chain::Hash = hex::decode(v["events"][8]["prev_hash"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let text = v["events"][8]["canonical"].as_str().unwrap();
+        assert!(text.contains("life"), "{text}");
+        let text = text.replace("life", "fire");
+        v["events"][8]["hash"] = hex::encode(crate::chain::link(&prev, text.as_bytes())).into();
+        v["events"][8]["canonical"] = text.into();
+    });
+    import(&c.store, &tail_forged).unwrap();
+    a.store.sync_ack(&admin(), 9).unwrap();
+    check(
+        &a.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        t0() + Duration::days(2),
+    );
+    assert_eq!(
+        sync_error(import(&c.store, &pending(&a.store, 10))),
+        SyncError::Fork {
+            device: device.clone(),
+            seq: 9
+        }
+    );
+}
+
+#[test]
+fn a_forked_device_is_refused_naming_device_and_seq() {
+    let a = device_a();
+    let device = a.store.device_id().unwrap();
+    // Copy A's file after event 9.
+    let a = {
+        let Device { dir, store } = a;
+        store.checkpoint().unwrap();
+        drop(store);
+        Device {
+            store: open(&dir),
+            dir,
+        }
+    };
+    let copy_dir = TempDir::new().unwrap();
+    {
+        let conn = rusqlite::Connection::open(a.path()).unwrap();
+        conn.execute(
+            "VACUUM INTO ?1",
+            [copy_dir.path().join("store.db").to_str().unwrap()],
+        )
+        .unwrap();
+    }
+    let copy = open(&copy_dir);
+    assert_eq!(copy.device_id().unwrap(), device);
+    // Both append a different event 10.
+    check(
+        &a.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        t0() + Duration::days(2),
+    );
+    check(
+        &copy,
+        "ag-2",
+        EventKind::CheckIn,
+        HQ,
+        t0() + Duration::days(2),
+    );
+    let original = pending(&a.store, 1000);
+    let forked = pending(&copy, 1000);
+
+    let b = empty_store();
+    import(&b.store, &original).unwrap();
+    assert_eq!(
+        sync_error(import(&b.store, &forked)),
+        SyncError::Fork {
+            device: device.clone(),
+            seq: 10
+        }
+    );
+    // The forked event alone: it links to the held event 9 but is not the
+    // event 10 held.
+    let alone = edit(&forked, |v| {
+        let events = v["events"].as_array_mut().unwrap();
+        events.drain(..9);
+        v["from_seq"] = 10.into();
+    });
+    assert_eq!(
+        sync_error(import(&b.store, &alone)),
+        SyncError::Fork {
+            device: device.clone(),
+            seq: 10
+        }
+    );
+    // The other order: the copy first, then the original is the fork.
+    let c = empty_store();
+    import(&c.store, &forked).unwrap();
+    assert_eq!(
+        sync_error(import(&c.store, &original)),
+        SyncError::Fork { device, seq: 10 }
+    );
+    // After a fork in the past, the next event of the other history links
+    // to an event 10 that is not the one imported.
+    check(
+        &copy,
+        "ag-2",
+        EventKind::CheckOut,
+        HQ,
+        t0() + Duration::days(2) + Duration::hours(8),
+    );
+    copy.sync_ack(&admin(), 10).unwrap();
+    let next = pending(&copy, 1000);
+    let b_err = sync_error(import(&b.store, &next));
+    assert!(
+        matches!(b_err, SyncError::Fork { seq: 10, .. }),
+        "{b_err:?}"
+    );
+    assert_verified(&b.store);
+}
+
+#[test]
+fn ack_releases_the_outbox_and_refuses_to_go_back_or_beyond() {
+    let a = device_a();
+    let status = a.store.sync_status(&admin()).unwrap();
+    assert_eq!(
+        (status.acked_seq, status.head_seq, status.pending),
+        (0, 9, 9)
+    );
+
+    let ack = a.store.sync_ack(&admin(), 6).unwrap();
+    assert_eq!((ack.acked_seq, ack.head_seq, ack.pending), (6, 9, 3));
+    let batch = a.store.sync_pending(&admin(), 1000).unwrap();
+    assert_eq!(
+        (batch.from_seq, batch.to_seq, batch.events.len()),
+        (7, 9, 3)
+    );
+    // Replaying an ack is harmless.
+    assert_eq!(a.store.sync_ack(&admin(), 6).unwrap(), ack);
+    for bad in [5, 10, -1] {
+        let err = a.store.sync_ack(&admin(), bad).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "up_to"),
+            "{bad}: {err:?}"
+        );
+    }
+    a.store.sync_ack(&admin(), 9).unwrap();
+    let empty = a.store.sync_pending(&admin(), 1000).unwrap();
+    assert_eq!((empty.from_seq, empty.to_seq), (10, 9));
+    assert!(empty.events.is_empty());
+    // An empty batch imports as nothing.
+    let b = empty_store();
+    let report = import(&b.store, &serde_json::to_string(&empty).unwrap()).unwrap();
+    assert_eq!(report.imported, 0);
+
+    // New events wait in the outbox.
+    check(
+        &a.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        t0() + Duration::days(2),
+    );
+    let next = a.store.sync_pending(&admin(), 1000).unwrap();
+    assert_eq!((next.from_seq, next.to_seq), (10, 10));
+    // Resending from an earlier seq (an importer restored from a backup).
+    let resend = a.store.sync_pending_from(&admin(), Some(1), 3).unwrap();
+    assert_eq!((resend.from_seq, resend.to_seq), (1, 3));
+    assert!(a.store.sync_pending_from(&admin(), Some(0), 3).is_err());
+    assert!(a.store.sync_pending_from(&admin(), Some(13), 3).is_err());
+    assert!(a.store.sync_pending(&admin(), 0).is_err());
+}
+
+#[test]
+fn roles_own_batch_and_duplicates() {
+    let a = device_a();
+    let b = empty_store();
+    let batch = pending(&a.store, 1000);
+    let agent = Actor::agent("ag-1");
+    let supervisor = Actor::supervisor("sup-1");
+    assert!(matches!(
+        a.store.sync_pending(&agent, 10),
+        Err(Error::PermissionDenied(_))
+    ));
+    a.store.sync_pending(&supervisor, 10).unwrap();
+    for actor in [&agent, &supervisor] {
+        assert!(matches!(
+            a.store.sync_ack(actor, 1),
+            Err(Error::PermissionDenied(_))
+        ));
+        assert!(matches!(
+            b.store.sync_import(actor, &batch, t0()),
+            Err(Error::PermissionDenied(_))
+        ));
+    }
+    // A store does not import its own events.
+    assert_eq!(
+        import(&a.store, &batch).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+
+    import(&b.store, &batch).unwrap();
+    let before = days(&b.store);
+    // The same events under another device id (a store copied before it
+    // had an id of its own, say): kept, but not counted twice.
+    let relabelled = edit(&batch, |v| v["device_id"] = "another-device".into());
+    let report = import(&b.store, &relabelled).unwrap();
+    assert_eq!(report.imported, 9);
+    assert_eq!(report.attendance_folded, 0);
+    assert_eq!(report.attendance_duplicates, 6);
+    assert_eq!(days(&b.store), before);
+    assert_eq!(
+        b.store
+            .sync_status(&admin())
+            .unwrap()
+            .imported_devices
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn imported_days_survive_a_rebuild_of_the_summary() {
+    let a = device_a();
+    let b = empty_store();
+    import(&b.store, &pending(&a.store, 1000)).unwrap();
+    let before = days(&b.store);
+    let shift = |tz: &str| {
+        Shift::new(
+            chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            chrono::NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+            WeekdaySet::parse("mon-fri").unwrap(),
+            parse_time_zone(tz).unwrap(),
+        )
+        .unwrap()
+    };
+    // A zone change rebuilds the agent's days from its events, imported too.
+    b.store
+        .set_shift(&admin(), "ag-1", &shift("America/New_York"), t0())
+        .unwrap();
+    let moved = days(&b.store);
+    assert!(
+        moved
+            .iter()
+            .any(|d| &*d.agent == "ag-1" && d.time_zone == "America/New_York")
+    );
+    assert!(
+        moved
+            .iter()
+            .any(|d| &*d.agent == "ag-1" && d.first_check_in.is_some())
+    );
+    b.store
+        .set_shift(&admin(), "ag-1", &shift("Asia/Jakarta"), t0())
+        .unwrap();
+    let visits = |days: Vec<crate::report::AttendanceDay>| {
+        days.into_iter()
+            // Shift days without events are absent now: only visits count.
+            .filter(|d| &*d.agent == "ag-1" && d.first_check_in.is_some())
+            .map(|d| {
+                (
+                    d.date,
+                    d.first_check_in.map(|t| t.with_timezone(&Utc)),
+                    d.last_check_out.map(|t| t.with_timezone(&Utc)),
+                    d.site_id,
+                    d.missing_check_out,
+                    d.rejected_total,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let after = visits(days(&b.store));
+    assert_eq!(after.len(), 2);
+    assert_eq!(after, visits(before));
+}
+
+#[test]
+fn a_device_purged_before_its_first_sync_sends_its_anchor_and_links() {
+    // Attendance recorded before consent (rejected, still events), then
+    // consent and a check-in two years and more later.
+    let a = empty_store();
+    a.store.import_sites(&admin(), SITES, t0()).unwrap();
+    check(&a.store, "ag-1", EventKind::CheckIn, HQ, t0());
+    check(
+        &a.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        t0() + Duration::hours(1),
+    );
+    let later = t0() + Duration::days(800);
+    grant(&a.store, "ag-1", later);
+    check(&a.store, "ag-2", EventKind::CheckIn, HQ, later);
+    grant(&a.store, "ag-1", later + Duration::hours(1));
+    check(
+        &a.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        later + Duration::hours(1),
+    );
+    a.store.purge(&admin(), later + Duration::hours(2)).unwrap();
+    assert_verified(&a.store);
+
+    let batch = a.store.sync_pending(&admin(), 1000).unwrap();
+    let anchor = batch.anchor.clone().expect("an anchor");
+    assert_eq!(anchor.event_count, 2);
+    assert_eq!(batch.from_seq, 3);
+    let b = empty_store();
+    let report = import(&b.store, &serde_json::to_string(&batch).unwrap()).unwrap();
+    assert_eq!(report.imported, 4);
+    assert_eq!(report.devices[0].base_seq, 2);
+
+    // Without the anchor a new device must start at 1.
+    let c = empty_store();
+    let bare = edit(&serde_json::to_string(&batch).unwrap(), |v| {
+        v.as_object_mut().unwrap().remove("anchor");
+    });
+    assert!(matches!(
+        sync_error(import(&c.store, &bare)),
+        SyncError::Gap {
+            expected_seq: 1,
+            found_seq: 3,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn events_purged_in_the_middle_travel_as_links_only() {
+    let a = empty_store();
+    a.store.import_sites(&admin(), SITES, t0()).unwrap();
+    grant(&a.store, "ag-1", t0());
+    check(&a.store, "ag-1", EventKind::CheckIn, HQ, t0());
+    check(
+        &a.store,
+        "ag-1",
+        EventKind::CheckOut,
+        HQ,
+        t0() + Duration::hours(8),
+    );
+    let later = t0() + Duration::days(800);
+    grant(&a.store, "ag-1", later);
+    check(&a.store, "ag-1", EventKind::CheckIn, HQ, later);
+    a.store.purge(&admin(), later + Duration::hours(1)).unwrap();
+    assert_verified(&a.store);
+
+    let batch = a.store.sync_pending(&admin(), 1000).unwrap();
+    assert_eq!(batch.from_seq, 1);
+    assert!(batch.events[0].canonical.is_some());
+    assert!(batch.events[1].canonical.is_none());
+    assert!(batch.events[2].canonical.is_none());
+    let b = empty_store();
+    let report = import(&b.store, &serde_json::to_string(&batch).unwrap()).unwrap();
+    assert_eq!((report.imported, report.purged_on_device), (5, 2));
+    assert_eq!(report.attendance_folded, 1);
+    // Their links still bind: a forged link after them is refused.
+    let forged = edit(&serde_json::to_string(&batch).unwrap(), |v| {
+        v["events"][1]["hash"] = hex::encode([7u8; 32]).into();
+    });
+    let c = empty_store();
+    assert!(matches!(
+        sync_error(import(&c.store, &forged)),
+        SyncError::Broken { seq: 3, .. }
+    ));
+}
+
+#[test]
+fn imported_attendance_obeys_the_importers_retention() {
+    let a = device_a();
+    let b = empty_store();
+    import(&b.store, &pending(&a.store, 1000)).unwrap();
+    let canonical_count = |store: &Store| -> i64 {
+        store
+            .read(|tx| {
+                Ok(tx.query_row(
+                    "SELECT COUNT(*) FROM sync_events WHERE canonical IS NOT NULL",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap()
+    };
+    assert_eq!(canonical_count(&b.store), 9);
+    let limit = t0() + Duration::days(2 * 365);
+    assert_eq!(b.store.purge_imported(&admin(), limit).unwrap(), 0);
+    // One day later the first day's events (3 of them) have gone.
+    assert_eq!(
+        b.store
+            .purge_imported(&admin(), limit + Duration::days(1) - Duration::hours(1))
+            .unwrap(),
+        3
+    );
+    assert_eq!(canonical_count(&b.store), 6);
+    // The device's chain still continues where it was.
+    check(
+        &a.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        t0() + Duration::days(2),
+    );
+    a.store.sync_ack(&admin(), 9).unwrap();
+    assert_eq!(
+        import(&b.store, &pending(&a.store, 10)).unwrap().imported,
+        1
+    );
+    assert_verified(&b.store);
+}
+
+#[test]
+fn a_batch_is_parsed_before_anything_is_touched() {
+    assert!(matches!(
+        SyncBatch::check("{}"),
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        SyncBatch::check(
+            r#"{"format":"x","version":1,"device_id":"d","from_seq":1,"to_seq":0,"events":[]}"#
+        ),
+        Err(Error::InvalidInput { .. })
+    ));
+    SyncBatch::check(
+        r#"{"format":"fieldcheck-sync","version":1,"device_id":"d","from_seq":1,"to_seq":0,"events":[]}"#,
+    )
+    .unwrap();
+}
