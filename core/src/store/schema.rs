@@ -10,7 +10,7 @@ pub const VERSION: u32 = 6;
 
 /// The version `sql/create.sql` creates; a new store then runs the upgrade
 /// scripts above it, so each later table is written down once.
-const CREATE_VERSION: u32 = 4;
+const CREATE_VERSION: u32 = 3;
 
 /// `PRAGMA application_id`: "FCK1". Tells our files from other SQLite files.
 pub const APPLICATION_ID: i32 = 0x4643_4b31;
