@@ -11,12 +11,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, Utc};
 use fieldcheck_core as core;
 use fieldcheck_core::leads::{LEAD_PERSONAL_FIELDS, LeadAction};
+use fieldcheck_core::receipt::ReceiptContext;
 use fieldcheck_core::report::{DayStatus, render};
 use fieldcheck_core::{
     AccuracyBand, Actor, AttendanceEvent, BrokenLink, CheckInRequest, ConsentChange, ConsentEntry,
     ConsentSource, ConsentState, Decision, EventKind, Fix, FlagPurpose, Lead, LeadStatus,
     LeadUpdate, NewLead, NewTransaction, OsPermission, Permission, PositionClass, Reason, Role,
     Rules, Store, Transaction, TxnKind, VerifyReport,
+};
+use fieldcheck_core::{
+    AckReport, ConsentStanding, DataSubject, DeviceState, ImportReport as SyncImportReport,
+    PolicyVersion, RequestKind, RequestStatus, SubjectKind, SyncError, SyncStatus,
 };
 
 uniffi::setup_scaffolding!();
@@ -569,6 +574,143 @@ pub struct PurgeReport {
     pub anchored_events: u64,
 }
 
+// --- Privacy policy, consent receipts, data-subject rights, sync -----------
+
+/// How an agent's location consent stands against the published privacy
+/// policy. `renewal_required`: the app asks the agent to accept the new
+/// policy (check-ins are refused with `consent_required` until they grant
+/// again).
+#[uniffi::remote(Record)]
+pub struct ConsentStanding {
+    pub agent: String,
+    pub current_policy_version: String,
+    pub location_policy_version: Option<String>,
+    pub location_granted: bool,
+    pub renewal_required: bool,
+    pub location_authorised: bool,
+}
+
+/// One published privacy-policy version; publication order decides which
+/// is newer.
+#[uniffi::remote(Record)]
+pub struct PolicyVersion {
+    pub id: String,
+    pub seq: i64,
+    pub version: String,
+    pub requires_renewal: bool,
+    pub published_at: UtcDateTime,
+    pub published_by: Actor,
+}
+
+/// The data controller consent receipts name (set by an admin).
+#[uniffi::remote(Record)]
+pub struct ReceiptContext {
+    pub controller_name: String,
+    pub controller_contact: String,
+    pub controller_email: String,
+    pub controller_phone: String,
+    pub controller_address: String,
+    pub controller_url: Option<String>,
+    pub jurisdiction: String,
+    pub policy_url: String,
+    pub language: String,
+}
+
+#[uniffi::remote(Enum)]
+pub enum SubjectKind {
+    Agent,
+    Lead,
+}
+
+/// A data subject: an agent (by agent id) or a lead's customer (by lead id).
+#[uniffi::remote(Record)]
+pub struct DataSubject {
+    pub kind: SubjectKind,
+    pub id: String,
+}
+
+#[uniffi::remote(Enum)]
+pub enum RequestKind {
+    Access,
+    Rectification,
+    Erasure,
+    Restriction,
+    LiftRestriction,
+}
+
+#[uniffi::remote(Enum)]
+pub enum RequestStatus {
+    Open,
+    Done,
+}
+
+/// A logged data-subject request; due 30 days after it was received.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PrivacyRequest {
+    pub id: String,
+    pub seq: i64,
+    pub subject: DataSubject,
+    pub kind: RequestKind,
+    pub received_at: UtcDateTime,
+    pub due_at: UtcDateTime,
+    pub received_by: Actor,
+    pub status: RequestStatus,
+    pub completed_at: Option<UtcDateTime>,
+    pub completed_by: Option<Actor>,
+}
+
+/// What `sync_ack` left behind.
+#[uniffi::remote(Record)]
+pub struct AckReport {
+    pub device_id: String,
+    pub acked_seq: i64,
+    pub head_seq: i64,
+    pub pending: i64,
+}
+
+/// How far this store has followed another device's chain.
+#[uniffi::remote(Record)]
+pub struct DeviceState {
+    pub device_id: String,
+    pub base_seq: i64,
+    pub last_seq: i64,
+    pub last_hash: String,
+    pub events: i64,
+}
+
+/// This store's outbox and the devices it has imported from.
+#[uniffi::remote(Record)]
+pub struct SyncStatus {
+    pub device_id: String,
+    pub acked_seq: i64,
+    pub head_seq: i64,
+    pub pending: i64,
+    pub imported_devices: Vec<DeviceState>,
+}
+
+/// What one `sync_import` did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncImportSummary {
+    pub imported: u64,
+    pub skipped_replayed: u64,
+    pub attendance_folded: u64,
+    pub attendance_duplicates: u64,
+    pub purged_on_device: u64,
+    pub devices: Vec<DeviceState>,
+}
+
+/// Why a sync batch was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncRefusal {
+    /// The batch does not continue where the device's chain stands here
+    /// (events missing, or batches out of order).
+    Gap,
+    /// A different event under a seq already imported (a copied device).
+    Fork,
+    /// An event does not match its hash or its predecessor (altered).
+    Broken,
+}
+
 /// The one public error. Kotlin sees `FieldCheckException.*`, Swift an
 /// `Error` enum.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -593,6 +735,15 @@ pub enum FieldCheckError {
     /// A bug: a panic caught at the boundary.
     #[error("internal error: {reason}")]
     Internal { reason: String },
+    /// A sync batch was refused; nothing of it was stored. `seq` is the
+    /// device's event the refusal names (for a gap: the one the batch has).
+    #[error("sync refused: {reason}")]
+    SyncRefused {
+        refusal: SyncRefusal,
+        device: String,
+        seq: i64,
+        reason: String,
+    },
 }
 
 impl From<core::Error> for FieldCheckError {
@@ -608,10 +759,22 @@ impl From<core::Error> for FieldCheckError {
                 field: "json".into(),
                 reason: e.to_string(),
             },
-            E::Sync(e) => FieldCheckError::InvalidInput {
-                field: "sync".into(),
-                reason: e.to_string(),
-            },
+            E::Sync(e) => {
+                let reason = e.to_string();
+                let (refusal, device, seq) = match e {
+                    SyncError::Gap {
+                        device, found_seq, ..
+                    } => (SyncRefusal::Gap, device, found_seq),
+                    SyncError::Fork { device, seq } => (SyncRefusal::Fork, device, seq),
+                    SyncError::Broken { device, seq, .. } => (SyncRefusal::Broken, device, seq),
+                };
+                FieldCheckError::SyncRefused {
+                    refusal,
+                    device,
+                    seq,
+                    reason,
+                }
+            }
             E::PermissionDenied(reason) => FieldCheckError::PermissionDenied { reason },
             E::NotFound(what) => FieldCheckError::NotFound { what },
             E::Corrupt(_) | E::SchemaTooNew { .. } => FieldCheckError::StoreUnusable {
@@ -1015,6 +1178,215 @@ impl FieldCheck {
                 ReportFormat::Html => Ok(render::sales_html(&report)),
             }
         })
+    }
+
+    // --- Privacy policy and consent receipts --------------------------------
+
+    /// Publishes a privacy-policy version (admins). With `requires_renewal`,
+    /// location consents given under older versions stop authorising
+    /// check-ins until the agent grants again.
+    pub fn publish_policy(
+        &self,
+        actor: Actor,
+        version: String,
+        requires_renewal: bool,
+        now: UtcDateTime,
+    ) -> Result<PolicyVersion> {
+        guard(|| {
+            self.store
+                .publish_policy(&actor, &version, requires_renewal, now)
+        })
+    }
+
+    /// Every published version, oldest first (policies are public).
+    pub fn policy_versions(&self) -> Result<Vec<PolicyVersion>> {
+        guard(|| self.store.policy_versions())
+    }
+
+    /// The version a consent change records when it names none.
+    pub fn current_policy_version(&self) -> Result<String> {
+        guard(|| self.store.current_policy_version())
+    }
+
+    /// How the agent's location consent stands against the published
+    /// policy (agents: their own). An app shows "please accept the new
+    /// privacy policy" while `renewal_required`.
+    pub fn consent_standing(&self, actor: Actor, agent: String) -> Result<ConsentStanding> {
+        guard(|| self.store.consent_standing(&actor, &agent))
+    }
+
+    /// Sets the data controller consent receipts name (admins).
+    pub fn set_receipt_context(&self, actor: Actor, context: ReceiptContext) -> Result<()> {
+        guard(|| self.store.set_receipt_context(&actor, &context))
+    }
+
+    /// The controller consent receipts name, if an admin has set one.
+    pub fn receipt_context(&self) -> Result<Option<ReceiptContext>> {
+        guard(|| self.store.receipt_context())
+    }
+
+    /// The consent receipt (Kantara CR v1.1 JSON) of one ledger entry; its
+    /// `consentReceiptID` is the entry id. Agents get their own. Without a
+    /// controller set: `InvalidInput` on field `controller`.
+    pub fn consent_receipt(&self, actor: Actor, entry_id: String) -> Result<String> {
+        guard(|| {
+            let receipt = self.store.consent_receipt(&actor, &entry_id)?;
+            Ok(serde_json::to_string_pretty(&receipt)?)
+        })
+    }
+
+    // --- Data-subject rights ------------------------------------------------
+
+    /// Everything held about `subject` as one JSON document (the access and
+    /// portability copy). Admins; agents may export themselves. Logged as a
+    /// completed access request.
+    pub fn export_subject(
+        &self,
+        actor: Actor,
+        subject: DataSubject,
+        now: UtcDateTime,
+    ) -> Result<String> {
+        guard(|| {
+            let export = self.store.export_subject(&actor, &subject, now)?;
+            Ok(serde_json::to_string_pretty(&export)?)
+        })
+    }
+
+    /// Erases a subject's personal fields, keeping what legal holds keep
+    /// (admins). Returns the erasure report as JSON (what was erased, what
+    /// was kept, why and until when).
+    pub fn erase_subject(
+        &self,
+        actor: Actor,
+        subject: DataSubject,
+        now: UtcDateTime,
+    ) -> Result<String> {
+        guard(|| {
+            let report = self.store.erase_subject(&actor, &subject, now)?;
+            Ok(serde_json::to_string_pretty(&report)?)
+        })
+    }
+
+    /// Logs a data-subject request received `now` (admins); due 30 days
+    /// later, open until completed.
+    pub fn log_request(
+        &self,
+        actor: Actor,
+        subject: DataSubject,
+        kind: RequestKind,
+        now: UtcDateTime,
+    ) -> Result<PrivacyRequest> {
+        guard(|| self.store.log_request(&actor, &subject, kind, now)).map(request_from_core)
+    }
+
+    /// Completes a logged request (admins).
+    pub fn complete_request(
+        &self,
+        actor: Actor,
+        request_id: String,
+        now: UtcDateTime,
+    ) -> Result<PrivacyRequest> {
+        guard(|| self.store.complete_request(&actor, &request_id, now)).map(request_from_core)
+    }
+
+    /// Logged requests, oldest first (admins): optionally one subject's,
+    /// only open ones, or only those overdue at `overdue_at`.
+    pub fn requests(
+        &self,
+        actor: Actor,
+        subject: Option<DataSubject>,
+        open_only: bool,
+        overdue_at: Option<UtcDateTime>,
+    ) -> Result<Vec<PrivacyRequest>> {
+        let filter = core::store::RequestFilter {
+            subject,
+            open_only,
+            overdue_at,
+        };
+        guard(|| self.store.requests(&actor, &filter))
+            .map(|list| list.into_iter().map(request_from_core).collect())
+    }
+
+    // --- Device sync --------------------------------------------------------
+
+    /// This store's device id.
+    pub fn device_id(&self) -> Result<String> {
+        guard(|| self.store.device_id())
+    }
+
+    /// The next `limit` events of the outbox as one sync batch (JSON, the
+    /// format `fieldcheck sync pending` prints). Supervisors and admins.
+    pub fn sync_pending(&self, actor: Actor, limit: u32) -> Result<String> {
+        guard(|| {
+            let batch = self.store.sync_pending(&actor, limit as usize)?;
+            Ok(serde_json::to_string(&batch)?)
+        })
+    }
+
+    /// Like `sync_pending`, starting at `from_seq` whether acknowledged or
+    /// not (resends what an importer lost).
+    pub fn sync_pending_from(&self, actor: Actor, from_seq: i64, limit: u32) -> Result<String> {
+        guard(|| {
+            let batch = self
+                .store
+                .sync_pending_from(&actor, Some(from_seq), limit as usize)?;
+            Ok(serde_json::to_string(&batch)?)
+        })
+    }
+
+    /// Releases the outbox up to `up_to` (a batch's `to_seq`) once the
+    /// importer has taken it. Admins only.
+    pub fn sync_ack(&self, actor: Actor, up_to: i64) -> Result<AckReport> {
+        guard(|| self.store.sync_ack(&actor, up_to))
+    }
+
+    /// The outbox and the devices imported from (supervisors, admins).
+    pub fn sync_status(&self, actor: Actor) -> Result<SyncStatus> {
+        guard(|| self.store.sync_status(&actor))
+    }
+
+    /// Imports another device's batch, all of it or nothing (admins). A gap,
+    /// fork or altered event is `SyncRefused`; a malformed document is
+    /// `InvalidInput`.
+    pub fn sync_import(
+        &self,
+        actor: Actor,
+        batch_json: String,
+        now: UtcDateTime,
+    ) -> Result<SyncImportSummary> {
+        guard(|| self.store.sync_import(&actor, &batch_json, now)).map(import_summary_from_core)
+    }
+
+    /// Retention of imported copies (admins); returns how many imported
+    /// events lost their content.
+    pub fn purge_imported(&self, actor: Actor, now: UtcDateTime) -> Result<u64> {
+        guard(|| self.store.purge_imported(&actor, now)).map(|n| n as u64)
+    }
+}
+
+fn request_from_core(r: core::Request) -> PrivacyRequest {
+    PrivacyRequest {
+        id: r.id,
+        seq: r.seq,
+        subject: r.subject,
+        kind: r.kind,
+        received_at: r.received_at,
+        due_at: r.due_at,
+        received_by: r.received_by,
+        status: r.status,
+        completed_at: r.completed_at,
+        completed_by: r.completed_by,
+    }
+}
+
+fn import_summary_from_core(r: SyncImportReport) -> SyncImportSummary {
+    SyncImportSummary {
+        imported: r.imported,
+        skipped_replayed: r.skipped_replayed,
+        attendance_folded: r.attendance_folded,
+        attendance_duplicates: r.attendance_duplicates,
+        purged_on_device: r.purged_on_device,
+        devices: r.devices,
     }
 }
 

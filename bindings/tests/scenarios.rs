@@ -31,6 +31,7 @@ fn error_code(e: &FieldCheckError) -> &'static str {
         FieldCheckError::StoreUnusable { .. } => "store_unusable",
         FieldCheckError::Storage { .. } => "storage",
         FieldCheckError::Internal { .. } => "internal",
+        FieldCheckError::SyncRefused { .. } => "sync_refused",
     }
 }
 

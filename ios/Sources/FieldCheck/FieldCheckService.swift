@@ -105,6 +105,31 @@ public final class FieldCheckService: Sendable {
         try await perform { core, actor, _ in try core.consentState(actor: actor, agent: actor.id) }
     }
 
+    /// How the actor's location consent stands against the published
+    /// privacy policy. While `renewalRequired`, the app asks the agent to
+    /// accept the new policy (check-ins are refused with `consentRequired`);
+    /// accepting is `setConsent(.location, granted: true)`, which records the
+    /// current version.
+    public func consentStanding() async throws -> ConsentStanding {
+        try await perform { core, actor, _ in try core.consentStanding(actor: actor, agent: actor.id) }
+    }
+
+    /// The consent receipt of one of the actor's ledger entries (Kantara CR
+    /// v1.1 JSON; its `consentReceiptID` is `entryId`). Without a data
+    /// controller set by an admin the core throws `InvalidInput` on
+    /// `controller`.
+    public func consentReceipt(entryId: String) async throws -> String {
+        try await perform { core, actor, _ in try core.consentReceipt(actor: actor, entryId: entryId) }
+    }
+
+    /// Everything the store holds about the signed-in agent as one JSON
+    /// document (access and portability copy); logged as an access request.
+    public func exportMyData() async throws -> String {
+        try await perform { core, actor, now in
+            try core.exportSubject(actor: actor, subject: DataSubject(kind: .agent, id: actor.id), now: now)
+        }
+    }
+
     /// Records a change of what the OS allows (Settings, the system prompt)
     /// as a consent entry with source `osSettings`, at most once per change:
     ///
@@ -293,6 +318,29 @@ public final class FieldCheckService: Sendable {
     /// Every agent's shift (agents: only their own).
     public func shifts() async throws -> [AgentShift] {
         try await perform { core, actor, _ in try core.shifts(actor: actor) }
+    }
+
+    // MARK: Device sync
+
+    /// The next `limit` events of this device's outbox as one sync batch
+    /// (JSON; send it to the supervisor's store, then `syncAck(upTo:)` its
+    /// `to_seq`).
+    ///
+    /// The outbox holds every agent's events on the device, so the core lets
+    /// only supervisors and admins read it and only admins acknowledge: pass
+    /// the app's own device/service actor of role `.admin` (e.g.
+    /// `Actor(id: "device-sync", role: .admin)`), not the signed-in agent.
+    /// A supervisor's app imports a batch with
+    /// `perform { core, _, now in try core.syncImport(actor: admin, batchJson: batch, now: now) }`.
+    public func syncPending(as syncActor: FieldCheckCore.Actor, limit: UInt32 = 1000) async throws -> String {
+        try await perform { core, _, _ in try core.syncPending(actor: syncActor, limit: limit) }
+    }
+
+    /// Releases the outbox up to `upTo` (a sent batch's `to_seq`); see
+    /// `syncPending(as:limit:)` for the actor.
+    @discardableResult
+    public func syncAck(as syncActor: FieldCheckCore.Actor, upTo: Int64) async throws -> AckReport {
+        try await perform { core, _, _ in try core.syncAck(actor: syncActor, upTo: upTo) }
     }
 
     // MARK: Anything else

@@ -64,6 +64,7 @@ func errorCode(_ error: FieldCheckError) -> String {
     case .StoreUnusable: "store_unusable"
     case .Storage: "storage"
     case .Internal: "internal"
+    case .SyncRefused: "sync_refused"
     }
 }
 

@@ -1,6 +1,7 @@
 package app.fieldcheck
 
 import app.fieldcheck.core.Actor
+import app.fieldcheck.core.AckReport
 import app.fieldcheck.core.AgentShift
 import app.fieldcheck.core.AttendanceEvent
 import app.fieldcheck.core.AttendanceReport
@@ -9,7 +10,9 @@ import app.fieldcheck.core.CheckInRequest
 import app.fieldcheck.core.ConsentChange
 import app.fieldcheck.core.ConsentEntry
 import app.fieldcheck.core.ConsentSource
+import app.fieldcheck.core.ConsentStanding
 import app.fieldcheck.core.ConsentState
+import app.fieldcheck.core.DataSubject
 import app.fieldcheck.core.Decision
 import app.fieldcheck.core.EventKind
 import app.fieldcheck.core.FieldCheck
@@ -27,6 +30,7 @@ import app.fieldcheck.core.ReportQuery
 import app.fieldcheck.core.Review
 import app.fieldcheck.core.SalesReport
 import app.fieldcheck.core.Shift
+import app.fieldcheck.core.SubjectKind
 import app.fieldcheck.core.Transaction
 import app.fieldcheck.core.VerifyReport
 import java.io.Closeable
@@ -132,6 +136,47 @@ class FieldCheckClient(
 
     suspend fun consentHistory(actor: Actor, agent: String = actor.id): List<ConsentEntry> =
         io { core.consentHistory(actor, agent) }
+
+    /**
+     * How [agent]'s location consent stands against the published privacy
+     * policy. While [ConsentStanding.renewalRequired] the app asks the agent
+     * to accept the new policy (check-ins are refused with `consent_required`);
+     * accepting is [setConsent] with `granted = true`, which records the
+     * current version.
+     */
+    suspend fun consentStanding(actor: Actor, agent: String = actor.id): ConsentStanding =
+        io { core.consentStanding(actor, agent) }
+
+    /**
+     * The consent receipt of one ledger entry (Kantara CR v1.1 JSON; its
+     * `consentReceiptID` is [entryId]). Agents get their own. Without a data
+     * controller set by an admin the core throws `InvalidInput` on `controller`.
+     */
+    suspend fun consentReceipt(actor: Actor, entryId: String): String =
+        io { core.consentReceipt(actor, entryId) }
+
+    /**
+     * Everything the store holds about the signed-in agent, as one JSON
+     * document (access and portability copy); logged as an access request.
+     */
+    suspend fun exportMyData(actor: Actor): String =
+        io { core.exportSubject(actor, DataSubject(SubjectKind.AGENT, actor.id), clock.instant()) }
+
+    /**
+     * The next [limit] events of this device's outbox as one sync batch
+     * (JSON; send it to the supervisor's store, then [syncAck] its `to_seq`).
+     *
+     * The outbox holds every agent's events on the device, so the core lets
+     * only supervisors and admins read it, and only admins acknowledge: the
+     * app calls these two with its own device/service actor of role `ADMIN`
+     * (e.g. `Actor("device-sync", Role.ADMIN)`), never with the signed-in
+     * agent. Importing a batch on a supervisor's device is
+     * `withCore { now -> syncImport(adminActor, batchJson, now) }`.
+     */
+    suspend fun syncPending(actor: Actor, limit: UInt = 1000u): String = io { core.syncPending(actor, limit) }
+
+    /** Releases the outbox up to [upTo] (a sent batch's `to_seq`); see [syncPending] for the actor. */
+    suspend fun syncAck(actor: Actor, upTo: Long): AckReport = io { core.syncAck(actor, upTo) }
 
     /**
      * Stores the device's push token (FCM) for [agent]. The core refuses it

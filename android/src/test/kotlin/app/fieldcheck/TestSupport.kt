@@ -64,6 +64,7 @@ object Fixtures {
         is FieldCheckException.StoreUnusable -> "store_unusable"
         is FieldCheckException.Storage -> "storage"
         is FieldCheckException.Internal -> "internal"
+        is FieldCheckException.SyncRefused -> "sync_refused"
     }
 
     fun instant(text: String): Instant = OffsetDateTime.parse(text).toInstant()
