@@ -469,13 +469,16 @@ fn consent_receipts_validate_against_the_kantara_schema() {
         .json();
     let entry_id = granted["entry_id"].as_str().unwrap();
 
-    // No controller yet: bad usage (exit 2) telling the admin what to set.
-    let unset = env.run(&["consent", "receipt", entry_id]);
-    assert_eq!(unset.code, 2, "{}", unset.stderr);
+    // No controller yet: a complete receipt that says so (and how to set it).
+    let unset = env.run(&["--json", "consent", "receipt", entry_id]).ok();
+    let receipt = unset.json();
+    assert_eq!(receipt["consentReceiptID"], entry_id);
+    let controller = receipt["piiControllers"][0]["piiController"]
+        .as_str()
+        .unwrap();
     assert!(
-        unset.stderr.contains("settings controller"),
-        "{}",
-        unset.stderr
+        controller.contains("not configured") && controller.contains("settings controller"),
+        "{controller}"
     );
 
     // Only admins set it, and only with valid values.

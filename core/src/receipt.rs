@@ -108,6 +108,24 @@ pub struct ReceiptContext {
 
 impl ReceiptContext {
     /// A fictional controller for tests and demos. Not for real receipts.
+    /// What a receipt names before an admin has set the controller: says
+    /// so in every field rather than inventing a controller, so the receipt
+    /// is still complete and valid (and visibly unfinished).
+    pub fn unconfigured() -> Self {
+        let unset = "not configured (an admin sets it: fieldcheck settings controller)";
+        ReceiptContext {
+            controller_name: format!("Data controller {unset}"),
+            controller_contact: unset.into(),
+            controller_email: "controller@unconfigured.invalid".into(),
+            controller_phone: unset.into(),
+            controller_address: unset.into(),
+            controller_url: None,
+            jurisdiction: unset.into(),
+            policy_url: "https://unconfigured.invalid/privacy-policy".into(),
+            language: "en".into(),
+        }
+    }
+
     pub fn example() -> Self {
         ReceiptContext {
             controller_name: "Example Insurance Ltd (example data)".into(),

@@ -144,20 +144,14 @@ impl Store {
     }
 
     /// The consent receipt (Kantara CR v1.1 / ISO/IEC TS 27560, see
-    /// [`crate::receipt`]) of one ledger entry. Agents get their own; a
-    /// receipt needs the controller settings, and without them the call
-    /// fails with `InvalidInput` on field `controller` telling the admin to
-    /// set them.
+    /// [`crate::receipt`]) of one ledger entry. Agents get their own. Until
+    /// an admin sets the controller, the receipt names it as not configured
+    /// (`ReceiptContext::unconfigured`) and is otherwise complete.
     pub fn consent_receipt(&self, actor: &Actor, entry_id: &str) -> Result<Value> {
         let entry = self.consent_entry(actor, entry_id)?;
-        let ctx = self.receipt_context()?.ok_or_else(|| {
-            Error::invalid(
-                "controller",
-                "no data controller is set for consent receipts; an admin sets it first \
-                 (`fieldcheck settings controller --name … --contact … --email … --phone … \
-                 --address … --jurisdiction … --policy-url …`)",
-            )
-        })?;
+        let ctx = self
+            .receipt_context()?
+            .unwrap_or_else(ReceiptContext::unconfigured);
         Ok(consent_receipt(&entry, &ctx))
     }
 }

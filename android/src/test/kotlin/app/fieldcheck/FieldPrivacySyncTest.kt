@@ -73,8 +73,12 @@ class FieldPrivacySyncTest {
     fun consentReceiptIsNamedByTheEntryIdOnceAControllerIsSet() = runBlocking<Unit> {
         open("device.db").use { c ->
             val entry = c.setConsent(a1, Permission.LOCATION, true)
-            val missing = assertFailsWith<FieldCheckException.InvalidInput> { c.consentReceipt(a1, entry.id) }
-            assertEquals("controller", missing.field)
+            // Before an admin sets the controller the receipt says it is not configured.
+            val unset = obj(c.consentReceipt(a1, entry.id))
+            assertEquals(entry.id, unset["consentReceiptID"])
+            val controllers = unset["piiControllers"] as List<*>
+            val controller = (controllers[0] as Map<*, *>)["piiController"] as String
+            assertTrue(controller.contains("not configured"), controller)
 
             val controller = ReceiptContext(
                 "Example Insurance Ltd (example data)", "Data Protection Officer", "privacy@example.com",
