@@ -76,9 +76,9 @@ class FieldPrivacySyncTest {
             // Before an admin sets the controller the receipt says it is not configured.
             val unset = obj(c.consentReceipt(a1, entry.id))
             assertEquals(entry.id, unset["consentReceiptID"])
-            val controllers = unset["piiControllers"] as List<*>
-            val controller = (controllers[0] as Map<*, *>)["piiController"] as String
-            assertTrue(controller.contains("not configured"), controller)
+            val unsetControllers = unset["piiControllers"] as List<*>
+            val unsetName = (unsetControllers[0] as Map<*, *>)["piiController"] as String
+            assertTrue(unsetName.contains("not configured"), unsetName)
 
             val controller = ReceiptContext(
                 "Example Insurance Ltd (example data)", "Data Protection Officer", "privacy@example.com",
