@@ -687,3 +687,62 @@ fn restricted_agents_are_left_out_of_reports_except_for_admins() {
         1
     );
 }
+
+#[test]
+fn a_restricted_lead_is_kept_but_not_worked_on() {
+    let (_d, store) = store();
+    let agent = Actor::agent("a1");
+    let t = at(2026, 3, 2, 3, 0);
+    let lead = store.add_lead(&agent, &new_lead("a1", "Budi"), t).unwrap();
+    store.set_restriction(&admin(), &lead.id, true, t).unwrap();
+    let before = ledger_len(&store);
+    let contacted = LeadUpdate {
+        status: Some(LeadStatus::Contacted),
+        ..LeadUpdate::default()
+    };
+    assert!(matches!(
+        store.update_lead(&agent, &lead.id, &contacted, t),
+        Err(Error::PermissionDenied(_))
+    ));
+    let closing = NewTransaction {
+        agent: "a1".into(),
+        kind: TxnKind::PolicyClosing,
+        policy_number: "P-1".into(),
+        product: "life".into(),
+        amount: "10".into(),
+        currency: "EUR".into(),
+        lead_id: Some(lead.id.clone()),
+        occurred_at: None,
+    };
+    assert!(matches!(
+        store.add_transaction(&agent, &closing, t),
+        Err(Error::PermissionDenied(_))
+    ));
+    assert_eq!(ledger_len(&store), before);
+    // Left out of reports except for admins.
+    let month = ReportQuery {
+        from: date(2026, 3, 1),
+        to: date(2026, 3, 31),
+        agent: None,
+    };
+    let leads_seen = |actor: &Actor| -> u32 {
+        store
+            .sales_report(actor, &month, t)
+            .unwrap()
+            .agents
+            .iter()
+            .map(|r| r.leads_total)
+            .sum()
+    };
+    assert_eq!(leads_seen(&Actor::supervisor("s1")), 0);
+    assert_eq!(leads_seen(&admin()), 1);
+    // Kept, and an admin may still rectify it; lifting the restriction
+    // lets the agent work on it again.
+    let fixed = LeadUpdate {
+        phone: Some("+62 811 222 333".into()),
+        ..LeadUpdate::default()
+    };
+    store.update_lead(&admin(), &lead.id, &fixed, t).unwrap();
+    store.set_restriction(&admin(), &lead.id, false, t).unwrap();
+    store.update_lead(&agent, &lead.id, &contacted, t).unwrap();
+}

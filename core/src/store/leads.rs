@@ -111,6 +111,7 @@ impl Store {
             let lead = load_lead(tx, lead_id)?
                 .ok_or_else(|| Error::NotFound(format!("lead {lead_id}")))?;
             actor.may_act_for_agent(&lead.agent)?;
+            refuse_if_restricted(tx, actor, lead_id)?;
             if lead.erased {
                 return Err(Error::invalid(
                     "lead",
@@ -253,6 +254,7 @@ impl Store {
                         format!("lead {lead_id} belongs to another agent"),
                     ));
                 }
+                refuse_if_restricted(tx, actor, lead_id)?;
             }
             let (seq, prev) = ledger::next_link(tx)?;
             let record = Transaction {
@@ -313,6 +315,17 @@ impl Store {
             rows.map(|r| r?).collect()
         })
     }
+}
+
+/// A lead whose customer restricted processing is kept but not worked on
+/// (PRODUCT.md §8); admins may still rectify it.
+fn refuse_if_restricted(tx: &SqlTx<'_>, actor: &Actor, lead_id: &str) -> Result<()> {
+    if actor.role != Role::Admin && super::privacy::is_restricted(tx, lead_id)? {
+        return Err(Error::PermissionDenied(format!(
+            "processing of lead {lead_id} is restricted at its customer's request"
+        )));
+    }
+    Ok(())
 }
 
 /// Agents read only their own records; supervisors and admins anyone's.

@@ -311,14 +311,21 @@ impl Store {
             };
 
             let mut stmt = tx.prepare_cached(
-                "SELECT agent, status, created_at FROM leads WHERE (?1 IS NULL OR agent = ?1)",
+                "SELECT agent, status, created_at, id FROM leads WHERE (?1 IS NULL OR agent = ?1)",
             )?;
             let mut found = stmt.query([agent.as_deref()])?;
             while let Some(r) = found.next()? {
                 let agent_id: String = r.get(0)?;
                 let created: i64 = r.get(2)?;
                 let (start, end) = bounds(&agent_id);
-                if hidden.contains(&agent_id) || created < start || created >= end {
+                // A restricted agent, or a lead whose customer restricted
+                // processing, is left out (admins see everything).
+                let lead_id: String = r.get(3)?;
+                if hidden.contains(&agent_id)
+                    || hidden.contains(&lead_id)
+                    || created < start
+                    || created >= end
+                {
                     continue;
                 }
                 let status: String = r.get(1)?;
