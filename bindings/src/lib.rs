@@ -378,6 +378,16 @@ pub struct LeadActivity {
 /// "HH:MM" local times (`end` before `start`: overnight), `days` such as
 /// "mon-fri", "mon,wed,fri" or "daily", `tz` an IANA zone ("Asia/Jakarta").
 /// Returned shifts are in the core's canonical form.
+impl From<ReportFormat> for render::DocumentFormat {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Json => render::DocumentFormat::Json,
+            ReportFormat::Csv => render::DocumentFormat::Csv,
+            ReportFormat::Html => render::DocumentFormat::Html,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Shift {
     pub start: String,
@@ -571,6 +581,12 @@ pub struct ImportSummary {
 pub struct PurgeReport {
     pub retained_locations: u64,
     pub attendance_events: u64,
+    pub reviews: u64,
+    pub leads: u64,
+    pub lead_versions: u64,
+    pub transactions: u64,
+    pub consent_entries: u64,
+    pub imported_events: u64,
     pub anchored_events: u64,
 }
 
@@ -966,6 +982,12 @@ impl FieldCheck {
         guard(|| self.store.purge(&actor, now)).map(|r| PurgeReport {
             retained_locations: r.retained_locations as u64,
             attendance_events: r.attendance_events as u64,
+            reviews: r.reviews as u64,
+            leads: r.leads as u64,
+            lead_versions: r.lead_versions as u64,
+            transactions: r.transactions as u64,
+            consent_entries: r.consent_entries as u64,
+            imported_events: r.imported_events as u64,
             anchored_events: r.anchored_events as u64,
         })
     }
@@ -1129,15 +1151,7 @@ impl FieldCheck {
             let report = self
                 .store
                 .attendance_report(&actor, &query_from_ffi(&query)?, now)?;
-            match format {
-                ReportFormat::Json => json_document(serde_json::to_string_pretty(&report)),
-                ReportFormat::Csv => {
-                    let mut out = Vec::new();
-                    render::attendance_csv(&report, &mut out)?;
-                    utf8(out)
-                }
-                ReportFormat::Html => Ok(render::attendance_html(&report)),
-            }
+            utf8(render::attendance_document(&report, format.into())?)
         })
     }
 
@@ -1168,15 +1182,7 @@ impl FieldCheck {
             let report = self
                 .store
                 .sales_report(&actor, &query_from_ffi(&query)?, now)?;
-            match format {
-                ReportFormat::Json => json_document(serde_json::to_string_pretty(&report)),
-                ReportFormat::Csv => {
-                    let mut out = Vec::new();
-                    render::sales_csv(&report, &mut out)?;
-                    utf8(out)
-                }
-                ReportFormat::Html => Ok(render::sales_html(&report)),
-            }
+            utf8(render::sales_document(&report, format.into())?)
         })
     }
 
@@ -1482,10 +1488,6 @@ fn query_from_ffi(q: &ReportQuery) -> core::Result<core::ReportQuery> {
 
 /// The JSON form of a report, as `fieldcheck report --format json` writes
 /// it (pretty-printed, one trailing newline).
-fn json_document(pretty: serde_json::Result<String>) -> core::Result<String> {
-    Ok(pretty? + "\n")
-}
-
 fn utf8(bytes: Vec<u8>) -> core::Result<String> {
     String::from_utf8(bytes)
         .map_err(|e| core::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))

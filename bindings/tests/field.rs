@@ -650,3 +650,19 @@ fn the_sales_report_as_records_and_as_documents() {
     let own = fc.sales_report(agent("a2"), q, t).unwrap();
     assert!(own.agents.iter().all(|r| r.agent == "a2"));
 }
+
+#[test]
+fn purge_reports_what_it_removed_per_category() {
+    let (_dir, fc) = open();
+    let lead = fc
+        .add_lead(agent("a1"), new_lead("a1", "Old Lead"), at(2, 3, 0))
+        .unwrap();
+    // Two years and a second after its last change, a lead not won goes.
+    let later = at(2, 3, 0) + chrono::Duration::days(730) + chrono::Duration::seconds(1);
+    assert_denied(fc.purge(agent("a1"), later));
+    let report = fc.purge(admin(), later).unwrap();
+    assert_eq!((report.leads, report.lead_versions), (1, 1));
+    assert_eq!(report.transactions, 0);
+    assert!(fc.lead(admin(), lead.id).is_err());
+    assert!(fc.verify().unwrap().intact);
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
-use fieldcheck_core::report::render;
+use fieldcheck_core::report::render::{self, DocumentFormat};
 use fieldcheck_core::{
     Actor, Decision, Error, LeadFilter, LeadStatus, LeadUpdate, NewLead, NewTransaction,
     ReportQuery, Shift, TxnKind, WeekdaySet, shift, time,
@@ -450,31 +450,19 @@ pub fn report(
         agent: args.agent.clone(),
     };
     let store = cli.store()?;
-    let mut bytes = Vec::new();
-    match cmd {
+    let format = match args.format {
+        Format::Json => DocumentFormat::Json,
+        Format::Csv => DocumentFormat::Csv,
+        Format::Html => DocumentFormat::Html,
+    };
+    let bytes = match cmd {
         ReportCommand::Attendance(_) => {
-            let report = store.attendance_report(actor, &query, now)?;
-            match args.format {
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut bytes, &report)?;
-                    bytes.push(b'\n');
-                }
-                Format::Csv => render::attendance_csv(&report, &mut bytes)?,
-                Format::Html => bytes = render::attendance_html(&report).into_bytes(),
-            }
+            render::attendance_document(&store.attendance_report(actor, &query, now)?, format)?
         }
         ReportCommand::Sales(_) => {
-            let report = store.sales_report(actor, &query, now)?;
-            match args.format {
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut bytes, &report)?;
-                    bytes.push(b'\n');
-                }
-                Format::Csv => render::sales_csv(&report, &mut bytes)?,
-                Format::Html => bytes = render::sales_html(&report).into_bytes(),
-            }
+            render::sales_document(&store.sales_report(actor, &query, now)?, format)?
         }
-    }
+    };
     match &args.out {
         Some(path) => {
             write_atomically(path, &bytes)?;

@@ -49,6 +49,54 @@ pub const COLOUR_CLOSINGS: &str = "#1565c0";
 // ---------------------------------------------------------------------------
 // CSV
 
+/// The three forms a report is delivered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentFormat {
+    /// The report's JSON, pretty-printed, ending in a newline.
+    Json,
+    /// RFC 4180 CSV.
+    Csv,
+    /// One self-contained HTML page.
+    Html,
+}
+
+/// The attendance report as one document (what the command line writes
+/// and the bindings return).
+pub fn attendance_document(report: &AttendanceReport, format: DocumentFormat) -> Result<Vec<u8>> {
+    document(
+        report,
+        format,
+        |r, out| attendance_csv(r, out),
+        attendance_html,
+    )
+}
+
+/// The sales report as one document.
+pub fn sales_document(report: &SalesReport, format: DocumentFormat) -> Result<Vec<u8>> {
+    document(report, format, |r, out| sales_csv(r, out), sales_html)
+}
+
+fn document<R: serde::Serialize>(
+    report: &R,
+    format: DocumentFormat,
+    csv: fn(&R, &mut Vec<u8>) -> Result<()>,
+    html: fn(&R) -> String,
+) -> Result<Vec<u8>> {
+    Ok(match format {
+        DocumentFormat::Json => {
+            let mut out = serde_json::to_vec_pretty(report)?;
+            out.push(b'\n');
+            out
+        }
+        DocumentFormat::Csv => {
+            let mut out = Vec::new();
+            csv(report, &mut out)?;
+            out
+        }
+        DocumentFormat::Html => html(report).into_bytes(),
+    })
+}
+
 /// Writes one header row, then one row per day. Times are RFC 3339 in the
 /// agent's local offset; `None` is an empty cell. Free-text cells are guarded
 /// against formula injection (see [`guard`]).
