@@ -1472,22 +1472,15 @@ fn review_from_core(r: core::Review) -> Review {
     }
 }
 
-/// A local date "YYYY-MM-DD", read as the command line reads it.
-fn parse_date(field: &str, text: &str) -> core::Result<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|e| core::Error::invalid(field, format!("{text:?} is not a date YYYY-MM-DD: {e}")))
-}
-
 fn query_from_ffi(q: &ReportQuery) -> core::Result<core::ReportQuery> {
     Ok(core::ReportQuery {
-        from: parse_date("from", &q.from)?,
-        to: parse_date("to", &q.to)?,
+        from: core::time::parse_date("from", &q.from)?,
+        to: core::time::parse_date("to", &q.to)?,
         agent: q.agent.clone(),
     })
 }
 
-/// The JSON form of a report, as `fieldcheck report --format json` writes
-/// it (pretty-printed, one trailing newline).
+/// A rendered document as text (every renderer writes UTF-8).
 fn utf8(bytes: Vec<u8>) -> core::Result<String> {
     String::from_utf8(bytes)
         .map_err(|e| core::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))

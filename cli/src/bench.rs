@@ -660,13 +660,9 @@ pub fn probe(
     now: DateTime<Utc>,
     out: &mut Output,
 ) -> Result<(), Error> {
-    let parse = |field: &str, text: &str| {
-        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_err(|e| Error::invalid(field, e.to_string()))
-    };
     let query = ReportQuery {
-        from: parse("from", &args.from)?,
-        to: parse("to", &args.to)?,
+        from: fieldcheck_core::time::parse_date("from", &args.from)?,
+        to: fieldcheck_core::time::parse_date("to", &args.to)?,
         agent: None,
     };
     let started = Instant::now();

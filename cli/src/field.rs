@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use fieldcheck_core::report::render::{self, DocumentFormat};
 use fieldcheck_core::{
@@ -270,17 +270,7 @@ pub fn lead(
         LeadCommand::History { id } => {
             let history = cli.store()?.lead_history(actor, id)?;
             for version in &history {
-                let mut value = serde_json::to_value(version)?;
-                if let Value::Object(map) = &mut value {
-                    for field in fieldcheck_core::leads::LEAD_PERSONAL_FIELDS {
-                        if let Some(v) = version.personal.get(field) {
-                            map.insert((*field).into(), Value::from(v));
-                        } else if version.personal.is_erased(field) {
-                            map.insert((*field).into(), json!({"erased": true}));
-                        }
-                    }
-                }
-                out.json_line(&value)?;
+                out.json_line(&version.to_json_with_values()?)?;
             }
         }
     }
@@ -429,11 +419,6 @@ pub fn review(
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_date(field: &str, text: &str) -> Result<NaiveDate, Error> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|e| Error::invalid(field, format!("{text:?} is not a date YYYY-MM-DD: {e}")))
-}
-
 pub fn report(
     cli: &Cli,
     out: &mut Output,
@@ -445,8 +430,8 @@ pub fn report(
         ReportCommand::Attendance(a) | ReportCommand::Sales(a) => a,
     };
     let query = ReportQuery {
-        from: parse_date("from", &args.from)?,
-        to: parse_date("to", &args.to)?,
+        from: time::parse_date("from", &args.from)?,
+        to: time::parse_date("to", &args.to)?,
         agent: args.agent.clone(),
     };
     let store = cli.store()?;

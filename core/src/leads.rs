@@ -153,6 +153,22 @@ pub struct LeadActivity {
 impl LeadActivity {
     pub const EVENT_TYPE: &'static str = "lead_activity";
 
+    /// This version as JSON with its personal values (or `{"erased": true}`
+    /// where they were erased): the subject's or an authorised reader's view.
+    pub fn to_json_with_values(&self) -> Result<serde_json::Value> {
+        let mut value = serde_json::to_value(self)?;
+        if let serde_json::Value::Object(map) = &mut value {
+            for field in LEAD_PERSONAL_FIELDS {
+                if let Some(v) = self.personal.get(field) {
+                    map.insert((*field).into(), serde_json::Value::from(v));
+                } else if self.personal.is_erased(field) {
+                    map.insert((*field).into(), json!({"erased": true}));
+                }
+            }
+        }
+        Ok(value)
+    }
+
     pub fn canonical(&self) -> Vec<u8> {
         chain::canonical(
             Self::EVENT_TYPE,

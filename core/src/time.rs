@@ -16,6 +16,12 @@ pub fn parse_rfc3339(field: &str, text: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| Error::invalid(field, format!("{text:?} is not an RFC 3339 time: {e}")))
 }
 
+/// Parses a calendar date `YYYY-MM-DD` (report periods), naming `field`.
+pub fn parse_date(field: &str, text: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|e| Error::invalid(field, format!("{text:?} is not a date YYYY-MM-DD: {e}")))
+}
+
 pub fn format_rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }

@@ -74,7 +74,7 @@ impl RejectionCounts {
     }
 
     pub fn add(&mut self, reason: Reason, count: u32) {
-        if let Some(i) = Reason::ALL.iter().position(|r| *r == reason) {
+        if let Some(i) = Self::slot(reason.as_str()) {
             self.0[i] = self.0[i].saturating_add(count);
         }
     }
@@ -98,8 +98,8 @@ impl<'a> FromIterator<(&'a str, u32)> for RejectionCounts {
     fn from_iter<I: IntoIterator<Item = (&'a str, u32)>>(pairs: I) -> Self {
         let mut counts = RejectionCounts::default();
         for (code, n) in pairs {
-            if let Some(i) = Self::slot(code) {
-                counts.0[i] = counts.0[i].saturating_add(n);
+            if let Ok(reason) = Reason::parse("reason", code) {
+                counts.add(reason, n);
             }
         }
         counts

@@ -41,7 +41,7 @@ impl Store {
         request.fix.validate()?;
         let sites = self.site_index()?;
         let rules = self.rules();
-        let default_zone = self.default_zone()?;
+        let default_zone = days::parse_zone(&rules.time_zone)?;
         self.write(|tx| {
             let ctx = agent_context(tx, &request.agent, &sites)?;
             let verdict = judge(request.kind, &request.fix, &sites, &ctx, &rules, now)?;

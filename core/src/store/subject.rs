@@ -15,7 +15,7 @@ use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::audit::AuditFlag;
 use crate::consent::ConsentEntry;
 use crate::error::{Error, Result};
-use crate::leads::{LEAD_PERSONAL_FIELDS, Lead, LeadActivity, Transaction as TxnRecord};
+use crate::leads::{Lead, LeadActivity, Transaction as TxnRecord};
 use crate::requests::{DataSubject, Request, RequestKind, SubjectKind};
 use crate::review::Review;
 use crate::types::{Actor, Role};
@@ -196,7 +196,7 @@ impl Store {
         let history = self
             .lead_history(admin, &lead.id)?
             .iter()
-            .map(activity_with_values)
+            .map(LeadActivity::to_json_with_values)
             .collect::<Result<_>>()?;
         Ok(LeadWithHistory { lead, history })
     }
@@ -362,21 +362,6 @@ impl Store {
         self.checkpoint()?;
         Ok(report)
     }
-}
-
-/// A lead version with its personal values (or `{"erased": true}`).
-fn activity_with_values(a: &LeadActivity) -> Result<Value> {
-    let mut value = serde_json::to_value(a)?;
-    if let Value::Object(map) = &mut value {
-        for field in LEAD_PERSONAL_FIELDS {
-            if let Some(v) = a.personal.get(field) {
-                map.insert((*field).into(), Value::from(v));
-            } else if a.personal.is_erased(field) {
-                map.insert((*field).into(), json!({"erased": true}));
-            }
-        }
-    }
-    Ok(value)
 }
 
 /// `SELECT COUNT(*), MAX(time) … WHERE … = ?1`.

@@ -8,7 +8,8 @@
 //! killed import leaves nothing behind, and its retry completes it).
 //! Imported events are kept verbatim in `sync_events`, outside this store's
 //! own chain (so `verify` still checks exactly its own ledger), and their
-//! attendance is folded into `attendance_days` so reports show it.
+//! attendance is folded into the attendance summary (`attendance_months`)
+//! so reports show it.
 
 use std::collections::HashMap;
 

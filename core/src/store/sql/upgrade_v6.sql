@@ -37,7 +37,7 @@ CREATE TABLE sync_events (
 ) WITHOUT ROWID;
 CREATE INDEX sync_events_by_id ON sync_events (event_id);
 
--- The imported attendance events folded into attendance_days, each event id
+-- The imported attendance events folded into attendance_months, each event id
 -- once, so the summary can be rebuilt (a shift's zone changes) like the
 -- local events' part of it.
 CREATE TABLE sync_attendance (
