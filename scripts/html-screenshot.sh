@@ -3,6 +3,11 @@
 # it (default viewport 412x915 CSS px, device scale factor 1).
 #
 #   scripts/html-screenshot.sh IN.html OUT.png [WIDTHxHEIGHT]
+#   scripts/html-screenshot.sh IN.html OUT.html [WIDTHxHEIGHT]
+#
+# With an OUT ending in .html it writes the DOM after the page's scripts ran
+# (--dump-dom) instead of a PNG: layout tests let a probe script measure the
+# page at that viewport and read its answer from the DOM.
 #
 # Browser: $FIELDCHECK_CHROMIUM if set, else the first of chromium,
 # chromium-browser, google-chrome, google-chrome-stable on PATH; if none,
@@ -67,13 +72,22 @@ rm -f "$out"
 
 # Flags for a container: no sandbox (no user namespaces), no GPU, no /dev/shm
 # (often 64 MB), nothing fetched from the network, a throwaway profile.
+flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage
+  --disable-background-networking --disable-extensions --disable-sync
+  --no-first-run --no-default-browser-check --mute-audio --hide-scrollbars
+  --force-device-scale-factor=1 --user-data-dir="$profile"
+  --window-size="$width,$height")
 status=0
-timeout 60 "$browser" \
-  --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
-  --disable-background-networking --disable-extensions --disable-sync \
-  --no-first-run --no-default-browser-check --mute-audio --hide-scrollbars \
-  --force-device-scale-factor=1 --user-data-dir="$profile" \
-  --window-size="$width,$height" --screenshot="$out" "$url" >"$log" 2>&1 || status=$?
+if [[ $out == *.html ]]; then
+  timeout 60 "$browser" "${flags[@]}" --dump-dom "$url" >"$out" 2>"$log" || status=$?
+  if [[ $status -ne 0 || ! -s $out ]]; then
+    echo "html-screenshot: $browser (exit $status) dumped no DOM; its output:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  exit 0
+fi
+timeout 60 "$browser" "${flags[@]}" --screenshot="$out" "$url" >"$log" 2>&1 || status=$?
 
 if [[ ! -s $out ]] || [[ $(head -c 8 "$out" | od -An -tx1 | tr -d ' \n') != 89504e470d0a1a0a ]]; then
   [[ $status -eq 124 ]] && echo "html-screenshot: $browser timed out after 60 s" >&2

@@ -35,6 +35,23 @@ fn error_code(e: &FieldCheckError) -> &'static str {
     }
 }
 
+/// The value of a closed set named by `field` in step `step` of `file`.
+/// An unknown or missing value is a broken fixture: the test fails naming
+/// file, step and field instead of guessing a default.
+fn one_of<T: Copy>(file: &str, step: usize, field: &str, value: &Value, codes: &[(&str, T)]) -> T {
+    let text = value.as_str().unwrap_or_else(|| {
+        panic!("{file}: step {step}: field {field:?} is missing or not a string ({value})")
+    });
+    codes
+        .iter()
+        .find(|(code, _)| *code == text)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| {
+            let known: Vec<&str> = codes.iter().map(|(c, _)| *c).collect();
+            panic!("{file}: step {step}: field {field:?} has unknown value {text:?}; expected one of {known:?}")
+        })
+}
+
 /// Runs one scenario; returns one line per mismatch.
 fn run(path: &PathBuf) -> Vec<String> {
     let scenario: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -51,6 +68,7 @@ fn run(path: &PathBuf) -> Vec<String> {
     )
     .unwrap();
 
+    let file = path.file_name().unwrap().to_string_lossy().into_owned();
     let mut mismatches = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let at = time(&step["at"]);
@@ -61,10 +79,16 @@ fn run(path: &PathBuf) -> Vec<String> {
                     Actor::agent(&agent),
                     ConsentChange {
                         subject: agent,
-                        permission: match step["permission"].as_str().unwrap() {
-                            "location" => Permission::Location,
-                            _ => Permission::Push,
-                        },
+                        permission: one_of(
+                            &file,
+                            i,
+                            "permission",
+                            &step["permission"],
+                            &[
+                                ("location", Permission::Location),
+                                ("push", Permission::Push),
+                            ],
+                        ),
                         granted: step["granted"].as_bool().unwrap(),
                         policy_version: None,
                         source: None,
@@ -88,10 +112,16 @@ fn run(path: &PathBuf) -> Vec<String> {
                     supervisor.clone(),
                     FlagRequest {
                         scope,
-                        purpose: match step["purpose"].as_str().unwrap() {
-                            "audit" => FlagPurpose::Audit,
-                            _ => FlagPurpose::Security,
-                        },
+                        purpose: one_of(
+                            &file,
+                            i,
+                            "purpose",
+                            &step["purpose"],
+                            &[
+                                ("audit", FlagPurpose::Audit),
+                                ("security", FlagPurpose::Security),
+                            ],
+                        ),
                         reason: step["reason"].as_str().unwrap().into(),
                         expires_at: time(&step["until"]),
                     },
@@ -112,10 +142,16 @@ fn run(path: &PathBuf) -> Vec<String> {
                 let agent = step["agent"].as_str().unwrap().to_string();
                 let request = CheckInRequest {
                     agent: agent.clone(),
-                    kind: match step["kind"].as_str().unwrap() {
-                        "check_in" => EventKind::CheckIn,
-                        _ => EventKind::CheckOut,
-                    },
+                    kind: one_of(
+                        &file,
+                        i,
+                        "kind",
+                        &step["kind"],
+                        &[
+                            ("check_in", EventKind::CheckIn),
+                            ("check_out", EventKind::CheckOut),
+                        ],
+                    ),
                     fix: Fix {
                         lat: step["lat"].as_f64().unwrap(),
                         lon: step["lon"].as_f64().unwrap(),
@@ -183,5 +219,50 @@ fn the_scenarios_cover_every_reason_code() {
     }
     for code in fieldcheck_core::Reason::ALL {
         assert!(seen.contains(code.as_str()), "no scenario expects {code}");
+    }
+}
+
+#[test]
+fn a_fixture_with_an_unknown_value_fails_naming_file_and_field() {
+    let sites = json!({"type": "FeatureCollection", "features": [{
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [106.8227, -6.1944]},
+        "properties": {"id": "hq", "name": "HQ", "radius_m": 150}}]});
+    let steps = |permission: &str, purpose: &str, kind: &str| {
+        json!([
+            {"at": "2026-03-02T01:00:00Z", "action": "consent", "agent": "a1",
+             "permission": permission, "granted": true},
+            {"at": "2026-03-02T01:00:00Z", "action": "flag", "scope": "everyone",
+             "purpose": purpose, "reason": "r", "until": "2026-03-09T01:00:00Z"},
+            {"at": "2026-03-02T01:00:00Z", "action": "fix", "agent": "a1", "kind": kind,
+             "lat": -6.1944, "lon": 106.8227, "accuracy_m": 10.0,
+             "expect": {"accepted": true, "position": "inside", "site_id": "hq",
+                        "reasons": [], "location_retained": true}}
+        ])
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    // The well-formed fixture passes, so each failure below is the field's.
+    let good = dir.path().join("good.json");
+    let scenario =
+        json!({"name": "good", "sites": sites, "steps": steps("location", "audit", "check_in")});
+    std::fs::write(&good, scenario.to_string()).unwrap();
+    assert_eq!(run(&good), Vec::<String>::new());
+
+    for (field, bad) in [
+        ("permission", steps("locaton", "audit", "check_in")),
+        ("purpose", steps("location", "audits", "check_in")),
+        ("kind", steps("location", "audit", "check-in")),
+    ] {
+        let path = dir.path().join(format!("bad-{field}.json"));
+        let scenario = json!({"name": field, "sites": sites, "steps": bad});
+        std::fs::write(&path, scenario.to_string()).unwrap();
+        let panic =
+            std::panic::catch_unwind(|| run(&path)).expect_err("an unknown value must fail");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            message.contains(&format!("bad-{field}.json"))
+                && message.contains(&format!("{field:?}")),
+            "{message}"
+        );
     }
 }

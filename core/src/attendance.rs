@@ -114,3 +114,5 @@ pub struct EventFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
+
+crate::chain::chained!(AttendanceEvent);

@@ -141,3 +141,5 @@ impl AuditFlag {
         )
     }
 }
+
+crate::chain::chained!(AuditFlag);

@@ -35,6 +35,30 @@ pub fn canonical(event_type: &str, fields: Vec<(&'static str, Value)>) -> Vec<u8
     out
 }
 
+/// An event that extends the chain: its type, id and canonical encoding.
+pub trait Chained {
+    const EVENT_TYPE: &'static str;
+    fn id(&self) -> &str;
+    fn canonical(&self) -> Vec<u8>;
+}
+
+/// Implements [`Chained`] for a record with an `id` field and inherent
+/// `EVENT_TYPE` and `canonical()`.
+macro_rules! chained {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl $crate::chain::Chained for $ty {
+            const EVENT_TYPE: &'static str = <$ty>::EVENT_TYPE;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn canonical(&self) -> Vec<u8> {
+                <$ty>::canonical(self)
+            }
+        }
+    )+};
+}
+pub(crate) use chained;
+
 /// hash = SHA-256(prev_hash ‖ canonical encoding).
 pub fn link(prev: &Hash, canonical: &[u8]) -> Hash {
     let mut hasher = Sha256::new();

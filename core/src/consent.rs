@@ -95,3 +95,5 @@ impl ConsentState {
         entry.as_ref().is_some_and(|e| e.granted)
     }
 }
+
+crate::chain::chained!(ConsentEntry);

@@ -46,7 +46,7 @@ pub enum Error {
     /// A sync batch was refused (gap, fork or altered event), naming the
     /// device and sequence number. Nothing of it was stored.
     #[error("{0}")]
-    Sync(crate::sync::SyncError),
+    Sync(SyncError),
 }
 
 impl From<rusqlite::Error> for Error {
@@ -104,5 +104,40 @@ impl Error {
                 ErrorKind::Storage
             }
         }
+    }
+}
+
+/// Why a batch was refused. Nothing of it was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SyncError {
+    /// The batch does not continue where this device's chain stands here:
+    /// events are missing (a truncated batch, or batches out of order).
+    #[error(
+        "sync gap: device {device} must continue with event {expected_seq}, the batch has {found_seq}"
+    )]
+    Gap {
+        device: String,
+        expected_seq: i64,
+        found_seq: i64,
+    },
+    /// The device's chain diverged from what was imported: a different
+    /// event with the same seq (e.g. a copied or restored device store).
+    #[error(
+        "sync fork: device {device} sent a different event {seq} than the one already imported"
+    )]
+    Fork { device: String, seq: i64 },
+    /// An event does not match its own hash or does not link to its
+    /// predecessor: the batch was altered.
+    #[error("sync batch from device {device} is broken at event {seq}: {reason}")]
+    Broken {
+        device: String,
+        seq: i64,
+        reason: String,
+    },
+}
+
+impl From<SyncError> for Error {
+    fn from(e: SyncError) -> Self {
+        Error::Sync(e)
     }
 }

@@ -269,6 +269,8 @@ pub(crate) fn validate_text(field: &str, value: &str, max_bytes: usize) -> Resul
     Ok(())
 }
 
+crate::chain::chained!(LeadActivity, Transaction);
+
 #[cfg(test)]
 mod tests {
     use super::*;

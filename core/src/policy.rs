@@ -97,6 +97,8 @@ pub struct ConsentStanding {
     pub location_authorised: bool,
 }
 
+crate::chain::chained!(PolicyVersion);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,3 +38,5 @@ impl RestrictionEntry {
         )
     }
 }
+
+crate::chain::chained!(RestrictionEntry);

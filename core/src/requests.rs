@@ -161,6 +161,8 @@ impl RequestCompletion {
     }
 }
 
+crate::chain::chained!(Request, RequestCompletion);
+
 #[cfg(test)]
 mod tests {
     use super::*;

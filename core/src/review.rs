@@ -52,3 +52,5 @@ impl Review {
         )
     }
 }
+
+crate::chain::chained!(Review);

@@ -10,9 +10,9 @@
 //! before, and the sequence continues where that device's last import ended.
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::chain::{GENESIS, Hash, link};
+pub use crate::error::SyncError;
 use crate::error::{Error, Result};
 use crate::types::validate_id;
 
@@ -119,35 +119,6 @@ pub struct ImportReport {
     /// Newly imported link-only events (purged on the device before sync).
     pub purged_on_device: u64,
     pub devices: Vec<DeviceState>,
-}
-
-/// Why a batch was refused. Nothing of it was stored.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SyncError {
-    /// The batch does not continue where this device's chain stands here:
-    /// events are missing (a truncated batch, or batches out of order).
-    #[error(
-        "sync gap: device {device} must continue with event {expected_seq}, the batch has {found_seq}"
-    )]
-    Gap {
-        device: String,
-        expected_seq: i64,
-        found_seq: i64,
-    },
-    /// The device's chain diverged from what was imported: a different
-    /// event with the same seq (e.g. a copied or restored device store).
-    #[error(
-        "sync fork: device {device} sent a different event {seq} than the one already imported"
-    )]
-    Fork { device: String, seq: i64 },
-    /// An event does not match its own hash or does not link to its
-    /// predecessor: the batch was altered.
-    #[error("sync batch from device {device} is broken at event {seq}: {reason}")]
-    Broken {
-        device: String,
-        seq: i64,
-        reason: String,
-    },
 }
 
 /// A parsed batch with its hashes decoded and each event checked on its own
@@ -306,10 +277,4 @@ fn check_names(canonical: &str, event_type: &str, event_id: &str, seq: i64) -> R
 
 fn decode_hash(text: &str) -> Option<Hash> {
     hex::decode(text).ok()?.try_into().ok()
-}
-
-impl From<SyncError> for Error {
-    fn from(e: SyncError) -> Self {
-        Error::Sync(e)
-    }
 }

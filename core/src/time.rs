@@ -4,6 +4,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::error::{Error, Result};
 
+/// `t` without its fraction of a second: what events store and chain.
+pub fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
 pub fn from_unix(field: &str, seconds: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
         .ok_or_else(|| Error::invalid(field, format!("timestamp {seconds} out of range")))

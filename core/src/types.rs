@@ -114,6 +114,20 @@ impl Actor {
         }
     }
 
+    /// Agents read only their own records; supervisors and admins anyone's.
+    /// Returns the agent to filter by (`what` names the records refused).
+    pub fn own_scope(&self, agent: Option<&str>, what: &str) -> Result<Option<String>> {
+        match self.role {
+            Role::Agent => match agent {
+                Some(a) if a != self.id => Err(Error::PermissionDenied(format!(
+                    "agents may list only their own {what}"
+                ))),
+                _ => Ok(Some(self.id.clone())),
+            },
+            Role::Supervisor | Role::Admin => Ok(agent.map(str::to_string)),
+        }
+    }
+
     pub fn must_be_admin(&self) -> Result<()> {
         match self.role {
             Role::Admin => Ok(()),

@@ -1,10 +1,10 @@
 //! The attendance page as a phone shows it: renders a small report, has
 //! headless Chromium screenshot it (scripts/html-screenshot.sh, which
 //! installs Chromium when missing) and looks at the pixels: the chart's bar
-//! colours, one bar per date, and table text below the chart.
-//!
-//! Set FIELDCHECK_SKIP_BROWSER=1 to skip it where no browser can run; a
-//! missing or broken browser is otherwise a failure.
+//! colours, one bar per date, and table text below the chart. At a phone's
+//! and a laptop's width a probe script measures the layout: nothing wider
+//! than the viewport, every column header readable. There is no switch to
+//! skip it: a missing or broken browser is a failure.
 
 use std::path::Path;
 use std::process::Command;
@@ -95,19 +95,6 @@ impl Image {
     }
 }
 
-fn browser_skipped() -> bool {
-    if std::env::var("FIELDCHECK_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!(
-            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-             !!! SKIPPED: FIELDCHECK_SKIP_BROWSER=1, the HTML report was NOT\n\
-             !!! rendered in a browser and its screenshot was NOT checked.\n\
-             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-        );
-        return true;
-    }
-    false
-}
-
 /// Screenshots `html` at WIDTH×HEIGHT and decodes the PNG.
 fn screenshot(html: &str) -> Image {
     let dir = tempfile::tempdir().unwrap();
@@ -125,7 +112,7 @@ fn screenshot(html: &str) -> Image {
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     assert!(
         output.status.success(),
-        "{} failed ({}); set FIELDCHECK_SKIP_BROWSER=1 only where no browser can run.\n{}",
+        "{} failed ({}).\n{}",
         script.display(),
         output.status,
         String::from_utf8_lossy(&output.stderr)
@@ -251,9 +238,6 @@ fn problems(img: &Image) -> Vec<String> {
 
 #[test]
 fn attendance_page_renders_on_a_phone() {
-    if browser_skipped() {
-        return;
-    }
     let html = attendance_html(&sample());
     let found = problems(&screenshot(&html));
     assert!(found.is_empty(), "{}", found.join("\n"));
@@ -262,9 +246,6 @@ fn attendance_page_renders_on_a_phone() {
 /// The checks above can fail: without the chart's SVG they must.
 #[test]
 fn pixel_checks_notice_a_missing_chart() {
-    if browser_skipped() {
-        return;
-    }
     let html = attendance_html(&sample());
     let start = html.find("<svg id=\"chart\"").expect("chart present");
     let end = html[start..].find("</svg>").unwrap() + start + "</svg>".len();
@@ -274,4 +255,145 @@ fn pixel_checks_notice_a_missing_chart() {
         found.iter().any(|p| p.contains("bar colour")),
         "pixel checks passed without a chart: {found:?}"
     );
+}
+
+/// Measures the page in the browser at `width` px: the document's scroll
+/// width against the viewport, and each table header, which must be inside
+/// the viewport and every scrolling box around it, or (on a phone, where a
+/// table becomes cards) label its row's cell, which must be.
+///
+/// The page is shown unmodified (its CSP forbids scripts) in an iframe of
+/// exactly that width: headless Chromium's window is at least 500 px wide,
+/// an iframe's viewport is what its width says. The probe runs in the
+/// wrapper page, which shares the `srcdoc` frame's origin.
+const LAYOUT_PROBE: &str = r#"<script>
+const frame = document.getElementById('page');
+frame.addEventListener('load', () => {
+  const win = frame.contentWindow, doc = frame.contentDocument;
+  const W = win.innerWidth;
+  const clip = (el) => {
+    let l = 0, r = W;
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      if (win.getComputedStyle(a).overflowX !== 'visible' && a !== doc.documentElement && a !== doc.body) {
+        const b = a.getBoundingClientRect();
+        l = Math.max(l, b.left); r = Math.min(r, b.right);
+      }
+    }
+    return [l, r];
+  };
+  const shown = (el) => {
+    const b = el.getBoundingClientRect();
+    const [l, r] = clip(el);
+    return b.width > 2 && b.height > 2 && b.left >= l - 0.5 && b.right <= r + 0.5;
+  };
+  const hidden = [];
+  for (const table of doc.querySelectorAll('table')) {
+    const row = table.querySelector('tbody tr');
+    table.querySelectorAll('thead th').forEach((th, i) => {
+      const name = th.textContent.trim();
+      const cell = row && row.cells[i];
+      const label = cell && win.getComputedStyle(cell, '::before').content;
+      const viaCell = cell && label === JSON.stringify(name) && shown(cell);
+      if (!shown(th) && !viaCell) hidden.push(table.id + ': ' + name);
+    });
+  }
+  const out = document.createElement('pre');
+  out.id = 'layout-probe';
+  out.textContent = JSON.stringify({
+    inner_width: W,
+    scroll_width: doc.documentElement.scrollWidth,
+    headers: doc.querySelectorAll('thead th').length,
+    hidden,
+  });
+  document.body.appendChild(out);
+});
+</script>"#;
+
+/// The probe's answer for `html` at `width`×900.
+fn layout(html: &str, width: u32) -> serde_json::Value {
+    let srcdoc = html.replace('&', "&amp;").replace('"', "&quot;");
+    let wrapper = format!(
+        "<!DOCTYPE html><html><body style=\"margin:0\">\
+         <iframe id=\"page\" style=\"width:{width}px;height:900px;border:0;display:block\" srcdoc=\"{srcdoc}\"></iframe>\
+         {LAYOUT_PROBE}</body></html>"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("probe.html");
+    let dom = dir.path().join("dom.html");
+    std::fs::write(&page, wrapper).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/html-screenshot.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .arg(&page)
+        .arg(&dom)
+        .arg(format!("{}x1000", width + 100))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dom = std::fs::read_to_string(&dom).unwrap();
+    let marker = "<pre id=\"layout-probe\">";
+    let start = dom.find(marker).expect("the probe ran") + marker.len();
+    let end = dom[start..].find("</pre>").unwrap() + start;
+    let text = dom[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Layout problems of `html` at a phone's and a laptop's width.
+fn layout_problems(html: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for width in [412, 1280] {
+        let found = layout(html, width);
+        eprintln!("{width} px: {found}");
+        let (inner, scroll) = (
+            found["inner_width"].as_u64(),
+            found["scroll_width"].as_u64(),
+        );
+        if inner != Some(u64::from(width)) || scroll > inner {
+            problems.push(format!(
+                "{width} px: the page is {scroll:?} px wide in a {inner:?} px viewport"
+            ));
+        }
+        if found["headers"].as_u64() != Some(9) {
+            problems.push(format!(
+                "{width} px: {} headers, expected 9",
+                found["headers"]
+            ));
+        }
+        for name in found["hidden"].as_array().into_iter().flatten() {
+            problems.push(format!("{width} px: column header {name} is not visible"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn attendance_page_fits_a_phone_and_a_laptop_with_every_header_visible() {
+    let found = layout_problems(&attendance_html(&sample()));
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// The layout checks can fail: a table wider than the page, with its last
+/// columns scrolled out of view, must be noticed at both widths.
+#[test]
+fn layout_checks_notice_a_cut_off_column() {
+    let html = attendance_html(&sample()).replace(
+        "<table id=\"days\" class=\"cards\">",
+        "<table id=\"days\" style=\"min-width:1500px\">",
+    );
+    let found = layout_problems(&html);
+    for width in [412, 1280] {
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with(&format!("{width} px: column header \"days: Review\""))),
+            "{width} px: {found:?}"
+        );
+    }
 }

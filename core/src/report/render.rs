@@ -301,7 +301,7 @@ const STYLE: &str = "\
 *{box-sizing:border-box}\
 body{margin:0;padding:1rem;font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,\"Noto Sans\",Arial,sans-serif;\
 font-size:1rem;line-height:1.45;color:#1a1a1a;background:#fff}\
-main{max-width:64rem;margin:0 auto}\
+main{max-width:90rem;margin:0 auto}\
 h1{font-size:1.35rem;line-height:1.25;margin:0 0 .25rem}\
 h2{font-size:1.1rem;margin:1.25rem 0 .5rem}\
 .meta{color:#555;font-size:.85rem;margin:0 0 1rem}\
@@ -317,7 +317,7 @@ svg text{font-family:inherit;fill:#333}\
 table{border-collapse:collapse;font-size:.875rem;min-width:100%}\
 caption{text-align:left;font-size:.85rem;color:#555;padding-bottom:.25rem}\
 th,td{padding:.35rem .5rem;border-bottom:1px solid #d0d0d0;text-align:left;vertical-align:top;white-space:nowrap}\
-th{background:#f1f3f4;font-weight:600}\
+th{background:#f1f3f4;font-weight:600;white-space:normal}\
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\
 td.wrap{white-space:pre-line;min-width:12rem;max-width:24rem}\
 .sub{display:block;color:#555;font-size:.8rem}\
@@ -331,7 +331,42 @@ td.wrap{white-space:pre-line;min-width:12rem;max-width:24rem}\
 .rv-approved{color:#1b5e20;font-weight:600}\
 .rv-rejected{color:#8e1a1a;font-weight:600}\
 .empty{padding:1rem;border:1px dashed #b0b0b0;border-radius:.4rem}\
+@media (max-width:40rem){\
+table.cards,.cards tbody,.cards tr,.cards td{display:block;min-width:0}\
+.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
+.cards tr{border:1px solid #d0d0d0;border-radius:.4rem;margin:0 0 .6rem;padding:.2rem .5rem}\
+.cards td{display:flex;justify-content:space-between;gap:1rem;border-bottom:1px solid #eee;padding:.3rem 0;white-space:normal;text-align:right;max-width:none}\
+.cards td:last-child{border-bottom:0}\
+.cards td::before{font-weight:600;text-align:left;color:#333}\
+}\
 ";
+
+/// Opens a table of the page (`id`) up to its `<tbody>`. On a phone the
+/// table turns into one card per row (CSS `.cards`); each cell is then
+/// labelled with its column's header by a generated `::before`, so every
+/// header stays readable without scrolling sideways.
+fn table_head(out: &mut String, id: &str, columns: &[(&str, bool)]) -> fmt::Result {
+    out.push_str("<style>@media (max-width:40rem){");
+    for (i, (label, _)) in columns.iter().enumerate() {
+        // Labels are fixed words of ours; CSS-escape quotes and backslashes anyway.
+        let label = label.replace('\\', "\\\\").replace('"', "\\\"");
+        write!(
+            out,
+            "#{id} td:nth-child({})::before{{content:\"{label}\"}}",
+            i + 1
+        )?;
+    }
+    write!(
+        out,
+        "}}</style>\n<div class=\"scroll\">\n<table id=\"{id}\" class=\"cards\">\n<thead><tr>"
+    )?;
+    for (label, numeric) in columns {
+        let class = if *numeric { " class=\"num\"" } else { "" };
+        write!(out, "<th scope=\"col\"{class}>{}</th>", Esc(label))?;
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    Ok(())
+}
 
 /// Opens the page: everything up to and including `<main>`.
 fn head(out: &mut String, title: &str) -> fmt::Result {
@@ -447,14 +482,22 @@ fn write_attendance(out: &mut String, report: &AttendanceReport) -> fmt::Result 
     out.push_str("<h2>Per date</h2>\n");
     attendance_chart(out, &report.totals)?;
 
-    out.push_str("<h2>Days</h2>\n<div class=\"scroll\">\n<table id=\"days\">\n");
-    out.push_str(
-        "<thead><tr><th scope=\"col\">Agent</th><th scope=\"col\">Date</th>\
-         <th scope=\"col\">Status</th><th scope=\"col\">Check-in</th>\
-         <th scope=\"col\">Check-out</th><th scope=\"col\" class=\"num\">Minutes late</th>\
-         <th scope=\"col\">Missing check-out</th><th scope=\"col\">Rejected attempts</th>\
-         <th scope=\"col\">Review</th></tr></thead>\n<tbody>\n",
-    );
+    out.push_str("<h2>Days</h2>\n");
+    table_head(
+        out,
+        "days",
+        &[
+            ("Agent", false),
+            ("Date", false),
+            ("Status", false),
+            ("Check-in", false),
+            ("Check-out", false),
+            ("Minutes late", true),
+            ("Missing check-out", false),
+            ("Rejected attempts", false),
+            ("Review", false),
+        ],
+    )?;
     for day in &report.days {
         day_row(out, day)?;
     }
@@ -801,18 +844,17 @@ fn write_sales(out: &mut String, report: &SalesReport) -> fmt::Result {
     out.push_str("</ul>\n<h2>Closings per agent</h2>\n");
     sales_chart(out, &report.agents)?;
 
-    out.push_str("<h2>Agents</h2>\n<div class=\"scroll\">\n<table id=\"agents\">\n<thead><tr><th scope=\"col\">Agent</th><th scope=\"col\" class=\"num\">Leads</th>");
-    for status in LEAD_STATUSES {
-        write!(
-            out,
-            "<th scope=\"col\" class=\"num\">{}</th>",
-            capitalised(status)
-        )?;
-    }
-    out.push_str(
-        "<th scope=\"col\" class=\"num\">Conversion</th><th scope=\"col\" class=\"num\">Closings</th>\
-         <th scope=\"col\">Premium</th><th scope=\"col\">Cancellations</th></tr></thead>\n<tbody>\n",
-    );
+    out.push_str("<h2>Agents</h2>\n");
+    let statuses: Vec<String> = LEAD_STATUSES.iter().map(|s| capitalised(s)).collect();
+    let mut columns: Vec<(&str, bool)> = vec![("Agent", false), ("Leads", true)];
+    columns.extend(statuses.iter().map(|s| (s.as_str(), true)));
+    columns.extend([
+        ("Conversion", true),
+        ("Closings", true),
+        ("Premium", false),
+        ("Cancellations", false),
+    ]);
+    table_head(out, "agents", &columns)?;
     for row in &report.agents {
         write!(
             out,

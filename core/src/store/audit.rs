@@ -4,11 +4,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Store, ledger};
+use super::chain;
+use super::connection::Store;
 use crate::audit::{AuditFlag, FlagPurpose, FlagRequest, FlagScope};
 use crate::chain::{new_salt, salted_digest};
 use crate::error::{Error, Result};
-use crate::time::from_unix;
+use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, Role};
 
 const COLUMNS: &str = "id, seq, scope, scope_id, purpose, reason, reason_salt, reason_digest, \
@@ -34,27 +35,19 @@ impl Store {
         let reason = request.reason.trim().to_string();
         let salt = new_salt();
         self.write(|tx| {
-            let (seq, prev) = ledger::next_link(tx)?;
-            let flag = AuditFlag {
-                id: Uuid::now_v7().to_string(),
-                seq,
-                scope: request.scope.clone(),
-                purpose: request.purpose,
-                reason_digest: salted_digest(&salt, reason.as_bytes()),
-                reason: Some(reason.clone()),
-                set_by: actor.clone(),
-                starts_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
-                expires_at: DateTime::from_timestamp(request.expires_at.timestamp(), 0)
-                    .unwrap_or(request.expires_at),
-            };
-            ledger::append(
-                tx,
-                seq,
-                &prev,
-                AuditFlag::EVENT_TYPE,
-                &flag.id,
-                &flag.canonical(),
-            )?;
+            let flag = chain::append_event(tx, |seq| {
+                Ok(AuditFlag {
+                    id: Uuid::now_v7().to_string(),
+                    seq,
+                    scope: request.scope.clone(),
+                    purpose: request.purpose,
+                    reason_digest: salted_digest(&salt, reason.as_bytes()),
+                    reason: Some(reason.clone()),
+                    set_by: actor.clone(),
+                    starts_at: whole_second(now),
+                    expires_at: whole_second(request.expires_at),
+                })
+            })?;
             tx.prepare_cached(&format!(
                 "INSERT INTO audit_flags ({COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"

@@ -1,18 +1,22 @@
-//! Synthetic attendance for benchmarks: a realistic month of recorded
-//! verdicts written straight into the store (events, chain links and day
-//! summaries exactly as `check` writes them), without judging fixes one by
-//! one, so `fieldcheck bench` can build a 1,000,000-event store in seconds.
+//! Synthetic attendance for benchmarks and demos: a realistic month of
+//! verdicts recorded through the same path as judged check-ins (chain link,
+//! event row, day summary), each under the location consent the agent
+//! granted first, without judging fixes one by one, so `fieldcheck bench`
+//! can build a 1,000,000-event store in seconds.
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::{Store, checkin, days, ledger};
+use super::connection::Store;
+use super::consent::ConsentChange;
+use super::{checkin, consent, policy};
 use crate::attendance::AttendanceEvent;
+use crate::consent::ConsentSource;
 use crate::error::{Error, Result};
 use crate::evaluation::{AccuracyBand, PositionClass, Reason};
 use crate::geofence::SplitMix64;
 use crate::shift::{Shift, WeekdaySet, parse_time_zone};
-use crate::types::{Actor, EventKind};
+use crate::types::{Actor, EventKind, Permission};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -75,6 +79,33 @@ impl Store {
         for i in 0..spec.agents {
             self.set_shift(actor, &agent_id(i), &shift_for(i)?, spec.start)?;
         }
+        // Every agent grants location consent (in the app) before their
+        // first fix; each event names that entry, as judged ones do.
+        let granted_at = spec.start - Duration::days(1);
+        let consents: Vec<String> = self.write(|tx| {
+            let version = policy::version_for_change(tx, None)?;
+            (0..spec.agents)
+                .map(|i| {
+                    let agent = agent_id(i);
+                    let change = ConsentChange {
+                        subject: agent.clone(),
+                        permission: Permission::Location,
+                        granted: true,
+                        policy_version: None,
+                        source: Some(ConsentSource::App),
+                    };
+                    consent::append(
+                        tx,
+                        &Actor::agent(agent),
+                        &change,
+                        &version,
+                        ConsentSource::App,
+                        granted_at,
+                    )
+                    .map(|entry| entry.id)
+                })
+                .collect()
+        })?;
         let mut written = 0usize;
         // One transaction per day keeps the WAL small.
         for day in 0..spec.days {
@@ -82,7 +113,7 @@ impl Store {
                 break;
             }
             self.write(|tx| {
-                for i in 0..spec.agents {
+                for (i, consent) in consents.iter().enumerate() {
                     let agent = agent_id(i);
                     let zone = i % ZONES.len();
                     let tz = parse_time_zone(ZONES[zone])?;
@@ -110,50 +141,30 @@ impl Store {
                         } else {
                             Vec::new()
                         };
-                        let (seq, prev) = ledger::next_link(tx)?;
-                        let event = AttendanceEvent {
-                            id: Uuid::now_v7().to_string(),
-                            seq,
-                            agent: agent.clone(),
-                            kind,
-                            accepted: !rejected,
-                            reasons,
-                            site_id: Some(format!("site-{:04}", i % 1000)),
-                            position: if rejected {
-                                PositionClass::Unknown
-                            } else {
-                                PositionClass::Inside
-                            },
-                            distance_m: None,
-                            accuracy_band: AccuracyBand::Le25,
-                            captured_at,
-                            recorded_at: captured_at + Duration::seconds(2),
-                            consent_entry: None,
-                            coords_digest: None,
-                            location_retained: false,
-                            recorded_by: Actor::agent(agent.clone()),
-                        };
-                        ledger::append(
-                            tx,
-                            seq,
-                            &prev,
-                            AttendanceEvent::EVENT_TYPE,
-                            &event.id,
-                            &event.canonical(),
-                        )?;
-                        checkin::insert_event(tx, &event)?;
-                        days::fold(
-                            tx,
-                            tz,
-                            &days::DayInput {
-                                agent: &event.agent,
-                                kind: event.kind,
-                                accepted: event.accepted,
-                                reasons: &event.reasons,
-                                site_id: event.site_id.as_deref(),
-                                captured_at: event.captured_at.timestamp(),
-                            },
-                        )?;
+                        checkin::record_event(tx, tz, |seq| {
+                            Ok(AttendanceEvent {
+                                id: Uuid::now_v7().to_string(),
+                                seq,
+                                agent: agent.clone(),
+                                kind,
+                                accepted: !rejected,
+                                reasons,
+                                site_id: Some(format!("site-{:04}", i % 1000)),
+                                position: if rejected {
+                                    PositionClass::Unknown
+                                } else {
+                                    PositionClass::Inside
+                                },
+                                distance_m: None,
+                                accuracy_band: AccuracyBand::Le25,
+                                captured_at,
+                                recorded_at: captured_at + Duration::seconds(2),
+                                consent_entry: Some(consent.clone()),
+                                coords_digest: None,
+                                location_retained: false,
+                                recorded_by: Actor::agent(agent.clone()),
+                            })
+                        })?;
                         written += 1;
                     }
                 }

@@ -1,17 +1,19 @@
 //! Recording a judged fix: the one hot write path.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Store, audit, consent, days, ledger, policy, privacy};
+use super::connection::Store;
+use super::{audit, chain, consent, days, policy, privacy};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::error::{Error, Result};
 use crate::evaluation::{
     AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, Reason, judge,
 };
 use crate::geofence::SiteIndex;
-use crate::time::from_unix;
+use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, EventKind, Permission, Role, validate_id};
 
 /// A check-in or check-out as an app submits it.
@@ -59,7 +61,7 @@ impl Store {
                         lat: request.fix.lat,
                         lon: request.fix.lon,
                         accuracy_m: request.fix.accuracy_m,
-                        captured_at: truncate_to_second(request.fix.captured_at),
+                        captured_at: whole_second(request.fix.captured_at),
                         flag_ids: flags.iter().map(|f| f.id.clone()).collect(),
                         retain_until,
                         salt: crate::chain::new_salt().to_vec(),
@@ -68,46 +70,27 @@ impl Store {
                 None
             };
 
-            let (seq, prev) = ledger::next_link(tx)?;
-            let event = AttendanceEvent {
-                id,
-                seq,
-                agent: request.agent.clone(),
-                kind: request.kind,
-                accepted: verdict.accepted,
-                reasons: verdict.reasons,
-                site_id: verdict.site_id,
-                position: verdict.position,
-                distance_m: verdict.distance_m,
-                accuracy_band: verdict.accuracy_band,
-                captured_at: truncate_to_second(request.fix.captured_at),
-                recorded_at: truncate_to_second(now),
-                consent_entry: verdict.consent_entry,
-                coords_digest: retained.as_ref().map(RetainedLocation::digest),
-                location_retained: retained.is_some(),
-                recorded_by: actor.clone(),
-            };
-            ledger::append(
-                tx,
-                seq,
-                &prev,
-                AttendanceEvent::EVENT_TYPE,
-                &event.id,
-                &event.canonical(),
-            )?;
-            insert_event(tx, &event)?;
-            days::fold(
-                tx,
-                days::zone_of(tx, &event.agent, default_zone)?,
-                &days::DayInput {
-                    agent: &event.agent,
-                    kind: event.kind,
-                    accepted: event.accepted,
-                    reasons: &event.reasons,
-                    site_id: event.site_id.as_deref(),
-                    captured_at: event.captured_at.timestamp(),
-                },
-            )?;
+            let tz = days::zone_of(tx, &request.agent, default_zone)?;
+            let event = record_event(tx, tz, |seq| {
+                Ok(AttendanceEvent {
+                    id,
+                    seq,
+                    agent: request.agent.clone(),
+                    kind: request.kind,
+                    accepted: verdict.accepted,
+                    reasons: verdict.reasons,
+                    site_id: verdict.site_id,
+                    position: verdict.position,
+                    distance_m: verdict.distance_m,
+                    accuracy_band: verdict.accuracy_band,
+                    captured_at: whole_second(request.fix.captured_at),
+                    recorded_at: whole_second(now),
+                    consent_entry: verdict.consent_entry,
+                    coords_digest: retained.as_ref().map(RetainedLocation::digest),
+                    location_retained: retained.is_some(),
+                    recorded_by: actor.clone(),
+                })
+            })?;
             if let Some(r) = &retained {
                 insert_retained(tx, r)?;
             }
@@ -168,10 +151,6 @@ impl Store {
     }
 }
 
-fn truncate_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
-}
-
 /// What judging needs to know about the agent, read inside the write
 /// transaction so it cannot change underneath.
 fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result<AgentContext> {
@@ -217,7 +196,32 @@ fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result
     })
 }
 
-pub(super) fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
+/// Records one attendance event: its chain link, its row and its day in
+/// the summary (zone `tz`), in the caller's transaction. Judged check-ins
+/// and synthetic data both come through here.
+pub(super) fn record_event(
+    tx: &Transaction<'_>,
+    tz: Tz,
+    make: impl FnOnce(i64) -> Result<AttendanceEvent>,
+) -> Result<AttendanceEvent> {
+    let event = chain::append_event(tx, make)?;
+    insert_event(tx, &event)?;
+    days::fold(
+        tx,
+        tz,
+        &days::DayInput {
+            agent: &event.agent,
+            kind: event.kind,
+            accepted: event.accepted,
+            reasons: &event.reasons,
+            site_id: event.site_id.as_deref(),
+            captured_at: event.captured_at.timestamp(),
+        },
+    )?;
+    Ok(event)
+}
+
+fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO attendance_events (id, seq, agent, kind, accepted, reasons, site_id, position,
            distance_m, accuracy_band, captured_at, recorded_at, consent_entry, coords_digest,

@@ -4,10 +4,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Store, ledger, policy};
+use super::connection::Store;
+use super::{chain, policy};
 use crate::consent::{ConsentEntry, ConsentSource, ConsentState, OsPermission};
 use crate::error::{Error, Result};
-use crate::time::from_unix;
+use crate::policy::ConsentStanding;
+use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, Permission, Role, validate_id};
 
 const COLUMNS: &str =
@@ -28,6 +30,33 @@ pub struct ConsentChange {
 }
 
 impl Store {
+    /// How the agent's location consent stands against the published
+    /// policy. Agents read only their own.
+    pub fn consent_standing(&self, actor: &Actor, agent: &str) -> Result<ConsentStanding> {
+        validate_id("agent", agent)?;
+        if actor.role == Role::Agent && actor.id != agent {
+            return Err(Error::PermissionDenied(
+                "agents may read only their own consent".into(),
+            ));
+        }
+        self.read(|tx| {
+            let published = policy::published(tx)?;
+            let location = latest(tx, agent, Permission::Location)?;
+            let granted = location.as_ref().is_some_and(|e| e.granted);
+            let renewal_required = location.as_ref().is_some_and(|e| {
+                e.granted && crate::policy::renewal_required(&published, &e.policy_version)
+            });
+            Ok(ConsentStanding {
+                agent: agent.to_string(),
+                current_policy_version: crate::policy::current_version(&published).to_string(),
+                location_policy_version: location.map(|e| e.policy_version),
+                location_granted: granted,
+                renewal_required,
+                location_authorised: granted && !renewal_required,
+            })
+        })
+    }
+
     /// Appends a grant or withdrawal to the ledger. Agents change their own
     /// consent; admins may record one on an agent's behalf.
     pub fn change_consent(
@@ -197,7 +226,7 @@ impl Store {
 
 /// Appends one entry (ledger link, row, and for a push withdrawal the
 /// token's deletion) inside the caller's transaction.
-fn append(
+pub(super) fn append(
     tx: &Transaction<'_>,
     actor: &Actor,
     change: &ConsentChange,
@@ -205,26 +234,19 @@ fn append(
     source: ConsentSource,
     now: DateTime<Utc>,
 ) -> Result<ConsentEntry> {
-    let (seq, prev) = ledger::next_link(tx)?;
-    let entry = ConsentEntry {
-        id: Uuid::now_v7().to_string(),
-        seq,
-        subject: change.subject.clone(),
-        permission: change.permission,
-        granted: change.granted,
-        policy_version: policy_version.to_string(),
-        at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
-        source,
-        actor: actor.clone(),
-    };
-    ledger::append(
-        tx,
-        seq,
-        &prev,
-        ConsentEntry::EVENT_TYPE,
-        &entry.id,
-        &entry.canonical(),
-    )?;
+    let entry = chain::append_event(tx, |seq| {
+        Ok(ConsentEntry {
+            id: Uuid::now_v7().to_string(),
+            seq,
+            subject: change.subject.clone(),
+            permission: change.permission,
+            granted: change.granted,
+            policy_version: policy_version.to_string(),
+            at: whole_second(now),
+            source,
+            actor: actor.clone(),
+        })
+    })?;
     tx.prepare_cached(&format!(
         "INSERT INTO consent_ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     ))?

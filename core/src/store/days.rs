@@ -13,7 +13,7 @@ use chrono::{DateTime, Datelike, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 
-use super::Store;
+use super::connection::Store;
 use super::month::{self, month_key};
 use crate::error::{Error, Result};
 use crate::evaluation::Reason;
@@ -73,13 +73,13 @@ impl Store {
     /// An agent's shift: agents read their own, supervisors and admins
     /// anyone's.
     pub fn shift(&self, actor: &Actor, agent: &str) -> Result<Option<Shift>> {
-        super::leads::own_scope(actor, Some(agent), "shifts")?;
+        actor.own_scope(Some(agent), "shifts")?;
         self.read(|tx| load_shift(tx, agent))
     }
 
     /// Every agent's shift (agents: only their own).
     pub fn shifts(&self, actor: &Actor) -> Result<Vec<(String, Shift)>> {
-        let own = super::leads::own_scope(actor, None, "shifts")?;
+        let own = actor.own_scope(None, "shifts")?;
         let all = self.read(load_shifts)?;
         Ok(match own {
             Some(agent) => all.into_iter().filter(|(a, _)| *a == agent).collect(),
@@ -231,7 +231,7 @@ pub(super) fn rebuild_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result
     while let Some(r) = rows.next()? {
         fold_row(tx, tz, agent, r)?;
     }
-    super::sync::refold_agent(tx, agent, tz)
+    refold_imported_agent(tx, agent, tz)
 }
 
 /// Recomputes every day (after upgrading a store that predates the summary).
@@ -248,7 +248,7 @@ pub(super) fn rebuild_all(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> 
         let tz = zone_of(tx, &agent, default_zone)?;
         fold_row(tx, tz, &agent, r)?;
     }
-    super::sync::refold_all(tx, default_zone)
+    refold_imported(tx, default_zone)
 }
 
 fn fold_row(tx: &Transaction<'_>, tz: Tz, agent: &str, r: &rusqlite::Row<'_>) -> Result<()> {
@@ -272,6 +272,62 @@ fn fold_row(tx: &Transaction<'_>, tz: Tz, agent: &str, r: &rusqlite::Row<'_>) ->
             reasons: &reasons,
             site_id: site.as_deref(),
             captured_at: r.get(4)?,
+        },
+    )
+}
+
+/// Refolds an agent's imported attendance after their days were rebuilt
+/// from local events (see `days::rebuild_agent`).
+fn refold_imported_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "SELECT agent, kind, accepted, reasons, site_id, captured_at FROM sync_attendance
+         WHERE agent = ?1 ORDER BY device_id, seq",
+    )?;
+    let mut rows = stmt.query([agent])?;
+    while let Some(r) = rows.next()? {
+        fold_imported_row(tx, tz, r)?;
+    }
+    Ok(())
+}
+
+/// Folds every imported attendance event (devices' events a supervisor's
+/// or the server's store holds, PRODUCT.md §9) into the summary.
+fn refold_imported(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "SELECT agent, kind, accepted, reasons, site_id, captured_at FROM sync_attendance
+         ORDER BY agent, device_id, seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let agent: String = r.get(0)?;
+        let tz = zone_of(tx, &agent, default_zone)?;
+        fold_imported_row(tx, tz, r)?;
+    }
+    Ok(())
+}
+
+fn fold_imported_row(tx: &Transaction<'_>, tz: Tz, r: &rusqlite::Row<'_>) -> Result<()> {
+    let corrupt = |e: Error| Error::Corrupt(format!("stored imported event is unreadable: {e}"));
+    let agent: String = r.get(0)?;
+    let kind: String = r.get(1)?;
+    let reasons: String = r.get(3)?;
+    let reasons = reasons
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| Reason::parse("reasons", s))
+        .collect::<Result<Vec<_>>>()
+        .map_err(corrupt)?;
+    let site: Option<String> = r.get(4)?;
+    fold(
+        tx,
+        tz,
+        &DayInput {
+            agent: &agent,
+            kind: EventKind::parse("kind", &kind).map_err(corrupt)?,
+            accepted: r.get(2)?,
+            reasons: &reasons,
+            site_id: site.as_deref(),
+            captured_at: r.get(5)?,
         },
     )
 }

@@ -6,11 +6,17 @@ use tempfile::TempDir;
 use super::*;
 use crate::consent::ConsentEntry;
 use crate::error::ErrorKind;
+#[allow(unused_imports)]
+use crate::error::{Error, Result};
 use crate::evaluation::Fix;
 use crate::leads::{LeadStatus, LeadUpdate, NewLead, NewTransaction, TxnKind};
 use crate::report::DayStatus;
 use crate::review::Decision;
+#[allow(unused_imports)]
+use crate::rules::Rules;
 use crate::shift::{Shift, WeekdaySet, parse_hhmm, parse_time_zone};
+#[allow(unused_imports)]
+use crate::types::Actor;
 use crate::types::{EventKind, Permission};
 
 const SITES: &str = r#"{"type":"FeatureCollection","features":[

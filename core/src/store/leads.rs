@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction as SqlTx};
 use uuid::Uuid;
 
-use super::{Store, ledger};
+use super::chain;
+use super::connection::Store;
 use crate::error::{Error, Result};
 use crate::leads::{
     Lead, LeadAction, LeadActivity, LeadStatus, LeadUpdate, NewLead, NewTransaction, Transaction,
@@ -13,7 +14,7 @@ use crate::leads::{
 };
 use crate::money;
 use crate::personal::PersonalFields;
-use crate::time::from_unix;
+use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, Role, validate_id};
 
 const LEAD_COLUMNS: &str = "id, agent, status, customer_name, phone, email, product, source, \
@@ -191,7 +192,7 @@ impl Store {
     /// Leads, oldest first. Agents see only their own; supervisors and
     /// admins everyone's.
     pub fn leads(&self, actor: &Actor, filter: &LeadFilter) -> Result<Vec<Lead>> {
-        let agent = own_scope(actor, filter.agent.as_deref(), "leads")?;
+        let agent = actor.own_scope(filter.agent.as_deref(), "leads")?;
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {LEAD_COLUMNS} FROM leads
@@ -256,30 +257,23 @@ impl Store {
                 }
                 refuse_if_restricted(tx, actor, lead_id)?;
             }
-            let (seq, prev) = ledger::next_link(tx)?;
-            let record = Transaction {
-                id: Uuid::now_v7().to_string(),
-                seq,
-                agent: txn.agent.clone(),
-                lead_id: txn.lead_id.clone(),
-                kind: txn.kind,
-                policy_number: txn.policy_number.clone(),
-                product: txn.product.clone(),
-                amount_minor,
-                amount: amount.clone(),
-                currency: txn.currency.clone(),
-                occurred_at: whole_second(txn.occurred_at.unwrap_or(now)),
-                recorded_at: now,
-                actor: actor.clone(),
-            };
-            ledger::append(
-                tx,
-                seq,
-                &prev,
-                Transaction::EVENT_TYPE,
-                &record.id,
-                &record.canonical(),
-            )?;
+            let record = chain::append_event(tx, |seq| {
+                Ok(Transaction {
+                    id: Uuid::now_v7().to_string(),
+                    seq,
+                    agent: txn.agent.clone(),
+                    lead_id: txn.lead_id.clone(),
+                    kind: txn.kind,
+                    policy_number: txn.policy_number.clone(),
+                    product: txn.product.clone(),
+                    amount_minor,
+                    amount: amount.clone(),
+                    currency: txn.currency.clone(),
+                    occurred_at: whole_second(txn.occurred_at.unwrap_or(now)),
+                    recorded_at: now,
+                    actor: actor.clone(),
+                })
+            })?;
             tx.prepare_cached(&format!(
                 "INSERT INTO transactions ({TXN_COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
@@ -305,7 +299,7 @@ impl Store {
 
     /// Transactions, in the order they occurred.
     pub fn transactions(&self, actor: &Actor, agent: Option<&str>) -> Result<Vec<Transaction>> {
-        let agent = own_scope(actor, agent, "transactions")?;
+        let agent = actor.own_scope(agent, "transactions")?;
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {TXN_COLUMNS} FROM transactions WHERE (?1 IS NULL OR agent = ?1)
@@ -328,26 +322,8 @@ fn refuse_if_restricted(tx: &SqlTx<'_>, actor: &Actor, lead_id: &str) -> Result<
     Ok(())
 }
 
-/// Agents read only their own records; supervisors and admins anyone's.
-/// Returns the agent to filter by.
-pub(super) fn own_scope(actor: &Actor, agent: Option<&str>, what: &str) -> Result<Option<String>> {
-    match actor.role {
-        Role::Agent => match agent {
-            Some(a) if a != actor.id => Err(Error::PermissionDenied(format!(
-                "agents may list only their own {what}"
-            ))),
-            _ => Ok(Some(actor.id.clone())),
-        },
-        Role::Supervisor | Role::Admin => Ok(agent.map(str::to_string)),
-    }
-}
-
 fn may_read_agent(actor: &Actor, agent: &str) -> Result<()> {
-    own_scope(actor, Some(agent), "records").map(|_| ())
-}
-
-fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+    actor.own_scope(Some(agent), "records").map(|_| ())
 }
 
 fn validate_optional_text(field: &str, value: &Option<String>) -> Result<()> {
@@ -414,17 +390,8 @@ fn seal(
     )
 }
 
-fn append_activity(tx: &SqlTx<'_>, mut activity: LeadActivity) -> Result<LeadActivity> {
-    let (seq, prev) = ledger::next_link(tx)?;
-    activity.seq = seq;
-    ledger::append(
-        tx,
-        seq,
-        &prev,
-        LeadActivity::EVENT_TYPE,
-        &activity.id,
-        &activity.canonical(),
-    )?;
+fn append_activity(tx: &SqlTx<'_>, activity: LeadActivity) -> Result<LeadActivity> {
+    let activity = chain::append_event(tx, |seq| Ok(LeadActivity { seq, ..activity }))?;
     insert_activity(tx, &activity)?;
     Ok(activity)
 }

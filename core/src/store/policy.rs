@@ -7,12 +7,13 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Store, consent, ledger};
+use super::chain;
+use super::connection::Store;
 use crate::error::{Error, Result};
-use crate::policy::{self, ConsentStanding, PolicyVersion};
+use crate::policy::{self, PolicyVersion};
 use crate::receipt::{ReceiptContext, consent_receipt};
-use crate::time::from_unix;
-use crate::types::{Actor, Permission, Role, validate_id};
+use crate::time::{from_unix, whole_second};
+use crate::types::{Actor, Role, validate_id};
 
 const COLUMNS: &str = "id, seq, version, requires_renewal, published_at, actor_id, actor_role";
 
@@ -44,23 +45,16 @@ impl Store {
                     format!("version {version:?} is already published"),
                 ));
             }
-            let (seq, prev) = ledger::next_link(tx)?;
-            let published = PolicyVersion {
-                id: Uuid::now_v7().to_string(),
-                seq,
-                version: version.to_string(),
-                requires_renewal,
-                published_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
-                published_by: actor.clone(),
-            };
-            ledger::append(
-                tx,
-                seq,
-                &prev,
-                PolicyVersion::EVENT_TYPE,
-                &published.id,
-                &published.canonical(),
-            )?;
+            let published = chain::append_event(tx, |seq| {
+                Ok(PolicyVersion {
+                    id: Uuid::now_v7().to_string(),
+                    seq,
+                    version: version.to_string(),
+                    requires_renewal,
+                    published_at: whole_second(now),
+                    published_by: actor.clone(),
+                })
+            })?;
             tx.prepare_cached(&format!(
                 "INSERT INTO policy_versions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
             ))?
@@ -95,33 +89,6 @@ impl Store {
     /// The version a consent change records when it names none.
     pub fn current_policy_version(&self) -> Result<String> {
         self.read(|tx| Ok(policy::current_version(&published(tx)?).to_string()))
-    }
-
-    /// How the agent's location consent stands against the published
-    /// policy. Agents read only their own.
-    pub fn consent_standing(&self, actor: &Actor, agent: &str) -> Result<ConsentStanding> {
-        validate_id("agent", agent)?;
-        if actor.role == Role::Agent && actor.id != agent {
-            return Err(Error::PermissionDenied(
-                "agents may read only their own consent".into(),
-            ));
-        }
-        self.read(|tx| {
-            let published = published(tx)?;
-            let location = consent::latest(tx, agent, Permission::Location)?;
-            let granted = location.as_ref().is_some_and(|e| e.granted);
-            let renewal_required = location.as_ref().is_some_and(|e| {
-                e.granted && policy::renewal_required(&published, &e.policy_version)
-            });
-            Ok(ConsentStanding {
-                agent: agent.to_string(),
-                current_policy_version: policy::current_version(&published).to_string(),
-                location_policy_version: location.map(|e| e.policy_version),
-                location_granted: granted,
-                renewal_required,
-                location_authorised: granted && !renewal_required,
-            })
-        })
     }
 
     /// Sets the data controller that consent receipts name (admins only).

@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction};
 use uuid::Uuid;
 
-use super::{Store, ledger};
+use super::chain;
+use super::connection::Store;
 use crate::error::{Error, Result};
 use crate::privacy::RestrictionEntry;
-use crate::time::from_unix;
+use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, Role, validate_id};
 
 impl Store {
@@ -39,23 +40,16 @@ pub(super) fn append_restriction(
     restricted: bool,
     now: DateTime<Utc>,
 ) -> Result<RestrictionEntry> {
-    let (seq, prev) = ledger::next_link(tx)?;
-    let entry = RestrictionEntry {
-        id: Uuid::now_v7().to_string(),
-        seq,
-        subject: subject.to_string(),
-        restricted,
-        at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
-        actor: actor.clone(),
-    };
-    ledger::append(
-        tx,
-        seq,
-        &prev,
-        RestrictionEntry::EVENT_TYPE,
-        &entry.id,
-        &entry.canonical(),
-    )?;
+    let entry = chain::append_event(tx, |seq| {
+        Ok(RestrictionEntry {
+            id: Uuid::now_v7().to_string(),
+            seq,
+            subject: subject.to_string(),
+            restricted,
+            at: whole_second(now),
+            actor: actor.clone(),
+        })
+    })?;
     tx.prepare_cached(
         "INSERT INTO restriction_log (id, seq, subject, restricted, at, actor_id, actor_role)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

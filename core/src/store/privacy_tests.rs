@@ -8,11 +8,18 @@ use tempfile::TempDir;
 use super::*;
 use crate::attendance::AttendanceEvent;
 use crate::consent::{ConsentEntry, ConsentSource, OsPermission};
+#[allow(unused_imports)]
+use crate::error::{Error, Result};
 use crate::evaluation::{Fix, Reason};
 use crate::leads::NewLead;
 use crate::receipt::ReceiptContext;
 use crate::requests::{DataSubject, RequestKind, RequestStatus};
+#[allow(unused_imports)]
+use crate::rules::Rules;
+#[allow(unused_imports)]
+use crate::types::Actor;
 use crate::types::{EventKind, Permission};
+use std::path::PathBuf;
 
 const SITES: &str = r#"{"type":"FeatureCollection","features":[
  {"type":"Feature","geometry":{"type":"Point","coordinates":[106.8227,-6.1944]},

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::Store;
+use super::connection::Store;
 use super::month::month_key;
 use crate::attendance::AttendanceEvent;
 use crate::consent::ConsentEntry;

@@ -10,8 +10,9 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Of
 use chrono_tz::Tz;
 use rusqlite::Transaction;
 
+use super::connection::Store;
 use super::month::{self, month_key};
-use super::{Store, days, leads::own_scope, review};
+use super::{days, review};
 use crate::error::{Error, Result};
 use crate::leads::{LeadStatus, TxnKind};
 use crate::money;
@@ -20,6 +21,7 @@ use crate::report::{
     ReviewSummary, SalesReport, SalesRow,
 };
 use crate::shift::{Shift, day_bounds, day_number, minutes_late_after};
+use crate::time::whole_second;
 use crate::types::{Actor, Role};
 
 /// A report's period (local dates, inclusive) and optional agent.
@@ -65,7 +67,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<AttendanceReport> {
         query.validate()?;
-        let agent = own_scope(actor, query.agent.as_deref(), "reports")?;
+        let agent = actor.own_scope(query.agent.as_deref(), "reports")?;
         let grace = self.rules().late_grace_min;
         let (from_day, to_day) = (day_number(query.from), day_number(query.to));
         self.read(|tx| {
@@ -279,7 +281,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SalesReport> {
         query.validate()?;
-        let agent = own_scope(actor, query.agent.as_deref(), "reports")?;
+        let agent = actor.own_scope(query.agent.as_deref(), "reports")?;
         let default_zone = self.default_zone()?;
         self.read(|tx| {
             let hidden = hidden_subjects(tx, actor)?;
@@ -520,10 +522,6 @@ fn take_review(reviews: &mut Reviews, agent: &str, day: i64) -> Option<Box<Revie
         .get_mut(agent)
         .and_then(|days| days.remove(&day))
         .map(Box::new)
-}
-
-fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
 
 /// Status, minutes late and shift start of one local day; `start` is the

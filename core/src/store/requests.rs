@@ -10,13 +10,14 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Store, ledger, privacy};
+use super::connection::Store;
+use super::{chain, privacy};
 use crate::error::{Error, Result};
 use crate::privacy::RestrictionEntry;
 use crate::requests::{
     DataSubject, Request, RequestCompletion, RequestKind, RequestStatus, SubjectKind, due_date,
 };
-use crate::time::from_unix;
+use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, Role};
 
 const SELECT: &str = "SELECT r.id, r.seq, r.subject_kind, r.subject, r.kind, r.received_at,
@@ -136,28 +137,21 @@ pub(super) fn log_in(
     kind: RequestKind,
     now: DateTime<Utc>,
 ) -> Result<Request> {
-    let received_at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let (seq, prev) = ledger::next_link(tx)?;
-    let request = Request {
-        id: Uuid::now_v7().to_string(),
-        seq,
-        subject: subject.clone(),
-        kind,
-        received_at,
-        due_at: due_date(received_at),
-        received_by: actor.clone(),
-        status: RequestStatus::Open,
-        completed_at: None,
-        completed_by: None,
-    };
-    ledger::append(
-        tx,
-        seq,
-        &prev,
-        Request::EVENT_TYPE,
-        &request.id,
-        &request.canonical(),
-    )?;
+    let received_at = whole_second(now);
+    let request = chain::append_event(tx, |seq| {
+        Ok(Request {
+            id: Uuid::now_v7().to_string(),
+            seq,
+            subject: subject.clone(),
+            kind,
+            received_at,
+            due_at: due_date(received_at),
+            received_by: actor.clone(),
+            status: RequestStatus::Open,
+            completed_at: None,
+            completed_by: None,
+        })
+    })?;
     tx.prepare_cached(
         "INSERT INTO privacy_requests (id, seq, subject_kind, subject, kind, received_at, due_at,
            actor_id, actor_role)
@@ -197,29 +191,22 @@ pub(super) fn complete_in(
             ),
         ));
     }
-    let at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let at = whole_second(now);
     if at < request.received_at {
         return Err(Error::invalid(
             "request",
             format!("request {request_id} cannot be completed before it was received"),
         ));
     }
-    let (seq, prev) = ledger::next_link(tx)?;
-    let completion = RequestCompletion {
-        id: Uuid::now_v7().to_string(),
-        seq,
-        request_id: request_id.to_string(),
-        at,
-        actor: actor.clone(),
-    };
-    ledger::append(
-        tx,
-        seq,
-        &prev,
-        RequestCompletion::EVENT_TYPE,
-        &completion.id,
-        &completion.canonical(),
-    )?;
+    let completion = chain::append_event(tx, |seq| {
+        Ok(RequestCompletion {
+            id: Uuid::now_v7().to_string(),
+            seq,
+            request_id: request_id.to_string(),
+            at,
+            actor: actor.clone(),
+        })
+    })?;
     tx.prepare_cached(
         "INSERT INTO privacy_request_completions (id, seq, request_id, completed_at, actor_id,
            actor_role)

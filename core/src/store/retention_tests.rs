@@ -7,8 +7,14 @@ use tempfile::TempDir;
 use super::*;
 use crate::attendance::EventFilter;
 use crate::audit::{FlagPurpose, FlagRequest, FlagScope};
+#[allow(unused_imports)]
+use crate::error::{Error, Result};
 use crate::evaluation::Fix;
 use crate::leads::{LeadStatus, LeadUpdate, NewLead, NewTransaction, TxnKind};
+#[allow(unused_imports)]
+use crate::rules::Rules;
+#[allow(unused_imports)]
+use crate::types::Actor;
 use crate::types::{EventKind, Permission};
 
 const SITES: &str = r#"{"type":"FeatureCollection","features":[

@@ -4,13 +4,14 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Store, days, ledger};
+use super::connection::Store;
+use super::{chain, days};
 use crate::error::{Error, Result};
 use crate::leads::validate_text;
 use crate::personal::PersonalFields;
 use crate::review::{Decision, Review};
 use crate::shift::{date_from_day_number, day_number, local_date};
-use crate::time::from_unix;
+use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, Role};
 
 const COLUMNS: &str =
@@ -41,8 +42,8 @@ impl Store {
                 .ok_or_else(|| Error::NotFound(format!("attendance event {event_id}")))?;
             let tz = days::zone_of(tx, &agent, default_zone)?;
             let date = local_date(tz, from_unix("captured_at", captured_at)?);
-            let (seq, prev) = ledger::next_link(tx)?;
-            let review = Review {
+            let review = chain::append_event(tx, |seq| {
+                Ok(Review {
                 id: Uuid::now_v7().to_string(),
                 seq,
                 event_id: event_id.to_string(),
@@ -51,17 +52,10 @@ impl Store {
                 decision,
                 note: Some(note.to_string()),
                 personal: PersonalFields::seal([("note", note)]),
-                at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+                at: whole_second(now),
                 reviewer: actor.clone(),
-            };
-            ledger::append(
-                tx,
-                seq,
-                &prev,
-                Review::EVENT_TYPE,
-                &review.id,
-                &review.canonical(),
-            )?;
+                })
+            })?;
             tx.prepare_cached(&format!(
                 "INSERT INTO reviews ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ))?

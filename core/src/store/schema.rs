@@ -1,9 +1,12 @@
 //! Schema version, creation and upgrades (the application-services pattern:
 //! one constant for the version, one script per upgrade step).
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::{Error, Result};
+use crate::rules::Rules;
+
+use super::days;
 
 /// Bump together with a new `UPGRADES` entry.
 pub const VERSION: u32 = 6;
@@ -69,11 +72,56 @@ pub(crate) fn init(conn: &mut Connection) -> Result<Option<u32>> {
                 tx.execute_batch(script)?;
             }
         }
+        // Data the new tables derive from the old ones lands in the same
+        // transaction as the version bump: a crash or error anywhere leaves
+        // the store at its old version, and the next open upgrades again.
+        derive(&tx, version)?;
         tx.pragma_update(None, "user_version", VERSION)?;
         tx.commit()?;
         return Ok(Some(version));
     }
     Ok(None)
+}
+
+/// Fills the derived tables an upgrade from `from` introduced.
+fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
+    if from < 4 {
+        // v4 brought the per-day summary: fold every stored event into it,
+        // counting days in the zone the stored rules name.
+        let rules: Option<String> = tx
+            .query_row("SELECT value FROM meta WHERE key = 'rules'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let rules = match rules {
+            None => Rules::default(),
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| Error::Corrupt(format!("stored rules are unreadable: {e}")))?,
+        };
+        days::rebuild_all(tx, days::parse_zone(&rules.time_zone)?)?;
+    }
+    #[cfg(test)]
+    if fail_derive::ARMED.with(|armed| armed.get()) {
+        return Err(Error::Io(std::io::Error::other(
+            "injected failure after the backfill",
+        )));
+    }
+    Ok(())
+}
+
+/// Test hook: makes the next upgrade fail after its derived data is written
+/// (on this thread), to prove the upgrade is one transaction.
+#[cfg(test)]
+pub(crate) mod fail_derive {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(crate) static ARMED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(crate) fn arm(on: bool) {
+        ARMED.with(|armed| armed.set(on));
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 use serde::Serialize;
 
-use super::Store;
+use std::sync::Arc;
+
+use super::connection::Store;
 use crate::error::{Error, Result};
+use crate::geofence::SiteIndex;
 use crate::geofence::{GeoPoint, Site, parse_sites, sites_to_geojson};
 use crate::types::Actor;
 
@@ -102,4 +105,27 @@ pub(super) fn load_all(tx: &Transaction<'_>) -> Result<Vec<Site>> {
         sites.push(site);
     }
     Ok(sites)
+}
+
+impl Store {
+    /// The site index, built from the stored sites on first use.
+    pub fn site_index(&self) -> Result<Arc<SiteIndex>> {
+        if let Ok(slot) = self.sites.read()
+            && let Some(index) = slot.as_ref()
+        {
+            return Ok(index.clone());
+        }
+        let sites = self.read(load_all)?;
+        let index = Arc::new(SiteIndex::new(sites));
+        if let Ok(mut slot) = self.sites.write() {
+            *slot = Some(index.clone());
+        }
+        Ok(index)
+    }
+
+    pub(super) fn invalidate_sites(&self) {
+        if let Ok(mut slot) = self.sites.write() {
+            *slot = None;
+        }
+    }
 }

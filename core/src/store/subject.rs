@@ -10,7 +10,9 @@ use rusqlite::Transaction;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{RequestFilter, Store, checkin, leads, requests, review};
+use super::connection::Store;
+use super::requests::RequestFilter;
+use super::{checkin, leads, requests, review};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::audit::AuditFlag;
 use crate::consent::ConsentEntry;
@@ -18,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::leads::{Lead, LeadActivity, Transaction as TxnRecord};
 use crate::requests::{DataSubject, Request, RequestKind, SubjectKind};
 use crate::review::Review;
+use crate::time::whole_second;
 use crate::types::{Actor, Role};
 
 /// Bumped when a field of the export changes meaning or disappears.
@@ -113,7 +116,7 @@ impl Store {
         let mut export = SubjectExport {
             format: "fieldcheck-subject-export",
             schema_version: EXPORT_SCHEMA_VERSION,
-            generated_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+            generated_at: whole_second(now),
             subject: json!({"kind": subject.kind.as_str(), "id": subject.id}),
             profile: Value::Null,
             consent_ledger: Vec::new(),
@@ -351,7 +354,7 @@ impl Store {
             let request = requests::complete_in(tx, actor, &request.id, now)?;
             Ok(ErasureReport {
                 subject: json!({"kind": subject.kind.as_str(), "id": subject.id}),
-                erased_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+                erased_at: whole_second(now),
                 request,
                 erased,
                 kept,

@@ -18,7 +18,8 @@ use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 use serde::Deserialize;
 
-use super::{Store, days, ledger};
+use super::connection::Store;
+use super::{chain, days, verify};
 use crate::attendance::AttendanceEvent;
 use crate::chain::{GENESIS, Hash, link};
 use crate::error::{Error, Result};
@@ -78,7 +79,7 @@ impl Store {
         let device_id = self.device_id()?;
         self.read(|tx| {
             let acked = acked_seq(tx)?;
-            let anchor = ledger::anchor(tx)?;
+            let anchor = chain::anchor(tx)?;
             let head = head_seq(tx)?;
             // Events folded into an anchor are gone: the outbox resumes after it.
             let first_held = anchor.map_or(0, |(count, _)| count) + 1;
@@ -125,7 +126,7 @@ impl Store {
                 let canonical = match purged {
                     Some(_) => None,
                     None => {
-                        let bytes = ledger::canonical_of(tx, &event_type, &event_id)?
+                        let bytes = verify::canonical_of(tx, &event_type, &event_id)?
                             .ok_or_else(|| broken("has been deleted"))?;
                         if link(&prev_hash, &bytes) != hash {
                             return Err(broken("does not match its hash (altered)"));
@@ -324,7 +325,7 @@ fn head_seq(tx: &Transaction<'_>) -> Result<i64> {
     let last: Option<i64> = tx.query_row("SELECT MAX(seq) FROM ledger", [], |r| r.get(0))?;
     Ok(match last {
         Some(seq) => seq,
-        None => ledger::anchor(tx)?.map_or(0, |(count, _)| count),
+        None => chain::anchor(tx)?.map_or(0, |(count, _)| count),
     })
 }
 
@@ -628,59 +629,4 @@ fn fold_imported(
         },
     )?;
     Ok(true)
-}
-
-/// Refolds an agent's imported attendance after their days were rebuilt
-/// from local events (see `days::rebuild_agent`).
-pub(super) fn refold_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result<()> {
-    let mut stmt = tx.prepare(
-        "SELECT agent, kind, accepted, reasons, site_id, captured_at FROM sync_attendance
-         WHERE agent = ?1 ORDER BY device_id, seq",
-    )?;
-    let mut rows = stmt.query([agent])?;
-    while let Some(r) = rows.next()? {
-        refold_row(tx, tz, r)?;
-    }
-    Ok(())
-}
-
-/// Refolds every imported attendance event (see `days::rebuild_all`).
-pub(super) fn refold_all(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> {
-    let mut stmt = tx.prepare(
-        "SELECT agent, kind, accepted, reasons, site_id, captured_at FROM sync_attendance
-         ORDER BY agent, device_id, seq",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let agent: String = r.get(0)?;
-        let tz = days::zone_of(tx, &agent, default_zone)?;
-        refold_row(tx, tz, r)?;
-    }
-    Ok(())
-}
-
-fn refold_row(tx: &Transaction<'_>, tz: Tz, r: &rusqlite::Row<'_>) -> Result<()> {
-    let corrupt = |e: Error| Error::Corrupt(format!("stored imported event is unreadable: {e}"));
-    let agent: String = r.get(0)?;
-    let kind: String = r.get(1)?;
-    let reasons: String = r.get(3)?;
-    let reasons = reasons
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| Reason::parse("reasons", s))
-        .collect::<Result<Vec<_>>>()
-        .map_err(corrupt)?;
-    let site: Option<String> = r.get(4)?;
-    days::fold(
-        tx,
-        tz,
-        &days::DayInput {
-            agent: &agent,
-            kind: EventKind::parse("kind", &kind).map_err(corrupt)?,
-            accepted: r.get(2)?,
-            reasons: &reasons,
-            site_id: site.as_deref(),
-            captured_at: r.get(5)?,
-        },
-    )
 }

@@ -7,13 +7,20 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use super::*;
+#[allow(unused_imports)]
+use crate::error::{Error, Result};
 use crate::evaluation::Fix;
 use crate::leads::NewLead;
 use crate::review::Decision;
+#[allow(unused_imports)]
+use crate::rules::Rules;
 use crate::shift::{Shift, WeekdaySet, parse_time_zone};
 use crate::sync::{SyncBatch, SyncError};
+#[allow(unused_imports)]
+use crate::types::Actor;
 use crate::types::{EventKind, Permission};
 use crate::{ConsentChange, ErrorKind, ReportQuery};
+use std::path::PathBuf;
 
 const SITES: &str = r#"{"type":"FeatureCollection","features":[
  {"type":"Feature","geometry":{"type":"Point","coordinates":[106.8227,-6.1944]},

@@ -7,8 +7,15 @@ use crate::attendance::{AttendanceEvent, EventFilter};
 use crate::audit::{FlagPurpose, FlagRequest, FlagScope};
 use crate::chain;
 use crate::consent::{ConsentEntry, ConsentSource};
+#[allow(unused_imports)]
+use crate::error::{Error, Result};
 use crate::evaluation::{Fix, PositionClass, Reason};
+#[allow(unused_imports)]
+use crate::rules::Rules;
+#[allow(unused_imports)]
+use crate::types::Actor;
 use crate::types::{EventKind, Permission};
+use std::path::{Path, PathBuf};
 
 /// Jakarta head office (circle, 150 m) and a Surabaya branch (square).
 const SITES: &str = r#"{"type":"FeatureCollection","features":[
@@ -898,4 +905,123 @@ fn os_permission_changes_withdraw_and_restore_but_never_grant() {
         ),
         Err(Error::PermissionDenied(_))
     ));
+}
+
+/// A v3 store (frozen schema) holding the attendance a fresh store recorded.
+fn v3_store_with_events_of(fresh: &Path, path: &Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(include_str!("../../tests/data/schema_v3.sql"))
+        .unwrap();
+    conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
+        .unwrap();
+    conn.pragma_update(None, "user_version", 3).unwrap();
+    conn.execute("ATTACH DATABASE ?1 AS fresh", [fresh.to_str().unwrap()])
+        .unwrap();
+    for table in ["sites", "ledger", "consent_ledger", "attendance_events"] {
+        let columns: Vec<String> = conn
+            .prepare(&format!("PRAGMA main.table_info({table})"))
+            .unwrap()
+            .query_map([], |r| r.get(1))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let columns = columns.join(", ");
+        conn.execute(
+            &format!("INSERT INTO main.{table} ({columns}) SELECT {columns} FROM fresh.{table}"),
+            [],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_failed_upgrade_leaves_a_v3_store_that_upgrades_later() {
+    let f = fixture();
+    let days = [t0(), t0() + Duration::days(1), t0() + Duration::days(2)];
+    for (i, agent) in ["a1", "a2"].into_iter().enumerate() {
+        grant(&f.store, agent, t0() - Duration::hours(1));
+        for (d, at) in days.iter().enumerate() {
+            // Inside on most days; a rejected attempt (outside) now and then.
+            let lon = if (i + d) % 3 == 2 {
+                HQ_LON + 0.05
+            } else {
+                HQ_LON
+            };
+            check_in_at(
+                &f.store,
+                agent,
+                HQ_LAT,
+                lon,
+                *at + Duration::minutes(i as i64),
+            )
+            .unwrap();
+        }
+    }
+    let query = ReportQuery {
+        from: days[0].date_naive(),
+        to: days[2].date_naive(),
+        agent: None,
+    };
+    let expected = f.store.attendance_report(&admin(), &query, t0()).unwrap();
+    assert_eq!(expected.days.len(), 6, "the fixture records six agent-days");
+    f.store.checkpoint().unwrap();
+
+    let old = f._dir.path().join("v3.db");
+    v3_store_with_events_of(&f.path, &old);
+
+    schema::fail_derive::arm(true);
+    let failed = Store::open(&old);
+    schema::fail_derive::arm(false);
+    assert!(failed.is_err(), "the injected failure must surface");
+    {
+        let conn = Connection::open(&old).unwrap();
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 3, "a failed upgrade keeps the old version");
+        let summary: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'attendance_months')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!summary, "nothing of the failed upgrade is left");
+    }
+
+    let upgraded = Store::open(&old).unwrap();
+    let report = upgraded.attendance_report(&admin(), &query, t0()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&report).unwrap(),
+        serde_json::to_value(&expected).unwrap()
+    );
+}
+
+#[test]
+fn synthetic_attendance_is_recorded_like_judged_attendance() {
+    let f = fixture();
+    let spec = SyntheticAttendance {
+        agents: 7,
+        events: 300,
+        start: t0(),
+        days: 5,
+        seed: 42,
+    };
+    f.store
+        .load_synthetic_attendance(&admin(), &spec, &|_| {})
+        .unwrap();
+    let events = f.store.events(&admin(), &EventFilter::default()).unwrap();
+    assert_eq!(events.len(), 300);
+    for e in &events {
+        // PRODUCT.md §4: every judged fix names the consent that authorised it.
+        let id = e.consent_entry.as_deref().expect("a consent entry");
+        let entry = f.store.consent_entry(&admin(), id).unwrap();
+        assert_eq!(entry.subject, e.agent);
+        assert_eq!(entry.permission, Permission::Location);
+        assert!(entry.granted && entry.at <= e.captured_at);
+    }
+    let report = f.store.verify().unwrap();
+    assert!(report.intact, "{report:?}");
+    // Consent entries and events, one chain.
+    assert_eq!(report.events_checked, 300 + 7);
 }

@@ -104,7 +104,7 @@ final class ScenarioTests: XCTestCase {
     private func judge(_ step: Step, by agent: FieldCheckService, audit: FieldCheckService) async throws -> [String] {
         let expect = try step.need(step.expect, "expect")
         let kind = try step.need(step.kind, "kind")
-        guard kind == "check_in" || kind == "check_out" else { throw TestDataError("unknown kind \(kind)") }
+        guard kind == "check_in" || kind == "check_out" else { throw TestDataError("field \"kind\": unknown value \(kind)") }
         let eventsBefore = try await audit.events(agent: nil).count
         let event: AttendanceEvent
         do {
@@ -161,7 +161,7 @@ private struct Step: Decodable {
         switch try need(permission, "permission") {
         case "location": .location
         case "push": .push
-        case let other: throw TestDataError("unknown permission \(other)")
+        case let other: throw TestDataError("field \"permission\": unknown value \(other)")
         }
     }
 
@@ -169,7 +169,7 @@ private struct Step: Decodable {
         switch try need(purpose, "purpose") {
         case "audit": .audit
         case "security": .security
-        case let other: throw TestDataError("unknown purpose \(other)")
+        case let other: throw TestDataError("field \"purpose\": unknown value \(other)")
         }
     }
 }

@@ -83,7 +83,7 @@ class ScenarioTest(private val name: String) {
                             when (val p = step.string("permission")) {
                                 "location" -> Permission.LOCATION
                                 "push" -> Permission.PUSH
-                                else -> error("unknown permission $p")
+                                else -> error("$where: field \"permission\": unknown value $p")
                             },
                             step["granted"] as Boolean,
                         )
@@ -91,7 +91,11 @@ class ScenarioTest(private val name: String) {
                             supervisor,
                             FlagRequest(
                                 scope = scope(step["scope"]),
-                                purpose = FlagPurpose.valueOf(step.string("purpose").uppercase()),
+                                purpose = when (val p = step.string("purpose")) {
+                                    "audit" -> FlagPurpose.AUDIT
+                                    "security" -> FlagPurpose.SECURITY
+                                    else -> error("$where: field \"purpose\": unknown value $p")
+                                },
                                 reason = step.string("reason"),
                                 expiresAt = instant(step.string("until")),
                             ),
@@ -127,7 +131,7 @@ class ScenarioTest(private val name: String) {
                 when (val kind = step.string("kind")) {
                     "check_in" -> client.checkIn(who)
                     "check_out" -> client.checkOut(who)
-                    else -> error("unknown kind $kind")
+                    else -> error("$where: field \"kind\": unknown value $kind")
                 },
             )
         } catch (e: FieldCheckException) {

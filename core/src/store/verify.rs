@@ -1,11 +1,15 @@
-//! Appending to and verifying the hash chain.
+//! Verification of the stored chain (PRODUCT.md §7): every hash and link
+//! recomputed from the anchor, each present personal field against its
+//! digest, and no event row outside the chain.
 
 use rusqlite::{OptionalExtension, Transaction};
 
-use super::{Store, audit, checkin, consent, leads, policy, privacy, requests, review};
+use super::chain::{anchor, to_hash};
+use super::connection::Store;
+use super::{audit, checkin, consent, leads, policy, privacy, requests, review};
 use crate::attendance::AttendanceEvent;
 use crate::audit::AuditFlag;
-use crate::chain::{BrokenLink, GENESIS, Hash, VerifyReport, link};
+use crate::chain::{BrokenLink, GENESIS, VerifyReport, link};
 use crate::consent::ConsentEntry;
 use crate::error::{Error, Result};
 use crate::leads::{LeadActivity, Transaction as TxnRecord};
@@ -13,58 +17,6 @@ use crate::policy::PolicyVersion;
 use crate::privacy::RestrictionEntry;
 use crate::requests::{Request, RequestCompletion};
 use crate::review::Review;
-
-/// The sequence number and previous hash the next event links to.
-pub(super) fn next_link(tx: &Transaction<'_>) -> Result<(i64, Hash)> {
-    let last: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (seq, hash) = match last {
-        Some(found) => found,
-        None => match anchor(tx)? {
-            Some((count, head)) => (count, head.to_vec()),
-            None => return Ok((1, GENESIS)),
-        },
-    };
-    Ok((seq + 1, to_hash(&hash)?))
-}
-
-/// Links an event into the chain; the caller inserts the event row in the
-/// same transaction.
-pub(super) fn append(
-    tx: &Transaction<'_>,
-    seq: i64,
-    prev: &Hash,
-    event_type: &str,
-    event_id: &str,
-    canonical: &[u8],
-) -> Result<Hash> {
-    let hash = link(prev, canonical);
-    tx.prepare_cached(
-        "INSERT INTO ledger (seq, event_type, event_id, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute((seq, event_type, event_id, &prev[..], &hash[..]))?;
-    Ok(hash)
-}
-
-pub(super) fn anchor(tx: &Transaction<'_>) -> Result<Option<(i64, Hash)>> {
-    let row: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT event_count, head_hash FROM chain_anchor WHERE id = 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    row.map(|(count, head)| Ok((count, to_hash(&head)?)))
-        .transpose()
-}
-
-fn to_hash(bytes: &[u8]) -> Result<Hash> {
-    bytes
-        .try_into()
-        .map_err(|_| Error::Corrupt("a ledger hash is not 32 bytes".into()))
-}
 
 /// An event's canonical encoding, or the reason it cannot be trusted.
 enum Loaded {

@@ -1,0 +1,147 @@
+//! The connection layer: one writer and one reader connection to the
+//! file, the transaction closures every store module writes and reads
+//! through, and what is cached beside them (rules, the site index).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
+use crate::geofence::SiteIndex;
+use crate::rules::Rules;
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: committed means on disk, through power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a crashed process, not a power cut.
+    /// For imports and tests only.
+    Normal,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    pub durability: Durability,
+}
+
+pub struct Store {
+    pub(super) path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    /// Built once per import, shared by concurrent judgements.
+    pub(super) sites: RwLock<Option<Arc<SiteIndex>>>,
+    pub(super) rules: RwLock<Rules>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    pub(super) fn from_connections(
+        path: PathBuf,
+        writer: Connection,
+        reader: Connection,
+        rules: Rules,
+    ) -> Store {
+        Store {
+            path,
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            sites: RwLock::new(None),
+            rules: RwLock::new(rules),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one immediate transaction on the writer connection;
+    /// commits on `Ok`, rolls back on `Err`.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on the reader connection (a consistent WAL snapshot).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.reader)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let value = f(&tx)?;
+        tx.finish()?;
+        Ok(value)
+    }
+
+    pub fn rules(&self) -> Rules {
+        self.rules
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Copies the WAL into the main file and truncates it to zero bytes.
+    pub fn checkpoint(&self) -> Result<()> {
+        let conn = lock(&self.writer)?;
+        checkpoint_truncate(&conn)
+    }
+}
+
+pub(super) fn configure(conn: &Connection, options: &OpenOptions) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // The first statement that reads the header: a file that is not a
+    // database fails here with NOTADB, mapped to Error::Corrupt.
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "secure_delete", true)?;
+    let sync = match options.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    // Apple's fsync does not reach the platter; F_FULLFSYNC does.
+    #[cfg(target_vendor = "apple")]
+    {
+        conn.pragma_update(None, "fullfsync", true)?;
+        conn.pragma_update(None, "checkpoint_fullfsync", true)?;
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Checkpoints and truncates the WAL. A reader in another process can hold
+/// the WAL for a moment, so a blocked checkpoint is retried for up to ~5 s.
+pub(crate) fn checkpoint_truncate(conn: &Connection) -> Result<()> {
+    for attempt in 0.. {
+        let (busy, _, _): (i64, i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        if busy == 0 {
+            return Ok(());
+        }
+        if attempt == 50 {
+            break;
+        }
+        log::debug!("WAL checkpoint blocked by a reader; retrying");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+        Some("WAL checkpoint blocked by a reader".into()),
+    )))
+}
+
+fn lock(m: &Mutex<Connection>) -> Result<MutexGuard<'_, Connection>> {
+    // A panic while holding the lock leaves SQLite itself consistent (the
+    // open transaction rolls back), so a poisoned lock is still usable.
+    Ok(m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+}
