@@ -1539,12 +1539,10 @@ fn attendance_report_from_core(r: core::AttendanceReport) -> core::Result<Attend
 }
 
 fn review_summary_from_core(s: core::report::ReviewSummary) -> core::Result<ReviewSummary> {
-    let decision = Decision::parse("decision", &s.decision)
-        .map_err(|_| core::Error::Corrupt(format!("stored review decision {:?}", s.decision)))?;
     Ok(ReviewSummary {
         review_id: s.review_id,
         event_id: s.event_id,
-        decision,
+        decision: s.decision,
         reviewer: s.reviewer,
         note: s.note,
         at: s.at,
@@ -1571,11 +1569,7 @@ fn sales_report_from_core(r: core::SalesReport) -> SalesReport {
                     .iter()
                     .map(|status| StatusCount {
                         status: *status,
-                        count: row
-                            .leads_by_status
-                            .get(status.as_str())
-                            .copied()
-                            .unwrap_or(0),
+                        count: row.leads_by_status.get(status).copied().unwrap_or(0),
                     })
                     .collect(),
                 agent: row.agent,

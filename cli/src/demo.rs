@@ -1008,8 +1008,14 @@ fn render(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
             "  {:<10} {} lead(s), {} won, {} lost, conversion {}, {} closing(s), premium {}",
             row.agent,
             row.leads_total,
-            row.leads_by_status.get("won").copied().unwrap_or(0),
-            row.leads_by_status.get("lost").copied().unwrap_or(0),
+            row.leads_by_status
+                .get(&fieldcheck_core::LeadStatus::Won)
+                .copied()
+                .unwrap_or(0),
+            row.leads_by_status
+                .get(&fieldcheck_core::LeadStatus::Lost)
+                .copied()
+                .unwrap_or(0),
             row.conversion_rate
                 .map(|r| format!("{:.0} %", r * 100.0))
                 .unwrap_or_else(|| "-".into()),
@@ -1224,10 +1230,16 @@ mod tests {
             (siti.status, siti.minutes_late),
             (DayStatus::Late, Some(55))
         );
-        assert_eq!(siti.review.as_ref().unwrap().decision, "approved");
+        assert_eq!(
+            siti.review.as_ref().unwrap().decision,
+            fieldcheck_core::Decision::Approved
+        );
         let budi = day("agt-budi", THU);
         assert!(budi.missing_check_out);
-        assert_eq!(budi.review.as_ref().unwrap().decision, "rejected");
+        assert_eq!(
+            budi.review.as_ref().unwrap().decision,
+            fieldcheck_core::Decision::Rejected
+        );
         assert_eq!(day("agt-eko", MON).rejected.get("mock_location"), Some(1));
         assert_eq!(day("agt-lars", FRI).status, DayStatus::Absent);
 
@@ -1238,7 +1250,10 @@ mod tests {
         assert_eq!(row("agt-budi").premium["IDR"], "4500000.00");
         assert_eq!(row("agt-siti").premium["IDR"], "1354166.67");
         assert_eq!(row("agt-sanne").premium["EUR"], "693.34");
-        assert_eq!(row("agt-dewi").leads_by_status["lost"], 1);
+        assert_eq!(
+            row("agt-dewi").leads_by_status[&fieldcheck_core::LeadStatus::Lost],
+            1
+        );
         assert_eq!(row("agt-dewi").conversion_rate, Some(0.0));
         assert_eq!(row("agt-budi").conversion_rate, Some(1.0));
         assert_eq!(row("agt-lars").closings, 0);

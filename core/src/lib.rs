@@ -43,9 +43,12 @@ pub use requests::{DataSubject, Request, RequestKind, RequestStatus, SubjectKind
 pub use review::{Decision, Review};
 pub use rules::Rules;
 pub use shift::{Shift, WeekdaySet};
+/// Synthetic data for benchmarks and demos; off in the library apps embed.
+#[cfg(feature = "synthetic")]
+pub use store::SyntheticAttendance;
 pub use store::{
     CheckInRequest, ConsentChange, Durability, ImportSummary, LeadFilter, OpenOptions, PurgeReport,
-    ReportQuery, Store, SyntheticAttendance,
+    ReportQuery, Store,
 };
 pub use store::{Erased, ErasureReport, Kept, SubjectExport};
 pub use sync::{AckReport, DeviceState, ImportReport, SyncBatch, SyncError, SyncStatus};

@@ -22,7 +22,9 @@ mod fence;
 mod geodesy;
 mod geojson_io;
 mod index;
+#[cfg(any(test, feature = "synthetic"))]
 mod synthetic;
+#[cfg(any(test, feature = "synthetic"))]
 pub(crate) use synthetic::SplitMix64;
 mod validate;
 
@@ -128,12 +130,14 @@ pub fn sites_to_geojson(sites: &[Site]) -> String {
 /// `count` realistic sites (mostly 50–300 m circles, some 5–40-vertex
 /// polygons, around Indonesian and European cities), the same for the same
 /// seed. For benchmarks, `fieldcheck bench` and tests.
+#[cfg(any(test, feature = "synthetic"))]
 pub fn synthetic_sites(count: usize, seed: u64) -> Vec<Site> {
     synthetic::synthetic_sites(count, seed)
 }
 
 /// `count` fixes (position, accuracy in metres) near `sites`, the same for
 /// the same seed: mostly at or near a site, some up to 30 km away.
+#[cfg(any(test, feature = "synthetic"))]
 pub fn synthetic_fixes(sites: &[Site], count: usize, seed: u64) -> Vec<(GeoPoint, f64)> {
     synthetic::synthetic_fixes(sites, count, seed)
 }

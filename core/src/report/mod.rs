@@ -8,6 +8,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::evaluation::Reason;
+use crate::leads::LeadStatus;
+use crate::review::Decision;
 use crate::types::string_enum;
 
 /// Bumped when a field of a report changes meaning or disappears.
@@ -123,8 +125,7 @@ fn hh_mm<S: Serializer>(t: &Option<NaiveTime>, s: S) -> Result<S::Ok, S::Error> 
 pub struct ReviewSummary {
     pub review_id: String,
     pub event_id: String,
-    /// `approved` or `rejected`.
-    pub decision: String,
+    pub decision: Decision,
     pub reviewer: String,
     pub note: Option<String>,
     #[serde(with = "crate::time::rfc3339")]
@@ -162,7 +163,7 @@ pub struct SalesRow {
     pub agent: String,
     /// Leads created in the period, by their current status (every status
     /// listed, zeros included).
-    pub leads_by_status: BTreeMap<String, u32>,
+    pub leads_by_status: BTreeMap<LeadStatus, u32>,
     pub leads_total: u32,
     /// won / leads_total; null when there are no leads.
     pub conversion_rate: Option<f64>,

@@ -16,6 +16,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
 use super::RejectionCounts;
 use super::{AttendanceDay, AttendanceReport, DateTotals, DayStatus, SalesReport, SalesRow};
 use crate::error::{Error, Result};
+use crate::leads::LeadStatus;
+use crate::review::Decision;
 
 /// The rejection columns of the attendance CSV, in order: `rejected_<code>`
 /// for every reason code of `evaluation::Reason` (a test keeps the two in
@@ -35,7 +37,6 @@ pub const REJECTION_CODES: [&str; 11] = [
 ];
 
 /// Lead statuses in pipeline order: the `leads_<status>` columns.
-pub const LEAD_STATUSES: [&str; 6] = ["new", "contacted", "qualified", "proposal", "won", "lost"];
 
 /// Fill colours of the attendance chart's bars (the screenshot test looks
 /// for them; status cells in the table use other, lighter colours).
@@ -175,7 +176,7 @@ pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<
 pub fn sales_csv(report: &SalesReport, out: impl io::Write) -> Result<()> {
     let mut w = csv_writer(out);
     let mut header: Vec<Cow<'_, str>> = vec!["agent".into(), "leads_total".into()];
-    header.extend(LEAD_STATUSES.iter().map(|s| format!("leads_{s}").into()));
+    header.extend(LeadStatus::ALL.iter().map(|s| format!("leads_{s}").into()));
     header.extend(["conversion_rate", "closings", "premium", "cancellations"].map(Cow::Borrowed));
     w.write_record(header.iter().map(|c| c.as_bytes()))
         .map_err(csv_error)?;
@@ -185,8 +186,8 @@ pub fn sales_csv(report: &SalesReport, out: impl io::Write) -> Result<()> {
         row.clear();
         row.push(guard(&agent.agent));
         row.push(agent.leads_total.to_string().into());
-        for status in LEAD_STATUSES {
-            row.push(leads(agent, status).to_string().into());
+        for status in LeadStatus::ALL {
+            row.push(leads(agent, *status).to_string().into());
         }
         row.push(
             agent
@@ -250,8 +251,8 @@ fn opt_time(t: Option<DateTime<FixedOffset>>) -> Cow<'static, str> {
     })
 }
 
-fn leads(row: &SalesRow, status: &str) -> u32 {
-    row.leads_by_status.get(status).copied().unwrap_or(0)
+fn leads(row: &SalesRow, status: LeadStatus) -> u32 {
+    row.leads_by_status.get(&status).copied().unwrap_or(0)
 }
 
 /// `EUR 20.00; IDR 1500000.00`, in the map's (currency code) order.
@@ -739,15 +740,14 @@ fn day_row(out: &mut String, day: &AttendanceDay) -> fmt::Result {
     match &day.review {
         None => out.push_str("<td></td>"),
         Some(review) => {
-            let class = match review.decision.as_str() {
-                "approved" => "rv-approved",
-                "rejected" => "rv-rejected",
-                _ => "rv",
+            let class = match review.decision {
+                Decision::Approved => "rv-approved",
+                Decision::Rejected => "rv-rejected",
             };
             write!(
                 out,
                 "<td class=\"wrap\"><span class=\"{class}\">{}</span> by <bdi>{}</bdi>",
-                Esc(&review.decision),
+                review.decision,
                 Esc(&review.reviewer)
             )?;
             if let Some(note) = &review.note {
@@ -827,7 +827,7 @@ fn write_sales(out: &mut String, report: &SalesReport) -> fmt::Result {
     let (mut leads_total, mut won, mut closings) = (0u64, 0u64, 0u64);
     for row in &report.agents {
         leads_total += u64::from(row.leads_total);
-        won += u64::from(leads(row, "won"));
+        won += u64::from(leads(row, LeadStatus::Won));
         closings += u64::from(row.closings);
     }
     out.push_str("<ul class=\"summary\">");
@@ -845,7 +845,10 @@ fn write_sales(out: &mut String, report: &SalesReport) -> fmt::Result {
     sales_chart(out, &report.agents)?;
 
     out.push_str("<h2>Agents</h2>\n");
-    let statuses: Vec<String> = LEAD_STATUSES.iter().map(|s| capitalised(s)).collect();
+    let statuses: Vec<String> = LeadStatus::ALL
+        .iter()
+        .map(|s| capitalised(s.as_str()))
+        .collect();
     let mut columns: Vec<(&str, bool)> = vec![("Agent", false), ("Leads", true)];
     columns.extend(statuses.iter().map(|s| (s.as_str(), true)));
     columns.extend([
@@ -862,8 +865,8 @@ fn write_sales(out: &mut String, report: &SalesReport) -> fmt::Result {
             Esc(&row.agent),
             row.leads_total
         )?;
-        for status in LEAD_STATUSES {
-            write!(out, "<td class=\"num\">{}</td>", leads(row, status))?;
+        for status in LeadStatus::ALL {
+            write!(out, "<td class=\"num\">{}</td>", leads(row, *status))?;
         }
         write!(
             out,
@@ -1014,7 +1017,7 @@ mod tests {
         ReviewSummary {
             review_id: "r1".into(),
             event_id: "e1".into(),
-            decision: "approved".into(),
+            decision: Decision::Approved,
             reviewer: "sup-1".into(),
             note: Some(note.into()),
             at: Utc.with_ymd_and_hms(2025, 5, 8, 0, 0, 0).unwrap(),
@@ -1147,11 +1150,11 @@ mod tests {
     }
 
     fn sales_row(agent: &str, won: u32, lost: u32, closings: u32) -> SalesRow {
-        let mut by_status: BTreeMap<String, u32> =
-            LEAD_STATUSES.iter().map(|s| (s.to_string(), 0)).collect();
-        by_status.insert("won".into(), won);
-        by_status.insert("lost".into(), lost);
-        by_status.insert("new".into(), 2);
+        let mut by_status: BTreeMap<LeadStatus, u32> =
+            LeadStatus::ALL.iter().map(|s| (*s, 0)).collect();
+        by_status.insert(LeadStatus::Won, won);
+        by_status.insert(LeadStatus::Lost, lost);
+        by_status.insert(LeadStatus::New, 2);
         let total = won + lost + 2;
         SalesRow {
             agent: agent.into(),
@@ -1182,7 +1185,7 @@ mod tests {
     #[test]
     fn sales_csv_columns_and_amounts() {
         let mut none = sales_row("@agent", 0, 0, 0);
-        none.leads_by_status.insert("new".into(), 0);
+        none.leads_by_status.insert(LeadStatus::New, 0);
         none.leads_total = 0;
         none.conversion_rate = None;
         none.premium.clear();

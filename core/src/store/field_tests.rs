@@ -474,7 +474,10 @@ fn jakarta_day_starts_at_17_utc_and_reports_lateness_and_missing_check_outs() {
     assert_eq!(wed.status, DayStatus::Late);
     assert_eq!(wed.minutes_late, Some(15));
     assert!(wed.missing_check_out);
-    assert_eq!(wed.review.as_ref().unwrap().decision, "approved");
+    assert_eq!(
+        wed.review.as_ref().unwrap().decision,
+        crate::Decision::Approved
+    );
     assert_eq!(
         wed.review.as_ref().unwrap().note.as_deref(),
         Some("traffic on the toll road")
@@ -654,9 +657,9 @@ fn sales_report_counts_statuses_conversion_and_premium_per_currency() {
     assert_eq!(report.agents.len(), 1);
     let row = &report.agents[0];
     assert_eq!(row.leads_total, 4);
-    assert_eq!(row.leads_by_status["won"], 2);
-    assert_eq!(row.leads_by_status["lost"], 1);
-    assert_eq!(row.leads_by_status["new"], 1);
+    assert_eq!(row.leads_by_status[&crate::LeadStatus::Won], 2);
+    assert_eq!(row.leads_by_status[&crate::LeadStatus::Lost], 1);
+    assert_eq!(row.leads_by_status[&crate::LeadStatus::New], 1);
     assert_eq!(row.conversion_rate, Some(0.5));
     assert_eq!(row.closings, 2);
     assert_eq!(row.premium["IDR"], "1500000.00");

@@ -7,6 +7,7 @@
 //! `secure_delete=ON` (deleted values leave no bytes behind, PRODUCT.md §4).
 
 mod audit;
+#[cfg(any(test, feature = "synthetic"))]
 mod bulk;
 mod chain;
 mod checkin;
@@ -35,6 +36,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Error, Result};
 use connection::configure;
 
+#[cfg(any(test, feature = "synthetic"))]
 pub use bulk::SyntheticAttendance;
 pub use checkin::CheckInRequest;
 pub use connection::{Durability, OpenOptions, Store};

@@ -301,10 +301,7 @@ impl Store {
             let mut cancelled: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
             let empty_row = |agent: &str| SalesRow {
                 agent: agent.to_string(),
-                leads_by_status: LeadStatus::ALL
-                    .iter()
-                    .map(|s| (s.as_str().to_string(), 0))
-                    .collect(),
+                leads_by_status: LeadStatus::ALL.iter().map(|s| (*s, 0)).collect(),
                 leads_total: 0,
                 conversion_rate: None,
                 closings: 0,
@@ -331,6 +328,8 @@ impl Store {
                     continue;
                 }
                 let status: String = r.get(1)?;
+                let status = LeadStatus::parse("status", &status)
+                    .map_err(|e| Error::Corrupt(format!("stored lead is unreadable: {e}")))?;
                 let row = rows
                     .entry(agent_id.clone())
                     .or_insert_with(|| empty_row(&agent_id));
@@ -401,7 +400,11 @@ impl Store {
                 }
             }
             for (agent_id, row) in rows.iter_mut() {
-                let won = row.leads_by_status.get("won").copied().unwrap_or(0);
+                let won = row
+                    .leads_by_status
+                    .get(&LeadStatus::Won)
+                    .copied()
+                    .unwrap_or(0);
                 row.conversion_rate =
                     (row.leads_total > 0).then(|| f64::from(won) / f64::from(row.leads_total));
                 for (target, source) in [
@@ -706,7 +709,7 @@ fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -
             ReviewSummary {
                 review_id: review.id,
                 event_id: review.event_id,
-                decision: review.decision.as_str().to_string(),
+                decision: review.decision,
                 reviewer: review.reviewer.id,
                 note: review.note,
                 at: review.at,
