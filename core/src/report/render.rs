@@ -36,7 +36,6 @@ pub const REJECTION_CODES: [&str; 11] = [
     "sequence",
 ];
 
-/// Lead statuses in pipeline order: the `leads_<status>` columns.
 
 /// Fill colours of the attendance chart's bars (the screenshot test looks
 /// for them; status cells in the table use other, lighter colours).
