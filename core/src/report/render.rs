@@ -36,7 +36,6 @@ pub const REJECTION_CODES: [&str; 11] = [
     "sequence",
 ];
 
-
 /// Fill colours of the attendance chart's bars (the screenshot test looks
 /// for them; status cells in the table use other, lighter colours).
 pub const COLOUR_ON_TIME: &str = "#2e7d32";
