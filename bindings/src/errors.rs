@@ -1,0 +1,110 @@
+//! The one public error, and the guard that keeps panics from crossing the FFI.
+
+use crate::*;
+
+/// Why a sync batch was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncRefusal {
+    /// The batch does not continue where the device's chain stands here
+    /// (events missing, or batches out of order).
+    Gap,
+    /// A different event under a seq already imported (a copied device).
+    Fork,
+    /// An event does not match its hash or its predecessor (altered).
+    Broken,
+}
+
+/// The one public error. Kotlin sees `FieldCheckException.*`, Swift an
+/// `Error` enum.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum FieldCheckError {
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    #[error("invalid GeoJSON (feature {feature:?}): {reason}")]
+    InvalidGeoJson {
+        feature: Option<u64>,
+        reason: String,
+    },
+    #[error("permission denied: {reason}")]
+    PermissionDenied { reason: String },
+    #[error("not found: {what}")]
+    NotFound { what: String },
+    /// The database file is damaged, foreign or from a newer build; it was
+    /// left untouched.
+    #[error("store unusable: {reason}")]
+    StoreUnusable { reason: String },
+    #[error("storage: {reason}")]
+    Storage { reason: String },
+    /// A bug: a panic caught at the boundary.
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
+    /// A sync batch was refused; nothing of it was stored. `seq` is the
+    /// device's event the refusal names (for a gap: the one the batch has).
+    #[error("sync refused: {reason}")]
+    SyncRefused {
+        refusal: SyncRefusal,
+        device: String,
+        seq: i64,
+        reason: String,
+    },
+}
+
+impl From<core::Error> for FieldCheckError {
+    fn from(e: core::Error) -> Self {
+        use fieldcheck_core::Error as E;
+        match e {
+            E::InvalidInput { field, reason } => FieldCheckError::InvalidInput { field, reason },
+            E::InvalidGeoJson { feature, reason } => FieldCheckError::InvalidGeoJson {
+                feature: feature.map(|f| f as u64),
+                reason,
+            },
+            E::Json(e) => FieldCheckError::InvalidInput {
+                field: "json".into(),
+                reason: e.to_string(),
+            },
+            E::Sync(e) => {
+                let reason = e.to_string();
+                let (refusal, device, seq) = match e {
+                    SyncError::Gap {
+                        device, found_seq, ..
+                    } => (SyncRefusal::Gap, device, found_seq),
+                    SyncError::Fork { device, seq } => (SyncRefusal::Fork, device, seq),
+                    SyncError::Broken { device, seq, .. } => (SyncRefusal::Broken, device, seq),
+                };
+                FieldCheckError::SyncRefused {
+                    refusal,
+                    device,
+                    seq,
+                    reason,
+                }
+            }
+            E::PermissionDenied(reason) => FieldCheckError::PermissionDenied { reason },
+            E::NotFound(what) => FieldCheckError::NotFound { what },
+            E::Corrupt(_) | E::SchemaTooNew { .. } => FieldCheckError::StoreUnusable {
+                reason: e.to_string(),
+            },
+            E::Sqlite(_) | E::Io(_) => FieldCheckError::Storage {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+pub(crate) type Result<T, E = FieldCheckError> = std::result::Result<T, E>;
+
+/// Runs a core call; a panic becomes `Internal` instead of unwinding into
+/// the foreign runtime.
+pub(crate) fn guard<T>(f: impl FnOnce() -> core::Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(FieldCheckError::from),
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            log::error!("panic caught at the FFI boundary: {reason}");
+            Err(FieldCheckError::Internal { reason })
+        }
+    }
+}
