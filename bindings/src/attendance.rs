@@ -70,7 +70,7 @@ pub struct Fix {
 }
 
 #[uniffi::remote(Record)]
-pub struct CheckInRequest {
+pub struct FixRequest {
     pub agent: String,
     pub kind: EventKind,
     pub fix: Fix,
@@ -212,13 +212,13 @@ impl FieldCheck {
     }
 
     /// Judges a fix and records the verdict: one call per check-in/out.
-    pub fn check(
+    pub fn record_fix(
         &self,
         actor: Actor,
-        request: CheckInRequest,
+        request: FixRequest,
         now: UtcDateTime,
     ) -> Result<AttendanceEvent> {
-        guard(|| self.store.check(&actor, &request, now))
+        guard(|| self.store.record_fix(&actor, &request, now))
     }
 
     /// Attendance events, oldest first (agents: their own only).

@@ -22,6 +22,8 @@ pub enum OsPermission {
     Granted,
     ApproximateOnly,
     Denied,
+    /// The OS does not let the user allow it (parental controls, MDM).
+    Restricted,
 }
 
 #[uniffi::remote(Record)]

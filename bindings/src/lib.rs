@@ -21,10 +21,10 @@ use fieldcheck_core::leads::{LEAD_PERSONAL_FIELDS, LeadAction};
 use fieldcheck_core::receipt::ReceiptContext;
 use fieldcheck_core::report::{DayStatus, render};
 use fieldcheck_core::{
-    AccuracyBand, Actor, AttendanceEvent, BrokenLink, CheckInRequest, ConsentChange, ConsentEntry,
-    ConsentSource, ConsentState, Decision, EventKind, Fix, FlagPurpose, Lead, LeadStatus,
-    LeadUpdate, NewLead, NewTransaction, OsPermission, Permission, PositionClass, Reason, Role,
-    Rules, Store, Transaction, TxnKind, VerifyReport,
+    AccuracyBand, Actor, AttendanceEvent, BrokenLink, ConsentChange, ConsentEntry, ConsentSource,
+    ConsentState, Decision, EventKind, Fix, FixRequest, FlagPurpose, Lead, LeadStatus, LeadUpdate,
+    NewLead, NewTransaction, OsPermission, Permission, PositionClass, Reason, Role, Rules, Store,
+    Transaction, TxnKind, VerifyReport,
 };
 use fieldcheck_core::{
     AckReport, ConsentStanding, DataSubject, DeviceState, ImportReport as SyncImportReport,
@@ -99,9 +99,9 @@ pub fn native_check_in_benchmark(path: String, count: u32) -> Result<f64> {
     let started = std::time::Instant::now();
     for i in 0..count {
         let now = t0 + chrono::Duration::milliseconds(i64::from(i));
-        fc.check(
+        fc.record_fix(
             agent.clone(),
-            CheckInRequest {
+            FixRequest {
                 agent: agent.id.clone(),
                 kind: if i % 2 == 0 {
                     EventKind::CheckIn

@@ -7,8 +7,8 @@ use fieldcheck_core::attendance::AttendanceEvent;
 use fieldcheck_core::leads::LeadAction;
 use fieldcheck_core::report::DayStatus;
 use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, Decision, EventKind, Fix, LeadStatus, LeadUpdate,
-    NewLead, NewTransaction, Permission, Reason, TxnKind,
+    Actor, ConsentChange, Decision, EventKind, Fix, FixRequest, LeadStatus, LeadUpdate, NewLead,
+    NewTransaction, Permission, Reason, TxnKind,
 };
 use fieldcheck_ffi::{FieldCheck, FieldCheckError, ReportFormat, ReportQuery, Shift};
 use serde_json::Value;
@@ -98,9 +98,9 @@ fn check(
     mock: bool,
     now: DateTime<Utc>,
 ) -> AttendanceEvent {
-    fc.check(
+    fc.record_fix(
         agent(who),
-        CheckInRequest {
+        FixRequest {
             agent: who.into(),
             kind,
             fix: Fix {

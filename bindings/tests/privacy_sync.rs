@@ -6,8 +6,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use fieldcheck_core::receipt::ReceiptContext;
 use fieldcheck_core::report::DayStatus;
 use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, DataSubject, EventKind, Fix, Permission, Reason,
-    RequestKind, RequestStatus, SubjectKind,
+    Actor, ConsentChange, DataSubject, EventKind, Fix, FixRequest, Permission, Reason, RequestKind,
+    RequestStatus, SubjectKind,
 };
 use fieldcheck_ffi::{FieldCheck, FieldCheckError, ReportQuery, SyncRefusal};
 use serde_json::Value;
@@ -57,9 +57,9 @@ fn grant(fc: &FieldCheck, who: &str, now: DateTime<Utc>) -> fieldcheck_core::Con
 }
 
 fn check_in(fc: &FieldCheck, who: &str, now: DateTime<Utc>) -> fieldcheck_core::AttendanceEvent {
-    fc.check(
+    fc.record_fix(
         agent(who),
-        CheckInRequest {
+        FixRequest {
             agent: who.into(),
             kind: EventKind::CheckIn,
             fix: Fix {

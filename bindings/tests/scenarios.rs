@@ -5,9 +5,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, EventKind, Fix, FlagPurpose, Permission,
-};
+use fieldcheck_core::{Actor, ConsentChange, EventKind, Fix, FixRequest, FlagPurpose, Permission};
 use fieldcheck_ffi::{FieldCheck, FieldCheckError, FlagRequest, FlagScope};
 use serde_json::{Value, json};
 
@@ -140,7 +138,7 @@ fn run(path: &PathBuf) -> Vec<String> {
             }
             "fix" => {
                 let agent = step["agent"].as_str().unwrap().to_string();
-                let request = CheckInRequest {
+                let request = FixRequest {
                     agent: agent.clone(),
                     kind: one_of(
                         &file,
@@ -161,7 +159,7 @@ fn run(path: &PathBuf) -> Vec<String> {
                     },
                 };
                 let expect = &step["expect"];
-                let got = match fc.check(Actor::agent(&agent), request, at) {
+                let got = match fc.record_fix(Actor::agent(&agent), request, at) {
                     Ok(e) => json!({
                         "accepted": e.accepted,
                         "position": e.position.as_str(),

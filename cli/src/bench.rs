@@ -5,7 +5,7 @@
 //!   linear scan, on the same fixes. Each decision is timed on its own,
 //!   clock reads included (~2 × 20 ns, so the figures err slow); the median,
 //!   90th percentile and mean are reported, throughput from the mean.
-//! - Check-ins end to end (`Store::check`: judge, durable write, chain),
+//! - Check-ins end to end (`Store::record_fix`: judge, durable write, chain),
 //!   each its own transaction, alternated round by round with raw prepared
 //!   SQLite inserts of a row as large as what one check-in writes, into a
 //!   separate file with the same pragmas, so disk noise hits both alike.
@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use fieldcheck_core::geofence::{SiteMeasure, sites_to_geojson, synthetic_fixes, synthetic_sites};
 use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, Durability, Error, EventKind, Fix, GeoPoint, OpenOptions,
+    Actor, ConsentChange, Durability, Error, EventKind, Fix, FixRequest, GeoPoint, OpenOptions,
     Permission, ReportQuery, Site, SiteIndex, Store, SyntheticAttendance,
 };
 use indicatif::ProgressBar;
@@ -417,7 +417,7 @@ struct Workload {
 }
 
 impl Workload {
-    fn next(&mut self) -> (CheckInRequest, DateTime<Utc>) {
+    fn next(&mut self) -> (FixRequest, DateTime<Utc>) {
         let i = self.done;
         self.done += 1;
         let (agent, site) = &self.agents[i % self.agents.len()];
@@ -429,7 +429,7 @@ impl Workload {
         } else {
             EventKind::CheckOut
         };
-        let request = CheckInRequest {
+        let request = FixRequest {
             agent: agent.clone(),
             kind,
             fix: Fix {
@@ -446,7 +446,7 @@ impl Workload {
     fn check(&mut self, store: &Store) -> Result<(), Error> {
         let (request, now) = self.next();
         let actor = Actor::agent(request.agent.clone());
-        store.check(&actor, &request, now)?;
+        store.record_fix(&actor, &request, now)?;
         Ok(())
     }
 }

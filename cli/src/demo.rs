@@ -16,10 +16,10 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Ut
 use fieldcheck_core::report::DayStatus;
 use fieldcheck_core::store::schema::APPLICATION_ID;
 use fieldcheck_core::{
-    Actor, AttendanceEvent, AttendanceReport, AuditFlag, CheckInRequest, ConsentChange,
-    ConsentSource, Decision, Error, EventFilter, EventKind, Fix, FlagPurpose, FlagRequest,
-    FlagScope, ImportSummary, LeadStatus, LeadUpdate, NewLead, NewTransaction, Permission,
-    ReportQuery, Rules, SalesReport, Shift, Store, TxnKind, VerifyReport, WeekdaySet, shift, time,
+    Actor, AttendanceEvent, AttendanceReport, AuditFlag, ConsentChange, ConsentSource, Decision,
+    Error, EventFilter, EventKind, Fix, FixRequest, FlagPurpose, FlagRequest, FlagScope,
+    ImportSummary, LeadStatus, LeadUpdate, NewLead, NewTransaction, Permission, ReportQuery, Rules,
+    SalesReport, Shift, Store, TxnKind, VerifyReport, WeekdaySet, shift, time,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -807,12 +807,12 @@ fn apply(
             store.set_flag(&Actor::supervisor(SUPERVISOR), &request, step.at)?;
         }
         Action::Fix { agent, kind, fix } => {
-            let request = CheckInRequest {
+            let request = FixRequest {
                 agent: agent.to_string(),
                 kind: *kind,
                 fix: *fix,
             };
-            store.check(&Actor::agent(*agent), &request, step.at)?;
+            store.record_fix(&Actor::agent(*agent), &request, step.at)?;
         }
         Action::Lead {
             agent,

@@ -17,8 +17,8 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, ConsentSource, Error, ErrorKind, EventFilter, EventKind,
-    Fix, FlagPurpose, FlagRequest, FlagScope, Permission, Role, Store, time,
+    Actor, ConsentChange, ConsentSource, Error, ErrorKind, EventFilter, EventKind, Fix, FixRequest,
+    FlagPurpose, FlagRequest, FlagScope, Permission, Role, Store, time,
 };
 use serde_json::json;
 
@@ -524,7 +524,7 @@ fn check(
     now: DateTime<Utc>,
 ) -> Result<ExitCode, Error> {
     let captured_at = optional_time("at", &args.at)?.unwrap_or(now);
-    let request = CheckInRequest {
+    let request = FixRequest {
         agent: args.agent.clone(),
         kind,
         fix: Fix {
@@ -537,7 +537,7 @@ fn check(
     };
     fieldcheck_core::types::validate_id("agent", &request.agent)?;
     request.fix.validate()?;
-    let event = cli.store()?.check(actor, &request, now)?;
+    let event = cli.store()?.record_fix(actor, &request, now)?;
     out.value(&event, |w| {
         let verdict = if event.accepted {
             "ACCEPTED"

@@ -25,6 +25,7 @@ string_enum!(
         Granted => "granted",
         ApproximateOnly => "approximate_only",
         Denied => "denied",
+        Restricted => "restricted",
     }
 );
 

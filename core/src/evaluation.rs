@@ -183,7 +183,7 @@ pub fn candidate_filter<'a>(sites: &'a SiteIndex, agent: &'a str) -> impl Fn(&Si
 
 /// Judges one fix. `Err` only for a malformed fix (step 1); every other
 /// outcome is a verdict to record.
-pub fn judge(
+pub fn judge_fix(
     kind: EventKind,
     fix: &Fix,
     sites: &SiteIndex,

@@ -1,6 +1,6 @@
 //! fieldcheck-core: geofenced, purpose-limited attendance for field agents.
 //!
-//! A check-in flows `Store::check` → `evaluation::judge` (pure) → one SQLite
+//! A check-in flows `Store::record_fix` → `evaluation::judge_fix` (pure) → one SQLite
 //! transaction that records the verdict, links it into the hash chain and,
 //! only under an audit flag, keeps the coordinates. See ARCHITECTURE.md.
 
@@ -18,7 +18,6 @@ pub mod policy;
 pub mod privacy;
 pub mod receipt;
 pub mod report;
-pub mod requests;
 pub mod review;
 pub mod rules;
 pub mod shift;
@@ -32,14 +31,14 @@ pub use audit::{AuditFlag, FlagPurpose, FlagRequest, FlagScope};
 pub use chain::{BrokenLink, VerifyReport};
 pub use consent::{ConsentEntry, ConsentSource, ConsentState, OsPermission};
 pub use error::{Error, ErrorKind, Result};
-pub use evaluation::{AccuracyBand, Fix, PositionClass, Reason, Verdict, judge};
+pub use evaluation::{AccuracyBand, Fix, PositionClass, Reason, Verdict, judge_fix};
 pub use geofence::{Fence, GeoPoint, Site, SiteIndex};
 pub use leads::{
     Lead, LeadActivity, LeadStatus, LeadUpdate, NewLead, NewTransaction, Transaction, TxnKind,
 };
 pub use policy::{ConsentStanding, PolicyVersion};
+pub use privacy::{DataSubject, Request, RequestKind, RequestStatus, SubjectKind};
 pub use report::{AttendanceReport, SalesReport};
-pub use requests::{DataSubject, Request, RequestKind, RequestStatus, SubjectKind};
 pub use review::{Decision, Review};
 pub use rules::Rules;
 pub use shift::{Shift, WeekdaySet};
@@ -47,7 +46,7 @@ pub use shift::{Shift, WeekdaySet};
 #[cfg(feature = "synthetic")]
 pub use store::SyntheticAttendance;
 pub use store::{
-    CheckInRequest, ConsentChange, Durability, ImportSummary, LeadFilter, OpenOptions, PurgeReport,
+    ConsentChange, Durability, FixRequest, ImportSummary, LeadFilter, OpenOptions, PurgeReport,
     ReportQuery, Store,
 };
 pub use store::{Erased, ErasureReport, Kept, SubjectExport};

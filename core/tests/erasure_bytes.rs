@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use fieldcheck_core::leads::{LeadUpdate, NewLead, NewTransaction, TxnKind};
 use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, DataSubject, Decision, EventKind, Fix, FlagPurpose,
+    Actor, ConsentChange, DataSubject, Decision, EventKind, Fix, FixRequest, FlagPurpose,
     FlagRequest, FlagScope, Permission, Store,
 };
 
@@ -114,9 +114,9 @@ fn erased_personal_fields_leave_no_bytes_and_the_chain_verifies() {
         )
         .unwrap();
     let event = store
-        .check(
+        .record_fix(
             &agent,
-            &CheckInRequest {
+            &FixRequest {
                 agent: "agent-7".into(),
                 kind: EventKind::CheckIn,
                 fix: Fix {

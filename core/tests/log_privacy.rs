@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use chrono::{Duration, TimeZone, Utc};
 use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, EventKind, Fix, FlagPurpose, FlagRequest, FlagScope,
+    Actor, ConsentChange, EventKind, Fix, FixRequest, FlagPurpose, FlagRequest, FlagScope,
     Permission, Store,
 };
 
@@ -72,9 +72,9 @@ fn nothing_positional_or_personal_is_logged() {
         let at = t0 + Duration::minutes(i as i64 * 30);
         for kind in [EventKind::CheckIn, EventKind::CheckOut] {
             store
-                .check(
+                .record_fix(
                     &agent,
-                    &CheckInRequest {
+                    &FixRequest {
                         agent: "nl-17".into(),
                         kind,
                         fix: Fix {

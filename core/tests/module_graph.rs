@@ -280,9 +280,9 @@ fn the_core_module_graph_has_no_cycles() {
         edges[&key].iter().map(|t| t.join("::")).collect()
     };
     assert!(
-        deps("store::checkin").contains("store::chain"),
+        deps("store::attendance").contains("store::chain"),
         "{:?}",
-        deps("store::checkin")
+        deps("store::attendance")
     );
     assert!(deps("store::verify").contains("store::audit"));
     assert!(deps("evaluation").contains("geofence"));

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, EventKind, Fix, FlagPurpose, FlagRequest, FlagScope,
+    Actor, ConsentChange, EventKind, Fix, FixRequest, FlagPurpose, FlagRequest, FlagScope,
     Permission, Store,
 };
 
@@ -147,9 +147,9 @@ fn check_in_with(
     is_mock: bool,
 ) -> fieldcheck_core::AttendanceEvent {
     store
-        .check(
+        .record_fix(
             &Actor::agent("agent-7"),
-            &CheckInRequest {
+            &FixRequest {
                 agent: "agent-7".into(),
                 kind: EventKind::CheckIn,
                 fix: Fix {

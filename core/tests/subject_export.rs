@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use fieldcheck_core::leads::{LeadUpdate, NewLead, NewTransaction, TxnKind};
 use fieldcheck_core::{
-    Actor, CheckInRequest, ConsentChange, DataSubject, Decision, Error, EventKind, Fix,
-    FlagPurpose, FlagRequest, FlagScope, Permission, Store,
+    Actor, ConsentChange, DataSubject, Decision, Error, EventKind, Fix, FixRequest, FlagPurpose,
+    FlagRequest, FlagScope, Permission, Store,
 };
 use serde_json::Value;
 
@@ -55,9 +55,9 @@ fn an_export_holds_every_category_and_parses_back() {
         )
         .unwrap();
     let event = store
-        .check(
+        .record_fix(
             &agent,
-            &CheckInRequest {
+            &FixRequest {
                 agent: "a1".into(),
                 kind: EventKind::CheckIn,
                 fix: Fix {

@@ -70,7 +70,7 @@ fn consenting(agent: &str) -> AgentContext {
 }
 
 fn judge_in(sites: Vec<Site>, fix: Fix, ctx: &AgentContext) -> Verdict {
-    judge(
+    judge_fix(
         EventKind::CheckIn,
         &fix,
         &SiteIndex::new(sites),
@@ -120,7 +120,7 @@ fn malformed_fixes_are_input_errors() {
         },
     ];
     for fix in bad {
-        let err = judge(
+        let err = judge_fix(
             EventKind::CheckIn,
             &fix,
             &SiteIndex::new(office()),
@@ -356,13 +356,13 @@ fn out_of_sequence_is_accepted_with_a_warning() {
     let fix = fix_at(JAKARTA, 10.0);
     let rules = Rules::default();
     let mut ctx = consenting("a1");
-    let out = judge(EventKind::CheckOut, &fix, &sites, &ctx, &rules, now()).unwrap();
+    let out = judge_fix(EventKind::CheckOut, &fix, &sites, &ctx, &rules, now()).unwrap();
     assert!(out.accepted);
     assert_eq!(out.reasons, vec![Reason::Sequence]);
     ctx.previous_accepted = Some(previous(EventKind::CheckIn, &site, Duration::hours(1)));
-    let again = judge(EventKind::CheckIn, &fix, &sites, &ctx, &rules, now()).unwrap();
+    let again = judge_fix(EventKind::CheckIn, &fix, &sites, &ctx, &rules, now()).unwrap();
     assert_eq!(again.reasons, vec![Reason::Sequence]);
-    let out = judge(EventKind::CheckOut, &fix, &sites, &ctx, &rules, now()).unwrap();
+    let out = judge_fix(EventKind::CheckOut, &fix, &sites, &ctx, &rules, now()).unwrap();
     assert!(out.accepted && out.reasons.is_empty());
 }
 
@@ -403,7 +403,7 @@ proptest! {
         let fix = Fix { lat, lon, accuracy_m, captured_at: now() - Duration::seconds(age_s), is_mock };
         let kind = if kind_in { EventKind::CheckIn } else { EventKind::CheckOut };
         let sites = SiteIndex::new(sample_sites());
-        match judge(kind, &fix, &sites, &consenting("a1"), &Rules::default(), now()) {
+        match judge_fix(kind, &fix, &sites, &consenting("a1"), &Rules::default(), now()) {
             Ok(v) => prop_assert!(!v.reasons.is_empty() || v.accepted),
             Err(e) => {
                 let typed = matches!(e, Error::InvalidInput { .. });

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::connection::Store;
 use super::consent::ConsentChange;
-use super::{checkin, consent, policy};
+use super::{attendance, consent, policy};
 use crate::attendance::AttendanceEvent;
 use crate::consent::ConsentSource;
 use crate::error::{Error, Result};
@@ -141,7 +141,7 @@ impl Store {
                         } else {
                             Vec::new()
                         };
-                        checkin::record_event(tx, tz, |seq| {
+                        attendance::record_event(tx, tz, |seq| {
                             Ok(AttendanceEvent {
                                 id: Uuid::now_v7().to_string(),
                                 seq,

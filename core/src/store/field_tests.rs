@@ -76,9 +76,9 @@ fn check(
     now: DateTime<Utc>,
 ) -> crate::attendance::AttendanceEvent {
     store
-        .check(
+        .record_fix(
             &Actor::agent(agent),
-            &CheckInRequest {
+            &FixRequest {
                 agent: agent.into(),
                 kind,
                 fix: Fix {
@@ -422,9 +422,9 @@ fn jakarta_day_starts_at_17_utc_and_reports_lateness_and_missing_check_outs() {
     let late = check(&store, "a1", EventKind::CheckIn, JKT, at(2026, 3, 4, 1, 25));
     // Thu 5 March: nothing at all (absent). Fri 6: a rejected mock fix.
     store
-        .check(
+        .record_fix(
             &Actor::agent("a1"),
-            &CheckInRequest {
+            &FixRequest {
                 agent: "a1".into(),
                 kind: EventKind::CheckIn,
                 fix: Fix {

@@ -314,7 +314,7 @@ impl Store {
 /// A lead whose customer restricted processing is kept but not worked on
 /// (PRODUCT.md §8); admins may still rectify it.
 fn refuse_if_restricted(tx: &SqlTx<'_>, actor: &Actor, lead_id: &str) -> Result<()> {
-    if actor.role != Role::Admin && super::privacy::is_restricted(tx, lead_id)? {
+    if actor.role != Role::Admin && super::restriction::is_restricted(tx, lead_id)? {
         return Err(Error::PermissionDenied(format!(
             "processing of lead {lead_id} is restricted at its customer's request"
         )));

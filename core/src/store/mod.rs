@@ -6,11 +6,11 @@
 //! `synchronous=FULL` (an acknowledged check-in survives a power cut) and
 //! `secure_delete=ON` (deleted values leave no bytes behind, PRODUCT.md §4).
 
+mod attendance;
 mod audit;
 #[cfg(any(test, feature = "synthetic"))]
 mod bulk;
 mod chain;
-mod checkin;
 mod connection;
 mod consent;
 mod days;
@@ -18,14 +18,13 @@ mod leads;
 mod month;
 mod policy;
 mod privacy;
-mod purge;
 mod report;
-mod requests;
+mod restriction;
+mod retention;
 mod review;
 pub mod schema;
 mod settings;
 mod sites;
-mod subject;
 mod sync;
 mod verify;
 
@@ -36,17 +35,17 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Error, Result};
 use connection::configure;
 
+pub use attendance::FixRequest;
 #[cfg(any(test, feature = "synthetic"))]
 pub use bulk::SyntheticAttendance;
-pub use checkin::CheckInRequest;
 pub use connection::{Durability, OpenOptions, Store};
 pub use consent::ConsentChange;
 pub use leads::LeadFilter;
-pub use purge::PurgeReport;
+pub use privacy::RequestFilter;
+pub use privacy::{Erased, ErasureReport, Kept, SubjectExport};
 pub use report::ReportQuery;
-pub use requests::RequestFilter;
+pub use retention::PurgeReport;
 pub use sites::ImportSummary;
-pub use subject::{Erased, ErasureReport, Kept, SubjectExport};
 
 impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {

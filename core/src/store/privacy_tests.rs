@@ -12,8 +12,8 @@ use crate::consent::{ConsentEntry, ConsentSource, OsPermission};
 use crate::error::{Error, Result};
 use crate::evaluation::{Fix, Reason};
 use crate::leads::NewLead;
+use crate::privacy::{DataSubject, RequestKind, RequestStatus};
 use crate::receipt::ReceiptContext;
-use crate::requests::{DataSubject, RequestKind, RequestStatus};
 #[allow(unused_imports)]
 use crate::rules::Rules;
 #[allow(unused_imports)]
@@ -84,9 +84,9 @@ fn grant(store: &Store, agent: &str, at: DateTime<Utc>) -> ConsentEntry {
 
 fn check_in(store: &Store, agent: &str, at: DateTime<Utc>) -> AttendanceEvent {
     store
-        .check(
+        .record_fix(
             &Actor::agent(agent),
-            &CheckInRequest {
+            &FixRequest {
                 agent: agent.into(),
                 kind: EventKind::CheckIn,
                 fix: Fix {

@@ -64,9 +64,9 @@ fn consent(store: &Store, permission: Permission, granted: bool, at: DateTime<Ut
 
 fn check_in(store: &Store, at: DateTime<Utc>) {
     store
-        .check(
+        .record_fix(
             &agent(),
-            &CheckInRequest {
+            &FixRequest {
                 agent: "a1".into(),
                 kind: EventKind::CheckIn,
                 fix: Fix {

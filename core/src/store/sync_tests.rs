@@ -83,9 +83,9 @@ fn grant(store: &Store, agent: &str, at: DateTime<Utc>) {
 
 fn check(store: &Store, agent: &str, kind: EventKind, (lat, lon): (f64, f64), at: DateTime<Utc>) {
     store
-        .check(
+        .record_fix(
             &Actor::agent(agent),
-            &CheckInRequest {
+            &FixRequest {
                 agent: agent.into(),
                 kind,
                 fix: Fix {

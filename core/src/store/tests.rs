@@ -102,9 +102,9 @@ fn check_in_at(
     lon: f64,
     at: DateTime<chrono::Utc>,
 ) -> Result<AttendanceEvent> {
-    store.check(
+    store.record_fix(
         &Actor::agent(agent),
-        &CheckInRequest {
+        &FixRequest {
             agent: agent.into(),
             kind: EventKind::CheckIn,
             fix: Fix {
@@ -231,9 +231,9 @@ fn no_consent_no_processing_and_withdrawal_stops_it() {
 fn roles_are_enforced_and_denials_change_nothing() {
     let f = fixture();
     grant(&f.store, "a1", t0());
-    let denied = f.store.check(
+    let denied = f.store.record_fix(
         &Actor::agent("a2"),
-        &CheckInRequest {
+        &FixRequest {
             agent: "a1".into(),
             kind: EventKind::CheckIn,
             fix: Fix {
@@ -836,6 +836,7 @@ fn os_permission_changes_withdraw_and_restore_but_never_grant() {
         OsPermission::Granted,
         OsPermission::ApproximateOnly,
         OsPermission::Denied,
+        OsPermission::Restricted,
     ] {
         assert_eq!(record(state), None);
     }
@@ -876,6 +877,11 @@ fn os_permission_changes_withdraw_and_restore_but_never_grant() {
     assert!(restored.granted);
     assert_eq!(restored.policy_version, "2026-01");
     assert_eq!(record(OsPermission::Granted), None);
+    // Restricted by device management: withdrawn too, and restored when
+    // the restriction is lifted; approximate location restores nothing.
+    assert!(!record(OsPermission::Restricted).unwrap().granted);
+    assert_eq!(record(OsPermission::ApproximateOnly), None);
+    assert!(record(OsPermission::Granted).unwrap().granted);
     // Withdrawn in the app: the OS cannot bring it back.
     withdraw(&f.store, "a1", t0());
     assert_eq!(record(OsPermission::Granted), None);
@@ -890,6 +896,8 @@ fn os_permission_changes_withdraw_and_restore_but_never_grant() {
         sources,
         vec![
             ConsentSource::App,
+            ConsentSource::OsSettings,
+            ConsentSource::OsSettings,
             ConsentSource::OsSettings,
             ConsentSource::OsSettings,
             ConsentSource::App

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use super::chain::{anchor, to_hash};
 use super::connection::Store;
-use super::{audit, checkin, consent, leads, policy, privacy, requests, review};
+use super::{attendance, audit, consent, leads, policy, privacy, restriction, review};
 use crate::attendance::AttendanceEvent;
 use crate::audit::AuditFlag;
 use crate::chain::{BrokenLink, GENESIS, VerifyReport, link};
@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::leads::{LeadActivity, Transaction as TxnRecord};
 use crate::policy::PolicyVersion;
 use crate::privacy::RestrictionEntry;
-use crate::requests::{Request, RequestCompletion};
+use crate::privacy::{Request, RequestCompletion};
 use crate::review::Review;
 
 /// An event's canonical encoding, or the reason it cannot be trusted.
@@ -30,16 +30,18 @@ enum Loaded {
 
 fn load(tx: &Transaction<'_>, event_type: &str, id: &str) -> Result<Loaded> {
     let found = match event_type {
-        AttendanceEvent::EVENT_TYPE => checkin::load_for_verify(tx, id)?,
+        AttendanceEvent::EVENT_TYPE => attendance::load_for_verify(tx, id)?,
         ConsentEntry::EVENT_TYPE => consent::load_entry(tx, id)?.map(|e| (e.canonical(), None)),
         AuditFlag::EVENT_TYPE => audit::load_for_verify(tx, id)?,
-        RestrictionEntry::EVENT_TYPE => privacy::load_entry(tx, id)?.map(|e| (e.canonical(), None)),
+        RestrictionEntry::EVENT_TYPE => {
+            restriction::load_entry(tx, id)?.map(|e| (e.canonical(), None))
+        }
         LeadActivity::EVENT_TYPE => leads::activity_for_verify(tx, id)?,
         TxnRecord::EVENT_TYPE => leads::txn_for_verify(tx, id)?,
         Review::EVENT_TYPE => review::review_for_verify(tx, id)?,
         PolicyVersion::EVENT_TYPE => policy::load_for_verify(tx, id)?,
-        Request::EVENT_TYPE => requests::request_for_verify(tx, id)?,
-        RequestCompletion::EVENT_TYPE => requests::completion_for_verify(tx, id)?,
+        Request::EVENT_TYPE => privacy::request_for_verify(tx, id)?,
+        RequestCompletion::EVENT_TYPE => privacy::completion_for_verify(tx, id)?,
         other => {
             return Err(Error::Corrupt(format!(
                 "ledger names an unknown event type {other:?}"

@@ -25,16 +25,15 @@ public struct CoreLocationSource: LocationSource {
 }
 
 extension OSPermission {
-    /// Precise location, when in use or always, is `granted`; approximate
-    /// location is `denied`: it does not count as location consent for
-    /// attendance.
+    /// The platform state as it is: precise location (when in use or
+    /// always) is `granted`, reduced accuracy `approximateOnly`. Whether
+    /// that is consent for attendance is the core's decision.
     public init(_ status: CLAuthorizationStatus, _ accuracy: CLAccuracyAuthorization) {
-        if status == .notDetermined {
-            self = .notDetermined
-        } else if status.allowsUse {
-            self = accuracy == .fullAccuracy ? .granted : .denied
-        } else { // .denied, .restricted, and any future refusal
-            self = .denied
+        switch status {
+        case .notDetermined: self = .notDetermined
+        case .restricted: self = .restricted
+        case _ where status.allowsUse: self = accuracy == .fullAccuracy ? .granted : .approximateOnly
+        default: self = .denied // .denied, and any future refusal
         }
     }
 

@@ -71,9 +71,9 @@ public final class FieldCheckService: Sendable {
 
     private func check(_ kind: EventKind) async throws -> AttendanceEvent {
         let fix = try await location.currentFix(timeout: fixTimeout)
-        let request = CheckInRequest(agent: actor.id, kind: kind, fix: fix)
+        let request = FixRequest(agent: actor.id, kind: kind, fix: fix)
         return try await perform { core, actor, now in
-            try core.check(actor: actor, request: request, now: now)
+            try core.recordFix(actor: actor, request: request, now: now)
         }
     }
 
@@ -146,13 +146,16 @@ public final class FieldCheckService: Sendable {
     /// it again with the same state records nothing.
     @discardableResult
     public func osPermissionChanged(_ permission: Permission, _ state: OSPermission) async throws -> ConsentEntry? {
-        // The rule (the OS may withdraw, and restore only what it withdrew)
-        // lives in the core; this only maps the platform state.
+        // The rules (what counts as allowing, that the OS may withdraw and
+        // restore only what it withdrew) live in the core; this only names
+        // the platform state.
         let coreState: OsPermission
         switch state {
         case .notDetermined: return nil
         case .granted: coreState = .granted
+        case .approximateOnly: coreState = .approximateOnly
         case .denied: coreState = .denied
+        case .restricted: coreState = .restricted
         }
         return try await perform { core, actor, now in
             try core.recordOsPermission(actor: actor, agent: actor.id, permission: permission, state: coreState, now: now)
@@ -366,6 +369,10 @@ public enum OSPermission: Sendable, Equatable {
     case notDetermined
     /// Allowed (for location: precise location, when in use or always).
     case granted
-    /// Refused, restricted, or for location: approximate only.
+    /// Location allowed only approximately (reduced accuracy).
+    case approximateOnly
+    /// Refused by the user.
     case denied
+    /// Not the user's to allow (parental controls, device management).
+    case restricted
 }

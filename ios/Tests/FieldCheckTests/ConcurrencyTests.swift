@@ -49,10 +49,10 @@ final class ConcurrencyTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: agents.count) { index in
             let actor = agent(agents[index])
             for i in 0..<checksPerAgent {
-                let request = CheckInRequest(agent: actor.id, kind: i.isMultiple(of: 2) ? .checkIn : .checkOut,
+                let request = FixRequest(agent: actor.id, kind: i.isMultiple(of: 2) ? .checkIn : .checkOut,
                                              fix: fixAtHQ(now))
                 do {
-                    let event = try store.check(actor: actor, request: request, now: now)
+                    let event = try store.recordFix(actor: actor, request: request, now: now)
                     if !event.accepted || !event.reasons.isEmpty { failures.add("\(actor.id) \(i): \(event)") }
                     _ = try store.events(actor: actor, agent: actor.id, from: nil, to: nil)
                 } catch {

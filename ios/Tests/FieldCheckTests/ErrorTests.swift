@@ -37,9 +37,9 @@ final class ErrorTests: XCTestCase {
         let (store, _) = try await makeStore(agents: ["a1", "a2"], clock: clock)
         let a1 = FieldCheckService(core: store, actor: agent("a1"), location: SimulatedLocationSource([]), clock: clock.read)
 
-        let checkForA2 = CheckInRequest(agent: "a2", kind: .checkIn, fix: fixAtHQ(clock.now))
+        let checkForA2 = FixRequest(agent: "a2", kind: .checkIn, fix: fixAtHQ(clock.now))
         let check = await assertThrowsFieldCheckError {
-            try await a1.perform { core, actor, now in try core.check(actor: actor, request: checkForA2, now: now) }
+            try await a1.perform { core, actor, now in try core.recordFix(actor: actor, request: checkForA2, now: now) }
         }
         let withdrawForA2 = ConsentChange(subject: "a2", permission: .location, granted: false, policyVersion: nil, source: nil)
         let consent = await assertThrowsFieldCheckError {

@@ -51,7 +51,7 @@ final class ServiceTests: XCTestCase {
         let a1 = FieldCheckService(core: store, actor: agent("a1"), location: SimulatedLocationSource([]), clock: clock.read)
 
         // An OS permission alone is not consent; nothing to withdraw either.
-        for state in [OSPermission.notDetermined, .granted, .denied] {
+        for state in [OSPermission.notDetermined, .granted, .approximateOnly, .denied, .restricted] {
             let entry = try await a1.osPermissionChanged(.location, state)
             XCTAssertNil(entry)
         }
@@ -60,13 +60,15 @@ final class ServiceTests: XCTestCase {
         let agreed = try await a1.osPermissionChanged(.location, .granted)
         XCTAssertNil(agreed, "the ledger already agrees")
 
-        // Switched off (or to approximate) in Settings: withdrawn, once.
-        let withdrawn = try await a1.osPermissionChanged(.location, .denied)
+        // Switched to approximate in Settings: the core withdraws, once.
+        let withdrawn = try await a1.osPermissionChanged(.location, .approximateOnly)
         XCTAssertEqual(withdrawn?.granted, false)
         XCTAssertEqual(withdrawn?.source, .osSettings)
         XCTAssertEqual(withdrawn?.policyVersion, "2026-01")
         let again = try await a1.osPermissionChanged(.location, .denied)
         XCTAssertNil(again)
+        let restrictedToo = try await a1.osPermissionChanged(.location, .restricted)
+        XCTAssertNil(restrictedToo)
 
         // Switched back on in Settings: restored, once, for the same policy.
         let restored = try await a1.osPermissionChanged(.location, .granted)

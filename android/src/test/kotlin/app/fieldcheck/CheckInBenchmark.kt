@@ -1,7 +1,7 @@
 package app.fieldcheck
 
 import app.fieldcheck.core.Actor
-import app.fieldcheck.core.CheckInRequest
+import app.fieldcheck.core.FixRequest
 import app.fieldcheck.core.ConsentChange
 import app.fieldcheck.core.EventKind
 import app.fieldcheck.core.FieldCheck
@@ -83,7 +83,7 @@ private fun kotlinCheckIns(path: String, count: Int): Double = FieldCheck.open(p
     for (i in 0 until count) {
         val now = t0.plusMillis(i.toLong())
         val kind = if (i % 2 == 0) EventKind.CHECK_IN else EventKind.CHECK_OUT
-        fc.check(agent, CheckInRequest(agent.id, kind, Fix(-6.1944, 106.8227, 10.0, now, false)), now)
+        fc.recordFix(agent, FixRequest(agent.id, kind, Fix(-6.1944, 106.8227, 10.0, now, false)), now)
     }
     (System.nanoTime() - started).toDouble() / count
 }

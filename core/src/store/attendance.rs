@@ -6,11 +6,11 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
-use super::{audit, chain, consent, days, policy, privacy};
+use super::{audit, chain, consent, days, policy, restriction};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::error::{Error, Result};
 use crate::evaluation::{
-    AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, Reason, judge,
+    AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, Reason, judge_fix,
 };
 use crate::geofence::SiteIndex;
 use crate::time::{from_unix, whole_second};
@@ -18,7 +18,7 @@ use crate::types::{Actor, EventKind, Permission, Role, validate_id};
 
 /// A check-in or check-out as an app submits it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CheckInRequest {
+pub struct FixRequest {
     pub agent: String,
     pub kind: EventKind,
     pub fix: Fix,
@@ -31,10 +31,10 @@ const EVENT_COLUMNS: &str = "id, seq, agent, kind, accepted, reasons, site_id, p
 impl Store {
     /// Judges a fix and records the verdict (PRODUCT.md §3, §4). The fix's
     /// coordinates are dropped here unless an audit flag covers it.
-    pub fn check(
+    pub fn record_fix(
         &self,
         actor: &Actor,
-        request: &CheckInRequest,
+        request: &FixRequest,
         now: DateTime<Utc>,
     ) -> Result<AttendanceEvent> {
         validate_id("agent", &request.agent)?;
@@ -46,7 +46,7 @@ impl Store {
         let default_zone = days::parse_zone(&rules.time_zone)?;
         self.write(|tx| {
             let ctx = agent_context(tx, &request.agent, &sites)?;
-            let verdict = judge(request.kind, &request.fix, &sites, &ctx, &rules, now)?;
+            let verdict = judge_fix(request.kind, &request.fix, &sites, &ctx, &rules, now)?;
             let id = Uuid::now_v7().to_string();
 
             let retained = if verdict.examined {
@@ -154,7 +154,7 @@ impl Store {
 /// What judging needs to know about the agent, read inside the write
 /// transaction so it cannot change underneath.
 fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result<AgentContext> {
-    let restricted = privacy::is_restricted(tx, agent)?;
+    let restricted = restriction::is_restricted(tx, agent)?;
     let location = consent::latest(tx, agent, Permission::Location)?.filter(|e| e.granted);
     let consent_renewal_required = match &location {
         Some(e) => policy::renewal_required(tx, &e.policy_version)?,

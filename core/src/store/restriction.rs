@@ -1,0 +1,113 @@
+//! Restriction of processing (PRODUCT.md §8), stored as an append-only
+//! log: the state every processing path (check-ins, leads, reports)
+//! consults. Restriction as a data-subject request is `store::privacy`.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction};
+use uuid::Uuid;
+
+use super::chain;
+use super::connection::Store;
+use crate::error::{Error, Result};
+use crate::privacy::RestrictionEntry;
+use crate::time::{from_unix, whole_second};
+use crate::types::{Actor, Role, validate_id};
+
+impl Store {
+    /// Restricts or lifts restriction of processing for a subject (admins
+    /// handle data-subject requests, PRODUCT.md §1).
+    pub fn set_restriction(
+        &self,
+        actor: &Actor,
+        subject: &str,
+        restricted: bool,
+        now: DateTime<Utc>,
+    ) -> Result<RestrictionEntry> {
+        actor.must_be_admin()?;
+        validate_id("subject", subject)?;
+        self.write(|tx| append_restriction(tx, actor, subject, restricted, now))
+    }
+
+    pub fn is_restricted(&self, subject: &str) -> Result<bool> {
+        self.read(|tx| is_restricted(tx, subject))
+    }
+}
+
+/// Appends one restriction entry inside the caller's transaction (the
+/// caller checks the actor and the subject id).
+pub(super) fn append_restriction(
+    tx: &Transaction<'_>,
+    actor: &Actor,
+    subject: &str,
+    restricted: bool,
+    now: DateTime<Utc>,
+) -> Result<RestrictionEntry> {
+    let entry = chain::append_event(tx, |seq| {
+        Ok(RestrictionEntry {
+            id: Uuid::now_v7().to_string(),
+            seq,
+            subject: subject.to_string(),
+            restricted,
+            at: whole_second(now),
+            actor: actor.clone(),
+        })
+    })?;
+    tx.prepare_cached(
+        "INSERT INTO restriction_log (id, seq, subject, restricted, at, actor_id, actor_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(rusqlite::params![
+        entry.id,
+        entry.seq,
+        entry.subject,
+        entry.restricted,
+        entry.at.timestamp(),
+        entry.actor.id,
+        entry.actor.role.as_str(),
+    ])?;
+    Ok(entry)
+}
+
+pub(super) fn is_restricted(tx: &Transaction<'_>, subject: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT restricted FROM restriction_log WHERE subject = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([subject], |r| r.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+pub(super) fn load_entry(tx: &Transaction<'_>, id: &str) -> Result<Option<RestrictionEntry>> {
+    let row: Option<(String, i64, String, bool, i64, String, String)> = tx
+        .prepare_cached(
+            "SELECT id, seq, subject, restricted, at, actor_id, actor_role
+             FROM restriction_log WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(id, seq, subject, restricted, at, actor_id, role)| {
+        Ok(RestrictionEntry {
+            id,
+            seq,
+            subject,
+            restricted,
+            at: from_unix("at", at)?,
+            actor: Actor::new(
+                actor_id,
+                Role::parse("actor_role", &role).map_err(|e| Error::Corrupt(e.to_string()))?,
+            ),
+        })
+    })
+    .transpose()
+}
