@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::chain;
+use crate::error::Result;
 use crate::evaluation::{AccuracyBand, PositionClass, Reason};
 use crate::types::{Actor, EventKind};
 
@@ -72,6 +73,14 @@ impl AttendanceEvent {
             .map(|r| r.as_str())
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// The reasons of [`AttendanceEvent::reasons_text`], read back.
+    pub fn parse_reasons(text: &str) -> Result<Vec<Reason>> {
+        text.split(',')
+            .filter(|r| !r.is_empty())
+            .map(|r| Reason::parse("reasons", r))
+            .collect()
     }
 }
 

@@ -10,7 +10,7 @@ use super::{audit, chain, consent, days, policy, restriction};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::error::{Error, Result};
 use crate::evaluation::{
-    AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, Reason, judge_fix,
+    AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, judge_fix,
 };
 use crate::geofence::SiteIndex;
 use crate::time::{from_unix, whole_second};
@@ -274,12 +274,7 @@ fn corrupt(e: Error) -> Error {
 
 fn event_from_row(row: &Row<'_>) -> Result<AttendanceEvent> {
     let reasons: String = row.get(5)?;
-    let reasons = reasons
-        .split(',')
-        .filter(|r| !r.is_empty())
-        .map(|r| Reason::parse("reasons", r))
-        .collect::<Result<Vec<_>>>()
-        .map_err(corrupt)?;
+    let reasons = AttendanceEvent::parse_reasons(&reasons).map_err(corrupt)?;
     let kind: String = row.get(3)?;
     let position: String = row.get(7)?;
     let band: String = row.get(9)?;

@@ -15,6 +15,7 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::month::{self, month_key};
+use crate::attendance::AttendanceEvent;
 use crate::error::{Error, Result};
 use crate::evaluation::Reason;
 use crate::shift::{Shift, WeekdaySet, local_date};
@@ -255,12 +256,7 @@ fn fold_row(tx: &Transaction<'_>, tz: Tz, agent: &str, r: &rusqlite::Row<'_>) ->
     let corrupt = |e: Error| Error::Corrupt(format!("stored event is unreadable: {e}"));
     let kind: String = r.get(0)?;
     let reasons: String = r.get(2)?;
-    let reasons = reasons
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| Reason::parse("reasons", s))
-        .collect::<Result<Vec<_>>>()
-        .map_err(corrupt)?;
+    let reasons = AttendanceEvent::parse_reasons(&reasons).map_err(corrupt)?;
     let site: Option<String> = r.get(3)?;
     fold(
         tx,
@@ -311,12 +307,7 @@ fn fold_imported_row(tx: &Transaction<'_>, tz: Tz, r: &rusqlite::Row<'_>) -> Res
     let agent: String = r.get(0)?;
     let kind: String = r.get(1)?;
     let reasons: String = r.get(3)?;
-    let reasons = reasons
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| Reason::parse("reasons", s))
-        .collect::<Result<Vec<_>>>()
-        .map_err(corrupt)?;
+    let reasons = AttendanceEvent::parse_reasons(&reasons).map_err(corrupt)?;
     let site: Option<String> = r.get(4)?;
     fold(
         tx,

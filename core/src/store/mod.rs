@@ -8,8 +8,6 @@
 
 mod attendance;
 mod audit;
-#[cfg(any(test, feature = "synthetic"))]
-mod bulk;
 mod chain;
 mod connection;
 mod consent;
@@ -26,6 +24,8 @@ pub mod schema;
 mod settings;
 mod sites;
 mod sync;
+#[cfg(any(test, feature = "synthetic"))]
+mod synthetic;
 mod verify;
 
 use std::path::Path;
@@ -36,8 +36,6 @@ use crate::error::{Error, Result};
 use connection::configure;
 
 pub use attendance::FixRequest;
-#[cfg(any(test, feature = "synthetic"))]
-pub use bulk::SyntheticAttendance;
 pub use connection::{Durability, OpenOptions, Store};
 pub use consent::ConsentChange;
 pub use leads::LeadFilter;
@@ -46,6 +44,8 @@ pub use privacy::{Erased, ErasureReport, Kept, SubjectExport};
 pub use report::ReportQuery;
 pub use retention::PurgeReport;
 pub use sites::ImportSummary;
+#[cfg(any(test, feature = "synthetic"))]
+pub use synthetic::SyntheticAttendance;
 
 impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
