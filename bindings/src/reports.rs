@@ -41,6 +41,14 @@ pub struct Shift {
     pub tz: String,
 }
 
+/// One version of an agent's shift: in force from `from` (a local date,
+/// YYYY-MM-DD; null: from the beginning) until the next version.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ShiftVersion {
+    pub from: Option<String>,
+    pub shift: Shift,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct AgentShift {
     pub agent: String,
@@ -352,6 +360,44 @@ impl FieldCheck {
             let shift = shift_from_ffi(&shift)?;
             self.store.set_shift(&actor, &agent, &shift, now)?;
             Ok(shift_to_ffi(&shift))
+        })
+    }
+
+    /// Sets the shift in force from the local date `from` (YYYY-MM-DD) on
+    /// (admins); earlier days keep the shift they had. With no date it
+    /// applies to every day, as `set_shift` does.
+    pub fn set_shift_from(
+        &self,
+        actor: Actor,
+        agent: String,
+        from: Option<String>,
+        shift: Shift,
+        now: UtcDateTime,
+    ) -> Result<Shift> {
+        guard(|| {
+            let from = from
+                .as_deref()
+                .map(|d| core::time::parse_date("from", d))
+                .transpose()?;
+            let shift = shift_from_ffi(&shift)?;
+            self.store
+                .set_shift_from(&actor, &agent, from, &shift, now)?;
+            Ok(shift_to_ffi(&shift))
+        })
+    }
+
+    /// An agent's shift versions, oldest first (agents: their own).
+    pub fn shift_history(&self, actor: Actor, agent: String) -> Result<Vec<ShiftVersion>> {
+        guard(|| self.store.shift_schedule(&actor, &agent)).map(|schedule| {
+            schedule
+                .map(|s| s.versions)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| ShiftVersion {
+                    from: v.from.map(|d| d.to_string()),
+                    shift: shift_to_ffi(&v.shift),
+                })
+                .collect()
         })
     }
 

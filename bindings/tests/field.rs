@@ -10,7 +10,7 @@ use fieldcheck_core::{
     Actor, ConsentChange, Decision, EventKind, Fix, FixRequest, LeadStatus, LeadUpdate, NewLead,
     NewTransaction, Permission, Reason, TxnKind,
 };
-use fieldcheck_ffi::{FieldCheck, FieldCheckError, ReportFormat, ReportQuery, Shift};
+use fieldcheck_ffi::{FieldCheck, FieldCheckError, ReportFormat, ReportQuery, Shift, ShiftVersion};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -665,4 +665,58 @@ fn purge_reports_what_it_removed_per_category() {
     assert_eq!(report.transactions, 0);
     assert!(fc.lead(admin(), lead.id).is_err());
     assert!(fc.verify().unwrap().intact);
+}
+
+#[test]
+fn shift_versions_cross_with_their_dates() {
+    let (_d, fc) = open();
+    let t = at(1, 0, 0);
+    let shift = |start: &str, days: &str| Shift {
+        start: start.into(),
+        end: "17:00".into(),
+        days: days.into(),
+        tz: "Asia/Jakarta".into(),
+    };
+    fc.set_shift(admin(), "a1".into(), shift("08:00", "mon-fri"), t)
+        .unwrap();
+    fc.set_shift_from(
+        admin(),
+        "a1".into(),
+        Some("2026-03-16".into()),
+        shift("08:30", "mon-thu"),
+        t,
+    )
+    .unwrap();
+    let history = fc.shift_history(admin(), "a1".into()).unwrap();
+    assert_eq!(
+        history,
+        [
+            ShiftVersion {
+                from: None,
+                shift: shift("08:00", "mon-fri")
+            },
+            ShiftVersion {
+                from: Some("2026-03-16".into()),
+                shift: shift("08:30", "mon-thu")
+            },
+        ]
+    );
+    // The shift in force from now on.
+    assert_eq!(
+        fc.shift(admin(), "a1".into()).unwrap(),
+        Some(shift("08:30", "mon-thu"))
+    );
+    let e = fc
+        .set_shift_from(
+            admin(),
+            "a1".into(),
+            Some("16/03/2026".into()),
+            shift("09:00", "mon-fri"),
+            t,
+        )
+        .unwrap_err();
+    assert_eq!(invalid_field(e), "from");
+    assert_eq!(fc.shift_history(admin(), "a1".into()).unwrap().len(), 2);
+    assert_denied(fc.set_shift_from(agent("a1"), "a1".into(), None, shift("08:00", "daily"), t));
+    assert_denied(fc.shift_history(agent("a2"), "a1".into()));
 }

@@ -103,24 +103,36 @@ pub enum TxnCommand {
 #[derive(Subcommand, Debug)]
 pub enum ShiftCommand {
     /// Set an agent's shift; days and lateness are computed in its zone.
+    /// With --from it applies from that local date on and earlier days keep
+    /// the shift they had; without, it applies to every day.
     Set {
         #[arg(long)]
         agent: String,
+        /// First local date it applies to, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
         /// Local start, HH:MM.
         #[arg(long)]
         start: String,
         /// Local end, HH:MM (before start: ends the next day).
         #[arg(long)]
         end: String,
-        /// e.g. mon-fri, mon,wed,fri, daily.
+        /// Working days, e.g. mon-fri, mon,wed,fri, daily (default: daily).
+        #[arg(long, visible_alias = "days")]
+        weekdays: Option<String>,
+        /// Days off, taken out of the working days, e.g. sat,sun.
         #[arg(long)]
-        days: String,
-        /// IANA zone, e.g. Asia/Jakarta.
+        off: Option<String>,
+        /// IANA zone, e.g. Asia/Jakarta (default: the agent's zone, else the
+        /// store's).
         #[arg(long)]
-        tz: String,
+        tz: Option<String>,
     },
-    /// Every agent's shift.
-    List,
+    /// Every agent's shift in force now; with --agent, that agent's versions.
+    List {
+        #[arg(long)]
+        agent: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -349,30 +361,85 @@ pub fn shift(
     match cmd {
         ShiftCommand::Set {
             agent,
+            from,
             start,
             end,
-            days,
+            weekdays,
+            off,
             tz,
         } => {
+            if weekdays.is_none() && off.is_none() {
+                return Err(Error::invalid(
+                    "weekdays",
+                    "name the working days (--weekdays mon-fri) or the days off (--off sat,sun)",
+                ));
+            }
+            let working = match weekdays {
+                Some(days) => WeekdaySet::parse(days)?,
+                None => WeekdaySet::daily(),
+            };
+            let days = match off {
+                Some(off) => working.without(WeekdaySet::parse(off)?)?,
+                None => working,
+            };
+            let from = from
+                .as_deref()
+                .map(|d| time::parse_date("from", d))
+                .transpose()?;
+            let store = cli.store()?;
+            let tz = match tz {
+                Some(tz) => shift::parse_time_zone(tz)?,
+                None => match store.shift(actor, agent)? {
+                    Some(current) => current.tz,
+                    None => shift::parse_time_zone(&store.rules().time_zone)?,
+                },
+            };
             let value = Shift::new(
                 shift::parse_hhmm("start", start)?,
                 shift::parse_hhmm("end", end)?,
-                WeekdaySet::parse(days)?,
-                shift::parse_time_zone(tz)?,
+                days,
+                tz,
             )?;
-            cli.store()?.set_shift(actor, agent, &value, now)?;
-            out.value(&json!({"agent": agent, "shift": value}), |w| {
-                writeln!(
-                    w,
-                    "{agent}: {}-{} {} ({})",
-                    value.start.format("%H:%M"),
-                    value.end.format("%H:%M"),
-                    value.days,
-                    value.tz.name()
-                )
-            })?;
+            store.set_shift_from(actor, agent, from, &value, now)?;
+            out.value(
+                &json!({"agent": agent, "from": from, "shift": value}),
+                |w| {
+                    writeln!(
+                        w,
+                        "{agent}: {}-{} {} ({}){}",
+                        value.start.format("%H:%M"),
+                        value.end.format("%H:%M"),
+                        value.days,
+                        value.tz.name(),
+                        from.map(|d| format!(" from {d}")).unwrap_or_default()
+                    )
+                },
+            )?;
         }
-        ShiftCommand::List => {
+        ShiftCommand::List { agent: Some(agent) } => {
+            let versions = cli
+                .store()?
+                .shift_schedule(actor, agent)?
+                .map(|s| s.versions)
+                .unwrap_or_default();
+            if cli.json {
+                for v in &versions {
+                    out.json_line(&json!({"agent": agent, "from": v.from, "shift": v.shift}))?;
+                }
+            } else {
+                out.lines(versions.iter().map(|v| {
+                    format!(
+                        "{:<10} {}-{} {:<12} {}",
+                        v.from.map_or("always".to_string(), |d| d.to_string()),
+                        v.shift.start.format("%H:%M"),
+                        v.shift.end.format("%H:%M"),
+                        v.shift.days.to_string(),
+                        v.shift.tz.name()
+                    )
+                }))?;
+            }
+        }
+        ShiftCommand::List { agent: None } => {
             let shifts = cli.store()?.shifts(actor)?;
             if cli.json {
                 for (agent, s) in &shifts {

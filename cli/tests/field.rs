@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -1926,4 +1926,92 @@ fn txn_add_prints_the_bare_id_and_amounts_in_minor_units() {
         assert_eq!(t["amount"], decimal);
         assert_eq!(t["id"], txn_id.as_str());
     }
+}
+
+#[test]
+fn shift_set_from_a_date_keeps_the_days_before_it() {
+    let env = zone_env(&[("jkt", "08:00", "17:00", "mon-fri", "Asia/Jakarta")]);
+    // 08:30 WIB on Tue 6 and Wed 7 January 2026 (01:30Z).
+    for day in ["2026-01-06", "2026-01-07"] {
+        check_at(&env, &format!("{day}T01:30:00Z"), "check-in", "jkt", HQ);
+        check_at(&env, &format!("{day}T10:00:00Z"), "check-out", "jkt", HQ);
+    }
+    // From Wednesday: 08:30 on weekdays, weekends off; the zone stays.
+    let set = env
+        .run_at(
+            "2026-01-06T12:00:00Z",
+            &[
+                "--json",
+                "shift",
+                "set",
+                "--agent",
+                "jkt",
+                "--from",
+                "2026-01-07",
+                "--weekdays",
+                "daily",
+                "--off",
+                "sat,sun",
+                "--start",
+                "08:30",
+                "--end",
+                "17:00",
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(set["from"], "2026-01-07");
+    assert_eq!(set["shift"]["days"], "mon-fri");
+    assert_eq!(set["shift"]["tz"], "Asia/Jakarta");
+
+    let report = env
+        .run_at(
+            "2026-01-08T12:00:00Z",
+            &[
+                "--json",
+                "report",
+                "attendance",
+                "--from",
+                "2026-01-06",
+                "--to",
+                "2026-01-07",
+                "--format",
+                "json",
+            ],
+        )
+        .ok()
+        .json();
+    let late: Vec<(&str, &Value)> = report["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["date"].as_str().unwrap(), &d["minutes_late"]))
+        .collect();
+    // Tuesday by the old 08:00 start (20 min late after the 10 min grace),
+    // Wednesday by the new 08:30 start (on time).
+    assert_eq!(
+        late,
+        [("2026-01-06", &json!(20)), ("2026-01-07", &json!(0))]
+    );
+
+    let versions = env
+        .run(&["--json", "shift", "list", "--agent", "jkt"])
+        .ok()
+        .json_lines();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["from"], Value::Null);
+    assert_eq!(versions[1]["from"], "2026-01-07");
+    assert_eq!(versions[1]["shift"]["start"], "08:30");
+    // Neither working days nor days off: a usage error, nothing stored.
+    let refused = env.run(&[
+        "shift", "set", "--agent", "jkt", "--start", "08:00", "--end", "17:00",
+    ]);
+    assert_eq!(refused.code, 2);
+    assert_eq!(
+        env.run(&["--json", "shift", "list", "--agent", "jkt"])
+            .ok()
+            .json_lines()
+            .len(),
+        2
+    );
 }

@@ -41,7 +41,7 @@ pub use privacy::{DataSubject, Request, RequestKind, RequestStatus, SubjectKind}
 pub use report::{AttendanceReport, SalesReport};
 pub use review::{Decision, Review};
 pub use rules::Rules;
-pub use shift::{Shift, WeekdaySet};
+pub use shift::{Shift, ShiftSchedule, ShiftVersion, WeekdaySet};
 /// Synthetic data for benchmarks and demos; off in the library apps embed.
 #[cfg(feature = "synthetic")]
 pub use store::SyntheticAttendance;

@@ -78,6 +78,17 @@ impl WeekdaySet {
         Ok(WeekdaySet(bits))
     }
 
+    /// These days without `off`'s; an error when none is left.
+    pub fn without(self, off: WeekdaySet) -> Result<WeekdaySet> {
+        WeekdaySet::from_bits(self.0 & !off.0)
+            .map_err(|_| Error::invalid("off", "every working day is off; a shift needs a day"))
+    }
+
+    /// Every day of the week.
+    pub fn daily() -> WeekdaySet {
+        WeekdaySet(Self::ALL)
+    }
+
     /// The storage form; see [`WeekdaySet::from_bits`].
     pub fn bits(self) -> u8 {
         self.0
@@ -301,6 +312,51 @@ impl Shift {
         grace_min: i64,
     ) -> u32 {
         minutes_late_after(self.start_instant(date), first_check_in, grace_min)
+    }
+}
+
+/// An agent's shifts over time (PRODUCT.md §7: late against the shift in
+/// force that day): each version applies from its first local date until
+/// the next version's; before the first one the agent had no shift. A
+/// report judges each day by the version in force on it, so a change never
+/// rewrites past days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShiftSchedule {
+    /// Sorted by date, never empty; `None` for the first version means "from
+    /// the beginning".
+    pub versions: Vec<ShiftVersion>,
+}
+
+/// One version of an agent's shift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ShiftVersion {
+    /// The first local date it is in force; `None`: always before the next.
+    pub from: Option<NaiveDate>,
+    pub shift: Shift,
+}
+
+impl ShiftSchedule {
+    /// A schedule of one shift, in force on every date.
+    pub fn always(shift: Shift) -> ShiftSchedule {
+        ShiftSchedule {
+            versions: vec![ShiftVersion { from: None, shift }],
+        }
+    }
+
+    /// The shift in force on `date`.
+    pub fn on(&self, date: NaiveDate) -> Option<&Shift> {
+        let later = self
+            .versions
+            .partition_point(|v| v.from.is_none_or(|from| from <= date));
+        later
+            .checked_sub(1)
+            .and_then(|i| self.versions.get(i))
+            .map(|v| &v.shift)
+    }
+
+    /// The latest version (the one in force from now on).
+    pub fn current(&self) -> Option<&Shift> {
+        self.versions.last().map(|v| &v.shift)
     }
 }
 

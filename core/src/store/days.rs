@@ -9,7 +9,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 
@@ -18,7 +18,9 @@ use super::month::{self, month_key};
 use crate::attendance::AttendanceEvent;
 use crate::error::{Error, Result};
 use crate::evaluation::Reason;
-use crate::shift::{Shift, WeekdaySet, local_date};
+use crate::shift::{
+    Shift, ShiftSchedule, ShiftVersion, WeekdaySet, date_from_day_number, day_number, local_date,
+};
 use crate::types::{Actor, EventKind, validate_id};
 
 /// What folding an event into its day needs.
@@ -32,12 +34,29 @@ pub(super) struct DayInput<'a> {
 }
 
 impl Store {
-    /// Sets an agent's shift (admins). If the zone changes, the agent's
-    /// days are recomputed in the new zone.
+    /// Sets an agent's shift for every day, replacing its history
+    /// (admins). If the zone changes, the agent's days are recomputed in the
+    /// new zone.
     pub fn set_shift(
         &self,
         actor: &Actor,
         agent: &str,
+        shift: &Shift,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.set_shift_from(actor, agent, None, shift, now)
+    }
+
+    /// Sets the shift in force from the local date `from` on (admins): the
+    /// days before it keep the versions they had. With no date the shift
+    /// applies to every day and replaces the history. An agent has one zone
+    /// (the summary counts their days in it): the zone given applies to all
+    /// versions, and a change recomputes the agent's days.
+    pub fn set_shift_from(
+        &self,
+        actor: &Actor,
+        agent: &str,
+        from: Option<NaiveDate>,
         shift: &Shift,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -46,29 +65,54 @@ impl Store {
         let default_zone = self.default_zone()?;
         self.write(|tx| {
             let before = zone_of(tx, agent, default_zone)?;
+            let from_day = from.map(day_number);
+            match from_day {
+                None => tx
+                    .prepare_cached("DELETE FROM shift_versions WHERE agent = ?1")?
+                    .execute([agent])?,
+                Some(day) => tx
+                    .prepare_cached("DELETE FROM shift_versions WHERE agent = ?1 AND from_day = ?2")?
+                    .execute((agent, day))?,
+            };
+            tx.prepare_cached(
+                "INSERT INTO shift_versions (agent, from_day, start_min, end_min, days, set_at,
+                   actor_id, actor_role)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(rusqlite::params![
+                agent,
+                from_day,
+                minutes_of(shift.start),
+                minutes_of(shift.end),
+                shift.days.bits(),
+                now.timestamp(),
+                actor.id,
+                actor.role.as_str(),
+            ])?;
+            // `shifts`: the agent's zone and the version in force from now on.
             tx.prepare_cached(
                 "INSERT INTO shifts (agent, start_min, end_min, days, tz, set_at, actor_id, actor_role)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 SELECT agent, start_min, end_min, days, ?2, set_at, actor_id, actor_role
+                 FROM shift_versions WHERE agent = ?1
+                 ORDER BY IFNULL(from_day, -1000000000) DESC LIMIT 1
                  ON CONFLICT (agent) DO UPDATE SET start_min = excluded.start_min,
                    end_min = excluded.end_min, days = excluded.days, tz = excluded.tz,
                    set_at = excluded.set_at, actor_id = excluded.actor_id,
                    actor_role = excluded.actor_role",
             )?
-            .execute(rusqlite::params![
-                agent,
-                minutes_of(shift.start),
-                minutes_of(shift.end),
-                shift.days.bits(),
-                shift.tz.name(),
-                now.timestamp(),
-                actor.id,
-                actor.role.as_str(),
-            ])?;
+            .execute((agent, shift.tz.name()))?;
             if before != shift.tz {
                 rebuild_agent(tx, agent, shift.tz)?;
             }
             Ok(())
         })
+    }
+
+    /// An agent's shift history: agents read their own, supervisors and
+    /// admins anyone's.
+    pub fn shift_schedule(&self, actor: &Actor, agent: &str) -> Result<Option<ShiftSchedule>> {
+        actor.own_scope(Some(agent), "shifts")?;
+        self.read(|tx| Ok(load_schedules(tx, Some(agent))?.pop().map(|(_, s)| s)))
     }
 
     /// An agent's shift: agents read their own, supervisors and admins
@@ -132,6 +176,42 @@ pub(super) fn load_shift(tx: &Transaction<'_>, agent: &str) -> Result<Option<Shi
         .optional()?
         .transpose()
         .map(|s| s.map(|(_, shift)| shift))
+}
+
+/// Every agent's shift history (or one agent's), in agent order.
+pub(super) fn load_schedules(
+    tx: &Transaction<'_>,
+    agent: Option<&str>,
+) -> Result<Vec<(String, ShiftSchedule)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT v.agent, v.start_min, v.end_min, v.days, s.tz, v.from_day
+         FROM shift_versions v JOIN shifts s ON s.agent = v.agent
+         WHERE ?1 IS NULL OR v.agent = ?1
+         ORDER BY v.agent, IFNULL(v.from_day, -1000000000)",
+    )?;
+    let mut rows = stmt.query([agent])?;
+    let mut out: Vec<(String, ShiftSchedule)> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (agent, shift) = shift_from_row(r)?;
+        let from = r
+            .get::<_, Option<i64>>(5)?
+            .map(|d| {
+                date_from_day_number(d)
+                    .ok_or_else(|| Error::Corrupt(format!("stored shift day {d} out of range")))
+            })
+            .transpose()?;
+        let version = ShiftVersion { from, shift };
+        match out.last_mut() {
+            Some((a, schedule)) if *a == agent => schedule.versions.push(version),
+            _ => out.push((
+                agent,
+                ShiftSchedule {
+                    versions: vec![version],
+                },
+            )),
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn load_shifts(tx: &Transaction<'_>) -> Result<Vec<(String, Shift)>> {

@@ -1,6 +1,6 @@
 //! Leads, transactions, shifts, reviews and reports against a real store.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
 use tempfile::TempDir;
 
 use super::*;
@@ -754,4 +754,147 @@ fn a_restricted_lead_is_kept_but_not_worked_on() {
     store.update_lead(&admin(), &lead.id, &fixed, t).unwrap();
     store.set_restriction(&admin(), &lead.id, false, t).unwrap();
     store.update_lead(&agent, &lead.id, &contacted, t).unwrap();
+}
+
+#[test]
+fn a_shift_change_applies_from_its_date_and_leaves_earlier_days_alone() {
+    let (_d, store) = store();
+    store
+        .set_shift(
+            &admin(),
+            "nl1",
+            &shift("09:00", "daily", "Europe/Amsterdam"),
+            at(2026, 3, 1, 0, 0),
+        )
+        .unwrap();
+    grant(&store, "nl1", at(2026, 3, 1, 0, 0));
+    // 09:30 local each day: 08:30Z in CET (Thu 26, Fri 27 March), 07:30Z
+    // in CEST (Sun 29, Mon 30, after the change to summer time).
+    for (day, hour) in [(26, 8), (27, 8), (29, 7), (30, 7)] {
+        check(
+            &store,
+            "nl1",
+            EventKind::CheckIn,
+            AMS,
+            at(2026, 3, day, hour, 30),
+        );
+        check(
+            &store,
+            "nl1",
+            EventKind::CheckOut,
+            AMS,
+            at(2026, 3, day, 15, 0),
+        );
+    }
+    let query = ReportQuery {
+        from: date(2026, 3, 26),
+        to: date(2026, 3, 30),
+        agent: Some("nl1".into()),
+    };
+    let days = |store: &Store| -> Vec<(u32, DayStatus, Option<u32>)> {
+        store
+            .attendance_report(&admin(), &query, at(2026, 4, 1, 0, 0))
+            .unwrap()
+            .days
+            .iter()
+            .map(|d| (d.date.day(), d.status, d.minutes_late))
+            .collect()
+    };
+    use DayStatus::{Absent, Late, OnTime, Unscheduled};
+    assert_eq!(
+        days(&store),
+        [
+            (26, Late, Some(20)),
+            (27, Late, Some(20)),
+            (28, Absent, None),
+            (29, Late, Some(20)),
+            (30, Late, Some(20)),
+        ]
+    );
+
+    // From Saturday 28 March: 09:30, Monday to Friday (weekends off).
+    let later = shift("09:30", "mon-fri", "Europe/Amsterdam");
+    store
+        .set_shift_from(
+            &admin(),
+            "nl1",
+            Some(date(2026, 3, 28)),
+            &later,
+            at(2026, 3, 31, 0, 0),
+        )
+        .unwrap();
+    assert_eq!(
+        days(&store),
+        [
+            // Before the change: judged by the shift then in force.
+            (26, Late, Some(20)),
+            (27, Late, Some(20)),
+            // A day off is neither absent nor late, with or without a visit.
+            (29, Unscheduled, None),
+            // The new start, in summer time.
+            (30, OnTime, Some(0)),
+        ]
+    );
+    let schedule = store.shift_schedule(&admin(), "nl1").unwrap().unwrap();
+    assert_eq!(schedule.versions.len(), 2);
+    assert_eq!(schedule.versions[1].from, Some(date(2026, 3, 28)));
+    assert_eq!(store.shift(&admin(), "nl1").unwrap(), Some(later));
+    assert_eq!(schedule.on(date(2026, 3, 27)).unwrap().start.hour(), 9);
+    assert!(schedule.on(date(2026, 3, 28)).unwrap().start.minute() == 30);
+
+    // Without a date a shift replaces the whole history.
+    store
+        .set_shift(&admin(), "nl1", &later, at(2026, 3, 31, 0, 0))
+        .unwrap();
+    assert_eq!(
+        days(&store),
+        [
+            (26, OnTime, Some(0)),
+            (27, OnTime, Some(0)),
+            (29, Unscheduled, None),
+            (30, OnTime, Some(0)),
+        ]
+    );
+}
+
+#[test]
+fn before_its_first_dated_version_an_agent_has_no_shift() {
+    let (_d, store) = store();
+    store
+        .set_shift_from(
+            &admin(),
+            "nl2",
+            Some(date(2026, 3, 27)),
+            &shift("09:00", "daily", "Europe/Amsterdam"),
+            at(2026, 3, 1, 0, 0),
+        )
+        .unwrap();
+    grant(&store, "nl2", at(2026, 3, 1, 0, 0));
+    check(
+        &store,
+        "nl2",
+        EventKind::CheckIn,
+        AMS,
+        at(2026, 3, 26, 8, 30),
+    );
+    let report = store
+        .attendance_report(
+            &admin(),
+            &ReportQuery {
+                from: date(2026, 3, 26),
+                to: date(2026, 3, 27),
+                agent: Some("nl2".into()),
+            },
+            at(2026, 4, 1, 0, 0),
+        )
+        .unwrap();
+    let days: Vec<(u32, DayStatus)> = report
+        .days
+        .iter()
+        .map(|d| (d.date.day(), d.status))
+        .collect();
+    assert_eq!(
+        days,
+        [(26, DayStatus::Unscheduled), (27, DayStatus::Absent)]
+    );
 }

@@ -20,7 +20,7 @@ use crate::report::{
     AttendanceDay, AttendanceReport, DateTotals, DayStatus, REPORT_SCHEMA_VERSION, RejectionCounts,
     ReviewSummary, SalesReport, SalesRow,
 };
-use crate::shift::{Shift, day_bounds, day_number, minutes_late_after};
+use crate::shift::{Shift, ShiftSchedule, day_bounds, day_number, minutes_late_after};
 use crate::time::whole_second;
 use crate::types::{Actor, Role};
 
@@ -72,13 +72,7 @@ impl Store {
         let (from_day, to_day) = (day_number(query.from), day_number(query.to));
         self.read(|tx| {
             let hidden = hidden_subjects(tx, actor)?;
-            let shifts: Vec<(String, Shift)> = match &agent {
-                Some(a) => days::load_shift(tx, a)?
-                    .map(|s| (a.clone(), s))
-                    .into_iter()
-                    .collect(),
-                None => days::load_shifts(tx)?,
-            };
+            let shifts: Vec<(String, ShiftSchedule)> = days::load_schedules(tx, agent.as_deref())?;
             let mut reviews = load_reviews(tx, from_day, to_day, agent.as_deref())?;
             let agents_known: i64 = tx.query_row(
                 "SELECT COUNT(*) FROM attendance_agents WHERE ?1 IS NULL OR agent = ?1",
@@ -111,11 +105,9 @@ impl Store {
             let mut shift_list = shifts.iter().peekable();
             // The agent being emitted, its shift, the next date to emit, and
             // whether it is hidden from this reader.
-            let mut current: Option<(Arc<str>, Option<&Shift>, NaiveDate, bool)> = None;
-            // The agent's zone, with its per-date offsets and (when the agent
-            // has a shift) its start instants.
+            let mut current: Option<(Arc<str>, Option<&ShiftSchedule>, NaiveDate, bool)> = None;
+            // The agent's zone, with its per-date offsets.
             let mut zone_cache: Option<(String, Tz, DayOffsets)> = None;
-            let mut starts: Option<Rc<[DateTime<Utc>]>> = None;
 
             while let Some(r) = rows.next()? {
                 let agent_bytes = r.get_ref(0)?.as_bytes()?;
@@ -144,7 +136,6 @@ impl Store {
                     let shift = shift_list
                         .next_if(|(a, _)| a.as_str() == agent_ref)
                         .map(|(_, s)| s);
-                    starts = shift.map(|s| builder.calendar.starts(s));
                     // One zone per agent (a zone change rebuilds its months).
                     let tz_name = r.get_ref(2)?.as_str()?;
                     if zone_cache
@@ -217,9 +208,11 @@ impl Store {
                     let day_over = offsets.get(index).is_none_or(|d| now.timestamp() >= d.end);
                     let missing_check_out =
                         flags & month::UNCLOSED != 0 || (flags & month::OPEN != 0 && day_over);
-                    let start = starts.as_ref().and_then(|s| s.get(index).copied());
+                    // The shift in force that day (PRODUCT.md §7).
+                    let in_force = shift.and_then(|s| s.on(date));
+                    let start = in_force.and_then(|s| builder.calendar.start(s, index));
                     let (status, minutes_late, shift_start) =
-                        judge_day(*shift, start, date, first_in, grace, now);
+                        judge_day(in_force, start, date, first_in, grace, now);
                     let review = take_review(&mut reviews, agent_id, day_number(date));
                     builder.out.push(AttendanceDay {
                         agent: agent_id.clone(),
@@ -471,12 +464,12 @@ impl DayBuilder<'_> {
     fn absent_until(
         &mut self,
         agent: &Arc<str>,
-        shift: Option<&Shift>,
+        schedule: Option<&ShiftSchedule>,
         from: NaiveDate,
         to: NaiveDate,
         reviews: &mut Reviews,
     ) {
-        let Some(shift) = shift else {
+        let Some(schedule) = schedule else {
             return;
         };
         let mut date = from.max(self.query.from);
@@ -484,10 +477,13 @@ impl DayBuilder<'_> {
         if date > to {
             return;
         }
-        let starts = self.calendar.starts(shift);
         while date <= to {
+            let Some(shift) = schedule.on(date) else {
+                date += Duration::days(1);
+                continue;
+            };
             if shift.is_shift_day(date) {
-                let start = starts.get(self.calendar.index(date)).copied();
+                let start = self.calendar.start(shift, self.calendar.index(date));
                 let (status, minutes_late, shift_start) =
                     judge_day(Some(shift), start, date, None, self.grace, self.now);
                 if status == DayStatus::Absent {
@@ -630,15 +626,17 @@ impl Calendar {
         computed
     }
 
-    fn starts(&mut self, shift: &Shift) -> Rc<[DateTime<Utc>]> {
+    /// The start instant of `shift` on the date at `index`, computed once
+    /// per zone and start time for the whole period.
+    fn start(&mut self, shift: &Shift, index: usize) -> Option<DateTime<Utc>> {
         let key = (shift.tz, shift.start);
         if let Some(found) = self.starts.get(&key) {
-            return found.clone();
+            return found.get(index).copied();
         }
         let computed: Rc<[DateTime<Utc>]> =
             self.dates().map(|date| shift.start_instant(date)).collect();
         self.starts.insert(key, computed.clone());
-        computed
+        computed.get(index).copied()
     }
 }
 

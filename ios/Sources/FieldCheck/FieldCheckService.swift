@@ -314,6 +314,20 @@ public final class FieldCheckService: Sendable {
         try await perform { core, actor, now in try core.setShift(actor: actor, agent: agent, shift: shift, now: now) }
     }
 
+    /// Sets an agent's shift from the local date `from` (YYYY-MM-DD) on;
+    /// earlier days keep the shift they had (admins).
+    @discardableResult
+    public func setShift(_ shift: Shift, forAgent agent: String, from: String) async throws -> Shift {
+        try await perform { core, actor, now in
+            try core.setShiftFrom(actor: actor, agent: agent, from: from, shift: shift, now: now)
+        }
+    }
+
+    /// An agent's shift versions, oldest first (`from` nil: from the beginning).
+    public func shiftHistory(ofAgent agent: String) async throws -> [ShiftVersion] {
+        try await perform { core, actor, _ in try core.shiftHistory(actor: actor, agent: agent) }
+    }
+
     public func shift(ofAgent agent: String) async throws -> Shift? {
         try await perform { core, actor, _ in try core.shift(actor: actor, agent: agent) }
     }

@@ -146,6 +146,14 @@ final class FieldTests: XCTestCase {
         }
         await assertPermissionDenied { try await self.service(store, agent("a1"), clock).setShift(set, forAgent: "a1") }
         await assertPermissionDenied { try await self.service(store, supervisor, clock).setShift(set, forAgent: "a1") }
+
+        // A change from a date keeps the earlier version.
+        let later = try await adminService.setShift(
+            Shift(start: "08:30", end: "17:00", days: "mon-thu", tz: "Asia/Jakarta"), forAgent: "a1", from: "2026-03-16")
+        let history = try await adminService.shiftHistory(ofAgent: "a1")
+        XCTAssertEqual(history, [ShiftVersion(from: nil, shift: set), ShiftVersion(from: "2026-03-16", shift: later)])
+        let now = try await adminService.shift(ofAgent: "a1")
+        XCTAssertEqual(now, later)
     }
 
     /// A Jakarta week (shift 08:00 WIB, Mon-Fri): Tuesday on time (checked

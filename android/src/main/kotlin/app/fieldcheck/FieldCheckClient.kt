@@ -30,6 +30,7 @@ import app.fieldcheck.core.ReportQuery
 import app.fieldcheck.core.Review
 import app.fieldcheck.core.SalesReport
 import app.fieldcheck.core.Shift
+import app.fieldcheck.core.ShiftVersion
 import app.fieldcheck.core.SubjectKind
 import app.fieldcheck.core.Transaction
 import app.fieldcheck.core.VerifyReport
@@ -277,6 +278,13 @@ class FieldCheckClient(
     /** Sets [agent]'s shift; returns it in the core's canonical form. */
     suspend fun setShift(actor: Actor, agent: String, shift: Shift): Shift =
         io { core.setShift(actor, agent, shift, clock.instant()) }
+
+    /** Sets [agent]'s shift from the local date [from] on; earlier days keep theirs. */
+    suspend fun setShiftFrom(actor: Actor, agent: String, from: LocalDate, shift: Shift): Shift =
+        io { core.setShiftFrom(actor, agent, from.toString(), shift, clock.instant()) }
+
+    /** An agent's shift versions, oldest first (`from` null: from the beginning). */
+    suspend fun shiftHistory(actor: Actor, agent: String): List<ShiftVersion> = io { core.shiftHistory(actor, agent) }
 
     /** An agent's shift: agents read their own, supervisors and admins anyone's. */
     suspend fun shift(actor: Actor, agent: String): Shift? = io { core.shift(actor, agent) }

@@ -20,6 +20,7 @@ import app.fieldcheck.core.Permission
 import app.fieldcheck.core.Reason
 import app.fieldcheck.core.ReportFormat
 import app.fieldcheck.core.Shift
+import app.fieldcheck.core.ShiftVersion
 import app.fieldcheck.core.TxnKind
 import java.io.File
 import java.time.LocalDate
@@ -156,6 +157,14 @@ class FieldTest {
             }
             assertFailsWith<FieldCheckException.PermissionDenied> { c.setShift(a1, "a1", set) }
             assertFailsWith<FieldCheckException.PermissionDenied> { c.setShift(supervisor, "a1", set) }
+
+            // A change from a date keeps the earlier version.
+            val later = c.setShiftFrom(admin, "a1", LocalDate.parse("2026-03-16"), Shift("08:30", "17:00", "mon-thu", "Asia/Jakarta"))
+            assertEquals(
+                listOf(ShiftVersion(null, set), ShiftVersion("2026-03-16", later)),
+                c.shiftHistory(admin, "a1"),
+            )
+            assertEquals(later, c.shift(admin, "a1"))
         }
     }
 
