@@ -363,15 +363,18 @@ impl FieldCheck {
         })
     }
 
-    /// Sets the shift in force from the local date `from` (YYYY-MM-DD) on
-    /// (admins); earlier days keep the shift they had. With no date it
-    /// applies to every day, as `set_shift` does.
+    /// Sets the shift from the local date `from` (YYYY-MM-DD) on (admins);
+    /// earlier days keep the shift they had. From that date `shift` applies
+    /// on its days, `off` (e.g. "sat,sun") are days off, and the other
+    /// weekdays keep their pattern. With no date it applies to every day, as
+    /// `set_shift` does.
     pub fn set_shift_from(
         &self,
         actor: Actor,
         agent: String,
         from: Option<String>,
         shift: Shift,
+        off: Option<String>,
         now: UtcDateTime,
     ) -> Result<Shift> {
         guard(|| {
@@ -379,9 +382,16 @@ impl FieldCheck {
                 .as_deref()
                 .map(|d| core::time::parse_date("from", d))
                 .transpose()?;
+            let off = off
+                .as_deref()
+                .map(|days| {
+                    core::WeekdaySet::parse(days)
+                        .map_err(|e| core::Error::invalid("off", e.to_string()))
+                })
+                .transpose()?;
             let shift = shift_from_ffi(&shift)?;
             self.store
-                .set_shift_from(&actor, &agent, from, &shift, now)?;
+                .set_shift_from(&actor, &agent, from, &shift, off, now)?;
             Ok(shift_to_ffi(&shift))
         })
     }

@@ -684,6 +684,7 @@ fn shift_versions_cross_with_their_dates() {
         "a1".into(),
         Some("2026-03-16".into()),
         shift("08:30", "mon-thu"),
+        Some("fri".into()),
         t,
     )
     .unwrap();
@@ -712,11 +713,30 @@ fn shift_versions_cross_with_their_dates() {
             "a1".into(),
             Some("16/03/2026".into()),
             shift("09:00", "mon-fri"),
+            None,
             t,
         )
         .unwrap_err();
     assert_eq!(invalid_field(e), "from");
+    let e = fc
+        .set_shift_from(
+            admin(),
+            "a1".into(),
+            Some("2026-03-16".into()),
+            shift("09:00", "mon-fri"),
+            Some("weekend".into()),
+            t,
+        )
+        .unwrap_err();
+    assert_eq!(invalid_field(e), "off");
     assert_eq!(fc.shift_history(admin(), "a1".into()).unwrap().len(), 2);
-    assert_denied(fc.set_shift_from(agent("a1"), "a1".into(), None, shift("08:00", "daily"), t));
+    assert_denied(fc.set_shift_from(
+        agent("a1"),
+        "a1".into(),
+        None,
+        shift("08:00", "daily"),
+        None,
+        t,
+    ));
     assert_denied(fc.shift_history(agent("a2"), "a1".into()));
 }

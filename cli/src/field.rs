@@ -117,10 +117,11 @@ pub enum ShiftCommand {
         /// Local end, HH:MM (before start: ends the next day).
         #[arg(long)]
         end: String,
-        /// Working days, e.g. mon-fri, mon,wed,fri, daily (default: daily).
+        /// The days this start and end apply to, e.g. mon-fri, fri, daily
+        /// (default: daily). With --from, the other days keep theirs.
         #[arg(long, visible_alias = "days")]
         weekdays: Option<String>,
-        /// Days off, taken out of the working days, e.g. sat,sun.
+        /// Days off, e.g. sat,sun (taken out of --weekdays).
         #[arg(long)]
         off: Option<String>,
         /// IANA zone, e.g. Asia/Jakarta (default: the agent's zone, else the
@@ -378,8 +379,9 @@ pub fn shift(
                 Some(days) => WeekdaySet::parse(days)?,
                 None => WeekdaySet::daily(),
             };
+            let off = off.as_deref().map(WeekdaySet::parse).transpose()?;
             let days = match off {
-                Some(off) => working.without(WeekdaySet::parse(off)?)?,
+                Some(off) => working.without(off)?,
                 None => working,
             };
             let from = from
@@ -400,7 +402,7 @@ pub fn shift(
                 days,
                 tz,
             )?;
-            store.set_shift_from(actor, agent, from, &value, now)?;
+            store.set_shift_from(actor, agent, from, &value, off, now)?;
             out.value(
                 &json!({"agent": agent, "from": from, "shift": value}),
                 |w| {

@@ -316,18 +316,20 @@ impl Shift {
 }
 
 /// An agent's shifts over time (PRODUCT.md §7: late against the shift in
-/// force that day): each version applies from its first local date until
-/// the next version's; before the first one the agent had no shift. A
-/// report judges each day by the version in force on it, so a change never
-/// rewrites past days.
+/// force that day). A version applies from its first local date until the
+/// next version's; before the first one the agent had no shift. A version
+/// is one or more patterns with disjoint weekdays (e.g. 08:00–17:00 Monday
+/// to Thursday, 08:00–12:00 Friday); a weekday no pattern names is a day
+/// off. A report judges each day by the version in force on it, so a change
+/// never rewrites past days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ShiftSchedule {
-    /// Sorted by date, never empty; `None` for the first version means "from
-    /// the beginning".
+    /// Sorted by date, never empty; the patterns of one version share its
+    /// date. `from: None` sorts first and means "from the beginning".
     pub versions: Vec<ShiftVersion>,
 }
 
-/// One version of an agent's shift.
+/// One pattern of a version of an agent's shift.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ShiftVersion {
     /// The first local date it is in force; `None`: always before the next.
@@ -343,20 +345,29 @@ impl ShiftSchedule {
         }
     }
 
-    /// The shift in force on `date`.
-    pub fn on(&self, date: NaiveDate) -> Option<&Shift> {
-        let later = self
+    /// The patterns of the version in force on `date` (empty before the
+    /// first version).
+    pub fn version_on(&self, date: NaiveDate) -> &[ShiftVersion] {
+        let end = self
             .versions
             .partition_point(|v| v.from.is_none_or(|from| from <= date));
-        later
-            .checked_sub(1)
-            .and_then(|i| self.versions.get(i))
-            .map(|v| &v.shift)
+        let Some(last) = end.checked_sub(1).map(|i| self.versions[i].from) else {
+            return &[];
+        };
+        let start = self.versions[..end]
+            .iter()
+            .rposition(|v| v.from != last)
+            .map_or(0, |i| i + 1);
+        &self.versions[start..end]
     }
 
-    /// The latest version (the one in force from now on).
-    pub fn current(&self) -> Option<&Shift> {
-        self.versions.last().map(|v| &v.shift)
+    /// The shift that works on `date`: the pattern of the version in force
+    /// that names its weekday; `None` on a day off.
+    pub fn on(&self, date: NaiveDate) -> Option<&Shift> {
+        self.version_on(date)
+            .iter()
+            .map(|v| &v.shift)
+            .find(|s| s.is_shift_day(date))
     }
 }
 

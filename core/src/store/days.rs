@@ -44,20 +44,25 @@ impl Store {
         shift: &Shift,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.set_shift_from(actor, agent, None, shift, now)
+        self.set_shift_from(actor, agent, None, shift, None, now)
     }
 
-    /// Sets the shift in force from the local date `from` on (admins): the
-    /// days before it keep the versions they had. With no date the shift
-    /// applies to every day and replaces the history. An agent has one zone
-    /// (the summary counts their days in it): the zone given applies to all
-    /// versions, and a change recomputes the agent's days.
+    /// Sets the shift from the local date `from` on (admins); the days
+    /// before it keep the versions they had. The version from `from` starts
+    /// as the one in force that day: `shift` replaces its pattern on
+    /// `shift.days`, the `off` weekdays become days off, and the other
+    /// weekdays keep their pattern. With no date the shift applies to every
+    /// day and replaces the history (`off` is then already implied). An
+    /// agent has one zone (the summary counts their days in it): the zone
+    /// given applies to all versions, and a change recomputes the agent's
+    /// days.
     pub fn set_shift_from(
         &self,
         actor: &Actor,
         agent: &str,
         from: Option<NaiveDate>,
         shift: &Shift,
+        off: Option<WeekdaySet>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         actor.must_be_admin()?;
@@ -66,6 +71,33 @@ impl Store {
         self.write(|tx| {
             let before = zone_of(tx, agent, default_zone)?;
             let from_day = from.map(day_number);
+            let mut patterns: Vec<Shift> = match from {
+                None => Vec::new(),
+                Some(date) => load_schedules(tx, Some(agent))?
+                    .pop()
+                    .map(|(_, schedule)| {
+                        schedule
+                            .version_on(date)
+                            .iter()
+                            .map(|v| v.shift)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            };
+            // The new pattern and the days off take their weekdays from
+            // the inherited patterns.
+            let taken = match off {
+                Some(off) => WeekdaySet::from_bits(shift.days.bits() | off.bits())?,
+                None => shift.days,
+            };
+            patterns.retain_mut(|p| match p.days.without(taken) {
+                Ok(days) => {
+                    p.days = days;
+                    true
+                }
+                Err(_) => false,
+            });
+            patterns.push(*shift);
             match from_day {
                 None => tx
                     .prepare_cached("DELETE FROM shift_versions WHERE agent = ?1")?
@@ -74,33 +106,42 @@ impl Store {
                     .prepare_cached("DELETE FROM shift_versions WHERE agent = ?1 AND from_day = ?2")?
                     .execute((agent, day))?,
             };
-            tx.prepare_cached(
-                "INSERT INTO shift_versions (agent, from_day, start_min, end_min, days, set_at,
-                   actor_id, actor_role)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(rusqlite::params![
-                agent,
-                from_day,
-                minutes_of(shift.start),
-                minutes_of(shift.end),
-                shift.days.bits(),
-                now.timestamp(),
-                actor.id,
-                actor.role.as_str(),
-            ])?;
-            // `shifts`: the agent's zone and the version in force from now on.
+            for p in &patterns {
+                tx.prepare_cached(
+                    "INSERT INTO shift_versions (agent, from_day, start_min, end_min, days, set_at,
+                       actor_id, actor_role)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(rusqlite::params![
+                    agent,
+                    from_day,
+                    minutes_of(p.start),
+                    minutes_of(p.end),
+                    p.days.bits(),
+                    now.timestamp(),
+                    actor.id,
+                    actor.role.as_str(),
+                ])?;
+            }
+            // `shifts`: the agent's zone and the shift last set.
             tx.prepare_cached(
                 "INSERT INTO shifts (agent, start_min, end_min, days, tz, set_at, actor_id, actor_role)
-                 SELECT agent, start_min, end_min, days, ?2, set_at, actor_id, actor_role
-                 FROM shift_versions WHERE agent = ?1
-                 ORDER BY IFNULL(from_day, -1000000000) DESC LIMIT 1
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (agent) DO UPDATE SET start_min = excluded.start_min,
                    end_min = excluded.end_min, days = excluded.days, tz = excluded.tz,
                    set_at = excluded.set_at, actor_id = excluded.actor_id,
                    actor_role = excluded.actor_role",
             )?
-            .execute((agent, shift.tz.name()))?;
+            .execute(rusqlite::params![
+                agent,
+                minutes_of(shift.start),
+                minutes_of(shift.end),
+                shift.days.bits(),
+                shift.tz.name(),
+                now.timestamp(),
+                actor.id,
+                actor.role.as_str(),
+            ])?;
             if before != shift.tz {
                 rebuild_agent(tx, agent, shift.tz)?;
             }

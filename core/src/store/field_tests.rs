@@ -820,6 +820,7 @@ fn a_shift_change_applies_from_its_date_and_leaves_earlier_days_alone() {
             "nl1",
             Some(date(2026, 3, 28)),
             &later,
+            Some(WeekdaySet::parse("sat,sun").unwrap()),
             at(2026, 3, 31, 0, 0),
         )
         .unwrap();
@@ -840,7 +841,8 @@ fn a_shift_change_applies_from_its_date_and_leaves_earlier_days_alone() {
     assert_eq!(schedule.versions[1].from, Some(date(2026, 3, 28)));
     assert_eq!(store.shift(&admin(), "nl1").unwrap(), Some(later));
     assert_eq!(schedule.on(date(2026, 3, 27)).unwrap().start.hour(), 9);
-    assert!(schedule.on(date(2026, 3, 28)).unwrap().start.minute() == 30);
+    assert_eq!(schedule.on(date(2026, 3, 28)), None, "Saturday is off");
+    assert_eq!(schedule.on(date(2026, 3, 30)).unwrap().start.minute(), 30);
 
     // Without a date a shift replaces the whole history.
     store
@@ -866,6 +868,7 @@ fn before_its_first_dated_version_an_agent_has_no_shift() {
             "nl2",
             Some(date(2026, 3, 27)),
             &shift("09:00", "daily", "Europe/Amsterdam"),
+            None,
             at(2026, 3, 1, 0, 0),
         )
         .unwrap();
@@ -897,4 +900,96 @@ fn before_its_first_dated_version_an_agent_has_no_shift() {
         days,
         [(26, DayStatus::Unscheduled), (27, DayStatus::Absent)]
     );
+}
+
+#[test]
+fn a_dated_change_sets_some_weekdays_and_the_others_keep_their_pattern() {
+    let (_d, store) = store();
+    store
+        .set_shift(
+            &admin(),
+            "nl3",
+            &shift("09:00", "mon-fri", "Europe/Amsterdam"),
+            at(2026, 3, 1, 0, 0),
+        )
+        .unwrap();
+    grant(&store, "nl3", at(2026, 3, 1, 0, 0));
+    // From Monday 6 April: Fridays 08:00-12:00, Wednesdays off, the rest
+    // as before.
+    let friday = Shift::new(
+        parse_hhmm("start", "08:00").unwrap(),
+        parse_hhmm("end", "12:00").unwrap(),
+        WeekdaySet::parse("fri").unwrap(),
+        parse_time_zone("Europe/Amsterdam").unwrap(),
+    )
+    .unwrap();
+    store
+        .set_shift_from(
+            &admin(),
+            "nl3",
+            Some(date(2026, 4, 6)),
+            &friday,
+            Some(WeekdaySet::parse("wed").unwrap()),
+            at(2026, 4, 1, 0, 0),
+        )
+        .unwrap();
+    // 09:15 local (07:15Z, summer time) on Fri 3, Thu 9 and Fri 10 April.
+    for day in [3, 9, 10] {
+        check(
+            &store,
+            "nl3",
+            EventKind::CheckIn,
+            AMS,
+            at(2026, 4, day, 7, 15),
+        );
+        check(
+            &store,
+            "nl3",
+            EventKind::CheckOut,
+            AMS,
+            at(2026, 4, day, 11, 0),
+        );
+    }
+    let report = store
+        .attendance_report(
+            &admin(),
+            &ReportQuery {
+                from: date(2026, 4, 3),
+                to: date(2026, 4, 10),
+                agent: Some("nl3".into()),
+            },
+            at(2026, 4, 11, 0, 0),
+        )
+        .unwrap();
+    let days: Vec<(u32, DayStatus, Option<u32>)> = report
+        .days
+        .iter()
+        .map(|d| (d.date.day(), d.status, d.minutes_late))
+        .collect();
+    use DayStatus::{Absent, Late};
+    assert_eq!(
+        days,
+        [
+            (3, Late, Some(5)),   // the old Friday: 09:00 (+10 min grace)
+            (6, Absent, None),    // Monday: 09:00, kept
+            (7, Absent, None),    // Tuesday: kept
+            (9, Late, Some(5)),   // Thursday: kept
+            (10, Late, Some(65)), // the new Friday: 08:00
+        ]
+    );
+    let schedule = store.shift_schedule(&admin(), "nl3").unwrap().unwrap();
+    let april: Vec<String> = schedule
+        .version_on(date(2026, 4, 6))
+        .iter()
+        .map(|v| format!("{}@{}", v.shift.days, v.shift.start.format("%H:%M")))
+        .collect();
+    assert_eq!(april.len(), 2, "{april:?}");
+    assert!(
+        april.contains(&"mon,tue,thu@09:00".to_string()),
+        "{april:?}"
+    );
+    assert!(april.contains(&"fri@08:00".to_string()), "{april:?}");
+    // Wednesday is off from then on; a day off is not a shift day.
+    assert_eq!(schedule.on(date(2026, 4, 8)), None);
+    assert!(schedule.on(date(2026, 4, 1)).is_some());
 }

@@ -315,11 +315,13 @@ public final class FieldCheckService: Sendable {
     }
 
     /// Sets an agent's shift from the local date `from` (YYYY-MM-DD) on;
-    /// earlier days keep the shift they had (admins).
+    /// earlier days keep the shift they had (admins). From then `shift`
+    /// applies on its days, `off` (e.g. "sat,sun") are days off, and other
+    /// weekdays keep theirs.
     @discardableResult
-    public func setShift(_ shift: Shift, forAgent agent: String, from: String) async throws -> Shift {
+    public func setShift(_ shift: Shift, forAgent agent: String, from: String, off: String? = nil) async throws -> Shift {
         try await perform { core, actor, now in
-            try core.setShiftFrom(actor: actor, agent: agent, from: from, shift: shift, now: now)
+            try core.setShiftFrom(actor: actor, agent: agent, from: from, shift: shift, off: off, now: now)
         }
     }
 

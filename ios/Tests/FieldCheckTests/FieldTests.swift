@@ -149,7 +149,7 @@ final class FieldTests: XCTestCase {
 
         // A change from a date keeps the earlier version.
         let later = try await adminService.setShift(
-            Shift(start: "08:30", end: "17:00", days: "mon-thu", tz: "Asia/Jakarta"), forAgent: "a1", from: "2026-03-16")
+            Shift(start: "08:30", end: "17:00", days: "mon-thu", tz: "Asia/Jakarta"), forAgent: "a1", from: "2026-03-16", off: "fri")
         let history = try await adminService.shiftHistory(ofAgent: "a1")
         XCTAssertEqual(history, [ShiftVersion(from: nil, shift: set), ShiftVersion(from: "2026-03-16", shift: later)])
         let now = try await adminService.shift(ofAgent: "a1")

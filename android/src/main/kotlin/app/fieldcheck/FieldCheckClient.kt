@@ -279,9 +279,12 @@ class FieldCheckClient(
     suspend fun setShift(actor: Actor, agent: String, shift: Shift): Shift =
         io { core.setShift(actor, agent, shift, clock.instant()) }
 
-    /** Sets [agent]'s shift from the local date [from] on; earlier days keep theirs. */
-    suspend fun setShiftFrom(actor: Actor, agent: String, from: LocalDate, shift: Shift): Shift =
-        io { core.setShiftFrom(actor, agent, from.toString(), shift, clock.instant()) }
+    /**
+     * Sets [agent]'s shift from the local date [from] on; earlier days keep theirs. From then
+     * [shift] applies on its days, [off] (e.g. "sat,sun") are days off, other weekdays keep theirs.
+     */
+    suspend fun setShiftFrom(actor: Actor, agent: String, from: LocalDate, shift: Shift, off: String? = null): Shift =
+        io { core.setShiftFrom(actor, agent, from.toString(), shift, off, clock.instant()) }
 
     /** An agent's shift versions, oldest first (`from` null: from the beginning). */
     suspend fun shiftHistory(actor: Actor, agent: String): List<ShiftVersion> = io { core.shiftHistory(actor, agent) }

@@ -159,7 +159,7 @@ class FieldTest {
             assertFailsWith<FieldCheckException.PermissionDenied> { c.setShift(supervisor, "a1", set) }
 
             // A change from a date keeps the earlier version.
-            val later = c.setShiftFrom(admin, "a1", LocalDate.parse("2026-03-16"), Shift("08:30", "17:00", "mon-thu", "Asia/Jakarta"))
+            val later = c.setShiftFrom(admin, "a1", LocalDate.parse("2026-03-16"), Shift("08:30", "17:00", "mon-thu", "Asia/Jakarta"), off = "fri")
             assertEquals(
                 listOf(ShiftVersion(null, set), ShiftVersion("2026-03-16", later)),
                 c.shiftHistory(admin, "a1"),
