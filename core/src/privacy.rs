@@ -13,16 +13,13 @@
 //! Restriction: the subject's data is kept but not processed; check-ins are
 //! refused with `restricted` ([`RestrictionEntry`]).
 
-use crate::chain;
-use crate::error::Result;
-use crate::types::Actor;
-use crate::types::string_enum;
-use crate::types::validate_id;
-use chrono::DateTime;
-use chrono::Duration;
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
+
+use crate::chain;
+use crate::error::Result;
+use crate::types::{Actor, string_enum, validate_id};
 
 /// Days a controller has to answer a request.
 pub const RESPONSE_DAYS: i64 = 30;

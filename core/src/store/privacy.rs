@@ -1,5 +1,5 @@
-//! Data-subject rights in SQLite (PRODUCT.md §8): restriction of
-//! processing (an append-only log), requests with their due dates, the
+//! Data-subject rights in SQLite (PRODUCT.md §8): requests with their due
+//! dates (restriction requests set the `store::restriction` state), the
 //! export of everything held about a subject as one portable document, and
 //! erasure of their personal fields with the legal holds that keep the rest.
 //!
@@ -7,45 +7,27 @@
 //! lead's id). Ids are opaque and stay: they are what the chain links.
 //! Retention (time-based deletion) is `store::retention`.
 
-use super::attendance;
-use super::chain;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{OptionalExtension, Row, Transaction};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
 use super::connection::Store;
-use super::leads;
 use super::restriction::{append_restriction, load_entry};
-use super::review;
-use crate::attendance::AttendanceEvent;
-use crate::attendance::EventFilter;
-use crate::attendance::RetainedLocation;
+use super::{attendance, chain, leads, review};
+use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::audit::AuditFlag;
 use crate::consent::ConsentEntry;
-use crate::error::Error;
-use crate::error::Result;
-use crate::leads::Lead;
-use crate::leads::LeadActivity;
-use crate::leads::Transaction as TxnRecord;
-use crate::privacy::DataSubject;
-use crate::privacy::Request;
-use crate::privacy::RequestCompletion;
-use crate::privacy::RequestKind;
-use crate::privacy::RequestStatus;
-use crate::privacy::RestrictionEntry;
-use crate::privacy::SubjectKind;
-use crate::privacy::due_date;
+use crate::error::{Error, Result};
+use crate::leads::{Lead, LeadActivity, Transaction as TxnRecord};
+use crate::privacy::{
+    DataSubject, Request, RequestCompletion, RequestKind, RequestStatus, RestrictionEntry,
+    SubjectKind, due_date,
+};
 use crate::review::Review;
-use crate::time::from_unix;
-use crate::time::whole_second;
-use crate::types::Actor;
-use crate::types::Role;
-use chrono::DateTime;
-use chrono::Duration;
-use chrono::Utc;
-use rusqlite::OptionalExtension;
-use rusqlite::Row;
-use rusqlite::Transaction;
-use serde::Serialize;
-use serde_json::Value;
-use serde_json::json;
-use uuid::Uuid;
+use crate::time::{from_unix, whole_second};
+use crate::types::{Actor, Role};
 
 const SELECT: &str = "SELECT r.id, r.seq, r.subject_kind, r.subject, r.kind, r.received_at,
        r.due_at, r.actor_id, r.actor_role, c.completed_at, c.actor_id, c.actor_role
