@@ -47,6 +47,25 @@ pub enum Error {
     /// device and sequence number. Nothing of it was stored.
     #[error("{0}")]
     Sync(SyncError),
+
+    /// A device or enrolment was refused (PRODUCT.md §12.2). Nothing was
+    /// stored.
+    #[error("{0}")]
+    Device(DeviceError),
+
+    /// The server refused a request (PRODUCT.md §12.3): its status, the
+    /// problem type's last segment when it sent one, and its detail.
+    #[error("the server refused the request ({status}{}): {detail}", problem.as_ref().map(|p| format!(", {p}")).unwrap_or_default())]
+    Server {
+        status: u16,
+        problem: Option<String>,
+        detail: String,
+    },
+
+    /// The server could not be reached, or kept failing, within the retry
+    /// budget. Nothing was lost: a later attempt resumes.
+    #[error("the server is unreachable: {0}")]
+    Unreachable(String),
 }
 
 impl From<rusqlite::Error> for Error {
@@ -97,7 +116,15 @@ impl Error {
             Error::InvalidInput { .. } | Error::InvalidGeoJson { .. } | Error::Json(_) => {
                 ErrorKind::InvalidInput
             }
-            Error::Sync(_) => ErrorKind::InvalidInput,
+            Error::Sync(_) | Error::Device(DeviceError::BadCode) => ErrorKind::InvalidInput,
+            Error::Device(_) => ErrorKind::PermissionDenied,
+            Error::Server {
+                status: 401 | 403, ..
+            } => ErrorKind::PermissionDenied,
+            Error::Server {
+                status: 400..=499, ..
+            } => ErrorKind::InvalidInput,
+            Error::Server { .. } | Error::Unreachable(_) => ErrorKind::Storage,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Corrupt(_) | Error::SchemaTooNew { .. } | Error::Sqlite(_) | Error::Io(_) => {
@@ -139,5 +166,26 @@ pub enum SyncError {
 impl From<SyncError> for Error {
     fn from(e: SyncError) -> Self {
         Error::Sync(e)
+    }
+}
+
+/// Why a device's request was refused (PRODUCT.md §12.2–§12.3).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DeviceError {
+    #[error("the enrolment code is unknown, already used or expired")]
+    BadCode,
+    #[error("no enrolled device holds this token")]
+    UnknownDevice,
+    #[error("device {0} was revoked")]
+    Revoked(String),
+    #[error("the batch is from device {batch}, the token belongs to device {token}")]
+    Mismatch { batch: String, token: String },
+    #[error("the batch signature does not verify against device {0}'s key")]
+    BadSignature(String),
+}
+
+impl From<DeviceError> for Error {
+    fn from(e: DeviceError) -> Self {
+        Error::Device(e)
     }
 }

@@ -8,6 +8,8 @@ pub mod attendance;
 pub mod audit;
 pub mod chain;
 pub mod consent;
+pub mod console_user;
+pub mod device;
 pub mod error;
 pub mod evaluation;
 pub mod geofence;
@@ -23,14 +25,18 @@ pub mod rules;
 pub mod shift;
 pub mod store;
 pub mod sync;
+pub mod sync_client;
 pub mod time;
 pub mod types;
+pub mod wire;
 
 pub use attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 pub use audit::{AuditFlag, FlagPurpose, FlagRequest, FlagScope};
 pub use chain::{BrokenLink, VerifyReport};
 pub use consent::{ConsentEntry, ConsentSource, ConsentState, OsPermission};
-pub use error::{Error, ErrorKind, Result};
+pub use console_user::{ConsoleUser, UserRole};
+pub use device::{DeviceKeystore, EnrolledDevice, EnrolmentCode, Platform, SoftwareKey};
+pub use error::{DeviceError, Error, ErrorKind, Result};
 pub use evaluation::{AccuracyBand, Fix, PositionClass, Reason, Verdict, judge_fix};
 pub use geofence::{Fence, GeoPoint, Site, SiteIndex};
 pub use leads::{

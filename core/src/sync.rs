@@ -27,6 +27,7 @@ pub const MAX_BATCH_EVENTS: usize = 100_000;
 
 /// One batch of a device's outbox, as `sync pending` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncBatch {
     pub format: String,
     pub version: u32,
@@ -48,6 +49,7 @@ pub struct SyncBatch {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncAnchor {
     /// Events folded into the anchor: the chain continues at `event_count + 1`.
     pub event_count: i64,
@@ -57,6 +59,7 @@ pub struct SyncAnchor {
 
 /// One event with its chain links.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncEvent {
     pub seq: i64,
     pub event_type: String,

@@ -12,6 +12,7 @@ mod chain;
 mod connection;
 mod consent;
 mod days;
+mod devices;
 mod leads;
 mod month;
 mod policy;
@@ -21,11 +22,13 @@ mod restriction;
 mod retention;
 mod review;
 pub mod schema;
+mod server_link;
 mod settings;
 mod sites;
 mod sync;
 #[cfg(any(test, feature = "synthetic"))]
 mod synthetic;
+mod users;
 mod verify;
 
 use std::path::Path;
@@ -38,11 +41,13 @@ use connection::configure;
 pub use attendance::FixRequest;
 pub use connection::{Durability, OpenOptions, Store};
 pub use consent::ConsentChange;
+pub use devices::ReceivedBatch;
 pub use leads::LeadFilter;
 pub use privacy::RequestFilter;
 pub use privacy::{Erased, ErasureReport, Kept, SubjectExport};
 pub use report::ReportQuery;
 pub use retention::PurgeReport;
+pub use server_link::ServerLink;
 pub use sites::ImportSummary;
 #[cfg(any(test, feature = "synthetic"))]
 pub use synthetic::SyntheticAttendance;

@@ -36,6 +36,8 @@ pub struct PurgeReport {
     pub imported_events: usize,
     /// Ledger rows folded into the chain anchor.
     pub anchored_events: usize,
+    /// Enrolment codes a day past their expiry (used or not).
+    pub enrolment_codes: usize,
 }
 
 impl Store {
@@ -58,6 +60,7 @@ impl Store {
                     "DELETE FROM retained_locations WHERE retain_until < ?1",
                     [now.timestamp()],
                 )?,
+                enrolment_codes: super::devices::purge_spent_codes(tx, now)?,
                 ..PurgeReport::default()
             };
             // Keep the ledger rows (hashes only) so the chain still links;

@@ -385,7 +385,7 @@ fn device_states(tx: &Transaction<'_>, only: Option<&str>) -> Result<Vec<DeviceS
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn import(
+pub(super) fn import(
     tx: &Transaction<'_>,
     batch: &CheckedBatch,
     now: DateTime<Utc>,

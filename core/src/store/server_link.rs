@@ -1,0 +1,200 @@
+//! This store as a device of a server (PRODUCT.md §12.2): the server it is
+//! enrolled with, its token and (on the CLI) its software key, the clock
+//! offset measured at the last exchange, and the review decisions pulled
+//! from the server.
+
+use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
+
+use super::connection::Store;
+use super::review::{review_columns, review_from_row};
+use crate::error::{Error, Result};
+use crate::review::Decision;
+use crate::time::{format_rfc3339, from_unix, parse_date, parse_rfc3339};
+use crate::types::{Actor, validate_id};
+use crate::wire::DecisionNotice;
+
+/// The enrolment of this store with a server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerLink {
+    pub server_url: String,
+    pub agent: String,
+    pub device_token: String,
+    /// PKCS#8 of a software key; `None` when a platform keystore holds it.
+    pub signing_key: Option<Vec<u8>>,
+    pub enrolled_at: DateTime<Utc>,
+    /// Server time minus this device's time at the last exchange.
+    pub clock_offset_ms: i64,
+    pub decisions_cursor: Option<String>,
+}
+
+impl std::fmt::Debug for ServerLink {
+    // Never print the token or the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerLink")
+            .field("server_url", &self.server_url)
+            .field("agent", &self.agent)
+            .field("enrolled_at", &self.enrolled_at)
+            .field("clock_offset_ms", &self.clock_offset_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// The server this store is enrolled with, if any.
+    pub fn server_link(&self) -> Result<Option<ServerLink>> {
+        self.read(|tx| {
+            tx.query_row(
+                "SELECT server_url, agent, device_token, signing_key, enrolled_at,
+                        clock_offset_ms, decisions_cursor FROM server_link",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<Vec<u8>>>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(
+                |(server_url, agent, device_token, signing_key, at, offset, cursor)| {
+                    Ok(ServerLink {
+                        server_url,
+                        agent,
+                        device_token,
+                        signing_key,
+                        enrolled_at: from_unix("enrolled_at", at)?,
+                        clock_offset_ms: offset,
+                        decisions_cursor: cursor,
+                    })
+                },
+            )
+            .transpose()
+        })
+    }
+
+    /// Records an enrolment (replacing an earlier one: a device belongs to
+    /// one server at a time). Pulled decisions of an earlier link stay.
+    pub fn link_server(&self, link: &ServerLink) -> Result<()> {
+        validate_id("agent", &link.agent)?;
+        self.write(|tx| {
+            tx.execute("DELETE FROM server_link", [])?;
+            tx.execute(
+                "INSERT INTO server_link (singleton, server_url, agent, device_token, signing_key,
+                   enrolled_at, clock_offset_ms, decisions_cursor)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![
+                    link.server_url,
+                    link.agent,
+                    link.device_token,
+                    link.signing_key,
+                    link.enrolled_at.timestamp(),
+                    link.clock_offset_ms,
+                    link.decisions_cursor,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Keeps the offset between the server's clock and this device's,
+    /// measured when an answer arrived.
+    pub fn note_server_time(&self, server_time: &str, local_now: DateTime<Utc>) -> Result<i64> {
+        let server = parse_rfc3339("server_time", server_time)?;
+        let offset = (server - local_now).num_milliseconds();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE server_link SET clock_offset_ms = ?1, last_exchange_at = ?2",
+                (offset, local_now.timestamp()),
+            )?;
+            Ok(())
+        })?;
+        Ok(offset)
+    }
+
+    /// Stores decisions pulled from the server and the cursor after them,
+    /// in one transaction. Returns how many were new.
+    pub fn store_decisions(
+        &self,
+        decisions: &[DecisionNotice],
+        cursor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        for d in decisions {
+            validate_id("review_id", &d.review_id)?;
+            validate_id("agent", &d.agent)?;
+            parse_date("date", &d.date)?;
+            Decision::parse("decision", &d.decision)?;
+            parse_rfc3339("decided_at", &d.decided_at)?;
+        }
+        self.write(|tx| {
+            let mut new = 0;
+            for d in decisions {
+                new += tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO received_decisions (review_id, event_id, agent,
+                           date, decision, note, reviewer, decided_at, received_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )?
+                    .execute(rusqlite::params![
+                        d.review_id,
+                        d.event_id,
+                        d.agent,
+                        d.date,
+                        d.decision,
+                        d.note,
+                        d.reviewer,
+                        parse_rfc3339("decided_at", &d.decided_at)?.timestamp(),
+                        now.timestamp(),
+                    ])? as u64;
+            }
+            tx.execute("UPDATE server_link SET decisions_cursor = ?1", [cursor])?;
+            Ok(new)
+        })
+    }
+
+    /// Review decisions about `agent` (or everyone an actor may see): those
+    /// pulled from a server and those made on this store, oldest first.
+    /// Agents see their own.
+    pub fn decisions(&self, actor: &Actor, agent: Option<&str>) -> Result<Vec<DecisionNotice>> {
+        let agent = actor.own_scope(agent, "review decisions")?;
+        self.read(|tx| {
+            let mut found = Vec::new();
+            let mut stmt = tx.prepare(
+                "SELECT review_id, event_id, agent, date, decision, note, reviewer, decided_at
+                 FROM received_decisions WHERE ?1 IS NULL OR agent = ?1",
+            )?;
+            let mut rows = stmt.query([&agent])?;
+            while let Some(r) = rows.next()? {
+                found.push(DecisionNotice {
+                    review_id: r.get(0)?,
+                    event_id: r.get(1)?,
+                    agent: r.get(2)?,
+                    date: r.get(3)?,
+                    decision: r.get(4)?,
+                    note: r.get(5)?,
+                    reviewer: r.get(6)?,
+                    decided_at: format_rfc3339(
+                        from_unix("decided_at", r.get(7)?)
+                            .map_err(|e| Error::Corrupt(e.to_string()))?,
+                    ),
+                });
+            }
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {} FROM reviews WHERE ?1 IS NULL OR agent = ?1",
+                review_columns()
+            ))?;
+            let rows = stmt.query_map([&agent], |r| Ok(review_from_row(r)))?;
+            for review in rows {
+                found.push(DecisionNotice::from(review??));
+            }
+            found.sort_by(|a, b| (&a.decided_at, &a.review_id).cmp(&(&b.decided_at, &b.review_id)));
+            Ok(found)
+        })
+    }
+}

@@ -1,0 +1,115 @@
+//! Console users (PRODUCT.md §12.1) on the server's store.
+
+use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
+
+use super::connection::Store;
+use crate::console_user::{ConsoleUser, UserRole, validate_team};
+use crate::error::{Error, Result};
+use crate::types::{Actor, validate_id};
+
+impl Store {
+    /// Adds a console user with an Argon2id `password_hash`
+    /// ([`crate::console_user::hash_password`]). Admins only; an existing
+    /// id is refused.
+    pub fn add_user(
+        &self,
+        actor: &Actor,
+        id: &str,
+        role: UserRole,
+        team: &[String],
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ConsoleUser> {
+        actor.must_be_admin()?;
+        validate_id("id", id)?;
+        validate_team(team)?;
+        if !password_hash.starts_with("$argon2id$") {
+            return Err(Error::invalid("password_hash", "not an Argon2id hash"));
+        }
+        let team_json = serde_json::to_string(team)?;
+        self.write(|tx| {
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO console_users (id, role, team, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (
+                    id,
+                    role.as_str(),
+                    &team_json,
+                    password_hash,
+                    now.timestamp(),
+                ),
+            )?;
+            if inserted == 0 {
+                return Err(Error::invalid("id", format!("user {id:?} already exists")));
+            }
+            Ok(())
+        })?;
+        Ok(ConsoleUser {
+            id: id.into(),
+            role,
+            team: team.to_vec(),
+            disabled: false,
+        })
+    }
+
+    /// Every console user, by id. Admins only.
+    pub fn users(&self, actor: &Actor) -> Result<Vec<ConsoleUser>> {
+        actor.must_be_admin()?;
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT id, role, team, disabled_at IS NOT NULL FROM console_users ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(user_from_parts(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.map(|r| r?).collect()
+        })
+    }
+
+    /// Disables a user: they cannot sign in, and the console ends their
+    /// sessions. Admins only.
+    pub fn disable_user(&self, actor: &Actor, id: &str, now: DateTime<Utc>) -> Result<()> {
+        actor.must_be_admin()?;
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE console_users SET disabled_at = IFNULL(disabled_at, ?2) WHERE id = ?1",
+                (id, now.timestamp()),
+            )?;
+            if changed == 0 {
+                return Err(Error::NotFound(format!("user {id}")));
+            }
+            Ok(())
+        })
+    }
+
+    /// A user and their password hash, for signing in.
+    pub fn user_credentials(&self, id: &str) -> Result<Option<(ConsoleUser, String)>> {
+        self.read(|tx| {
+            tx.query_row(
+                "SELECT id, role, team, disabled_at IS NOT NULL, password_hash
+                 FROM console_users WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        user_from_parts(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(user, hash)| Ok((user?, hash)))
+            .transpose()
+        })
+    }
+}
+
+fn user_from_parts(id: String, role: String, team: String, disabled: bool) -> Result<ConsoleUser> {
+    let corrupt = |e: String| Error::Corrupt(format!("stored user {id}: {e}"));
+    Ok(ConsoleUser {
+        role: UserRole::parse("role", &role).map_err(|e| corrupt(e.to_string()))?,
+        team: serde_json::from_str(&team).map_err(|e| corrupt(e.to_string()))?,
+        disabled,
+        id,
+    })
+}

@@ -1,0 +1,144 @@
+//! `fieldcheck-server` (PRODUCT.md §12): the device API over the core's
+//! SQLite store. See ARCHITECTURE.md for the life of a batch.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use fieldcheck_core::Store;
+
+use fieldcheck_server::{AppConfig, json_log, router};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fieldcheck-server",
+    version,
+    about = "Sync server for fieldcheck devices"
+)]
+struct Args {
+    /// The server's store (the core's SQLite file; created if missing).
+    #[arg(long)]
+    db: PathBuf,
+    /// HOST:PORT to listen on (port 0 picks a free port).
+    #[arg(long)]
+    listen: String,
+    /// PEM certificate chain: serve HTTPS.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Largest request body taken; larger ones get 413 too-large.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    max_body_bytes: usize,
+}
+
+/// Time requests in flight get to finish after SIGTERM/SIGINT.
+const DRAIN: Duration = Duration::from_secs(30);
+
+fn main() -> ExitCode {
+    json_log::install();
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::error!("cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(args: Args) -> Result<(), String> {
+    let db = args.db.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&db))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot open {}: {e}", args.db.display()))?;
+    let store = Arc::new(store);
+    let tls = args.tls_cert.is_some();
+    let app = router(AppConfig {
+        store: store.clone(),
+        max_body_bytes: args.max_body_bytes,
+        tls,
+    });
+
+    let listener = std::net::TcpListener::bind(&args.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+    let handle = axum_server::Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+
+    let result = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| format!("cannot read the TLS certificate or key: {e}"))?;
+            announce("https", addr);
+            axum_server::from_tcp_rustls(listener, config)
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+        _ => {
+            announce("http", addr);
+            axum_server::from_tcp(listener)
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+    };
+    result.map_err(|e| e.to_string())?;
+    // Every request has finished: fold the WAL into the file.
+    tokio::task::spawn_blocking(move || store.checkpoint())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    log::info!("stopped");
+    Ok(())
+}
+
+fn announce(scheme: &str, addr: SocketAddr) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on {scheme}://{addr}");
+    let _ = out.flush();
+}
+
+async fn shutdown_on_signal(handle: axum_server::Handle) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    log::info!("shutting down: finishing requests in flight");
+    handle.graceful_shutdown(Some(DRAIN));
+}
