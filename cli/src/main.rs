@@ -6,7 +6,9 @@
 
 mod bench;
 mod demo;
+mod device_cmd;
 mod field;
+mod http;
 mod output;
 mod privacy_cmd;
 mod sync_cmd;
@@ -113,6 +115,19 @@ enum Command {
     /// Device outbox (pending, ack) and imports from devices.
     #[command(subcommand)]
     Sync(sync_cmd::SyncCommand),
+    /// Devices: enrol this store with a server; on a server's store, enrolment
+    /// codes, the enrolled devices and revocation.
+    #[command(subcommand)]
+    Device(device_cmd::DeviceCommand),
+    /// Console users of a server's store (supervisors and admins).
+    #[command(subcommand)]
+    User(device_cmd::UserCommand),
+    /// Review decisions about an agent: pulled from the server and made here
+    /// (one JSON object a line with --json).
+    Reviews {
+        #[arg(long)]
+        agent: Option<String>,
+    },
     /// Delete what has outlived its retention; leaves no bytes behind.
     Purge,
     /// Recompute the hash chain; exit 1 naming the first broken link.
@@ -303,6 +318,33 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
         Command::Privacy(cmd) => privacy_cmd::privacy(cli, out, &actor, cmd, now),
         Command::Settings(cmd) => privacy_cmd::settings(cli, out, &actor, cmd),
         Command::Sync(cmd) => sync_cmd::sync(cli, out, &actor, cmd, now),
+        Command::Device(cmd) => device_cmd::device(cli, out, &actor, cmd, now),
+        Command::User(cmd) => device_cmd::user(cli, out, &actor, cmd, now),
+        Command::Reviews { agent } => {
+            let decisions = cli.store()?.decisions(&actor, agent.as_deref())?;
+            if cli.json {
+                for d in &decisions {
+                    out.json_line(d)?;
+                }
+            } else {
+                out.lines(decisions.iter().map(|d| {
+                    format!(
+                        "{}  {}  {}  {}  by {}  at {}{}",
+                        d.date,
+                        d.agent,
+                        d.decision,
+                        d.event_id.as_deref().unwrap_or("whole day"),
+                        d.reviewer,
+                        d.decided_at,
+                        d.note
+                            .as_deref()
+                            .map(|n| format!("  \"{n}\""))
+                            .unwrap_or_default()
+                    )
+                }))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Purge => {
             let store = cli.store()?;
             let spinner = out.spinner("purging");

@@ -11,9 +11,11 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
-use fieldcheck_core::{Actor, Error};
+use fieldcheck_core::sync_client::{SyncClient, SystemClock};
+use fieldcheck_core::{Actor, Error, SoftwareKey};
 
 use crate::Cli;
+use crate::http::HttpTransport;
 use crate::output::Output;
 
 #[derive(Subcommand, Debug)]
@@ -40,6 +42,15 @@ pub enum SyncCommand {
     Import { file: PathBuf },
     /// This store's device id and outbox, and the devices it imported from.
     Status,
+    /// Send the outbox to the enrolled server as signed batches until it is
+    /// empty (retries network errors, 5xx and 429; resumes after a gap).
+    Push {
+        /// At most this many events per batch.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// Fetch the review decisions made on the server about this device's agent.
+    Pull,
 }
 
 pub fn sync(
@@ -142,6 +153,37 @@ pub fn sync(
                 Ok(())
             })?;
         }
+        SyncCommand::Push { limit } => {
+            let store = cli.store()?;
+            let link = store.server_link()?.ok_or_else(not_enrolled)?;
+            let key = SoftwareKey::from_pkcs8(link.signing_key.as_deref().ok_or_else(|| {
+                Error::invalid("key", "this store's key is held by a platform keystore")
+            })?)?;
+            let transport = HttpTransport::new();
+            let report = SyncClient::new(&store, &transport, &SystemClock).push(&key, *limit)?;
+            out.value(&report, |w| {
+                writeln!(
+                    w,
+                    "sent {} event(s) in {} batch(es); acknowledged up to {}, {} pending",
+                    report.events, report.batches, report.acked_seq, report.pending
+                )
+            })?;
+        }
+        SyncCommand::Pull => {
+            let store = cli.store()?;
+            let transport = HttpTransport::new();
+            let report = SyncClient::new(&store, &transport, &SystemClock).pull()?;
+            out.value(&report, |w| {
+                writeln!(w, "{} new decision(s)", report.decisions)
+            })?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn not_enrolled() -> Error {
+    Error::invalid(
+        "server",
+        "this store is not enrolled with a server (run `fieldcheck device enrol`)",
+    )
 }

@@ -2,13 +2,14 @@
 //! coordinates, no accuracy, nothing a position can be recomputed from.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::chain;
 use crate::error::Result;
 use crate::evaluation::{AccuracyBand, PositionClass, Reason};
-use crate::types::{Actor, EventKind};
+use crate::time::from_unix;
+use crate::types::{Actor, EventKind, Role};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttendanceEvent {
@@ -36,6 +37,10 @@ pub struct AttendanceEvent {
     /// Whether the coordinates are held right now (under an audit flag).
     pub location_retained: bool,
     pub recorded_by: Actor,
+    /// The device that recorded it, on a store that imported it (PRODUCT.md
+    /// §10 `events`); absent for the store's own events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
 }
 
 impl AttendanceEvent {
@@ -64,6 +69,55 @@ impl AttendanceEvent {
                 ("actor_role", json!(self.recorded_by.role.as_str())),
             ],
         )
+    }
+
+    /// An event imported from `device_id`, read back from the canonical
+    /// encoding its chain hashed (the only form a device sends).
+    pub fn from_canonical(text: &str, device_id: &str) -> Result<AttendanceEvent> {
+        #[derive(Deserialize)]
+        struct Canonical {
+            id: String,
+            seq: i64,
+            agent: String,
+            kind: String,
+            accepted: bool,
+            reasons: Vec<String>,
+            site_id: Option<String>,
+            position: String,
+            distance_m: Option<u32>,
+            accuracy_band: String,
+            captured_at: i64,
+            recorded_at: i64,
+            consent_entry: Option<String>,
+            coords_digest: Option<String>,
+            actor_id: String,
+            actor_role: String,
+        }
+        let c: Canonical = serde_json::from_str(text)?;
+        Ok(AttendanceEvent {
+            id: c.id,
+            seq: c.seq,
+            agent: c.agent,
+            kind: EventKind::parse("kind", &c.kind)?,
+            accepted: c.accepted,
+            reasons: c
+                .reasons
+                .iter()
+                .map(|r| Reason::parse("reasons", r))
+                .collect::<Result<_>>()?,
+            site_id: c.site_id,
+            position: PositionClass::parse("position", &c.position)?,
+            distance_m: c.distance_m,
+            accuracy_band: AccuracyBand::parse("accuracy_band", &c.accuracy_band)?,
+            captured_at: from_unix("captured_at", c.captured_at)?,
+            recorded_at: from_unix("recorded_at", c.recorded_at)?,
+            consent_entry: c.consent_entry,
+            coords_digest: c.coords_digest,
+            // Coordinates never leave the device.
+            location_retained: false,
+            recorded_by: Actor::new(c.actor_id, Role::parse("actor_role", &c.actor_role)?),
+            device_id: Some(device_id.to_string()),
+        })
     }
 
     /// Reasons as stored: comma-separated stable codes.

@@ -89,6 +89,7 @@ impl Store {
                     coords_digest: retained.as_ref().map(RetainedLocation::digest),
                     location_retained: retained.is_some(),
                     recorded_by: actor.clone(),
+                    device_id: None,
                 })
             })?;
             if let Some(r) = &retained {
@@ -130,6 +131,27 @@ impl Store {
             let mut events = Vec::new();
             for row in rows {
                 events.push(row??);
+            }
+            // Events imported from devices (a supervisor's or the server's
+            // store), read from the canonical text their chain carries.
+            let mut stmt = tx.prepare_cached(
+                "SELECT a.device_id, e.canonical FROM sync_attendance a
+                 JOIN sync_events e ON e.device_id = a.device_id AND e.seq = a.seq
+                 WHERE (?1 IS NULL OR a.agent = ?1)
+                   AND (?2 IS NULL OR a.captured_at >= ?2)
+                   AND (?3 IS NULL OR a.captured_at <= ?3)
+                   AND e.canonical IS NOT NULL
+                 ORDER BY a.captured_at, a.device_id, a.seq",
+            )?;
+            let mut rows = stmt.query((
+                filter.agent.as_deref(),
+                filter.from.map(|t| t.timestamp()),
+                filter.to.map(|t| t.timestamp()),
+            ))?;
+            while let Some(r) = rows.next()? {
+                let device: String = r.get(0)?;
+                let canonical: String = r.get(1)?;
+                events.push(AttendanceEvent::from_canonical(&canonical, &device).map_err(corrupt)?);
             }
             Ok(events)
         })
@@ -298,6 +320,7 @@ fn event_from_row(row: &Row<'_>) -> Result<AttendanceEvent> {
             row.get::<_, String>(14)?,
             Role::parse("actor_role", &role).map_err(corrupt)?,
         ),
+        device_id: None,
         location_retained: row.get(16)?,
     })
 }

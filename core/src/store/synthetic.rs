@@ -163,6 +163,7 @@ impl Store {
                                 coords_digest: None,
                                 location_retained: false,
                                 recorded_by: Actor::agent(agent.clone()),
+                                device_id: None,
                             })
                         })?;
                         written += 1;

@@ -1,0 +1,246 @@
+//! Starts the real `fieldcheck-server` on 127.0.0.1, port 0, and drives the
+//! real `fieldcheck` CLI beside it.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const SERVER: &str = env!("CARGO_BIN_EXE_fieldcheck-server");
+
+pub const SITES: &str = r#"{"type": "FeatureCollection", "features": [
+  {"type": "Feature",
+   "geometry": {"type": "Point", "coordinates": [106.8229, -6.2146]},
+   "properties": {"id": "hq", "name": "Jakarta head office", "radius_m": 100}}]}"#;
+
+/// The `fieldcheck` binary next to the server's, built if this test run
+/// did not build it (`cargo test -p fieldcheck-server`).
+pub fn cli_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = Path::new(SERVER).with_file_name("fieldcheck");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "fieldcheck-cli", "--bin", "fieldcheck"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the CLI failed");
+        assert!(bin.exists(), "{} missing", bin.display());
+        bin
+    })
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// Runs the CLI on `db` with `args` (and `stdin` when given).
+pub fn cli(db: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut command = Command::new(cli_bin());
+    command
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("fieldcheck runs");
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A running server; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub log: PathBuf,
+}
+
+impl Server {
+    pub fn start(db: &Path, extra: &[&str]) -> Server {
+        let log = db.with_extension("log");
+        let mut child = Command::new(SERVER)
+            .arg("--db")
+            .arg(db)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("fieldcheck-server runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line was {line:?}"))
+            .to_string();
+        Server { child, url, log }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not stop within 10 s of SIGTERM");
+    }
+
+    pub fn log_lines(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line {l:?}: {e}")))
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// Status, headers' content type and `Retry-After`, and body JSON.
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub retry_after: Option<String>,
+    pub body: Value,
+}
+
+pub fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+    let mut response = result.expect("an HTTP answer");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    let retry_after = header("retry-after");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    Answer {
+        status,
+        content_type,
+        retry_after,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+/// A device store with a site, location consent and `check_ins` check-ins
+/// of agent `agent`.
+pub fn device_store(db: &Path, agent: &str, check_ins: usize) {
+    let sites = db.with_extension("geojson");
+    std::fs::write(&sites, SITES).unwrap();
+    cli(db, &["site", "import", sites.to_str().unwrap()], None).ok();
+    cli(
+        db,
+        &[
+            "consent",
+            "grant",
+            "--agent",
+            agent,
+            "--permission",
+            "location",
+        ],
+        None,
+    )
+    .ok();
+    for i in 0..check_ins {
+        let at = format!("2026-01-05T02:{:02}:00Z", i % 60);
+        let kind = if i % 2 == 0 { "check-in" } else { "check-out" };
+        cli(
+            db,
+            &[
+                kind,
+                "--agent",
+                agent,
+                "--lat",
+                "-6.2146",
+                "--lon",
+                "106.8229",
+                "--accuracy",
+                "10",
+                "--at",
+                &at,
+                "--now",
+                &at,
+            ],
+            None,
+        )
+        .ok();
+    }
+}
+
+pub fn enrol_code(server_db: &Path, agent: &str) -> String {
+    cli(
+        server_db,
+        &["--json", "device", "enrol-code", "--agent", agent],
+        None,
+    )
+    .ok()
+    .json()["code"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
