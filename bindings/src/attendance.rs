@@ -94,6 +94,8 @@ pub struct AttendanceEvent {
     pub coords_digest: Option<String>,
     pub location_retained: bool,
     pub recorded_by: Actor,
+    /// The device that recorded it, for events a store imported.
+    pub device_id: Option<String>,
 }
 
 #[uniffi::remote(Record)]

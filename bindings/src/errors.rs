@@ -47,6 +47,29 @@ pub enum FieldCheckError {
         seq: i64,
         reason: String,
     },
+    /// The server refused a request: its HTTP status and the problem type's
+    /// last segment (PRODUCT.md §12.3), e.g. `revoked-device`. A push stops
+    /// here; nothing unacknowledged was released.
+    #[error("server refused ({status}): {reason}")]
+    ServerRefused {
+        status: u16,
+        problem: Option<String>,
+        reason: String,
+    },
+    /// The server could not be reached within the retry budget (or a
+    /// transport reports a network failure). Nothing was lost.
+    #[error("unreachable: {reason}")]
+    Unreachable { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for FieldCheckError {
+    /// A foreign implementation (transport, keystore) threw something it
+    /// should not have.
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        FieldCheckError::Internal {
+            reason: format!("foreign callback failed: {}", e.reason),
+        }
+    }
 }
 
 impl From<core::Error> for FieldCheckError {
@@ -79,6 +102,25 @@ impl From<core::Error> for FieldCheckError {
                 }
             }
             E::PermissionDenied(reason) => FieldCheckError::PermissionDenied { reason },
+            E::Device(d) => match d {
+                core::DeviceError::BadCode => FieldCheckError::InvalidInput {
+                    field: "code".into(),
+                    reason: d.to_string(),
+                },
+                other => FieldCheckError::PermissionDenied {
+                    reason: other.to_string(),
+                },
+            },
+            E::Server {
+                status,
+                problem,
+                detail,
+            } => FieldCheckError::ServerRefused {
+                status,
+                problem,
+                reason: detail,
+            },
+            E::Unreachable(reason) => FieldCheckError::Unreachable { reason },
             E::NotFound(what) => FieldCheckError::NotFound { what },
             E::Corrupt(_) | E::SchemaTooNew { .. } => FieldCheckError::StoreUnusable {
                 reason: e.to_string(),

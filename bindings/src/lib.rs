@@ -5,8 +5,8 @@
 //! [`FieldCheckError::Internal`].
 //!
 //! One file per area, as large FFI crates (matrix-sdk-ffi) split theirs:
-//! `attendance`, `consent`, `sales`, `reports`, `privacy`, `sync`, `errors`,
-//! `time`. Each adds its records and its `impl FieldCheck` block; all are
+//! `attendance`, `consent`, `device` (the wire to a server), `sales`,
+//! `reports`, `privacy`, `sync`, `errors`, `time`. Each adds its records and its `impl FieldCheck` block; all are
 //! re-exported here, so the crate's API (and the generated Kotlin and
 //! Swift) stays one flat namespace. The area files take the core's types
 //! and the shared helpers from this root (`use crate::*`).
@@ -17,9 +17,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use fieldcheck_core as core;
+use fieldcheck_core::Platform;
 use fieldcheck_core::leads::{LEAD_PERSONAL_FIELDS, LeadAction};
 use fieldcheck_core::receipt::ReceiptContext;
 use fieldcheck_core::report::{DayStatus, render};
+use fieldcheck_core::sync_client::{PullReport, PushReport};
+use fieldcheck_core::wire::DecisionNotice;
 use fieldcheck_core::{
     AccuracyBand, Actor, AttendanceEvent, BrokenLink, ConsentChange, ConsentEntry, ConsentSource,
     ConsentState, Decision, EventKind, Fix, FixRequest, FlagPurpose, Lead, LeadStatus, LeadUpdate,
@@ -33,6 +36,7 @@ use fieldcheck_core::{
 
 mod attendance;
 mod consent;
+mod device;
 mod errors;
 mod privacy;
 mod reports;
@@ -42,6 +46,7 @@ mod time;
 
 pub use attendance::*;
 pub use consent::*;
+pub use device::*;
 pub use errors::*;
 pub use privacy::*;
 pub use reports::*;

@@ -30,6 +30,8 @@ fn error_code(e: &FieldCheckError) -> &'static str {
         FieldCheckError::Storage { .. } => "storage",
         FieldCheckError::Internal { .. } => "internal",
         FieldCheckError::SyncRefused { .. } => "sync_refused",
+        FieldCheckError::ServerRefused { .. } => "server_refused",
+        FieldCheckError::Unreachable { .. } => "unreachable",
     }
 }
 

@@ -65,6 +65,32 @@ pub struct DeviceCredential {
     pub revoked: bool,
 }
 
+/// The enrolment of this store with a server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerLink {
+    pub server_url: String,
+    pub agent: String,
+    pub device_token: String,
+    /// PKCS#8 of a software key; `None` when a platform keystore holds it.
+    pub signing_key: Option<Vec<u8>>,
+    pub enrolled_at: DateTime<Utc>,
+    /// Server time minus this device's time at the last exchange.
+    pub clock_offset_ms: i64,
+    pub decisions_cursor: Option<String>,
+}
+
+impl std::fmt::Debug for ServerLink {
+    // Never print the token or the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerLink")
+            .field("server_url", &self.server_url)
+            .field("agent", &self.agent)
+            .field("enrolled_at", &self.enrolled_at)
+            .field("clock_offset_ms", &self.clock_offset_ms)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The alphabet of enrolment codes: Crockford's base32 (no I, L, O, U), so
 /// a code read aloud or typed from a screen survives.
 const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";

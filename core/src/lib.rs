@@ -35,7 +35,9 @@ pub use audit::{AuditFlag, FlagPurpose, FlagRequest, FlagScope};
 pub use chain::{BrokenLink, VerifyReport};
 pub use consent::{ConsentEntry, ConsentSource, ConsentState, OsPermission};
 pub use console_user::{ConsoleUser, UserRole};
-pub use device::{DeviceKeystore, EnrolledDevice, EnrolmentCode, Platform, SoftwareKey};
+pub use device::{
+    DeviceKeystore, EnrolledDevice, EnrolmentCode, Platform, ServerLink, SoftwareKey,
+};
 pub use error::{DeviceError, Error, ErrorKind, Result};
 pub use evaluation::{AccuracyBand, Fix, PositionClass, Reason, Verdict, judge_fix};
 pub use geofence::{Fence, GeoPoint, Site, SiteIndex};

@@ -20,11 +20,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::device::ServerLink;
 use crate::device::{DeviceKeystore, Platform, to_base64};
 use crate::error::{Error, Result};
-use crate::store::{ServerLink, Store};
+use crate::sync::{SyncBatch, SyncStatus};
 use crate::time::whole_second;
-use crate::types::Actor;
+use crate::wire::DecisionNotice;
 use crate::wire::{
     BATCHES_PATH, BatchAnswer, DECISIONS_PATH, DecisionsAnswer, ENROL_PATH, EnrolAnswer,
     EnrolRequest, Problem, ProblemType, SIGNATURE_HEADER,
@@ -105,20 +106,42 @@ pub struct PullReport {
     pub cursor: String,
 }
 
-/// The protocol's own actor on the device's store: it reads the outbox and
-/// acknowledges what the server committed, for no person.
-fn device_actor() -> Actor {
-    Actor::admin("sync-client")
+/// What the sync client needs of the device's store (the core's `Store`
+/// implements it; the protocol stays free of storage).
+pub trait DeviceStore {
+    fn device_id(&self) -> Result<String>;
+    fn server_link(&self) -> Result<Option<ServerLink>>;
+    /// Records an enrolment, replacing an earlier one.
+    fn link_server(&self, link: &ServerLink) -> Result<()>;
+    /// Keeps the offset of the server's clock; returns it in milliseconds.
+    fn note_server_time(&self, server_time: &str, local_now: DateTime<Utc>) -> Result<i64>;
+    /// The next batch: after the acknowledged seq, or from `from_seq`.
+    fn outbox_from(&self, from_seq: Option<i64>, limit: usize) -> Result<SyncBatch>;
+    fn outbox_status(&self) -> Result<SyncStatus>;
+    /// Releases the outbox up to `up_to` (the server committed it).
+    fn acknowledge(&self, up_to: i64) -> Result<()>;
+    /// Stores pulled decisions and the cursor after them, in one
+    /// transaction; returns how many were new.
+    fn store_decisions(
+        &self,
+        decisions: &[DecisionNotice],
+        cursor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
 }
 
 pub struct SyncClient<'a> {
-    store: &'a Store,
+    store: &'a dyn DeviceStore,
     transport: &'a dyn Transport,
     clock: &'a dyn SyncClock,
 }
 
 impl<'a> SyncClient<'a> {
-    pub fn new(store: &'a Store, transport: &'a dyn Transport, clock: &'a dyn SyncClock) -> Self {
+    pub fn new(
+        store: &'a dyn DeviceStore,
+        transport: &'a dyn Transport,
+        clock: &'a dyn SyncClock,
+    ) -> Self {
         SyncClient {
             store,
             transport,
@@ -176,12 +199,11 @@ impl<'a> SyncClient<'a> {
     /// it is empty, acknowledging each batch the server committed.
     pub fn push(&self, keystore: &dyn DeviceKeystore, limit: usize) -> Result<PushReport> {
         let link = self.link()?;
-        let actor = device_actor();
         let mut report = PushReport::default();
         let mut resend_from: Option<i64> = None;
         let mut gaps = 0;
         loop {
-            let batch = self.store.sync_pending_from(&actor, resend_from, limit)?;
+            let batch = self.store.outbox_from(resend_from, limit)?;
             if batch.events.is_empty() {
                 break;
             }
@@ -221,7 +243,7 @@ impl<'a> SyncClient<'a> {
             let answer: BatchAnswer = expect_ok(&response)?;
             self.store
                 .note_server_time(&answer.server_time, self.clock.now())?;
-            let status = self.store.sync_status(&actor)?;
+            let status = self.store.outbox_status()?;
             if answer.accepted_to_seq < batch.to_seq {
                 return Err(server_error(
                     &response,
@@ -233,7 +255,7 @@ impl<'a> SyncClient<'a> {
             }
             if answer.accepted_to_seq > status.acked_seq {
                 self.store
-                    .sync_ack(&actor, answer.accepted_to_seq.min(status.head_seq))?;
+                    .acknowledge(answer.accepted_to_seq.min(status.head_seq))?;
             }
             gaps = 0;
             report.batches += 1;
@@ -243,7 +265,7 @@ impl<'a> SyncClient<'a> {
             resend_from =
                 (answer.accepted_to_seq < status.acked_seq).then_some(answer.accepted_to_seq + 1);
         }
-        let status = self.store.sync_status(&actor)?;
+        let status = self.store.outbox_status()?;
         report.acked_seq = status.acked_seq;
         report.pending = status.pending;
         Ok(report)

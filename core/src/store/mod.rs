@@ -47,7 +47,6 @@ pub use privacy::RequestFilter;
 pub use privacy::{Erased, ErasureReport, Kept, SubjectExport};
 pub use report::ReportQuery;
 pub use retention::PurgeReport;
-pub use server_link::ServerLink;
 pub use sites::ImportSummary;
 #[cfg(any(test, feature = "synthetic"))]
 pub use synthetic::SyntheticAttendance;

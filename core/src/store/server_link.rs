@@ -8,37 +8,14 @@ use rusqlite::OptionalExtension;
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};
+use crate::device::ServerLink;
 use crate::error::{Error, Result};
 use crate::review::Decision;
+use crate::sync::{SyncBatch, SyncStatus};
+use crate::sync_client::DeviceStore;
 use crate::time::{format_rfc3339, from_unix, parse_date, parse_rfc3339};
 use crate::types::{Actor, validate_id};
 use crate::wire::DecisionNotice;
-
-/// The enrolment of this store with a server.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ServerLink {
-    pub server_url: String,
-    pub agent: String,
-    pub device_token: String,
-    /// PKCS#8 of a software key; `None` when a platform keystore holds it.
-    pub signing_key: Option<Vec<u8>>,
-    pub enrolled_at: DateTime<Utc>,
-    /// Server time minus this device's time at the last exchange.
-    pub clock_offset_ms: i64,
-    pub decisions_cursor: Option<String>,
-}
-
-impl std::fmt::Debug for ServerLink {
-    // Never print the token or the key.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerLink")
-            .field("server_url", &self.server_url)
-            .field("agent", &self.agent)
-            .field("enrolled_at", &self.enrolled_at)
-            .field("clock_offset_ms", &self.clock_offset_ms)
-            .finish_non_exhaustive()
-    }
-}
 
 impl Store {
     /// The server this store is enrolled with, if any.
@@ -196,5 +173,43 @@ impl Store {
             found.sort_by(|a, b| (&a.decided_at, &a.review_id).cmp(&(&b.decided_at, &b.review_id)));
             Ok(found)
         })
+    }
+}
+
+/// The protocol's own actor on the device's store: it reads the outbox and
+/// acknowledges what the server committed, for no person.
+fn sync_client_actor() -> Actor {
+    Actor::admin("sync-client")
+}
+
+impl DeviceStore for Store {
+    fn device_id(&self) -> Result<String> {
+        Store::device_id(self)
+    }
+    fn server_link(&self) -> Result<Option<ServerLink>> {
+        Store::server_link(self)
+    }
+    fn link_server(&self, link: &ServerLink) -> Result<()> {
+        Store::link_server(self, link)
+    }
+    fn note_server_time(&self, server_time: &str, local_now: DateTime<Utc>) -> Result<i64> {
+        Store::note_server_time(self, server_time, local_now)
+    }
+    fn outbox_from(&self, from_seq: Option<i64>, limit: usize) -> Result<SyncBatch> {
+        self.sync_pending_from(&sync_client_actor(), from_seq, limit)
+    }
+    fn outbox_status(&self) -> Result<SyncStatus> {
+        self.sync_status(&sync_client_actor())
+    }
+    fn acknowledge(&self, up_to: i64) -> Result<()> {
+        self.sync_ack(&sync_client_actor(), up_to).map(|_| ())
+    }
+    fn store_decisions(
+        &self,
+        decisions: &[DecisionNotice],
+        cursor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        Store::store_decisions(self, decisions, cursor, now)
     }
 }

@@ -65,6 +65,8 @@ func errorCode(_ error: FieldCheckError) -> String {
     case .Storage: "storage"
     case .Internal: "internal"
     case .SyncRefused: "sync_refused"
+    case .ServerRefused: "server_refused"
+    case .Unreachable: "unreachable"
     }
 }
 

@@ -65,6 +65,8 @@ object Fixtures {
         is FieldCheckException.Storage -> "storage"
         is FieldCheckException.Internal -> "internal"
         is FieldCheckException.SyncRefused -> "sync_refused"
+        is FieldCheckException.ServerRefused -> "server_refused"
+        is FieldCheckException.Unreachable -> "unreachable"
     }
 
     fun instant(text: String): Instant = OffsetDateTime.parse(text).toInstant()
