@@ -70,6 +70,10 @@ classpath="$bindings_jar:$work/shell:$KOTLIN_TEST_CLASSPATH"
 kotlinc -cp "$classpath" "${test_sources[@]}" -d "$work/test"
 classpath="$work/test:$classpath"
 
+# The device-sync test starts the real server and mints codes with the CLI.
+log "building fieldcheck-server and fieldcheck (debug)"
+cargo build --quiet -p fieldcheck-server -p fieldcheck-cli
+
 jvm=(java -Djna.library.path="$work/lib" -Dfieldcheck.repo="$root" -cp "$classpath")
 
 if [ "$mode" = bench ]; then

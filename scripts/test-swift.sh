@@ -57,9 +57,15 @@ if [ "$changed" = 1 ]; then
   rm -rf "$pkg/.build"
 fi
 
+# The device-sync test starts the real server and mints codes with the CLI
+# (host binaries, seen in the chroot at the same path).
+log "building fieldcheck-server and fieldcheck (debug)"
+cargo build --quiet -p fieldcheck-server -p fieldcheck-cli
+
 log "swift test"
 exec scripts/toolchains/swift.sh run -b "$root" -C "$pkg" \
   -e "LD_LIBRARY_PATH=$pkg/.ffi" \
   -e "FIELDCHECK_SCENARIOS=$root/tests/scenarios" \
+  -e "FIELDCHECK_BIN_DIR=$root/target/debug" \
   -- swift test --disable-swift-testing \
   -Xlinker -L"$pkg/.ffi" -Xlinker -lfieldcheck_ffi

@@ -41,6 +41,10 @@ const DRAIN: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
     json_log::install();
+    if let Err(e) = unblock_stop_signals() {
+        log::error!("cannot unblock SIGTERM/SIGINT: {e}");
+        return ExitCode::from(1);
+    }
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -118,6 +122,25 @@ fn announce(scheme: &str, addr: SocketAddr) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on {scheme}://{addr}");
     let _ = out.flush();
+}
+
+/// A parent may start us with SIGTERM and SIGINT blocked (XCTest's
+/// `Process` does, and a blocked mask is inherited across exec): the
+/// handler below would then never run and the server could not be stopped
+/// gracefully. Unblocked here, before the runtime starts its threads, so
+/// every thread inherits the open mask.
+#[cfg(unix)]
+fn unblock_stop_signals() -> nix::Result<()> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+    let mut stop = SigSet::empty();
+    stop.add(Signal::SIGTERM);
+    stop.add(Signal::SIGINT);
+    pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&stop), None)
+}
+
+#[cfg(not(unix))]
+fn unblock_stop_signals() -> Result<(), std::convert::Infallible> {
+    Ok(())
 }
 
 async fn shutdown_on_signal(handle: axum_server::Handle) {

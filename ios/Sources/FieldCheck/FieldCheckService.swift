@@ -362,6 +362,54 @@ public final class FieldCheckService: Sendable {
         try await perform { core, _, _ in try core.syncAck(actor: syncActor, upTo: upTo) }
     }
 
+    // MARK: Server
+
+    // The wire to fieldcheck-server (PRODUCT §12.2). The protocol (what to
+    // send, retries, acknowledgements) is the core's; the app hands in the
+    // platform's transport (`URLSessionTransport`) and keystore (the Secure
+    // Enclave's, or `softwareKeystore()` in tests).
+
+    /// Enrols this device with `serverURL` using a one-time code from the
+    /// server's admin.
+    public func enrol(
+        serverURL: String, code: String, keystore: any DeviceKeystore, transport: any HttpTransport
+    ) async throws -> Enrolment {
+        let box = WireBox(keystore: keystore, transport: transport)
+        return try await perform { core, _, _ in
+            try core.enrolDevice(
+                serverUrl: serverURL, code: code, platform: .ios,
+                keystore: box.keystore, transport: box.transport)
+        }
+    }
+
+    /// Sends the outbox as signed batches until it is empty (retries wait
+    /// on this service's queue).
+    public func push(
+        keystore: any DeviceKeystore, transport: any HttpTransport, limit: UInt32 = 1000
+    ) async throws -> PushReport {
+        let box = WireBox(keystore: keystore, transport: transport)
+        return try await perform { core, _, _ in
+            try core.syncPush(keystore: box.keystore, transport: box.transport, limit: limit)
+        }
+    }
+
+    /// Fetches the supervisors' decisions about this device's agent.
+    public func pull(transport: any HttpTransport) async throws -> PullReport {
+        let box = WireBox(keystore: nil, transport: transport)
+        return try await perform { core, _, _ in try core.syncPull(transport: box.transport) }
+    }
+
+    /// How each day was judged: the decisions about the signed-in agent
+    /// (pulled from the server), oldest first.
+    public func decisions() async throws -> [DecisionNotice] {
+        try await perform { core, actor, _ in try core.reviews(actor: actor, agent: actor.id) }
+    }
+
+    /// The server this device is enrolled with, if any.
+    public func serverLink() async throws -> ServerLinkInfo? {
+        try await perform { core, _, _ in try core.serverLink() }
+    }
+
     // MARK: Anything else
 
     /// Runs `body` on this service's queue with the store, the actor and the
@@ -391,4 +439,16 @@ public enum OSPermission: Sendable, Equatable {
     case denied
     /// Not the user's to allow (parental controls, device management).
     case restricted
+}
+
+/// Carries the foreign capabilities onto the service's queue. The core
+/// calls them from that one thread; the generated protocols are not marked
+/// `Sendable`, so the box says so for them.
+private final class WireBox: @unchecked Sendable {
+    let keystore: (any DeviceKeystore)!
+    let transport: any HttpTransport
+    init(keystore: (any DeviceKeystore)?, transport: any HttpTransport) {
+        self.keystore = keystore
+        self.transport = transport
+    }
 }

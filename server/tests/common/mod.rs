@@ -100,16 +100,57 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &Path, extra: &[&str]) -> Server {
-        let log = db.with_extension("log");
-        let mut child = Command::new(SERVER)
+        Self::launch(Self::command(db, extra))
+    }
+
+    /// The server started with SIGTERM and SIGINT blocked, as some parents
+    /// (XCTest's `Process`) start their children.
+    #[cfg(unix)]
+    pub fn start_with_stop_signals_blocked(db: &Path) -> Server {
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+        use std::os::unix::process::CommandExt;
+        let mut command = Self::command(db, &[]);
+        // SAFETY: the closure runs in the forked child before exec and only
+        // calls pthread_sigmask, which is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                let mut stop = SigSet::empty();
+                stop.add(Signal::SIGTERM);
+                stop.add(Signal::SIGINT);
+                pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&stop), None)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        Self::launch(command)
+    }
+
+    fn command(db: &Path, extra: &[&str]) -> Command {
+        let mut command = Command::new(SERVER);
+        command
             .arg("--db")
             .arg(db)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(if extra.contains(&"--listen") {
+                &[][..]
+            } else {
+                &["--listen", "127.0.0.1:0"][..]
+            })
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("fieldcheck-server runs");
+            .stderr(std::fs::File::create(db.with_extension("log")).unwrap());
+        command
+    }
+
+    fn launch(mut command: Command) -> Server {
+        let mut child = command.spawn().expect("fieldcheck-server runs");
+        let log = PathBuf::from(
+            command
+                .get_args()
+                .nth(1)
+                .expect("--db FILE")
+                .to_string_lossy()
+                .into_owned(),
+        )
+        .with_extension("log");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

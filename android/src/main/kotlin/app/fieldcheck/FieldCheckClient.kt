@@ -14,9 +14,13 @@ import app.fieldcheck.core.ConsentStanding
 import app.fieldcheck.core.ConsentState
 import app.fieldcheck.core.DataSubject
 import app.fieldcheck.core.Decision
+import app.fieldcheck.core.DecisionNotice
+import app.fieldcheck.core.DeviceKeystore
+import app.fieldcheck.core.Enrolment
 import app.fieldcheck.core.EventKind
 import app.fieldcheck.core.FieldCheck
 import app.fieldcheck.core.FlagRequest
+import app.fieldcheck.core.HttpTransport
 import app.fieldcheck.core.Lead
 import app.fieldcheck.core.LeadActivity
 import app.fieldcheck.core.LeadStatus
@@ -25,13 +29,18 @@ import app.fieldcheck.core.NewLead
 import app.fieldcheck.core.NewTransaction
 import app.fieldcheck.core.OsPermission
 import app.fieldcheck.core.Permission
+import app.fieldcheck.core.Platform
+import app.fieldcheck.core.PullReport
+import app.fieldcheck.core.PushReport
 import app.fieldcheck.core.ReportFormat
 import app.fieldcheck.core.ReportQuery
 import app.fieldcheck.core.Review
 import app.fieldcheck.core.SalesReport
+import app.fieldcheck.core.ServerLinkInfo
 import app.fieldcheck.core.Shift
 import app.fieldcheck.core.ShiftVersion
 import app.fieldcheck.core.SubjectKind
+import app.fieldcheck.core.SyncStatus
 import app.fieldcheck.core.Transaction
 import app.fieldcheck.core.VerifyReport
 import java.io.Closeable
@@ -178,6 +187,35 @@ class FieldCheckClient(
 
     /** Releases the outbox up to [upTo] (a sent batch's `to_seq`); see [syncPending] for the actor. */
     suspend fun syncAck(actor: Actor, upTo: Long): AckReport = io { core.syncAck(actor, upTo) }
+
+    // The wire to fieldcheck-server (PRODUCT §12.2). The protocol (what to
+    // send, retries, acknowledgements) is the core's; the app hands in the
+    // platform's transport and keystore.
+
+    /** Enrols this device with [serverUrl] using a one-time [code] from the server's admin. */
+    suspend fun enrol(
+        serverUrl: String,
+        code: String,
+        keystore: DeviceKeystore,
+        transport: HttpTransport,
+    ): Enrolment = io { core.enrolDevice(serverUrl, code, Platform.ANDROID, keystore, transport) }
+
+    /** Sends the outbox as signed batches until it is empty; retries wait on [dispatcher]. */
+    suspend fun push(keystore: DeviceKeystore, transport: HttpTransport, limit: UInt = 1000u): PushReport =
+        io { core.syncPush(keystore, transport, limit) }
+
+    /** Fetches the supervisors' decisions about this device's agent. */
+    suspend fun pull(transport: HttpTransport): PullReport = io { core.syncPull(transport) }
+
+    /** How each day was judged: decisions pulled from the server, oldest first. */
+    suspend fun reviews(actor: Actor, agent: String = actor.id): List<DecisionNotice> =
+        io { core.reviews(actor, agent) }
+
+    /** The outbox and how far it was acknowledged. */
+    suspend fun syncStatus(actor: Actor): SyncStatus = io { core.syncStatus(actor) }
+
+    /** The server this device is enrolled with, or null. */
+    suspend fun serverLink(): ServerLinkInfo? = io { core.serverLink() }
 
     /**
      * Stores the device's push token (FCM) for [agent]. The core refuses it

@@ -1,0 +1,232 @@
+//! The server's life: stopped by a signal whatever mask it inherited,
+//! killed with SIGKILL in the middle of a device's push and restarted on the
+//! same address (nothing answered 200 is lost, nothing is doubled, the
+//! push completes), and served over TLS.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Server, cli, device_store, enrol_code, http};
+use serde_json::Value;
+use tempfile::TempDir;
+
+#[cfg(unix)]
+#[test]
+fn a_server_started_with_the_stop_signals_blocked_still_drains_on_sigterm() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("server.db");
+    let server = Server::start_with_stop_signals_blocked(&db);
+    // An idle keep-alive connection must not hold the drain open either.
+    let agent = http();
+    let health = agent.get(format!("{}/healthz", server.url)).call().unwrap();
+    assert_eq!(health.status(), 200);
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    drop(agent);
+}
+
+/// The device's events as the server holds them: (seq, event_id) of every
+/// event imported from `device_id`.
+fn imported(server_db: &std::path::Path, device_id: &str) -> Vec<(i64, String)> {
+    cli(server_db, &["--json", "events"], None)
+        .ok()
+        .json_lines()
+        .into_iter()
+        .filter(|e| e["device_id"] == device_id)
+        .map(|e| {
+            (
+                e["seq"].as_i64().unwrap(),
+                e["event_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The seq up to which the server has imported the device's chain.
+fn acked_on_server(server_db: &std::path::Path, device_id: &str) -> i64 {
+    cli(server_db, &["--json", "device", "list"], None)
+        .ok()
+        .json_lines()
+        .into_iter()
+        .find(|d| d["device_id"] == device_id)
+        .map(|d| d["acked_seq"].as_i64().unwrap_or(0))
+        .unwrap()
+}
+
+#[test]
+fn a_server_killed_mid_push_loses_and_doubles_nothing_and_the_push_completes() {
+    let dir = TempDir::new().unwrap();
+    let server_db = dir.path().join("server.db");
+    let device_db = dir.path().join("device.db");
+    device_store(&device_db, "a1", 40);
+    let mut server = Server::start(&server_db, &[]);
+    let listen = server.url.trim_start_matches("http://").to_string();
+    let code = enrol_code(&server_db, "a1");
+    let enrolled = cli(
+        &device_db,
+        &[
+            "--json",
+            "device",
+            "enrol",
+            "--server",
+            &server.url,
+            "--code",
+            &code,
+        ],
+        None,
+    )
+    .ok()
+    .json();
+    assert_eq!(enrolled["agent"], "a1");
+    let device_id = cli(&device_db, &["--json", "sync", "status"], None)
+        .ok()
+        .json()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let total = cli(&device_db, &["--json", "sync", "status"], None)
+        .ok()
+        .json()["pending"]
+        .as_i64()
+        .unwrap();
+    assert!(total > 40, "{total}");
+
+    // Three kills at different moments of the same push, each followed by a
+    // restart on the same address; the push's retries reach the new server.
+    let mut push = Command::new(common::cli_bin())
+        .arg("--db")
+        .arg(&device_db)
+        .args(["--json", "sync", "push", "--limit", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acked = 0;
+    let mut kills_mid_push = 0;
+    for pause_ms in [5, 20, 40] {
+        // Kill once this life of the server has imported something.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while acked_on_server(&server_db, &device_id) <= acked
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(pause_ms));
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        // Between lives: whatever was imported is whole (a prefix of the
+        // device's chain up to the seq the server acknowledges) and verifies.
+        // `events` lists attendance; seq 1 is the device's consent entry.
+        let held = imported(&server_db, &device_id);
+        let seqs: BTreeSet<i64> = held.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs.len(), held.len(), "an event was imported twice");
+        acked = acked_on_server(&server_db, &device_id);
+        if acked < total {
+            kills_mid_push += 1;
+        }
+        let expected: BTreeSet<i64> = (2..=acked).collect();
+        assert_eq!(seqs, expected, "not the chain's prefix up to {acked}");
+        cli(&server_db, &["verify"], None).ok();
+        server = Server::start(&server_db, &["--listen", &listen]);
+    }
+    assert!(kills_mid_push > 0, "every kill came after the push ended");
+    let out = push.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "push: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["pending"], 0);
+    assert_eq!(report["acked_seq"], total);
+
+    let held = imported(&server_db, &device_id);
+    assert_eq!(acked_on_server(&server_db, &device_id), total);
+    assert_eq!(held.len() as i64, total - 1, "events lost or doubled");
+    let device_events: BTreeSet<String> = cli(&device_db, &["--json", "events"], None)
+        .ok()
+        .json_lines()
+        .into_iter()
+        .map(|e| e["event_id"].as_str().unwrap().to_string())
+        .collect();
+    let server_events: BTreeSet<String> = held.into_iter().map(|(_, id)| id).collect();
+    assert!(device_events.is_subset(&server_events));
+    cli(&server_db, &["verify"], None).ok();
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn the_server_speaks_tls_with_the_given_certificate() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("server.db");
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = dir.path().join("cert.pem");
+    let key_pem = dir.path().join("key.pem");
+    std::fs::write(&cert_pem, certified.cert.pem()).unwrap();
+    std::fs::write(&key_pem, certified.signing_key.serialize_pem()).unwrap();
+    let server = Server::start(
+        &db,
+        &[
+            "--tls-cert",
+            cert_pem.to_str().unwrap(),
+            "--tls-key",
+            key_pem.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let port = server.url.rsplit(':').next().unwrap();
+
+    // A client that trusts this certificate gets through under its name.
+    let trusted = ureq::tls::Certificate::from_der(certified.cert.der()).to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::Rustls)
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[trusted]))
+                .build(),
+        )
+        .build()
+        .into();
+    let health = agent
+        .get(format!("https://localhost:{port}/healthz"))
+        .call()
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    // Plain HTTP on the TLS port gets no answer; a client that does not
+    // trust the certificate is refused by its own TLS check.
+    assert!(
+        http()
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .call()
+            .is_err()
+    );
+    let untrusting: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::Rustls)
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[]))
+                .build(),
+        )
+        .build()
+        .into();
+    assert!(
+        untrusting
+            .get(format!("https://localhost:{port}/healthz"))
+            .call()
+            .is_err()
+    );
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}
