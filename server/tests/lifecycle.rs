@@ -96,7 +96,7 @@ fn a_server_killed_mid_push_loses_and_doubles_nothing_and_the_push_completes() {
 
     // Three kills at different moments of the same push, each followed by a
     // restart on the same address; the push's retries reach the new server.
-    let mut push = Command::new(common::cli_bin())
+    let push = Command::new(common::cli_bin())
         .arg("--db")
         .arg(&device_db)
         .args(["--json", "sync", "push", "--limit", "1"])
