@@ -96,6 +96,20 @@ pub struct AttendanceEvent {
     pub recorded_by: Actor,
     /// The device that recorded it, for events a store imported.
     pub device_id: Option<String>,
+    /// The device's clock when it recorded the event (devices enrolled
+    /// with a server).
+    pub device_clock: Option<DeviceClock>,
+    /// The importing store could not reconcile the recorded time with the
+    /// device's clock.
+    pub clock_skew: bool,
+}
+
+#[uniffi::remote(Record)]
+pub struct DeviceClock {
+    /// Server time minus device time at the last exchange, milliseconds.
+    pub offset_ms: i64,
+    /// The server's time at that exchange.
+    pub last_exchange_server_at: UtcDateTime,
 }
 
 #[uniffi::remote(Record)]

@@ -25,9 +25,9 @@ use fieldcheck_core::sync_client::{PullReport, PushReport};
 use fieldcheck_core::wire::DecisionNotice;
 use fieldcheck_core::{
     AccuracyBand, Actor, AttendanceEvent, BrokenLink, ConsentChange, ConsentEntry, ConsentSource,
-    ConsentState, Decision, EventKind, Fix, FixRequest, FlagPurpose, Lead, LeadStatus, LeadUpdate,
-    NewLead, NewTransaction, OsPermission, Permission, PositionClass, Reason, Role, Rules, Store,
-    Transaction, TxnKind, VerifyReport,
+    ConsentState, Decision, DeviceClock, EventKind, Fix, FixRequest, FlagPurpose, Lead, LeadStatus,
+    LeadUpdate, NewLead, NewTransaction, OsPermission, Permission, PositionClass, Reason, Role,
+    Rules, Store, Transaction, TxnKind, VerifyReport,
 };
 use fieldcheck_core::{
     AckReport, ConsentStanding, DataSubject, DeviceState, ImportReport as SyncImportReport,

@@ -130,6 +130,9 @@ pub struct AttendanceDay {
     /// Rejected attempts per reason (non-zero counts only).
     pub rejected: Vec<RejectionCount>,
     pub rejected_total: u32,
+    /// Imported events of the day whose recorded time disagrees with the
+    /// device's clock as the server bounds it.
+    pub clock_skew: u32,
     pub review: Option<ReviewSummary>,
 }
 
@@ -273,6 +276,7 @@ pub(crate) fn attendance_report_from_core(
                     })
                     .collect(),
                 rejected_total: d.rejected_total,
+                clock_skew: d.clock_skew,
                 review: d.review.map(|s| review_summary_from_core(*s)).transpose()?,
             })
         })

@@ -39,6 +39,9 @@ pub struct SyncImportSummary {
     pub attendance_folded: u64,
     pub attendance_duplicates: u64,
     pub purged_on_device: u64,
+    /// Newly folded attendance events whose recorded time disagrees with
+    /// the device's clock as this store bounds it.
+    pub attendance_clock_skew: u64,
     pub devices: Vec<DeviceState>,
 }
 
@@ -49,6 +52,7 @@ pub(crate) fn import_summary_from_core(r: SyncImportReport) -> SyncImportSummary
         attendance_folded: r.attendance_folded,
         attendance_duplicates: r.attendance_duplicates,
         purged_on_device: r.purged_on_device,
+        attendance_clock_skew: r.attendance_clock_skew,
         devices: r.devices,
     }
 }

@@ -209,6 +209,25 @@ fn the_bindings_enrol_push_and_pull_through_a_foreign_transport_and_keystore() {
     assert_eq!(fc.sync_status(admin.clone()).unwrap().pending, 1);
     assert_eq!(fc.sync_push(keystore, transport(), 100).unwrap().pending, 0);
 
+    // The check-out was recorded after enrolment: it carries the clock the
+    // device measured. The app dated it months before that exchange, so the
+    // server flags it; the check-in from before enrolment carries no clock
+    // and only the receipt bounds it.
+    let own = fc.events(admin.clone(), None, None, None).unwrap();
+    assert_eq!(own[0].device_clock, None);
+    let clock = own[1].device_clock.expect("recorded after enrolment");
+    assert!(clock.offset_ms.abs() < 30_000, "{clock:?}");
+    assert!(clock.last_exchange_server_at > now);
+    let on_server = FieldCheck::open(server_db.display().to_string())
+        .unwrap()
+        .events(admin.clone(), None, None, None)
+        .unwrap();
+    let flags: Vec<(EventKind, bool)> = on_server.iter().map(|e| (e.kind, e.clock_skew)).collect();
+    assert_eq!(
+        flags,
+        vec![(EventKind::CheckIn, false), (EventKind::CheckOut, true)]
+    );
+
     Store::open(&server_db)
         .unwrap()
         .review(

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Subcommand, ValueEnum};
 use fieldcheck_core::console_user::hash_password;
 use fieldcheck_core::device::DEFAULT_CODE_VALID_MIN;
-use fieldcheck_core::sync_client::{SyncClient, SystemClock};
+use fieldcheck_core::sync_client::{ShiftedClock, SyncClient};
 use fieldcheck_core::{Actor, Error, Platform, SoftwareKey, UserRole};
 use serde_json::json;
 
@@ -86,7 +86,8 @@ pub fn device(
             let store = cli.store()?;
             let key = SoftwareKey::generate();
             let transport = HttpTransport::new();
-            let client = SyncClient::new(&store, &transport, &SystemClock);
+            let clock = ShiftedClock::reading(now);
+            let client = SyncClient::new(&store, &transport, &clock);
             let answer = client.enrol(server, code, Platform::Cli, &key, Some(key.to_pkcs8()?))?;
             let device_id = store.device_id()?;
             let shown = json!({

@@ -39,7 +39,8 @@ struct Cli {
     /// Machine-readable output.
     #[arg(long, global = true)]
     json: bool,
-    /// Overrides the clock (RFC 3339), for tests and replays.
+    /// Overrides the clock (RFC 3339), for tests and replays; device
+    /// commands run the clock on from it, as a phone set to that time would.
     #[arg(long, global = true, value_name = "RFC3339")]
     now: Option<String>,
     /// Who is acting.

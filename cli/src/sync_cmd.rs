@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
-use fieldcheck_core::sync_client::{SyncClient, SystemClock};
+use fieldcheck_core::sync_client::{ShiftedClock, SyncClient};
 use fieldcheck_core::{Actor, Error, SoftwareKey};
 
 use crate::Cli;
@@ -160,7 +160,8 @@ pub fn sync(
                 Error::invalid("key", "this store's key is held by a platform keystore")
             })?)?;
             let transport = HttpTransport::new();
-            let report = SyncClient::new(&store, &transport, &SystemClock).push(&key, *limit)?;
+            let report = SyncClient::new(&store, &transport, &ShiftedClock::reading(now))
+                .push(&key, *limit)?;
             out.value(&report, |w| {
                 writeln!(
                     w,
@@ -172,7 +173,7 @@ pub fn sync(
         SyncCommand::Pull => {
             let store = cli.store()?;
             let transport = HttpTransport::new();
-            let report = SyncClient::new(&store, &transport, &SystemClock).pull()?;
+            let report = SyncClient::new(&store, &transport, &ShiftedClock::reading(now)).pull()?;
             out.value(&report, |w| {
                 writeln!(w, "{} new decision(s)", report.decisions)
             })?;

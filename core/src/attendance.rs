@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::chain;
-use crate::error::Result;
+use crate::device_clock::DeviceClock;
+use crate::error::{Error, Result};
 use crate::evaluation::{AccuracyBand, PositionClass, Reason};
 use crate::time::from_unix;
 use crate::types::{Actor, EventKind, Role};
@@ -41,6 +42,14 @@ pub struct AttendanceEvent {
     /// §10 `events`); absent for the store's own events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
+    /// The device's clock offset when it recorded the event, on a device
+    /// enrolled with a server (chained; see [`crate::device_clock`]).
+    #[serde(skip)]
+    pub device_clock: Option<DeviceClock>,
+    /// The importing server found the recorded time out of its bounds;
+    /// shown only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub clock_skew: bool,
 }
 
 impl AttendanceEvent {
@@ -48,27 +57,34 @@ impl AttendanceEvent {
 
     pub fn canonical(&self) -> Vec<u8> {
         let reasons: Vec<&str> = self.reasons.iter().map(|r| r.as_str()).collect();
-        chain::canonical(
-            Self::EVENT_TYPE,
-            vec![
-                ("id", json!(self.id)),
-                ("seq", json!(self.seq)),
-                ("agent", json!(self.agent)),
-                ("kind", json!(self.kind.as_str())),
-                ("accepted", json!(self.accepted)),
-                ("reasons", json!(reasons)),
-                ("site_id", json!(self.site_id)),
-                ("position", json!(self.position.as_str())),
-                ("distance_m", json!(self.distance_m)),
-                ("accuracy_band", json!(self.accuracy_band.as_str())),
-                ("captured_at", json!(self.captured_at.timestamp())),
-                ("recorded_at", json!(self.recorded_at.timestamp())),
-                ("consent_entry", json!(self.consent_entry)),
-                ("coords_digest", json!(self.coords_digest)),
-                ("actor_id", json!(self.recorded_by.id)),
-                ("actor_role", json!(self.recorded_by.role.as_str())),
-            ],
-        )
+        let mut fields = vec![
+            ("id", json!(self.id)),
+            ("seq", json!(self.seq)),
+            ("agent", json!(self.agent)),
+            ("kind", json!(self.kind.as_str())),
+            ("accepted", json!(self.accepted)),
+            ("reasons", json!(reasons)),
+            ("site_id", json!(self.site_id)),
+            ("position", json!(self.position.as_str())),
+            ("distance_m", json!(self.distance_m)),
+            ("accuracy_band", json!(self.accuracy_band.as_str())),
+            ("captured_at", json!(self.captured_at.timestamp())),
+            ("recorded_at", json!(self.recorded_at.timestamp())),
+            ("consent_entry", json!(self.consent_entry)),
+            ("coords_digest", json!(self.coords_digest)),
+            ("actor_id", json!(self.recorded_by.id)),
+            ("actor_role", json!(self.recorded_by.role.as_str())),
+        ];
+        // Only a device enrolled with a server records its clock; events
+        // without it keep the encoding (and hashes) they always had.
+        if let Some(clock) = &self.device_clock {
+            fields.push(("clock_offset_ms", json!(clock.offset_ms)));
+            fields.push((
+                "last_exchange_server_at",
+                json!(clock.last_exchange_server_at.timestamp()),
+            ));
+        }
+        chain::canonical(Self::EVENT_TYPE, fields)
     }
 
     /// An event imported from `device_id`, read back from the canonical
@@ -92,6 +108,10 @@ impl AttendanceEvent {
             coords_digest: Option<String>,
             actor_id: String,
             actor_role: String,
+            #[serde(default)]
+            clock_offset_ms: Option<i64>,
+            #[serde(default)]
+            last_exchange_server_at: Option<i64>,
         }
         let c: Canonical = serde_json::from_str(text)?;
         Ok(AttendanceEvent {
@@ -117,6 +137,21 @@ impl AttendanceEvent {
             location_retained: false,
             recorded_by: Actor::new(c.actor_id, Role::parse("actor_role", &c.actor_role)?),
             device_id: Some(device_id.to_string()),
+            device_clock: match (c.clock_offset_ms, c.last_exchange_server_at) {
+                (Some(offset_ms), Some(at)) => Some(DeviceClock {
+                    offset_ms,
+                    last_exchange_server_at: from_unix("last_exchange_server_at", at)?,
+                }),
+                (None, None) => None,
+                _ => {
+                    return Err(Error::invalid(
+                        "clock_offset_ms",
+                        "a device clock needs both its offset and its exchange time",
+                    ));
+                }
+            },
+            // Set by the importing store, which knows when it arrived.
+            clock_skew: false,
         })
     }
 

@@ -10,6 +10,7 @@ pub mod chain;
 pub mod consent;
 pub mod console_user;
 pub mod device;
+pub mod device_clock;
 pub mod error;
 pub mod evaluation;
 pub mod geofence;
@@ -38,6 +39,7 @@ pub use console_user::{ConsoleUser, UserRole};
 pub use device::{
     DeviceKeystore, EnrolledDevice, EnrolmentCode, Platform, ServerLink, SoftwareKey,
 };
+pub use device_clock::DeviceClock;
 pub use error::{DeviceError, Error, ErrorKind, Result};
 pub use evaluation::{AccuracyBand, Fix, PositionClass, Reason, Verdict, judge_fix};
 pub use geofence::{Fence, GeoPoint, Site, SiteIndex};

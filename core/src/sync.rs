@@ -121,6 +121,9 @@ pub struct ImportReport {
     pub attendance_duplicates: u64,
     /// Newly imported link-only events (purged on the device before sync).
     pub purged_on_device: u64,
+    /// Newly folded attendance events whose recorded time disagrees with
+    /// what the importer can bound (see [`crate::device_clock`]).
+    pub attendance_clock_skew: u64,
     pub devices: Vec<DeviceState>,
 }
 

@@ -89,6 +89,31 @@ impl SyncClock for SystemClock {
     }
 }
 
+/// The system clock shifted to read `reads` now and run on from there: a
+/// device whose clock is set wrong (the CLI's `--now`), so the sync client
+/// measures its offset from the server as a phone's would.
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftedClock {
+    shift: chrono::Duration,
+}
+
+impl ShiftedClock {
+    pub fn reading(reads: DateTime<Utc>) -> ShiftedClock {
+        ShiftedClock {
+            shift: reads - Utc::now(),
+        }
+    }
+}
+
+impl SyncClock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.shift
+    }
+    fn pause(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
 /// What `sync push` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PushReport {

@@ -56,6 +56,8 @@ fn sample() -> AttendanceReport {
                 missing_check_out: false,
                 rejected: Default::default(),
                 rejected_total: 0,
+                // One late day carries a clock-skew badge in its status cell.
+                clock_skew: u32::from(status == DayStatus::Late && a == 1),
                 review: None,
             });
         }

@@ -550,3 +550,149 @@ fn many_devices_pushing_at_once_lose_and_double_nothing() {
     assert_eq!(ids.len(), DEVICES * CHECK_INS, "no event twice");
     drop(server);
 }
+
+/// One check-in by a device whose clock reads `shift` from the real time,
+/// enrolled and pushed with that clock. Returns the device's clock reading
+/// at the check-in.
+fn check_in_with_clock(
+    server: &Server,
+    server_db: &std::path::Path,
+    db: &std::path::Path,
+    agent: &str,
+    shift: chrono::Duration,
+) -> String {
+    device_store(db, agent, 0);
+    let reads = || (chrono::Utc::now() + shift).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let code = enrol_code(server_db, agent);
+    cli(
+        db,
+        &[
+            "device",
+            "enrol",
+            "--server",
+            &server.url,
+            "--code",
+            &code,
+            "--now",
+            &reads(),
+        ],
+        None,
+    )
+    .ok();
+    let at = reads();
+    cli(
+        db,
+        &[
+            "check-in",
+            "--agent",
+            agent,
+            "--lat",
+            "-6.2146",
+            "--lon",
+            "106.8229",
+            "--accuracy",
+            "10",
+            "--at",
+            &at,
+            "--now",
+            &at,
+        ],
+        None,
+    )
+    .ok();
+    cli(db, &["sync", "push", "--now", &reads()], None).ok();
+    at
+}
+
+#[test]
+fn a_phone_with_a_wrong_clock_is_flagged_in_the_supervisors_events_and_report() {
+    let dir = TempDir::new().unwrap();
+    let server_db = dir.path().join("server.db");
+    let server = Server::start(&server_db, &[]);
+    // A phone two hours fast: its check-in claims a time two hours late.
+    let fast_at = check_in_with_clock(
+        &server,
+        &server_db,
+        &dir.path().join("fast.db"),
+        "fast",
+        chrono::Duration::hours(2),
+    );
+    let good_at = check_in_with_clock(
+        &server,
+        &server_db,
+        &dir.path().join("good.db"),
+        "good",
+        chrono::Duration::zero(),
+    );
+
+    let events = cli(&server_db, &["--json", "events"], None)
+        .ok()
+        .json_lines();
+    let flags: Vec<(&str, &str, Option<bool>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["agent"].as_str().unwrap(),
+                e["captured_at"].as_str().unwrap(),
+                e.get("clock_skew").and_then(Value::as_bool),
+            )
+        })
+        .collect();
+    assert_eq!(flags.len(), 2, "{events:?}");
+    assert!(
+        flags.contains(&("fast", fast_at.as_str(), Some(true))),
+        "{flags:?}"
+    );
+    assert!(
+        flags.contains(&("good", good_at.as_str(), None)),
+        "{flags:?}"
+    );
+
+    // The report counts it on the fast phone's day, and only there.
+    let date = &fast_at[..10];
+    let to = &(chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339()[..10];
+    let from = &(chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339()[..10];
+    let report = cli(
+        &server_db,
+        &[
+            "--actor",
+            "sup",
+            "--role",
+            "supervisor",
+            "report",
+            "attendance",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--format",
+            "json",
+        ],
+        None,
+    )
+    .ok()
+    .json();
+    let skewed: Vec<(&str, &str, i64)> = report["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| {
+            d.get("clock_skew").map(|n| {
+                (
+                    d["agent"].as_str().unwrap(),
+                    d["date"].as_str().unwrap(),
+                    n.as_i64().unwrap(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(skewed.len(), 1, "{skewed:?}");
+    assert_eq!(skewed[0].0, "fast");
+    assert_eq!(skewed[0].2, 1);
+    // The day is the agent's local one; it is the check-in's UTC date or a
+    // neighbour of it.
+    let utc = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    let local = chrono::NaiveDate::parse_from_str(skewed[0].1, "%Y-%m-%d").unwrap();
+    assert!((local - utc).num_days().abs() <= 1, "{skewed:?}");
+    drop(server);
+}

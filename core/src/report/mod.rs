@@ -56,6 +56,10 @@ pub struct AttendanceDay {
     /// Rejected attempts by reason code.
     pub rejected: RejectionCounts,
     pub rejected_total: u32,
+    /// Imported events of the day whose recorded time disagrees with the
+    /// device's clock as the server bounds it (issue 12); shown when > 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub clock_skew: u32,
     /// The latest supervisor decision on an event of that day.
     pub review: Option<Box<ReviewSummary>>,
 }
@@ -190,3 +194,7 @@ pub struct SalesReport {
 }
 
 pub mod render;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}

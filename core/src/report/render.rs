@@ -123,7 +123,8 @@ pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<
             .iter()
             .map(|c| format!("rejected_{c}").into()),
     );
-    header.extend(["review_decision", "reviewer", "review_note"].map(Cow::Borrowed));
+    // Newer columns go last, so readers indexing the older ones keep working.
+    header.extend(["review_decision", "reviewer", "review_note", "clock_skew"].map(Cow::Borrowed));
     w.write_record(header.iter().map(|c| c.as_bytes()))
         .map_err(csv_error)?;
 
@@ -162,6 +163,7 @@ pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<
         row.push(opt_guard(review.map(|r| r.decision.as_str())));
         row.push(opt_guard(review.map(|r| r.reviewer.as_str())));
         row.push(opt_guard(review.and_then(|r| r.note.as_deref())));
+        row.push(day.clock_skew.to_string().into());
         w.write_record(row.iter().map(|c| c.as_bytes()))
             .map_err(csv_error)?;
     }
@@ -327,6 +329,7 @@ td.wrap{white-space:pre-line;min-width:12rem;max-width:24rem}\
 .st-unscheduled{background:#eceff1;color:#37474f}\
 .st-pending{background:#e3f2fd;color:#0d47a1}\
 .warn{font-weight:600;color:#8e1a1a}\
+.skew{display:block;font-size:.8rem;font-weight:600;color:#8e1a1a}\
 .rv-approved{color:#1b5e20;font-weight:600}\
 .rv-rejected{color:#8e1a1a;font-weight:600}\
 .empty{padding:1rem;border:1px dashed #b0b0b0;border-radius:.4rem}\
@@ -705,12 +708,21 @@ fn day_row(out: &mut String, day: &AttendanceDay) -> fmt::Result {
     let status = &STATUSES[status_index(day.status)];
     write!(
         out,
-        "<tr><td><bdi>{}</bdi></td><td>{}</td><td><span class=\"st st-{}\">{}</span></td>",
+        "<tr><td><bdi>{}</bdi></td><td>{}</td><td><span class=\"st st-{}\">{}</span>",
         Esc(&day.agent),
         day.date,
         status.class,
         capitalised(status.label),
     )?;
+    if day.clock_skew > 0 {
+        // Inside the status cell: the times beside it are the device's.
+        write!(
+            out,
+            "<span class=\"skew\" title=\"recorded time disagrees with the device's clock as the server bounds it\">clock skew ×{}</span>",
+            day.clock_skew
+        )?;
+    }
+    out.push_str("</td>");
     time_cell(out, day.date, day.first_check_in, day.site_id.as_deref())?;
     time_cell(
         out,
@@ -973,6 +985,7 @@ mod tests {
             missing_check_out: false,
             rejected: RejectionCounts::default(),
             rejected_total: 0,
+            clock_skew: 0,
             review: None,
         }
     }
@@ -1057,7 +1070,7 @@ mod tests {
 
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-        assert_eq!(header.len(), 12 + REJECTION_CODES.len() + 3);
+        assert_eq!(header.len(), 12 + REJECTION_CODES.len() + 4);
         assert_eq!(
             &header[..12],
             [
@@ -1080,7 +1093,7 @@ mod tests {
         assert_eq!(header[22], "rejected_sequence");
         assert_eq!(
             &header[23..],
-            ["review_decision", "reviewer", "review_note"]
+            ["review_decision", "reviewer", "review_note", "clock_skew"]
         );
 
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();

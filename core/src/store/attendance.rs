@@ -6,8 +6,9 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
-use super::{audit, chain, consent, days, policy, restriction};
+use super::{audit, chain, consent, days, policy, restriction, server_link};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
+use crate::device_clock::DeviceClock;
 use crate::error::{Error, Result};
 use crate::evaluation::{
     AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, judge_fix,
@@ -26,6 +27,7 @@ pub struct FixRequest {
 
 const EVENT_COLUMNS: &str = "id, seq, agent, kind, accepted, reasons, site_id, position, distance_m, \
      accuracy_band, captured_at, recorded_at, consent_entry, coords_digest, actor_id, actor_role, \
+     clock_offset_ms, last_exchange_server_at, \
      EXISTS (SELECT 1 FROM retained_locations r WHERE r.event_id = attendance_events.id)";
 
 impl Store {
@@ -71,6 +73,7 @@ impl Store {
             };
 
             let tz = days::zone_of(tx, &request.agent, default_zone)?;
+            let device_clock = server_link::device_clock(tx)?;
             let event = record_event(tx, tz, |seq| {
                 Ok(AttendanceEvent {
                     id,
@@ -90,6 +93,8 @@ impl Store {
                     location_retained: retained.is_some(),
                     recorded_by: actor.clone(),
                     device_id: None,
+                    device_clock,
+                    clock_skew: false,
                 })
             })?;
             if let Some(r) = &retained {
@@ -135,7 +140,7 @@ impl Store {
             // Events imported from devices (a supervisor's or the server's
             // store), read from the canonical text their chain carries.
             let mut stmt = tx.prepare_cached(
-                "SELECT a.device_id, e.canonical FROM sync_attendance a
+                "SELECT a.device_id, e.canonical, a.clock_skew FROM sync_attendance a
                  JOIN sync_events e ON e.device_id = a.device_id AND e.seq = a.seq
                  WHERE (?1 IS NULL OR a.agent = ?1)
                    AND (?2 IS NULL OR a.captured_at >= ?2)
@@ -151,7 +156,10 @@ impl Store {
             while let Some(r) = rows.next()? {
                 let device: String = r.get(0)?;
                 let canonical: String = r.get(1)?;
-                events.push(AttendanceEvent::from_canonical(&canonical, &device).map_err(corrupt)?);
+                let mut event =
+                    AttendanceEvent::from_canonical(&canonical, &device).map_err(corrupt)?;
+                event.clock_skew = r.get(2)?;
+                events.push(event);
             }
             Ok(events)
         })
@@ -247,8 +255,8 @@ fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO attendance_events (id, seq, agent, kind, accepted, reasons, site_id, position,
            distance_m, accuracy_band, captured_at, recorded_at, consent_entry, coords_digest,
-           actor_id, actor_role)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+           actor_id, actor_role, clock_offset_ms, last_exchange_server_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(rusqlite::params![
         e.id,
@@ -267,6 +275,9 @@ fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
         e.coords_digest,
         e.recorded_by.id,
         e.recorded_by.role.as_str(),
+        e.device_clock.map(|c| c.offset_ms),
+        e.device_clock
+            .map(|c| c.last_exchange_server_at.timestamp()),
     ])?;
     Ok(())
 }
@@ -321,7 +332,19 @@ fn event_from_row(row: &Row<'_>) -> Result<AttendanceEvent> {
             Role::parse("actor_role", &role).map_err(corrupt)?,
         ),
         device_id: None,
-        location_retained: row.get(16)?,
+        device_clock: match (
+            row.get::<_, Option<i64>>(16)?,
+            row.get::<_, Option<i64>>(17)?,
+        ) {
+            (Some(offset_ms), Some(at)) => Some(DeviceClock {
+                offset_ms,
+                last_exchange_server_at: from_unix("last_exchange_server_at", at)
+                    .map_err(corrupt)?,
+            }),
+            _ => None,
+        },
+        clock_skew: false,
+        location_retained: row.get(18)?,
     })
 }
 

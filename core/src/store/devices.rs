@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};
-use super::sync::import;
+use super::sync::{ImportBounds, import};
 use crate::device::{
     DeviceCredential, EnrolledDevice, EnrolmentCode, MAX_CODE_VALID_MIN, Platform,
     check_public_key, new_device_token, new_enrolment_code, normalise_code, secret_digest,
@@ -229,14 +229,14 @@ impl Store {
             }
             .into());
         }
-        let default_zone = self.default_zone()?;
+        let bounds = ImportBounds::of(&self.rules())?;
         let report = self.write(|tx| {
             // Revoked between the check above and now: refuse inside the
             // transaction too.
             if credential(tx, token.unwrap_or_default())?.revoked {
                 return Err(DeviceError::Revoked(device.device_id.clone()).into());
             }
-            let report = import(tx, &batch, now, default_zone, &|_| {})?;
+            let report = import(tx, &batch, now, bounds, &|_| {})?;
             tx.execute(
                 "UPDATE enrolled_devices SET last_sync_at = ?2 WHERE device_id = ?1",
                 (&device.device_id, now.timestamp()),

@@ -69,6 +69,7 @@ impl Store {
         query.validate()?;
         let agent = actor.own_scope(query.agent.as_deref(), "reports")?;
         let grace = self.rules().late_grace_min;
+        let default_zone = self.default_zone()?;
         let (from_day, to_day) = (day_number(query.from), day_number(query.to));
         self.read(|tx| {
             let hidden = hidden_subjects(tx, actor)?;
@@ -231,6 +232,7 @@ impl Store {
                         minutes_late,
                         missing_check_out,
                         rejected_total: rejected.iter().map(|(_, n)| n).sum(),
+                        clock_skew: 0,
                         rejected,
                         review,
                     });
@@ -250,7 +252,8 @@ impl Store {
                     );
                 }
             }
-            let days = builder.out;
+            let mut days = builder.out;
+            mark_clock_skew(tx, &mut days, query, default_zone)?;
             let totals = totals(&days, query.from, query.to);
             Ok(AttendanceReport {
                 report: "attendance",
@@ -501,6 +504,7 @@ impl DayBuilder<'_> {
                         missing_check_out: false,
                         rejected: RejectionCounts::default(),
                         rejected_total: 0,
+                        clock_skew: 0,
                         review: take_review(reviews, agent, day_number(date)),
                     });
                 }
@@ -689,6 +693,52 @@ fn hidden_subjects(tx: &Transaction<'_>, actor: &Actor) -> Result<HashSet<String
     )?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Counts, on each day, the imported events whose recorded time the
+/// importer could not reconcile with the device's clock. Flagged events are
+/// few (a partial index holds only them), so this reads them all for the
+/// period rather than widening the packed day summary.
+fn mark_clock_skew(
+    tx: &Transaction<'_>,
+    days: &mut [AttendanceDay],
+    query: &ReportQuery,
+    default_zone: Tz,
+) -> Result<()> {
+    // Every zone's local day lies within a day either side of UTC's.
+    let from = (day_bounds(Tz::UTC, query.from).0 - Duration::days(1)).timestamp();
+    let to = (day_bounds(Tz::UTC, query.to).1 + Duration::days(1)).timestamp();
+    let mut stmt = tx.prepare_cached(
+        "SELECT agent, captured_at FROM sync_attendance
+         WHERE clock_skew = 1 AND captured_at BETWEEN ?1 AND ?2
+           AND (?3 IS NULL OR agent = ?3)",
+    )?;
+    let mut rows = stmt.query((from, to, query.agent.as_deref()))?;
+    let mut zones: HashMap<String, Tz> = HashMap::new();
+    let mut counts: HashMap<(String, NaiveDate), u32> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let agent: String = r.get(0)?;
+        let captured_at = crate::time::from_unix("captured_at", r.get(1)?)?;
+        let tz = match zones.get(&agent) {
+            Some(tz) => *tz,
+            None => {
+                let tz = days::zone_of(tx, &agent, default_zone)?;
+                zones.insert(agent.clone(), tz);
+                tz
+            }
+        };
+        let date = captured_at.with_timezone(&tz).date_naive();
+        *counts.entry((agent, date)).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return Ok(());
+    }
+    for day in days {
+        if let Some(n) = counts.get(&(day.agent.to_string(), day.date)) {
+            day.clock_skew = *n;
+        }
+    }
+    Ok(())
 }
 
 /// The latest review per agent-day.

@@ -9,7 +9,7 @@ use crate::rules::Rules;
 use super::days;
 
 /// Bump together with a new `UPGRADES` entry.
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 
 /// The version `sql/create.sql` creates; a new store then runs the upgrade
 /// scripts above it, so each later table is written down once.
@@ -29,6 +29,7 @@ const UPGRADES: &[(u32, &str)] = &[
     (6, include_str!("sql/upgrade_v6.sql")),
     (7, include_str!("sql/upgrade_v7.sql")),
     (8, include_str!("sql/upgrade_v8.sql")),
+    (9, include_str!("sql/upgrade_v9.sql")),
 ];
 
 /// Creates a new store or upgrades an older one. A file that is not ours,

@@ -4,11 +4,12 @@
 //! from the server.
 
 use chrono::{DateTime, Utc};
-use rusqlite::OptionalExtension;
+use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};
 use crate::device::ServerLink;
+use crate::device_clock::DeviceClock;
 use crate::error::{Error, Result};
 use crate::review::Decision;
 use crate::sync::{SyncBatch, SyncStatus};
@@ -212,4 +213,24 @@ impl DeviceStore for Store {
     ) -> Result<u64> {
         Store::store_decisions(self, decisions, cursor, now)
     }
+}
+
+/// What this device knows of its clock, for the events it records: the
+/// offset and the server's time at the last exchange. `None` before
+/// enrolment (or on a store that is not a device).
+pub(super) fn device_clock(tx: &Transaction<'_>) -> Result<Option<DeviceClock>> {
+    let row: Option<(i64, Option<i64>)> = tx
+        .prepare_cached("SELECT clock_offset_ms, last_exchange_at FROM server_link")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((offset_ms, Some(local_at))) = row else {
+        return Ok(None);
+    };
+    // The exchange on the server's clock, in whole seconds (the chained
+    // encoding's unit), rounded down so the bound never moves later.
+    let server_at = (local_at * 1000 + offset_ms).div_euclid(1000);
+    Ok(Some(DeviceClock {
+        offset_ms,
+        last_exchange_server_at: from_unix("last_exchange_server_at", server_at)?,
+    }))
 }

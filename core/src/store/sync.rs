@@ -22,13 +22,14 @@ use super::connection::Store;
 use super::{chain, days, verify};
 use crate::attendance::AttendanceEvent;
 use crate::chain::{GENESIS, Hash, link};
+use crate::device_clock::skew_suspected;
 use crate::error::{Error, Result};
-use crate::evaluation::Reason;
+use crate::rules::Rules;
 use crate::sync::{
     AckReport, BATCH_FORMAT, BATCH_VERSION, CheckedBatch, CheckedEvent, DeviceState, ImportReport,
     MAX_BATCH_EVENTS, SyncAnchor, SyncBatch, SyncError, SyncEvent, SyncStatus,
 };
-use crate::types::{Actor, EventKind, validate_id};
+use crate::types::{Actor, validate_id};
 
 const DEVICE_ID_KEY: &str = "device_id";
 const ACKED_KEY: &str = "sync_acked_seq";
@@ -289,8 +290,8 @@ impl Store {
                 "it comes from this store itself (its events are already here)",
             ));
         }
-        let default_zone = self.default_zone()?;
-        let report = self.write(|tx| import(tx, &batch, now, default_zone, progress))?;
+        let bounds = ImportBounds::of(&self.rules())?;
+        let report = self.write(|tx| import(tx, &batch, now, bounds, progress))?;
         log::info!(
             "sync import: {} event(s) imported, {} replayed",
             report.imported,
@@ -385,11 +386,29 @@ fn device_states(tx: &Transaction<'_>, only: Option<&str>) -> Result<Vec<DeviceS
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The rules an import applies: the zone days are counted in for agents
+/// without a shift, and the device clock tolerance.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ImportBounds {
+    pub default_zone: Tz,
+    pub max_clock_skew_s: i64,
+}
+
+impl ImportBounds {
+    pub(super) fn of(rules: &Rules) -> Result<ImportBounds> {
+        Ok(ImportBounds {
+            default_zone: days::parse_zone(&rules.time_zone)?,
+            max_clock_skew_s: rules.max_clock_skew_s,
+        })
+    }
+}
+
+/// Imports a checked batch received at `now` (the importer's clock).
 pub(super) fn import(
     tx: &Transaction<'_>,
     batch: &CheckedBatch,
     now: DateTime<Utc>,
-    default_zone: Tz,
+    bounds: ImportBounds,
     progress: &dyn Fn(usize),
 ) -> Result<ImportReport> {
     let device = batch.device_id.as_str();
@@ -475,10 +494,12 @@ pub(super) fn import(
             match &e.canonical {
                 None => report.purged_on_device += 1,
                 Some(canonical) if e.event_type == AttendanceEvent::EVENT_TYPE => {
-                    if fold_imported(tx, device, e, canonical, default_zone, &mut zones)? {
-                        report.attendance_folded += 1;
-                    } else {
-                        report.attendance_duplicates += 1;
+                    match fold_imported(tx, device, e, canonical, now, bounds, &mut zones)? {
+                        Folded::New { clock_skew } => {
+                            report.attendance_folded += 1;
+                            report.attendance_clock_skew += u64::from(clock_skew);
+                        }
+                        Folded::AlreadyHeld => report.attendance_duplicates += 1,
                     }
                 }
                 Some(_) => {}
@@ -533,28 +554,33 @@ fn insert_event(
     Ok(())
 }
 
-/// The fields of an attendance event's canonical encoding a day needs.
+/// The field of an imported attendance event retention needs.
 #[derive(Deserialize)]
 struct AttendanceFacts {
-    agent: String,
-    kind: String,
-    accepted: bool,
-    reasons: Vec<String>,
-    site_id: Option<String>,
     captured_at: i64,
 }
 
+/// What became of an imported attendance event.
+enum Folded {
+    /// Folded into its day; `clock_skew` when its recorded time is out of
+    /// the importer's bounds.
+    New { clock_skew: bool },
+    /// This store already holds that event id: kept, not counted twice.
+    AlreadyHeld,
+}
+
 /// Folds an imported attendance event into its agent's day unless this
-/// store already holds that event id (recorded here or imported before).
-/// Returns whether it was folded.
+/// store already holds that event id (recorded here or imported before),
+/// and judges its recorded time against the device clock it carries.
 fn fold_imported(
     tx: &Transaction<'_>,
     device: &str,
     e: &CheckedEvent,
     canonical: &str,
-    default_zone: Tz,
+    now: DateTime<Utc>,
+    bounds: ImportBounds,
     zones: &mut HashMap<String, Tz>,
-) -> Result<bool> {
+) -> Result<Folded> {
     let unreadable = |reason: String| {
         Error::invalid(
             "batch",
@@ -564,19 +590,9 @@ fn fold_imported(
             ),
         )
     };
-    let facts: AttendanceFacts =
-        serde_json::from_str(canonical).map_err(|err| unreadable(err.to_string()))?;
-    validate_id("agent", &facts.agent).map_err(|err| unreadable(err.to_string()))?;
-    let kind = EventKind::parse("kind", &facts.kind).map_err(|err| unreadable(err.to_string()))?;
-    let reasons = facts
-        .reasons
-        .iter()
-        .map(|r| Reason::parse("reasons", r))
-        .collect::<Result<Vec<_>>>()
+    let event = AttendanceEvent::from_canonical(canonical, device)
         .map_err(|err| unreadable(err.to_string()))?;
-    if DateTime::from_timestamp(facts.captured_at, 0).is_none() {
-        return Err(unreadable("captured_at is out of range".into()));
-    }
+    validate_id("agent", &event.agent).map_err(|err| unreadable(err.to_string()))?;
 
     let held: bool = tx
         .prepare_cached(
@@ -585,34 +601,36 @@ fn fold_imported(
         )?
         .query_row([&e.event_id], |r| r.get(0))?;
     if held {
-        return Ok(false);
+        return Ok(Folded::AlreadyHeld);
     }
-    let reasons_text = reasons
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
+    let clock_skew = skew_suspected(
+        event.recorded_at,
+        event.device_clock.as_ref(),
+        now,
+        bounds.max_clock_skew_s,
+    );
     tx.prepare_cached(
         "INSERT INTO sync_attendance (event_id, device_id, seq, agent, kind, accepted, reasons,
-           site_id, captured_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+           site_id, captured_at, clock_skew)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(rusqlite::params![
         e.event_id,
         device,
         e.seq,
-        facts.agent,
-        kind.as_str(),
-        facts.accepted,
-        reasons_text,
-        facts.site_id,
-        facts.captured_at,
+        event.agent,
+        event.kind.as_str(),
+        event.accepted,
+        event.reasons_text(),
+        event.site_id,
+        event.captured_at.timestamp(),
+        clock_skew,
     ])?;
-    let tz = match zones.get(&facts.agent) {
+    let tz = match zones.get(&event.agent) {
         Some(tz) => *tz,
         None => {
-            let tz = days::zone_of(tx, &facts.agent, default_zone)?;
-            zones.insert(facts.agent.clone(), tz);
+            let tz = days::zone_of(tx, &event.agent, bounds.default_zone)?;
+            zones.insert(event.agent.clone(), tz);
             tz
         }
     };
@@ -620,13 +638,13 @@ fn fold_imported(
         tx,
         tz,
         &days::DayInput {
-            agent: &facts.agent,
-            kind,
-            accepted: facts.accepted,
-            reasons: &reasons,
-            site_id: facts.site_id.as_deref(),
-            captured_at: facts.captured_at,
+            agent: &event.agent,
+            kind: event.kind,
+            accepted: event.accepted,
+            reasons: &event.reasons,
+            site_id: event.site_id.as_deref(),
+            captured_at: event.captured_at.timestamp(),
         },
     )?;
-    Ok(true)
+    Ok(Folded::New { clock_skew })
 }

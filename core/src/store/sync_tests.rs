@@ -858,3 +858,268 @@ fn a_batch_is_parsed_before_anything_is_touched() {
     )
     .unwrap();
 }
+
+// The device clock (issue 12): a device enrolled with a server chains the
+// offset it measured with each event, and the importer flags events whose
+// recorded time it cannot reconcile with that clock.
+
+/// A device of agent `ag-1` enrolled with a server: at device time
+/// `exchange_local` the server's clock read `exchange_local + offset`.
+fn linked_device(offset: Duration, exchange_local: DateTime<Utc>) -> Device {
+    let d = empty_store();
+    d.store.import_sites(&admin(), SITES, t0()).unwrap();
+    grant(&d.store, "ag-1", exchange_local - Duration::hours(1));
+    d.store
+        .link_server(&crate::device::ServerLink {
+            server_url: "https://fieldcheck.example".into(),
+            agent: "ag-1".into(),
+            device_token: "token".into(),
+            signing_key: None,
+            enrolled_at: exchange_local,
+            clock_offset_ms: 0,
+            decisions_cursor: None,
+        })
+        .unwrap();
+    let server_time = crate::time::format_rfc3339(exchange_local + offset);
+    let measured = d
+        .store
+        .note_server_time(&server_time, exchange_local)
+        .unwrap();
+    assert_eq!(measured, offset.num_milliseconds());
+    d
+}
+
+/// Imports `device`'s outbox into `server` as received at `received_at`.
+fn receive(server: &Store, device: &Store, received_at: DateTime<Utc>) -> crate::ImportReport {
+    server
+        .sync_import(&admin(), &pending(device, 1000), received_at)
+        .unwrap()
+}
+
+fn skew_flags(server: &Store) -> Vec<bool> {
+    server
+        .events(&admin(), &crate::EventFilter::default())
+        .unwrap()
+        .iter()
+        .map(|e| e.clock_skew)
+        .collect()
+}
+
+#[test]
+fn a_linked_device_chains_its_clock_and_an_unlinked_one_keeps_the_old_encoding() {
+    let linked = linked_device(Duration::seconds(-2), t0());
+    check(
+        &linked.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        t0() + Duration::minutes(5),
+    );
+    let event = &linked
+        .store
+        .events(&admin(), &crate::EventFilter::default())
+        .unwrap()[0];
+    let clock = event
+        .device_clock
+        .expect("a linked device records its clock");
+    assert_eq!(clock.offset_ms, -2_000);
+    // 01:00:00 on the device, 00:59:58 on the server.
+    assert_eq!(clock.last_exchange_server_at, t0() - Duration::seconds(2));
+    let canonical = String::from_utf8(event.canonical()).unwrap();
+    assert!(
+        canonical.contains(r#""clock_offset_ms":-2000"#),
+        "{canonical}"
+    );
+    assert!(canonical.contains(&format!(
+        r#""last_exchange_server_at":{}"#,
+        (t0() - Duration::seconds(2)).timestamp()
+    )));
+    // Read back from the row exactly as chained.
+    assert_verified(&linked.store);
+    let json = serde_json::to_value(event).unwrap();
+    assert!(json.get("clock_skew").is_none(), "{json}");
+    assert!(json.get("device_clock").is_none(), "{json}");
+
+    let unlinked = device_a();
+    for e in unlinked
+        .store
+        .events(&admin(), &crate::EventFilter::default())
+        .unwrap()
+    {
+        assert!(e.device_clock.is_none());
+        let canonical = String::from_utf8(e.canonical()).unwrap();
+        assert!(!canonical.contains("clock"), "{canonical}");
+    }
+}
+
+#[test]
+fn the_importer_flags_a_wrong_or_moved_device_clock_and_reports_it() {
+    let server = empty_store();
+    let received_at = t0() + Duration::hours(2);
+
+    // A good clock: recorded between the exchange and the receipt.
+    let good = linked_device(Duration::seconds(1), t0() - Duration::hours(1));
+    check(&good.store, "ag-1", EventKind::CheckIn, HQ, t0());
+    let report = receive(&server.store, &good.store, received_at);
+    assert_eq!(
+        (report.attendance_folded, report.attendance_clock_skew),
+        (1, 0)
+    );
+
+    // A phone two hours fast at its last exchange: its check-out at
+    // "11:00" happened at 09:00, and the offset says so.
+    let fast = linked_device(Duration::hours(-2), t0() + Duration::hours(1));
+    check(
+        &fast.store,
+        "ag-1",
+        EventKind::CheckOut,
+        HQ,
+        t0() + Duration::hours(3),
+    );
+    let report = receive(&server.store, &fast.store, received_at);
+    assert_eq!(
+        (report.attendance_folded, report.attendance_clock_skew),
+        (1, 1)
+    );
+
+    // A clock set back after a good exchange (the check-in claims a time
+    // before the exchange that preceded it).
+    let set_back = linked_device(Duration::zero(), t0());
+    check(
+        &set_back.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        t0() - Duration::minutes(10),
+    );
+    // A clock set forward past the receipt.
+    let set_forward = linked_device(Duration::zero(), t0());
+    check(
+        &set_forward.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        received_at + Duration::seconds(31),
+    );
+    assert_eq!(
+        receive(&server.store, &set_back.store, received_at).attendance_clock_skew,
+        1
+    );
+    assert_eq!(
+        receive(&server.store, &set_forward.store, received_at).attendance_clock_skew,
+        1
+    );
+    // Within tolerance of the receipt: not flagged.
+    let just_in = linked_device(Duration::zero(), t0());
+    check(
+        &just_in.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        received_at + Duration::seconds(30),
+    );
+    assert_eq!(
+        receive(&server.store, &just_in.store, received_at).attendance_clock_skew,
+        0
+    );
+
+    // Events list in capture order; the flag is on the three bad ones.
+    let events = server
+        .store
+        .events(&admin(), &crate::EventFilter::default())
+        .unwrap();
+    let flagged: Vec<(DateTime<Utc>, bool)> = events
+        .iter()
+        .map(|e| (e.captured_at, e.clock_skew))
+        .collect();
+    assert_eq!(
+        flagged,
+        vec![
+            (t0() - Duration::minutes(10), true),
+            (t0(), false),
+            (received_at + Duration::seconds(30), false),
+            (received_at + Duration::seconds(31), true),
+            (t0() + Duration::hours(3), true),
+        ]
+    );
+    let json = serde_json::to_value(&events[0]).unwrap();
+    assert_eq!(json["clock_skew"], true);
+    assert!(
+        serde_json::to_value(&events[1])
+            .unwrap()
+            .get("clock_skew")
+            .is_none()
+    );
+    assert_eq!(skew_flags(&server.store).iter().filter(|f| **f).count(), 3);
+
+    // The report counts them on the agent's local day (2 March, Jakarta).
+    let day = days(&server.store)
+        .into_iter()
+        .find(|d| {
+            d.agent.as_ref() == "ag-1" && d.date == NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+        })
+        .unwrap();
+    assert_eq!(day.clock_skew, 3);
+    let report = server
+        .store
+        .attendance_report(
+            &Actor::supervisor("sup-1"),
+            &query(),
+            t0() + Duration::days(7),
+        )
+        .unwrap();
+    let json = serde_json::to_value(&report).unwrap();
+    let rows = json["days"].as_array().unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter(|d| d.get("clock_skew").is_some())
+            .count(),
+        1
+    );
+    let mut csv = Vec::new();
+    crate::report::render::attendance_csv(&report, &mut csv).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|c| *c == "clock_skew").unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("ag-1,2026-03-02,"))
+        .unwrap();
+    assert_eq!(row.split(',').nth(column), Some("3"));
+    let html = crate::report::render::attendance_html(&report);
+    assert!(html.contains("clock skew ×3"), "no badge");
+    assert_verified(&server.store);
+}
+
+#[test]
+fn the_device_clock_is_chained_so_a_batch_cannot_clear_it() {
+    let fast = linked_device(Duration::hours(-2), t0() + Duration::hours(1));
+    check(
+        &fast.store,
+        "ag-1",
+        EventKind::CheckIn,
+        HQ,
+        t0() + Duration::hours(2),
+    );
+    let batch = pending(&fast.store, 1000);
+    let forged = edit(&batch, |v| {
+        let events = v["events"].as_array_mut().unwrap();
+        let last = events.last_mut().unwrap();
+        let text = last["canonical"]
+            .as_str()
+            .unwrap()
+            .replace(r#""clock_offset_ms":-7200000"#, r#""clock_offset_ms":0"#);
+        assert!(!text.contains("-7200000"));
+        last["canonical"] = Value::from(text);
+    });
+    let server = empty_store();
+    assert!(matches!(
+        sync_error(
+            server
+                .store
+                .sync_import(&admin(), &forged, t0() + Duration::hours(3))
+        ),
+        SyncError::Broken { .. }
+    ));
+    assert!(skew_flags(&server.store).is_empty());
+}

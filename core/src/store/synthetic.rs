@@ -164,6 +164,8 @@ impl Store {
                                 location_retained: false,
                                 recorded_by: Actor::agent(agent.clone()),
                                 device_id: None,
+                                device_clock: None,
+                                clock_skew: false,
                             })
                         })?;
                         written += 1;
