@@ -123,8 +123,7 @@ pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<
             .iter()
             .map(|c| format!("rejected_{c}").into()),
     );
-    // Newer columns go last, so readers indexing the older ones keep working.
-    header.extend(["review_decision", "reviewer", "review_note", "clock_skew"].map(Cow::Borrowed));
+    header.extend(["review_decision", "reviewer", "review_note"].map(Cow::Borrowed));
     w.write_record(header.iter().map(|c| c.as_bytes()))
         .map_err(csv_error)?;
 
@@ -163,7 +162,6 @@ pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<
         row.push(opt_guard(review.map(|r| r.decision.as_str())));
         row.push(opt_guard(review.map(|r| r.reviewer.as_str())));
         row.push(opt_guard(review.and_then(|r| r.note.as_deref())));
-        row.push(day.clock_skew.to_string().into());
         w.write_record(row.iter().map(|c| c.as_bytes()))
             .map_err(csv_error)?;
     }
@@ -1070,7 +1068,7 @@ mod tests {
 
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-        assert_eq!(header.len(), 12 + REJECTION_CODES.len() + 4);
+        assert_eq!(header.len(), 12 + REJECTION_CODES.len() + 3);
         assert_eq!(
             &header[..12],
             [
@@ -1093,7 +1091,7 @@ mod tests {
         assert_eq!(header[22], "rejected_sequence");
         assert_eq!(
             &header[23..],
-            ["review_decision", "reviewer", "review_note", "clock_skew"]
+            ["review_decision", "reviewer", "review_note"]
         );
 
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();

@@ -603,12 +603,14 @@ fn fold_imported(
     if held {
         return Ok(Folded::AlreadyHeld);
     }
-    let clock_skew = skew_suspected(
-        event.recorded_at,
-        event.device_clock.as_ref(),
-        now,
-        bounds.max_clock_skew_s,
-    );
+    // Judged only for events that carry the clock of a device enrolled
+    // with a server. An event recorded before enrolment (or by a store that
+    // was never a device, its batch carried by hand) has no measured clock
+    // to hold it to, and a file's import time says little about when it
+    // left the device.
+    let clock_skew = event.device_clock.as_ref().is_some_and(|clock| {
+        skew_suspected(event.recorded_at, Some(clock), now, bounds.max_clock_skew_s)
+    });
     tx.prepare_cached(
         "INSERT INTO sync_attendance (event_id, device_id, seq, agent, kind, accepted, reasons,
            site_id, captured_at, clock_skew)

@@ -1076,16 +1076,6 @@ fn the_importer_flags_a_wrong_or_moved_device_clock_and_reports_it() {
             .count(),
         1
     );
-    let mut csv = Vec::new();
-    crate::report::render::attendance_csv(&report, &mut csv).unwrap();
-    let csv = String::from_utf8(csv).unwrap();
-    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let column = header.iter().position(|c| *c == "clock_skew").unwrap();
-    let row = csv
-        .lines()
-        .find(|l| l.starts_with("ag-1,2026-03-02,"))
-        .unwrap();
-    assert_eq!(row.split(',').nth(column), Some("3"));
     let html = crate::report::render::attendance_html(&report);
     assert!(html.contains("clock skew ×3"), "no badge");
     assert_verified(&server.store);
