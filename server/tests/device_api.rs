@@ -580,26 +580,7 @@ fn check_in_with_clock(
     )
     .ok();
     let at = reads();
-    cli(
-        db,
-        &[
-            "check-in",
-            "--agent",
-            agent,
-            "--lat",
-            "-6.2146",
-            "--lon",
-            "106.8229",
-            "--accuracy",
-            "10",
-            "--at",
-            &at,
-            "--now",
-            &at,
-        ],
-        None,
-    )
-    .ok();
+    check(db, agent, "check-in", &at);
     cli(db, &["sync", "push", "--now", &reads()], None).ok();
     at
 }

@@ -236,18 +236,7 @@ pub(super) fn record_event(
 ) -> Result<AttendanceEvent> {
     let event = chain::append_event(tx, make)?;
     insert_event(tx, &event)?;
-    days::fold(
-        tx,
-        tz,
-        &days::DayInput {
-            agent: &event.agent,
-            kind: event.kind,
-            accepted: event.accepted,
-            reasons: &event.reasons,
-            site_id: event.site_id.as_deref(),
-            captured_at: event.captured_at.timestamp(),
-        },
-    )?;
+    days::fold(tx, tz, &days::DayInput::of(&event))?;
     Ok(event)
 }
 

@@ -33,6 +33,20 @@ pub(super) struct DayInput<'a> {
     pub captured_at: i64,
 }
 
+impl<'a> DayInput<'a> {
+    /// What an attendance event contributes to its day.
+    pub(super) fn of(event: &'a AttendanceEvent) -> DayInput<'a> {
+        DayInput {
+            agent: &event.agent,
+            kind: event.kind,
+            accepted: event.accepted,
+            reasons: &event.reasons,
+            site_id: event.site_id.as_deref(),
+            captured_at: event.captured_at.timestamp(),
+        }
+    }
+}
+
 impl Store {
     /// Sets an agent's shift for every day, replacing its history
     /// (admins). If the zone changes, the agent's days are recomputed in the
@@ -272,6 +286,21 @@ pub(super) fn zone_of(tx: &Transaction<'_>, agent: &str, default_zone: Tz) -> Re
         Some(name) => parse_zone(&name),
         None => Ok(default_zone),
     }
+}
+
+/// [`zone_of`] remembered per agent, for passes over many events.
+pub(super) fn zone_cached(
+    tx: &Transaction<'_>,
+    zones: &mut std::collections::HashMap<String, Tz>,
+    agent: &str,
+    default_zone: Tz,
+) -> Result<Tz> {
+    if let Some(tz) = zones.get(agent) {
+        return Ok(*tz);
+    }
+    let tz = zone_of(tx, agent, default_zone)?;
+    zones.insert(agent.to_string(), tz);
+    Ok(tz)
 }
 
 /// Folds one recorded event into its agent's local day (the month slot).

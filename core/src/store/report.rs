@@ -719,14 +719,7 @@ fn mark_clock_skew(
     while let Some(r) = rows.next()? {
         let agent: String = r.get(0)?;
         let captured_at = crate::time::from_unix("captured_at", r.get(1)?)?;
-        let tz = match zones.get(&agent) {
-            Some(tz) => *tz,
-            None => {
-                let tz = days::zone_of(tx, &agent, default_zone)?;
-                zones.insert(agent.clone(), tz);
-                tz
-            }
-        };
+        let tz = days::zone_cached(tx, &mut zones, &agent, default_zone)?;
         let date = captured_at.with_timezone(&tz).date_naive();
         *counts.entry((agent, date)).or_default() += 1;
     }

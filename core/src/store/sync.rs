@@ -628,25 +628,7 @@ fn fold_imported(
         event.captured_at.timestamp(),
         clock_skew,
     ])?;
-    let tz = match zones.get(&event.agent) {
-        Some(tz) => *tz,
-        None => {
-            let tz = days::zone_of(tx, &event.agent, bounds.default_zone)?;
-            zones.insert(event.agent.clone(), tz);
-            tz
-        }
-    };
-    days::fold(
-        tx,
-        tz,
-        &days::DayInput {
-            agent: &event.agent,
-            kind: event.kind,
-            accepted: event.accepted,
-            reasons: &event.reasons,
-            site_id: event.site_id.as_deref(),
-            captured_at: event.captured_at.timestamp(),
-        },
-    )?;
+    let tz = days::zone_cached(tx, zones, &event.agent, bounds.default_zone)?;
+    days::fold(tx, tz, &days::DayInput::of(&event))?;
     Ok(Folded::New { clock_skew })
 }

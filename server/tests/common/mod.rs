@@ -250,27 +250,33 @@ pub fn device_store(db: &Path, agent: &str, check_ins: usize) {
     for i in 0..check_ins {
         let at = format!("2026-01-05T02:{:02}:00Z", i % 60);
         let kind = if i % 2 == 0 { "check-in" } else { "check-out" };
-        cli(
-            db,
-            &[
-                kind,
-                "--agent",
-                agent,
-                "--lat",
-                "-6.2146",
-                "--lon",
-                "106.8229",
-                "--accuracy",
-                "10",
-                "--at",
-                &at,
-                "--now",
-                &at,
-            ],
-            None,
-        )
-        .ok();
+        check(db, agent, kind, &at);
     }
+}
+
+/// A `kind` ("check-in"/"check-out") at the test site, captured and
+/// recorded at `at` on the device's clock.
+pub fn check(db: &Path, agent: &str, kind: &str, at: &str) {
+    cli(
+        db,
+        &[
+            kind,
+            "--agent",
+            agent,
+            "--lat",
+            "-6.2146",
+            "--lon",
+            "106.8229",
+            "--accuracy",
+            "10",
+            "--at",
+            at,
+            "--now",
+            at,
+        ],
+        None,
+    )
+    .ok();
 }
 
 pub fn enrol_code(server_db: &Path, agent: &str) -> String {
