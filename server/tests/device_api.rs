@@ -677,3 +677,145 @@ fn a_phone_with_a_wrong_clock_is_flagged_in_the_supervisors_events_and_report() 
     assert!((local - utc).num_days().abs() <= 1, "{skewed:?}");
     drop(server);
 }
+
+#[test]
+fn a_phones_leads_sales_and_consent_reach_the_servers_reports_and_exports() {
+    let dir = TempDir::new().unwrap();
+    let server_db = dir.path().join("server.db");
+    let device_db = dir.path().join("device.db");
+    let server = Server::start(&server_db, &[]);
+    device_store(&device_db, "a1", 2);
+    let at = "2026-01-05T04:00:00Z";
+    let lead = cli(
+        &device_db,
+        &[
+            "--json",
+            "--now",
+            at,
+            "lead",
+            "add",
+            "--agent",
+            "a1",
+            "--name",
+            "Dewi Lestari",
+            "--email",
+            "dewi@example.com",
+            "--product",
+            "life",
+        ],
+        None,
+    )
+    .ok()
+    .json()["lead_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (kind, amount, currency, lead) in [
+        ("policy_closing", "2500000", "IDR", Some(lead.as_str())),
+        ("premium_payment", "40.00", "EUR", None),
+    ] {
+        let mut args = vec![
+            "--now",
+            at,
+            "txn",
+            "add",
+            "--agent",
+            "a1",
+            "--kind",
+            kind,
+            "--policy-number",
+            "P-1",
+            "--product",
+            "life",
+            "--amount",
+            amount,
+            "--currency",
+            currency,
+            "--at",
+            at,
+        ];
+        if let Some(lead) = lead {
+            args.extend(["--lead", lead]);
+        }
+        cli(&device_db, &args, None).ok();
+    }
+    cli(
+        &device_db,
+        &["--now", at, "lead", "update", &lead, "--status", "won"],
+        None,
+    )
+    .ok();
+    let code = enrol_code(&server_db, "a1");
+    cli(
+        &device_db,
+        &["device", "enrol", "--server", &server.url, "--code", &code],
+        None,
+    )
+    .ok();
+    cli(&device_db, &["--json", "sync", "push"], None).ok();
+
+    let sales = |db: &std::path::Path| {
+        let mut report = cli(
+            db,
+            &[
+                "--json",
+                "--now",
+                "2026-01-10T00:00:00Z",
+                "report",
+                "sales",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-01-31",
+            ],
+            None,
+        )
+        .ok()
+        .json();
+        report.as_object_mut().unwrap().remove("generated_at");
+        report
+    };
+    let on_device = sales(&device_db);
+    assert_eq!(on_device["agents"][0]["closings"], 1, "{on_device}");
+    assert_eq!(on_device["agents"][0]["premium"]["EUR"], "40.00");
+    assert_eq!(sales(&server_db), on_device);
+
+    // The export on the server carries the lead's and the consent's
+    // records as the chain holds them: digests, never the values.
+    let export = cli(
+        &server_db,
+        &["--json", "privacy", "export", "--agent", "a1"],
+        None,
+    )
+    .ok()
+    .json();
+    let types: Vec<&str> = export["synced_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "consent",
+            "lead_activity",
+            "transaction",
+            "transaction",
+            "lead_activity"
+        ]
+    );
+    let text = export.to_string();
+    assert!(!text.contains("Dewi") && !text.contains("dewi@example.com"));
+    let lead_export = cli(
+        &server_db,
+        &["--json", "privacy", "export", "--lead", &lead],
+        None,
+    )
+    .ok()
+    .json();
+    assert_eq!(lead_export["profile"]["agent"], "a1");
+    assert_eq!(lead_export["synced_records"].as_array().unwrap().len(), 3);
+    cli(&server_db, &["verify"], None).ok();
+    server.terminate();
+}

@@ -26,6 +26,7 @@ mod server_link;
 mod settings;
 mod sites;
 mod sync;
+mod synced;
 #[cfg(any(test, feature = "synthetic"))]
 mod synthetic;
 mod users;
@@ -48,6 +49,7 @@ pub use privacy::{Erased, ErasureReport, Kept, SubjectExport};
 pub use report::ReportQuery;
 pub use retention::PurgeReport;
 pub use sites::ImportSummary;
+pub use synced::SyncedRecord;
 #[cfg(any(test, feature = "synthetic"))]
 pub use synthetic::SyntheticAttendance;
 

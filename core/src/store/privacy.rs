@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::connection::Store;
 use super::restriction::{append_restriction, load_entry};
+use super::synced::{self, SyncedRecord};
 use super::{attendance, chain, leads, review};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::audit::AuditFlag;
@@ -352,6 +353,11 @@ pub struct SubjectExport {
     pub restrictions: Vec<crate::privacy::RestrictionEntry>,
     /// Data-subject requests about them, this access request included.
     pub requests: Vec<Request>,
+    /// On a store that imports devices' chains: what they carried about the
+    /// subject besides attendance (listed above), personal fields as
+    /// digests, exactly as each chain holds them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub synced_records: Vec<SyncedRecord>,
 }
 
 /// What erasure removed, per category.
@@ -405,9 +411,18 @@ impl Store {
         }
         // Everything below is done on the admin's behalf once allowed.
         let admin = Actor::admin(actor.id.clone());
-        if subject.kind == SubjectKind::Lead {
-            self.lead(&admin, &subject.id)?;
-        }
+        // A lead known here only from a device's chain is exported from it.
+        let synced_lead_agent = match subject.kind {
+            SubjectKind::Lead => match self.lead(&admin, &subject.id) {
+                Ok(_) => None,
+                Err(Error::NotFound(what)) => Some(
+                    self.read(|tx| synced::lead_agent(tx, &subject.id))?
+                        .ok_or(Error::NotFound(what))?,
+                ),
+                Err(e) => return Err(e),
+            },
+            SubjectKind::Agent => None,
+        };
         self.write(|tx| {
             let request = log_in(tx, actor, subject, RequestKind::Access, now)?;
             complete_in(tx, actor, &request.id, now)
@@ -433,6 +448,7 @@ impl Store {
                     ..RequestFilter::default()
                 },
             )?,
+            synced_records: self.read(|tx| synced::records_about(tx, subject))?,
         };
         match subject.kind {
             SubjectKind::Agent => {
@@ -471,6 +487,13 @@ impl Store {
                     "consent": self.consent_state(&admin, agent)?,
                     "restricted": self.is_restricted(agent)?,
                     "push_token": self.push_token(&admin, agent)?,
+                });
+            }
+            SubjectKind::Lead if synced_lead_agent.is_some() => {
+                export.profile = json!({
+                    "lead": subject.id,
+                    "agent": synced_lead_agent,
+                    "restricted": self.is_restricted(&subject.id)?,
                 });
             }
             SubjectKind::Lead => {

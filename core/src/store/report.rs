@@ -20,8 +20,9 @@ use crate::report::{
     AttendanceDay, AttendanceReport, DateTotals, DayStatus, REPORT_SCHEMA_VERSION, RejectionCounts,
     ReviewSummary, SalesReport, SalesRow,
 };
+use crate::review::Decision;
 use crate::shift::{Shift, ShiftSchedule, day_bounds, day_number, minutes_late_after};
-use crate::time::whole_second;
+use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, Role};
 
 /// A report's period (local dates, inclusive) and optional agent.
@@ -306,7 +307,11 @@ impl Store {
             };
 
             let mut stmt = tx.prepare_cached(
-                "SELECT agent, status, created_at, id FROM leads WHERE (?1 IS NULL OR agent = ?1)",
+                // This store's leads and those its devices' chains carried.
+                "SELECT agent, status, created_at, id FROM leads WHERE (?1 IS NULL OR agent = ?1)
+                 UNION ALL
+                 SELECT agent, status, created_at, lead_id FROM sync_leads
+                 WHERE (?1 IS NULL OR agent = ?1)",
             )?;
             let mut found = stmt.query([agent.as_deref()])?;
             while let Some(r) = found.next()? {
@@ -336,7 +341,11 @@ impl Store {
             let mut stmt = tx.prepare_cached(
                 "SELECT agent, kind, currency, SUM(amount_minor), COUNT(*), MIN(occurred_at),
                         MAX(occurred_at)
-                 FROM transactions WHERE (?1 IS NULL OR agent = ?1)
+                 FROM (SELECT agent, kind, currency, amount_minor, occurred_at FROM transactions
+                       UNION ALL
+                       SELECT agent, kind, currency, amount_minor, occurred_at
+                       FROM sync_transactions)
+                 WHERE (?1 IS NULL OR agent = ?1)
                  GROUP BY agent, kind, currency",
             )?;
             // Grouped first, then each agent's rows are re-read only when a
@@ -363,7 +372,12 @@ impl Store {
                     (sum, count)
                 } else {
                     tx.prepare_cached(
-                        "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) FROM transactions
+                        "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*)
+                         FROM (SELECT agent, kind, currency, amount_minor, occurred_at
+                               FROM transactions
+                               UNION ALL
+                               SELECT agent, kind, currency, amount_minor, occurred_at
+                               FROM sync_transactions)
                          WHERE agent = ?1 AND kind = ?2 AND currency = ?3
                            AND occurred_at >= ?4 AND occurred_at < ?5",
                     )?
@@ -743,9 +757,11 @@ fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -
         review::review_columns()
     ))?;
     let rows = stmt.query_map((from, to, agent), |r| Ok(review::review_from_row(r)))?;
+    let mut latest: Vec<(String, i64, ReviewSummary, bool)> = Vec::new();
     for row in rows {
         let review = row??;
-        out.entry(review.agent.clone()).or_default().insert(
+        latest.push((
+            review.agent,
             day_number(review.date),
             ReviewSummary {
                 review_id: review.id,
@@ -755,7 +771,47 @@ fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -
                 note: review.note,
                 at: review.at,
             },
-        );
+            true,
+        ));
+    }
+    // Decisions made on devices: their notes travel as digests only.
+    let mut stmt = tx.prepare_cached(
+        "SELECT agent, day, review_id, event_id, decision, actor_id, at FROM sync_reviews
+         WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR agent = ?3)",
+    )?;
+    let rows = stmt.query_map((from, to, agent), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, i64>(6)?,
+        ))
+    })?;
+    for row in rows {
+        let (agent, day, review_id, event_id, decision, reviewer, at) = row?;
+        let corrupt = |e: Error| Error::Corrupt(format!("imported review unreadable: {e}"));
+        latest.push((
+            agent,
+            day,
+            ReviewSummary {
+                review_id,
+                event_id,
+                decision: Decision::parse("decision", &decision).map_err(corrupt)?,
+                reviewer,
+                note: None,
+                at: from_unix("at", at).map_err(corrupt)?,
+            },
+            false,
+        ));
+    }
+    // The latest decision wins; within one second this store's own (in
+    // chain order, the sort being stable) over an imported one.
+    latest.sort_by_key(|(_, _, review, own)| (review.at, *own));
+    for (agent, day, review, _) in latest {
+        out.entry(agent).or_default().insert(day, review);
     }
     Ok(out)
 }

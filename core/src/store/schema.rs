@@ -6,10 +6,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use crate::error::{Error, Result};
 use crate::rules::Rules;
 
-use super::days;
+use super::{days, synced};
 
 /// Bump together with a new `UPGRADES` entry.
-pub const VERSION: u32 = 9;
+pub const VERSION: u32 = 10;
 
 /// The version `sql/create.sql` creates; a new store then runs the upgrade
 /// scripts above it, so each later table is written down once.
@@ -30,6 +30,7 @@ const UPGRADES: &[(u32, &str)] = &[
     (7, include_str!("sql/upgrade_v7.sql")),
     (8, include_str!("sql/upgrade_v8.sql")),
     (9, include_str!("sql/upgrade_v9.sql")),
+    (10, include_str!("sql/upgrade_v10.sql")),
 ];
 
 /// Creates a new store or upgrades an older one. A file that is not ours,
@@ -102,6 +103,10 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
                 .map_err(|e| Error::Corrupt(format!("stored rules are unreadable: {e}")))?,
         };
         days::rebuild_all(tx, days::parse_zone(&rules.time_zone)?)?;
+    }
+    if from < 10 {
+        // v10 folds imported lead activity, transactions and reviews.
+        synced::rebuild_all(tx)?;
     }
     #[cfg(test)]
     if fail_derive::ARMED.with(|armed| armed.get()) {

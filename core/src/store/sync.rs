@@ -9,7 +9,8 @@
 //! Imported events are kept verbatim in `sync_events`, outside this store's
 //! own chain (so `verify` still checks exactly its own ledger), and their
 //! attendance is folded into the attendance summary (`attendance_months`)
-//! so reports show it.
+//! and their sales facts and reviews into `synced`'s tables, so reports show
+//! them.
 
 use std::collections::HashMap;
 
@@ -19,7 +20,7 @@ use rusqlite::{OptionalExtension, Transaction};
 use serde::Deserialize;
 
 use super::connection::Store;
-use super::{chain, days, verify};
+use super::{chain, days, synced, verify};
 use crate::attendance::AttendanceEvent;
 use crate::chain::{GENESIS, Hash, link};
 use crate::device_clock::skew_suspected;
@@ -502,7 +503,7 @@ pub(super) fn import(
                         Folded::AlreadyHeld => report.attendance_duplicates += 1,
                     }
                 }
-                Some(_) => {}
+                Some(canonical) => synced::fold(tx, device, e.seq, &e.event_type, canonical)?,
             }
             last_seq = e.seq;
             last_hash = e.hash;

@@ -10,7 +10,8 @@ use super::*;
 #[allow(unused_imports)]
 use crate::error::{Error, Result};
 use crate::evaluation::Fix;
-use crate::leads::NewLead;
+use crate::leads::{LeadStatus, LeadUpdate, NewLead, NewTransaction, TxnKind};
+use crate::privacy::DataSubject;
 use crate::review::Decision;
 #[allow(unused_imports)]
 use crate::rules::Rules;
@@ -1112,4 +1113,264 @@ fn the_device_clock_is_chained_so_a_batch_cannot_clear_it() {
         SyncError::Broken { .. }
     ));
     assert!(skew_flags(&server.store).is_empty());
+}
+
+// ---- Synced sales, consent and reviews (issue 12) ----
+
+/// Device A plus a won lead, payments and a cancellation, and a review made
+/// on the device.
+fn selling_device() -> Device {
+    let a = device_a();
+    let agent = Actor::agent("ag-1");
+    let at = t0() + Duration::hours(4);
+    let lead = a
+        .store
+        .add_lead(
+            &agent,
+            &NewLead {
+                agent: "ag-1".into(),
+                customer_name: "Bambang Wijaya".into(),
+                phone: None,
+                email: Some("bambang@example.com".into()),
+                product: Some("health".into()),
+                source: Some("referral".into()),
+                note: Some("prefers mornings".into()),
+            },
+            at,
+        )
+        .unwrap();
+    let txn = |kind: TxnKind, amount: &str, currency: &str, lead: Option<&str>, hours: i64| {
+        a.store
+            .add_transaction(
+                &agent,
+                &NewTransaction {
+                    agent: "ag-1".into(),
+                    kind,
+                    policy_number: "POL-7".into(),
+                    product: "health".into(),
+                    amount: amount.into(),
+                    currency: currency.into(),
+                    lead_id: lead.map(str::to_string),
+                    occurred_at: Some(at + Duration::hours(hours)),
+                },
+                at + Duration::hours(hours),
+            )
+            .unwrap();
+    };
+    txn(TxnKind::PolicyClosing, "1500000", "IDR", Some(&lead.id), 1);
+    txn(TxnKind::PremiumPayment, "12.50", "USD", None, 2);
+    txn(TxnKind::Cancellation, "200000", "IDR", None, 3);
+    for status in [LeadStatus::Contacted, LeadStatus::Won] {
+        a.store
+            .update_lead(
+                &agent,
+                &lead.id,
+                &LeadUpdate {
+                    status: Some(status),
+                    ..LeadUpdate::default()
+                },
+                at + Duration::hours(5),
+            )
+            .unwrap();
+    }
+    let first = a
+        .store
+        .events(&admin(), &Default::default())
+        .unwrap()
+        .into_iter()
+        .find(|e| e.agent == "ag-1")
+        .unwrap();
+    a.store
+        .review(
+            &Actor::supervisor("sup-1"),
+            &first.id,
+            Decision::Approved,
+            "seen at the office",
+            t0() + Duration::days(1),
+        )
+        .unwrap();
+    a
+}
+
+fn sales(store: &Store) -> Value {
+    let report = store
+        .sales_report(&admin(), &query(), t0() + Duration::days(7))
+        .unwrap();
+    serde_json::to_value(report.agents).unwrap()
+}
+
+#[test]
+fn synced_sales_and_reviews_count_in_the_importers_reports_as_on_the_device() {
+    let a = selling_device();
+    let server = empty_store();
+    let device_sales = sales(&a.store);
+    let row = &device_sales[0];
+    assert_eq!(row["agent"], "ag-1");
+    assert_eq!(row["leads_total"], 2);
+    assert_eq!(row["closings"], 1);
+    assert_eq!(row["premium"]["USD"], "12.50");
+    assert_eq!(row["cancellations"]["IDR"], "200000.00");
+
+    import(&server.store, &pending(&a.store, 1000)).unwrap();
+    assert_eq!(sales(&server.store), device_sales);
+    // A replay counts nothing twice.
+    import(&server.store, &pending(&a.store, 1000)).unwrap();
+    assert_eq!(sales(&server.store), device_sales);
+
+    // The device's review shows on the importer's day, without its note
+    // (personal free text travels as a digest only).
+    let reviewed = |store: &Store| {
+        days(store)
+            .into_iter()
+            .filter_map(|d| d.review.map(|r| (d.agent.to_string(), d.date, r)))
+            .collect::<Vec<_>>()
+    };
+    let on_device = reviewed(&a.store);
+    let on_server = reviewed(&server.store);
+    assert_eq!(on_device.len(), 1);
+    assert_eq!(on_server.len(), 1);
+    let (d, s) = (&on_device[0], &on_server[0]);
+    assert_eq!(
+        (&d.0, d.1, &d.2.review_id, d.2.decision),
+        (&s.0, s.1, &s.2.review_id, s.2.decision)
+    );
+    assert_eq!(d.2.note.as_deref(), Some("seen at the office"));
+    assert_eq!(s.2.note, None);
+
+    // A later decision on the importer itself supersedes the device's.
+    let event = &d.2.event_id;
+    server
+        .store
+        .review(
+            &Actor::supervisor("sup-2"),
+            event,
+            Decision::Rejected,
+            "no",
+            t0() + Duration::days(4),
+        )
+        .unwrap();
+    let now_server = reviewed(&server.store);
+    assert_eq!(now_server[0].2.decision, Decision::Rejected);
+    assert_eq!(now_server[0].2.reviewer, "sup-2");
+    assert_verified(&server.store);
+}
+
+#[test]
+fn a_subjects_export_on_the_importer_holds_what_devices_carried_as_digests() {
+    let a = selling_device();
+    let server = empty_store();
+    import(&server.store, &pending(&a.store, 1000)).unwrap();
+    let now = t0() + Duration::days(5);
+    let export = server
+        .store
+        .export_subject(&admin(), &DataSubject::agent("ag-1"), now)
+        .unwrap();
+    let types: Vec<&str> = export
+        .synced_records
+        .iter()
+        .map(|r| r.event_type.as_str())
+        .collect();
+    for t in ["consent", "lead_activity", "transaction", "review"] {
+        assert!(types.contains(&t), "{t} missing from {types:?}");
+    }
+    assert!(
+        !types.contains(&"attendance"),
+        "listed as attendance_events"
+    );
+    assert!(
+        export
+            .synced_records
+            .iter()
+            .all(|r| r.record["agent"] == "ag-1" || r.record["subject"] == "ag-1")
+    );
+    // ag-2's consent is not ag-1's.
+    assert_eq!(types.iter().filter(|t| **t == "consent").count(), 1);
+    assert!(!export.attendance_events.is_empty());
+    let text = serde_json::to_string(&export).unwrap();
+    for personal in [
+        "Siti",
+        "Bambang",
+        "bambang@example.com",
+        "prefers mornings",
+        "seen at the office",
+    ] {
+        assert!(!text.contains(personal), "{personal} reached the importer");
+    }
+    assert!(text.contains("personal_digests"));
+
+    // A lead known only from a device's chain can be exported too.
+    let lead = export
+        .synced_records
+        .iter()
+        .find(|r| r.event_type == "transaction" && r.record["lead_id"].is_string())
+        .map(|r| r.record["lead_id"].as_str().unwrap().to_string())
+        .unwrap();
+    let lead_export = server
+        .store
+        .export_subject(&admin(), &DataSubject::lead(lead.clone()), now)
+        .unwrap();
+    assert_eq!(lead_export.profile["agent"], "ag-1");
+    assert_eq!(lead_export.profile["lead"], lead.as_str());
+    let lead_types: Vec<&str> = lead_export
+        .synced_records
+        .iter()
+        .map(|r| r.event_type.as_str())
+        .collect();
+    assert_eq!(
+        lead_types,
+        [
+            "lead_activity",
+            "transaction",
+            "lead_activity",
+            "lead_activity"
+        ]
+    );
+    // An unknown lead is still not found.
+    let missing = server
+        .store
+        .export_subject(&admin(), &DataSubject::lead("no-such-lead"), now)
+        .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    // On the device, nothing was imported, so nothing extra is listed.
+    let own = a
+        .store
+        .export_subject(&admin(), &DataSubject::agent("ag-1"), now)
+        .unwrap();
+    assert!(own.synced_records.is_empty());
+    assert!(
+        !serde_json::to_value(&own)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .contains_key("synced_records")
+    );
+}
+
+#[test]
+fn the_v10_upgrade_folds_sales_already_imported_in_its_transaction() {
+    let a = selling_device();
+    let server = empty_store();
+    import(&server.store, &pending(&a.store, 1000)).unwrap();
+    let expected = sales(&server.store);
+    let path = server.path();
+    drop(server.store);
+    // Back to v9: the imported events are there, their fold is not.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE sync_leads; DROP TABLE sync_transactions; DROP TABLE sync_reviews;
+             PRAGMA user_version = 9;",
+        )
+        .unwrap();
+    }
+    let upgraded = open(&server.dir);
+    assert_eq!(sales(&upgraded), expected);
+    assert_eq!(
+        days(&upgraded)
+            .iter()
+            .filter(|d| d.review.is_some())
+            .count(),
+        1
+    );
+    assert_verified(&upgraded);
 }

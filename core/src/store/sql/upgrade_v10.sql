@@ -1,0 +1,42 @@
+-- v10: synced sales facts and reviews count on the importing store (issue
+-- 12). What a device's chain carries about leads, transactions and reviews
+-- is folded here, beside (never into) this store's own chained tables, so
+-- `verify` still checks exactly its own ledger. Personal fields stay as the
+-- chain carries them: digests in `sync_events`, no values here.
+
+-- Each imported lead as its activity leaves it.
+CREATE TABLE sync_leads (
+    lead_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sync_leads_by_agent ON sync_leads (agent, created_at);
+
+CREATE TABLE sync_transactions (
+    txn_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    lead_id TEXT,
+    kind TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sync_transactions_by_agent ON sync_transactions (agent, occurred_at);
+
+-- Review decisions made on a device (the note is personal: digest only).
+CREATE TABLE sync_reviews (
+    review_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sync_reviews_by_day ON sync_reviews (day, agent);
