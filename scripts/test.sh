@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, the Rust suites (unit,
 # property, byte-level privacy, kill -9, command-line contract, shared
-# scenarios), then the Kotlin and Swift shells' suites against freshly
+# scenarios), the device API fuzzed against its OpenAPI document
+# (schemathesis), then the Kotlin and Swift shells' suites against freshly
 # generated bindings. Installs what it needs (cargo, apt, npm, debootstrap);
 # toolchains are cached in ${FIELDCHECK_TOOLCHAINS:-~/.cache/fieldcheck-toolchains}.
 set -euo pipefail
@@ -31,6 +32,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+echo "== Device API fuzzed against its OpenAPI document (schemathesis)"
+scripts/test-api-fuzz.sh
 
 echo "== Kotlin shell (JVM) tests"
 scripts/test-kotlin.sh

@@ -25,12 +25,18 @@ pub const DECISIONS_PAGE: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct EnrolRequest {
     /// The one-time code from `fieldcheck device enrol-code`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[ -~]{1,128}$"))]
     pub code: String,
-    /// The device store's sync device id (PRODUCT.md §9).
+    /// The device store's sync device id (PRODUCT.md §9). The document
+    /// names the printable ASCII ids devices make (UUIDs); the server also
+    /// takes any id of at most 128 bytes without control characters.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[ -~]{1,128}$"))]
     pub device_id: String,
     /// Base64 of the DER SubjectPublicKeyInfo of the device's P-256 key.
+    #[cfg_attr(feature = "openapi", schema(format = Byte, min_length = 1))]
     pub public_key: String,
     /// `android`, `ios` or `cli`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(android|ios|cli)$"))]
     pub platform: String,
 }
 
