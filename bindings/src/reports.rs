@@ -55,12 +55,13 @@ pub struct AgentShift {
     pub shift: Shift,
 }
 
-/// A supervisor's decision on one attendance event.
+/// A supervisor's decision on one attendance event or a whole day.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Review {
     pub id: String,
     pub seq: i64,
-    pub event_id: String,
+    /// `None` for a decision on the whole day.
+    pub event_id: Option<String>,
     pub agent: String,
     /// The reviewed event's local date, "YYYY-MM-DD".
     pub date: String,
@@ -99,7 +100,8 @@ pub struct RejectionCount {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ReviewSummary {
     pub review_id: String,
-    pub event_id: String,
+    /// `None` for a decision on the whole day.
+    pub event_id: Option<String>,
     pub decision: Decision,
     pub reviewer: String,
     pub note: Option<String>,
@@ -443,6 +445,25 @@ impl FieldCheck {
         now: UtcDateTime,
     ) -> Result<Review> {
         guard(|| self.store.review(&actor, &event_id, decision, &note, now)).map(review_from_core)
+    }
+
+    /// A supervisor approves or rejects an agent's whole day (`date` the
+    /// agent's local date, "YYYY-MM-DD"), with a note.
+    pub fn review_day(
+        &self,
+        actor: Actor,
+        agent: String,
+        date: String,
+        decision: Decision,
+        note: String,
+        now: UtcDateTime,
+    ) -> Result<Review> {
+        guard(|| {
+            let date = core::time::parse_date("date", &date)?;
+            self.store
+                .review_day(&actor, &agent, date, decision, &note, now)
+        })
+        .map(review_from_core)
     }
 
     /// The reviews of one event, oldest first (supervisors, admins).

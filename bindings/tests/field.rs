@@ -395,7 +395,7 @@ fn supervisors_review_events_and_agents_may_not() {
             at(5, 0, 0),
         )
         .unwrap();
-    assert_eq!(review.event_id, late.id);
+    assert_eq!(review.event_id.as_deref(), Some(late.id.as_str()));
     assert_eq!(review.agent, "a1");
     assert_eq!(review.date, "2026-03-04");
     assert_eq!(review.decision, Decision::Approved);
@@ -433,6 +433,61 @@ fn supervisors_review_events_and_agents_may_not() {
         Err(FieldCheckError::NotFound { .. })
     ));
     assert_eq!(fc.reviews_of(supervisor(), late.id).unwrap().len(), 1);
+}
+
+#[test]
+fn a_supervisor_decides_a_whole_day_and_the_report_shows_it() {
+    let (_d, fc) = open();
+    jakarta_week(&fc);
+    let day = fc
+        .review_day(
+            supervisor(),
+            "a1".into(),
+            "2026-03-03".into(),
+            Decision::Rejected,
+            "left early".into(),
+            at(5, 0, 0),
+        )
+        .unwrap();
+    assert_eq!(day.event_id, None);
+    assert_eq!(
+        (day.agent.as_str(), day.date.as_str()),
+        ("a1", "2026-03-03")
+    );
+    let report = fc
+        .attendance_report(
+            supervisor(),
+            query("2026-03-02", "2026-03-06", None),
+            at(6, 0, 0),
+        )
+        .unwrap();
+    let decided = report
+        .days
+        .iter()
+        .find(|d| d.agent == "a1" && d.date == "2026-03-03")
+        .and_then(|d| d.review.clone())
+        .unwrap();
+    assert_eq!(decided.event_id, None);
+    assert_eq!(decided.decision, Decision::Rejected);
+    assert_denied(fc.review_day(
+        agent("a1"),
+        "a1".into(),
+        "2026-03-03".into(),
+        Decision::Approved,
+        "me".into(),
+        at(5, 0, 0),
+    ));
+    let e = fc
+        .review_day(
+            supervisor(),
+            "a1".into(),
+            "03/03/2026".into(),
+            Decision::Approved,
+            "x".into(),
+            at(5, 0, 0),
+        )
+        .unwrap_err();
+    assert_eq!(invalid_field(e), "date");
 }
 
 #[test]
@@ -487,7 +542,7 @@ fn the_attendance_report_as_records_and_as_documents() {
         (review.decision, review.reviewer.as_str()),
         (Decision::Approved, "s1")
     );
-    assert_eq!(review.event_id, late.id);
+    assert_eq!(review.event_id, Some(late.id));
     let fri = &report.days[4];
     assert_eq!(fri.rejected_total, 1);
     assert_eq!(

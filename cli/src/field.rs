@@ -482,7 +482,7 @@ pub fn review(
         writeln!(
             w,
             "event {} {} by {} (review {})",
-            review.event_id, review.decision, review.reviewer.id, review.id
+            args.event_id, review.decision, review.reviewer.id, review.id
         )
     })?;
     Ok(ExitCode::SUCCESS)

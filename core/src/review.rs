@@ -12,14 +12,16 @@ string_enum!(
     Decision { Approved => "approved", Rejected => "rejected" }
 );
 
-/// A decision on one attendance event; the note is personal free text.
+/// A decision on one attendance event, or on a whole agent-day (no event);
+/// the note is personal free text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Review {
     #[serde(rename = "review_id")]
     pub id: String,
     pub seq: i64,
-    pub event_id: String,
-    /// The reviewed event's agent and local date (for reports).
+    /// The reviewed event; `None` for a decision on the whole day.
+    pub event_id: Option<String>,
+    /// The reviewed event's (or day's) agent and local date (for reports).
     pub agent: String,
     pub date: NaiveDate,
     pub decision: Decision,

@@ -87,7 +87,7 @@ impl From<Review> for DecisionNotice {
     fn from(review: Review) -> Self {
         DecisionNotice {
             review_id: review.id,
-            event_id: Some(review.event_id),
+            event_id: review.event_id,
             agent: review.agent,
             date: review.date.to_string(),
             decision: review.decision.as_str().to_string(),

@@ -128,7 +128,8 @@ fn hh_mm<S: Serializer>(t: &Option<NaiveTime>, s: S) -> Result<S::Ok, S::Error> 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewSummary {
     pub review_id: String,
-    pub event_id: String,
+    /// `null` for a decision on the whole day.
+    pub event_id: Option<String>,
     pub decision: Decision,
     pub reviewer: String,
     pub note: Option<String>,

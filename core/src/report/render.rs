@@ -1025,7 +1025,7 @@ mod tests {
     fn review(note: &str) -> ReviewSummary {
         ReviewSummary {
             review_id: "r1".into(),
-            event_id: "e1".into(),
+            event_id: Some("e1".into()),
             decision: Decision::Approved,
             reviewer: "sup-1".into(),
             note: Some(note.into()),

@@ -784,7 +784,7 @@ fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -
             r.get::<_, String>(0)?,
             r.get::<_, i64>(1)?,
             r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(3)?,
             r.get::<_, String>(4)?,
             r.get::<_, String>(5)?,
             r.get::<_, i64>(6)?,

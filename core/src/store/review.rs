@@ -1,6 +1,6 @@
 //! Supervisor reviews: chained decisions on attendance events.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use crate::personal::PersonalFields;
 use crate::review::{Decision, Review};
 use crate::shift::{date_from_day_number, day_number, local_date};
 use crate::time::{from_unix, whole_second};
-use crate::types::{Actor, Role};
+use crate::types::{Actor, Role, validate_id};
 
 const COLUMNS: &str =
     "id, seq, event_id, agent, day, decision, digests, sealed, at, actor_id, actor_role";
@@ -42,37 +42,35 @@ impl Store {
                 .ok_or_else(|| Error::NotFound(format!("attendance event {event_id}")))?;
             let tz = days::zone_of(tx, &agent, default_zone)?;
             let date = local_date(tz, from_unix("captured_at", captured_at)?);
-            let review = chain::append_event(tx, |seq| {
-                Ok(Review {
-                id: Uuid::now_v7().to_string(),
-                seq,
-                event_id: event_id.to_string(),
-                agent,
+            append_review(tx, actor, Some(event_id), agent, date, decision, note, now)
+        })
+    }
+
+    /// A supervisor approves or rejects an agent's whole day (the agent's
+    /// local date), with a note: the console's day decision.
+    pub fn review_day(
+        &self,
+        actor: &Actor,
+        agent: &str,
+        date: NaiveDate,
+        decision: Decision,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Review> {
+        actor.may_supervise()?;
+        validate_id("agent", agent)?;
+        validate_text("note", note, 4096)?;
+        self.write(|tx| {
+            append_review(
+                tx,
+                actor,
+                None,
+                agent.to_string(),
                 date,
                 decision,
-                note: Some(note.to_string()),
-                personal: PersonalFields::seal([("note", note)]),
-                at: whole_second(now),
-                reviewer: actor.clone(),
-                })
-            })?;
-            tx.prepare_cached(&format!(
-                "INSERT INTO reviews ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-            ))?
-            .execute(rusqlite::params![
-                review.id,
-                review.seq,
-                review.event_id,
-                review.agent,
-                day_number(review.date),
-                review.decision.as_str(),
-                review.personal.digests_column(),
-                review.personal.sealed_column(),
-                review.at.timestamp(),
-                review.reviewer.id,
-                review.reviewer.role.as_str(),
-            ])?;
-            Ok(review)
+                note,
+                now,
+            )
         })
     }
 
@@ -87,6 +85,51 @@ impl Store {
             rows.map(|r| r?).collect()
         })
     }
+}
+
+/// Chains one review and stores it (the one write path of both kinds).
+#[allow(clippy::too_many_arguments)]
+fn append_review(
+    tx: &Transaction<'_>,
+    actor: &Actor,
+    event_id: Option<&str>,
+    agent: String,
+    date: NaiveDate,
+    decision: Decision,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<Review> {
+    let review = chain::append_event(tx, |seq| {
+        Ok(Review {
+            id: Uuid::now_v7().to_string(),
+            seq,
+            event_id: event_id.map(str::to_string),
+            agent,
+            date,
+            decision,
+            note: Some(note.to_string()),
+            personal: PersonalFields::seal([("note", note)]),
+            at: whole_second(now),
+            reviewer: actor.clone(),
+        })
+    })?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO reviews ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?
+    .execute(rusqlite::params![
+        review.id,
+        review.seq,
+        review.event_id,
+        review.agent,
+        day_number(review.date),
+        review.decision.as_str(),
+        review.personal.digests_column(),
+        review.personal.sealed_column(),
+        review.at.timestamp(),
+        review.reviewer.id,
+        review.reviewer.role.as_str(),
+    ])?;
+    Ok(review)
 }
 
 pub(super) fn review_columns() -> &'static str {

@@ -1238,7 +1238,7 @@ fn synced_sales_and_reviews_count_in_the_importers_reports_as_on_the_device() {
     assert_eq!(s.2.note, None);
 
     // A later decision on the importer itself supersedes the device's.
-    let event = &d.2.event_id;
+    let event = d.2.event_id.as_deref().unwrap();
     server
         .store
         .review(

@@ -52,7 +52,7 @@ struct TxnFacts {
 struct ReviewFacts {
     id: String,
     seq: i64,
-    event_id: String,
+    event_id: Option<String>,
     agent: String,
     date: chrono::NaiveDate,
     decision: String,

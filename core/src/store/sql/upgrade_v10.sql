@@ -32,7 +32,7 @@ CREATE TABLE sync_reviews (
     review_id TEXT PRIMARY KEY,
     device_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    event_id TEXT NOT NULL,
+    event_id TEXT,
     agent TEXT NOT NULL,
     day INTEGER NOT NULL,
     decision TEXT NOT NULL,
@@ -40,3 +40,27 @@ CREATE TABLE sync_reviews (
     actor_id TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX sync_reviews_by_day ON sync_reviews (day, agent);
+
+-- A supervisor can decide on a whole agent-day (the console's review
+-- queue, §12.4): such a review names no event. SQLite cannot drop a NOT
+-- NULL in place, so the table is rebuilt (inside the upgrade's
+-- transaction, like every step).
+CREATE TABLE reviews_v10 (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    event_id TEXT,
+    agent TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    digests TEXT NOT NULL,
+    sealed TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO reviews_v10 SELECT id, seq, event_id, agent, day, decision, digests, sealed, at,
+    actor_id, actor_role FROM reviews;
+DROP TABLE reviews;
+ALTER TABLE reviews_v10 RENAME TO reviews;
+CREATE INDEX reviews_by_day ON reviews (day, agent);
+CREATE INDEX reviews_by_event ON reviews (event_id);
