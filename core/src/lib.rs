@@ -59,6 +59,6 @@ pub use store::{
     ConsentChange, Durability, FixRequest, ImportSummary, LeadFilter, OpenOptions, PurgeReport,
     ReportQuery, Store,
 };
-pub use store::{Erased, ErasureReport, Kept, SubjectExport};
+pub use store::{Erased, ErasureReport, Kept, SignIn, SubjectExport, SyncedRecord};
 pub use sync::{AckReport, DeviceState, ImportReport, SyncBatch, SyncError, SyncStatus};
 pub use types::{Actor, EventKind, Permission, Role};

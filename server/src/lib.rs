@@ -1,6 +1,7 @@
 //! The server as a library: the router the binary serves and the tests
 //! drive in-process.
 
+pub mod console;
 pub mod device_api;
 pub mod json_log;
 pub mod metrics;
@@ -8,7 +9,7 @@ pub mod openapi;
 pub mod problem;
 pub mod request_log;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub limiter: Arc<DeviceLimiter>,
     pub max_body_bytes: usize,
     pub tls: bool,
+    pub sign_in_throttle: Arc<Mutex<console::throttle::SignInThrottle>>,
 }
 
 pub fn router(config: AppConfig) -> Router {
@@ -50,6 +52,7 @@ pub fn router(config: AppConfig) -> Router {
         limiter: Arc::new(device_api::new_limiter()),
         max_body_bytes: config.max_body_bytes,
         tls: config.tls,
+        sign_in_throttle: Arc::default(),
     };
     Router::new()
         .route("/healthz", get(device_api::healthz))
@@ -58,6 +61,7 @@ pub fn router(config: AppConfig) -> Router {
         .route(ENROL_PATH, post(device_api::enrol))
         .route(BATCHES_PATH, post(device_api::receive_batch))
         .route(DECISIONS_PATH, get(device_api::decisions))
+        .merge(console::routes())
         .fallback(device_api::not_found)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(CompressionLayer::new())

@@ -194,6 +194,50 @@ pub struct SalesReport {
     pub agents: Vec<SalesRow>,
 }
 
+impl AttendanceReport {
+    /// The report narrowed to the agents `keep` accepts (a supervisor's
+    /// team), the per-date totals recounted from what is left.
+    pub fn retain_agents(&mut self, keep: impl Fn(&str) -> bool) {
+        self.days.retain(|d| keep(&d.agent));
+        self.totals = totals(&self.days, self.from, self.to);
+    }
+}
+
+impl SalesReport {
+    /// The report narrowed to the agents `keep` accepts (a supervisor's team).
+    pub fn retain_agents(&mut self, keep: impl Fn(&str) -> bool) {
+        self.agents.retain(|row| keep(&row.agent));
+    }
+}
+
+/// Per-date counts of `days` over `from..=to` (every date listed).
+pub(crate) fn totals(days: &[AttendanceDay], from: NaiveDate, to: NaiveDate) -> Vec<DateTotals> {
+    let mut by_date: BTreeMap<NaiveDate, DateTotals> = BTreeMap::new();
+    let mut date = from;
+    while date <= to {
+        by_date.insert(
+            date,
+            DateTotals {
+                date,
+                ..DateTotals::default()
+            },
+        );
+        date += chrono::Duration::days(1);
+    }
+    for day in days {
+        if let Some(t) = by_date.get_mut(&day.date) {
+            match day.status {
+                DayStatus::OnTime => t.on_time += 1,
+                DayStatus::Late => t.late += 1,
+                DayStatus::Absent => t.absent += 1,
+                DayStatus::Unscheduled => t.unscheduled += 1,
+                DayStatus::Pending => {}
+            }
+        }
+    }
+    by_date.into_values().collect()
+}
+
 pub mod render;
 
 fn is_zero(n: &u32) -> bool {

@@ -172,6 +172,13 @@ impl Store {
 
     /// An agent's shift: agents read their own, supervisors and admins
     /// anyone's.
+    /// The zone an agent's days are counted in (their shift's, else the
+    /// rules' default).
+    pub fn agent_zone(&self, agent: &str) -> Result<Tz> {
+        let default_zone = self.default_zone()?;
+        self.read(|tx| zone_of(tx, agent, default_zone))
+    }
+
     pub fn shift(&self, actor: &Actor, agent: &str) -> Result<Option<Shift>> {
         actor.own_scope(Some(agent), "shifts")?;
         self.read(|tx| load_shift(tx, agent))

@@ -23,6 +23,7 @@ mod retention;
 mod review;
 pub mod schema;
 mod server_link;
+mod sessions;
 mod settings;
 mod sites;
 mod sync;
@@ -48,6 +49,7 @@ pub use privacy::RequestFilter;
 pub use privacy::{Erased, ErasureReport, Kept, SubjectExport};
 pub use report::ReportQuery;
 pub use retention::PurgeReport;
+pub use sessions::SignIn;
 pub use sites::ImportSummary;
 pub use synced::SyncedRecord;
 #[cfg(any(test, feature = "synthetic"))]

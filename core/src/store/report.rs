@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::leads::{LeadStatus, TxnKind};
 use crate::money;
 use crate::report::{
-    AttendanceDay, AttendanceReport, DateTotals, DayStatus, REPORT_SCHEMA_VERSION, RejectionCounts,
+    AttendanceDay, AttendanceReport, DayStatus, REPORT_SCHEMA_VERSION, RejectionCounts,
     ReviewSummary, SalesReport, SalesRow,
 };
 use crate::review::Decision;
@@ -255,7 +255,7 @@ impl Store {
             }
             let mut days = builder.out;
             mark_clock_skew(tx, &mut days, query, default_zone)?;
-            let totals = totals(&days, query.from, query.to);
+            let totals = crate::report::totals(&days, query.from, query.to);
             Ok(AttendanceReport {
                 report: "attendance",
                 schema_version: REPORT_SCHEMA_VERSION,
@@ -666,33 +666,6 @@ fn local_at(offsets: &[ZoneDay], index: usize, tz: Tz, t: i64) -> Result<DateTim
         Some(offset) => utc.with_timezone(&offset),
         None => utc.with_timezone(&tz).fixed_offset(),
     })
-}
-
-fn totals(days: &[AttendanceDay], from: NaiveDate, to: NaiveDate) -> Vec<DateTotals> {
-    let mut by_date: BTreeMap<NaiveDate, DateTotals> = BTreeMap::new();
-    let mut date = from;
-    while date <= to {
-        by_date.insert(
-            date,
-            DateTotals {
-                date,
-                ..DateTotals::default()
-            },
-        );
-        date += Duration::days(1);
-    }
-    for day in days {
-        if let Some(t) = by_date.get_mut(&day.date) {
-            match day.status {
-                DayStatus::OnTime => t.on_time += 1,
-                DayStatus::Late => t.late += 1,
-                DayStatus::Absent => t.absent += 1,
-                DayStatus::Unscheduled => t.unscheduled += 1,
-                DayStatus::Pending => {}
-            }
-        }
-    }
-    by_date.into_values().collect()
 }
 
 /// Subjects whose processing is restricted: left out of reports except for

@@ -74,6 +74,24 @@ impl Store {
         })
     }
 
+    /// Every review of an agent's local day, on the day or on one of its
+    /// events, oldest first (supervisors, admins).
+    pub fn reviews_of_day(
+        &self,
+        actor: &Actor,
+        agent: &str,
+        date: NaiveDate,
+    ) -> Result<Vec<Review>> {
+        actor.may_supervise()?;
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM reviews WHERE day = ?1 AND agent = ?2 ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map((day_number(date), agent), |r| Ok(review_from_row(r)))?;
+            rows.map(|r| r?).collect()
+        })
+    }
+
     /// Reviews of one event, oldest first.
     pub fn reviews_of(&self, actor: &Actor, event_id: &str) -> Result<Vec<Review>> {
         actor.may_supervise()?;

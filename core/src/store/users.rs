@@ -76,6 +76,8 @@ impl Store {
                 "UPDATE console_users SET disabled_at = IFNULL(disabled_at, ?2) WHERE id = ?1",
                 (id, now.timestamp()),
             )?;
+            // Their sessions end with the disabling, in the same transaction.
+            tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [id])?;
             if changed == 0 {
                 return Err(Error::NotFound(format!("user {id}")));
             }
@@ -104,7 +106,12 @@ impl Store {
     }
 }
 
-fn user_from_parts(id: String, role: String, team: String, disabled: bool) -> Result<ConsoleUser> {
+pub(super) fn user_from_parts(
+    id: String,
+    role: String,
+    team: String,
+    disabled: bool,
+) -> Result<ConsoleUser> {
     let corrupt = |e: String| Error::Corrupt(format!("stored user {id}: {e}"));
     Ok(ConsoleUser {
         role: UserRole::parse("role", &role).map_err(|e| corrupt(e.to_string()))?,

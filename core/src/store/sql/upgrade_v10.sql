@@ -64,3 +64,13 @@ DROP TABLE reviews;
 ALTER TABLE reviews_v10 RENAME TO reviews;
 CREATE INDEX reviews_by_day ON reviews (day, agent);
 CREATE INDEX reviews_by_event ON reviews (event_id);
+
+-- Console sign-in sessions (§12.4): SHA-256 of the session token, never
+-- the token. A disabled user's sessions are deleted with the disabling.
+CREATE TABLE console_sessions (
+    token_digest BLOB PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES console_users (id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX console_sessions_by_user ON console_sessions (user_id);

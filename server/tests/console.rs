@@ -1,0 +1,475 @@
+//! The supervisor console (PRODUCT.md §12.4) over real HTTP against the
+//! real server: sign-in, sessions and their cookie, CSRF, throttling, the
+//! review queue, an agent's day, single and bulk decisions reaching the
+//! device by `sync pull`, team scoping by every URL, escaping, and report
+//! downloads equal to the CLI's.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Server, check, cli, device_store, enrol_code};
+use tempfile::TempDir;
+
+/// A browser without JavaScript: a cookie jar of one cookie, no redirects
+/// followed (the tests look at them).
+struct Browser {
+    base: String,
+    agent: ureq::Agent,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The page's CSRF token (every state-changing form carries one).
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = self.body.find(marker).expect("a csrf_token field") + marker.len();
+        self.body[start..start + 64].to_string()
+    }
+}
+
+impl Browser {
+    fn new(server: &Server) -> Browser {
+        Browser {
+            base: server.url.clone(),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build()
+                .into(),
+            cookie: None,
+        }
+    }
+
+    fn read(&mut self, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
+        let mut response = result.expect("an HTTP answer");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        if let Some(set) = headers.get("set-cookie") {
+            let value = set.to_str().unwrap();
+            let pair = value.split(';').next().unwrap();
+            let (_, token) = pair.split_once('=').unwrap();
+            self.cookie = (!token.is_empty()).then(|| pair.to_string());
+        }
+        let body = response.body_mut().read_to_string().unwrap();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Page {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            request = request.header("Cookie", c);
+        }
+        let result = request.call();
+        self.read(result)
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let mut request = self.agent.post(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            request = request.header("Cookie", c);
+        }
+        let result = request.send_form(form.iter().copied());
+        self.read(result)
+    }
+
+    fn sign_in(&mut self, user: &str, password: &str) -> Page {
+        self.post("/sign-in", &[("user", user), ("password", password)])
+    }
+}
+
+fn add_user(db: &Path, id: &str, role: &str, team: &str) {
+    let mut args = vec!["user", "add", "--id", id, "--user-role", role];
+    if !team.is_empty() {
+        args.extend(["--team", team]);
+    }
+    args.push("--password-stdin");
+    cli(db, &args, Some("correct horse battery\n")).ok();
+}
+
+/// A device of agent `a1` enrolled and pushed: a check-in each day of
+/// 2026-01-05..=07 at the site, each day with a mocked attempt (rejected:
+/// the day needs a decision), and a clean 2026-01-08.
+fn pushed_device(dir: &TempDir, server: &Server, server_db: &Path) -> std::path::PathBuf {
+    let device_db = dir.path().join("device.db");
+    device_store(&device_db, "a1", 0);
+    for day in 5..=8 {
+        check(
+            &device_db,
+            "a1",
+            "check-in",
+            &format!("2026-01-{day:02}T01:00:00Z"),
+        );
+        if day < 8 {
+            let at = format!("2026-01-{day:02}T01:05:00Z");
+            cli(
+                &device_db,
+                &[
+                    "check-in",
+                    "--agent",
+                    "a1",
+                    "--lat",
+                    "-6.2146",
+                    "--lon",
+                    "106.8229",
+                    "--accuracy",
+                    "10",
+                    "--at",
+                    &at,
+                    "--now",
+                    &at,
+                    "--mock",
+                ],
+                None,
+            )
+            .ok();
+        }
+        check(
+            &device_db,
+            "a1",
+            "check-out",
+            &format!("2026-01-{day:02}T10:00:00Z"),
+        );
+    }
+    let code = enrol_code(server_db, "a1");
+    cli(
+        &device_db,
+        &["device", "enrol", "--server", &server.url, "--code", &code],
+        None,
+    )
+    .ok();
+    cli(&device_db, &["sync", "push"], None).ok();
+    device_db
+}
+
+const PERIOD: &str = "from=2026-01-01&to=2026-01-31";
+
+#[test]
+fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
+    let dir = TempDir::new().unwrap();
+    let server_db = dir.path().join("server.db");
+    let server = Server::start(&server_db, &[]);
+    add_user(&server_db, "sup-1", "supervisor", "a1");
+    let device_db = pushed_device(&dir, &server, &server_db);
+    let mut browser = Browser::new(&server);
+
+    // Signed out: the sign-in form, labelled as §12.4 says.
+    let form = browser.get("/");
+    assert_eq!(form.status, 200);
+    assert!(form.header("content-type").starts_with("text/html"));
+    for needle in [
+        "<label for=\"user\">User</label>",
+        "<label for=\"password\">Password</label>",
+        ">Sign in</button>",
+    ] {
+        assert!(form.body.contains(needle), "{needle} missing");
+    }
+    assert!(
+        form.header("content-security-policy")
+            .contains("default-src 'none'")
+    );
+    // Other pages send a signed-out visitor there.
+    let day = browser.get("/agents/a1/days/2026-01-05");
+    assert_eq!((day.status, day.header("location").as_str()), (303, "/"));
+
+    assert_eq!(browser.sign_in("sup-1", "wrong password!").status, 401);
+    assert!(browser.cookie.is_none());
+    let signed = browser.sign_in("sup-1", "correct horse battery");
+    assert_eq!(signed.status, 303);
+    let cookie = signed.header("set-cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "no TLS here: {cookie}");
+
+    // The queue: three days with a rejected (mocked) attempt, newest first;
+    // the clean day is not there.
+    let queue = browser.get(&format!("/?{PERIOD}"));
+    assert_eq!(queue.status, 200);
+    assert!(
+        queue.body.contains("Needing a decision: 3"),
+        "{}",
+        queue.body
+    );
+    assert!(queue.body.contains("rejected:mock_location: 3"));
+    let order: Vec<usize> = ["2026-01-07", "2026-01-06", "2026-01-05"]
+        .iter()
+        .map(|d| queue.body.find(&format!("value=\"a1/{d}\"")).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    assert!(!queue.body.contains("a1/2026-01-08"));
+    let csrf = queue.csrf();
+    let filtered = browser.get(&format!("/?{PERIOD}&reason=late"));
+    assert!(filtered.body.contains("Nothing needs a decision"));
+
+    // The agent's day: its timeline in the agent's zone (the server's
+    // rules: UTC, no shift set).
+    let day = browser.get("/agents/a1/days/2026-01-05");
+    assert_eq!(day.status, 200);
+    assert!(day.body.contains("Times in UTC."));
+    for needle in [
+        "01:00:00",
+        "01:05:00",
+        "10:00:00",
+        "mock_location",
+        "rejected",
+    ] {
+        assert!(day.body.contains(needle), "{needle} missing from the day");
+    }
+
+    // A decision without the CSRF token, or with another, changes nothing.
+    let note = "<script>alert(1)</script> \"left\" early";
+    for token in ["", "0000"] {
+        let refused = browser.post(
+            "/agents/a1/days/2026-01-05/review",
+            &[
+                ("csrf_token", token),
+                ("decision", "reject"),
+                ("note", note),
+            ],
+        );
+        assert_eq!(refused.status, 403, "token {token:?}");
+    }
+    assert!(
+        browser
+            .get(&format!("/?{PERIOD}"))
+            .body
+            .contains("Needing a decision: 3")
+    );
+    // A note is required.
+    let empty = browser.post(
+        "/agents/a1/days/2026-01-05/review",
+        &[("csrf_token", &csrf), ("decision", "reject"), ("note", " ")],
+    );
+    assert_eq!(empty.status, 400);
+
+    let decided = browser.post(
+        "/agents/a1/days/2026-01-05/review",
+        &[
+            ("csrf_token", &csrf),
+            ("decision", "reject"),
+            ("note", note),
+        ],
+    );
+    assert_eq!(decided.status, 303);
+    assert_eq!(decided.header("location"), "/agents/a1/days/2026-01-05");
+    let day = browser.get("/agents/a1/days/2026-01-05");
+    assert!(!day.body.contains("<script>alert"), "unescaped note");
+    assert!(
+        day.body
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt; &quot;left&quot; early")
+    );
+    assert!(day.body.contains("rejected"));
+    assert!(day.body.contains("whole day · by sup-1"));
+
+    // Bulk: approve the other two at once.
+    let bulk = browser.post(
+        "/reviews/bulk",
+        &[
+            ("csrf_token", &csrf),
+            ("day", "a1/2026-01-06"),
+            ("day", "a1/2026-01-07"),
+            ("note", "checked with the branch"),
+            ("decision", "approve"),
+        ],
+    );
+    assert_eq!(
+        (bulk.status, bulk.header("location").as_str()),
+        (303, "/?done=2")
+    );
+    let queue = browser.get(&format!("/?{PERIOD}&done=2"));
+    assert!(
+        queue.body.contains("Needing a decision: 0"),
+        "{}",
+        queue.body
+    );
+    assert!(queue.body.contains("Recorded 2 decisions."));
+
+    // The phone pulls the three decisions and shows them to the agent.
+    let pulled = cli(&device_db, &["--json", "sync", "pull"], None)
+        .ok()
+        .json();
+    assert_eq!(pulled["decisions"], 3);
+    let reviews = cli(&device_db, &["--json", "reviews", "--agent", "a1"], None)
+        .ok()
+        .json_lines();
+    let decisions: Vec<(&str, &str)> = reviews
+        .iter()
+        .map(|r| (r["date"].as_str().unwrap(), r["decision"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("2026-01-05", "rejected"),
+            ("2026-01-06", "approved"),
+            ("2026-01-07", "approved")
+        ]
+    );
+    assert!(reviews.iter().all(|r| r["event_id"].is_null()));
+    assert_eq!(reviews[0]["note"], note);
+    assert_eq!(reviews[0]["reviewer"], "sup-1");
+
+    // Downloads: the same bytes as the CLI's report on the server's store.
+    for (kind, format) in [("attendance", "csv"), ("sales", "csv")] {
+        let download = browser.get(&format!("/reports/{kind}/{format}?{PERIOD}"));
+        assert_eq!(download.status, 200);
+        assert!(
+            download
+                .header("content-disposition")
+                .starts_with("attachment")
+        );
+        let cli_report = cli(
+            &server_db,
+            &[
+                "report",
+                kind,
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-01-31",
+                "--format",
+                format,
+            ],
+            None,
+        )
+        .ok();
+        assert_eq!(download.body, cli_report.stdout, "{kind} {format}");
+    }
+    let json = browser.get(&format!("/reports/attendance/json?{PERIOD}"));
+    let mut from_console: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let mut from_cli = cli(
+        &server_db,
+        &[
+            "--json",
+            "report",
+            "attendance",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+        ],
+        None,
+    )
+    .ok()
+    .json();
+    for doc in [&mut from_console, &mut from_cli] {
+        doc.as_object_mut().unwrap().remove("generated_at");
+    }
+    assert_eq!(from_console, from_cli);
+    let reports = browser.get(&format!("/reports?{PERIOD}"));
+    assert_eq!(reports.status, 200);
+    assert!(reports.body.contains("/reports/attendance/csv?"));
+
+    // Sign-out ends the session on the server: the old cookie opens nothing.
+    let old_cookie = browser.cookie.clone();
+    let out = browser.post("/sign-out", &[("csrf_token", &csrf)]);
+    assert_eq!(out.status, 303);
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+    browser.cookie = old_cookie;
+    assert!(browser.get("/").body.contains(">Sign in</button>"));
+    assert_eq!(browser.get("/agents/a1/days/2026-01-05").status, 303);
+
+    // The log names the user and never the note, cookie or password.
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("\"user\":\"sup-1\""));
+    for secret in ["left\\\" early", "correct horse", "fieldcheck_session="] {
+        assert!(!log.contains(secret), "{secret} logged");
+    }
+    server.terminate();
+}
+
+#[test]
+fn another_team_sees_nothing_of_an_agent_and_failed_sign_ins_are_throttled() {
+    let dir = TempDir::new().unwrap();
+    let server_db = dir.path().join("server.db");
+    let server = Server::start(&server_db, &[]);
+    add_user(&server_db, "sup-2", "supervisor", "b9");
+    add_user(&server_db, "boss", "admin", "");
+    pushed_device(&dir, &server, &server_db);
+
+    let mut other = Browser::new(&server);
+    assert_eq!(other.sign_in("sup-2", "correct horse battery").status, 303);
+    let queue = other.get(&format!("/?{PERIOD}"));
+    assert!(queue.body.contains("Needing a decision: 0"));
+    let csrf = queue.csrf();
+    let asked = other.get(&format!("/?{PERIOD}&agent=a1"));
+    assert!(!asked.body.contains("a1/2026-01-05"));
+    assert_eq!(other.get("/agents/a1/days/2026-01-05").status, 404);
+    let unknown = other.get("/agents/nobody/days/2026-01-05");
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        unknown.body.replace("nobody", "a1"),
+        other.get("/agents/a1/days/2026-01-05").body,
+        "a stranger's agent and an unknown one look the same"
+    );
+    let post = other.post(
+        "/agents/a1/days/2026-01-05/review",
+        &[
+            ("csrf_token", &csrf),
+            ("decision", "approve"),
+            ("note", "x"),
+        ],
+    );
+    assert_eq!(post.status, 404);
+    let bulk = other.post(
+        "/reviews/bulk",
+        &[
+            ("csrf_token", &csrf),
+            ("day", "a1/2026-01-05"),
+            ("note", "x"),
+        ],
+    );
+    assert_eq!(bulk.status, 404);
+    let csv = other.get(&format!("/reports/attendance/csv?{PERIOD}"));
+    assert_eq!(csv.status, 200);
+    assert!(!csv.body.contains("a1"), "{}", csv.body);
+    let reports = other.get(&format!("/reports?{PERIOD}"));
+    assert!(!reports.body.contains("/agents/a1/"));
+
+    // The admin sees a1.
+    let mut boss = Browser::new(&server);
+    assert_eq!(boss.sign_in("boss", "correct horse battery").status, 303);
+    assert!(
+        boss.get(&format!("/?{PERIOD}"))
+            .body
+            .contains("Needing a decision: 3")
+    );
+
+    // Ten failures lock the user for 15 minutes, the right password too.
+    let mut guesser = Browser::new(&server);
+    for _ in 0..10 {
+        assert_eq!(guesser.sign_in("boss", "not the password").status, 401);
+    }
+    let locked = guesser.sign_in("boss", "correct horse battery");
+    assert_eq!(locked.status, 429);
+    let wait: u64 = locked.header("retry-after").parse().unwrap();
+    assert!((840..=900).contains(&wait), "{wait}");
+    assert!(guesser.cookie.is_none());
+    // The signed-in admin's session is untouched by it.
+    assert_eq!(boss.get("/").status, 200);
+
+    // A disabled user's sessions end and they cannot sign in again.
+    cli(&server_db, &["user", "disable", "--id", "sup-2"], None).ok();
+    assert!(other.get("/").body.contains(">Sign in</button>"));
+    assert_eq!(other.sign_in("sup-2", "correct horse battery").status, 401);
+    server.terminate();
+}
