@@ -2,7 +2,8 @@
 # Runs every test of the project: formatting, lints, the Rust suites (unit,
 # property, byte-level privacy, kill -9, command-line contract, shared
 # scenarios), the device API fuzzed against its OpenAPI document
-# (schemathesis), then the Kotlin and Swift shells' suites against freshly
+# (schemathesis), the console end to end in Chromium (Playwright,
+# axe-core), then the Kotlin and Swift shells' suites against freshly
 # generated bindings. Installs what it needs (cargo, apt, npm, debootstrap);
 # toolchains are cached in ${FIELDCHECK_TOOLCHAINS:-~/.cache/fieldcheck-toolchains}.
 set -euo pipefail
@@ -35,6 +36,9 @@ fi
 
 echo "== Device API fuzzed against its OpenAPI document (schemathesis)"
 scripts/test-api-fuzz.sh
+
+echo "== Supervisor console in a real browser (Playwright + axe-core)"
+scripts/test-console-browser.sh
 
 echo "== Kotlin shell (JVM) tests"
 scripts/test-kotlin.sh

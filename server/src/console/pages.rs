@@ -52,7 +52,51 @@ th{background:#eef1f4;font-weight:600}
 .signin button{margin-top:1rem;width:100%}
 .muted{color:#555}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+@media (max-width:40rem){
+table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+table.cards{background:none}
+table.cards tr{background:#fff;border:1px solid #d0d0d0;border-radius:6px;margin:0 0 .6rem;padding:.3rem 0}
+table.cards td{border:0;display:flex;gap:.6rem;padding:.2rem .6rem}
+table.cards td::before{font-weight:600;flex:0 0 5.5rem;color:#333}
+}
 "#;
+
+/// On a phone a `cards` table shows each row as a card whose cells carry
+/// their column's name (generated, so the header text stays the one source).
+fn card_labels(table_id: &str, labels: &[&str]) -> Markup {
+    let mut css = String::from("@media (max-width:40rem){");
+    for (i, label) in labels.iter().enumerate() {
+        css.push_str(&format!(
+            "#{table_id} td:nth-child({})::before{{content:\"{label}\"}}",
+            i + 1
+        ));
+    }
+    css.push('}');
+    html! { style { (PreEscaped(css)) } }
+}
+
+const QUEUE_COLUMNS: [&str; 6] = ["Select", "Date", "Agent", "Site", "In / out", "Why"];
+const TIMELINE_COLUMNS: [&str; 8] = [
+    "Time", "Kind", "Verdict", "Site", "Position", "Accuracy", "Reasons", "Source",
+];
+const ATTENDANCE_COLUMNS: [&str; 6] = ["Date", "Agent", "Site", "In / out", "Status", "Review"];
+const SALES_COLUMNS: [&str; 5] = ["Agent", "Leads", "Conversion", "Closings", "Premium"];
+
+/// A header row of `columns`; "Select" is read by screen readers only.
+fn header_row(columns: &[&str]) -> Markup {
+    html! {
+        thead { tr {
+            @for c in columns {
+                @if *c == "Select" {
+                    th scope="col" { span.visually-hidden { (c) } }
+                } @else {
+                    th scope="col" { (c) }
+                }
+            }
+        } }
+    }
+}
 
 fn page(title: &str, user: Option<(&ConsoleUser, &str)>, body: Markup) -> Markup {
     html! {
@@ -171,17 +215,11 @@ pub fn queue(user: &ConsoleUser, csrf: &str, q: &QueuePage, notice: Option<&str>
             } @else {
                 form method="post" action="/reviews/bulk" {
                     input type="hidden" name="csrf_token" value=(csrf);
+                    (card_labels("queue", &QUEUE_COLUMNS))
                     div.table-wrap {
-                        table {
+                        table #queue .cards {
                             caption.visually-hidden { "Agent-days needing a decision, newest first" }
-                            thead { tr {
-                                th scope="col" { span.visually-hidden { "Select" } }
-                                th scope="col" { "Date" }
-                                th scope="col" { "Agent" }
-                                th scope="col" { "Site" }
-                                th scope="col" { "In / out" }
-                                th scope="col" { "Why" }
-                            } }
+                            (header_row(&QUEUE_COLUMNS))
                             tbody {
                                 @for day in &q.rows {
                                     @let id = format!("day-{}-{}", day.agent, day.date);
@@ -260,18 +298,10 @@ pub fn agent_day(user: &ConsoleUser, csrf: &str, v: &DayView<'_>) -> Markup {
             @if v.events.is_empty() {
                 p { "No check-in or check-out recorded on this day." }
             } @else {
+                (card_labels("timeline", &TIMELINE_COLUMNS))
                 div.table-wrap {
-                    table {
-                        thead { tr {
-                            th scope="col" { "Time" }
-                            th scope="col" { "Kind" }
-                            th scope="col" { "Verdict" }
-                            th scope="col" { "Site" }
-                            th scope="col" { "Position" }
-                            th scope="col" { "Accuracy" }
-                            th scope="col" { "Reasons" }
-                            th scope="col" { "Source" }
-                        } }
+                    table #timeline .cards {
+                        (header_row(&TIMELINE_COLUMNS))
                         tbody {
                             @for e in v.events {
                                 tr {
@@ -343,12 +373,10 @@ pub fn reports(user: &ConsoleUser, csrf: &str, v: &ReportsView<'_>) -> Markup {
                 a href=(format!("/reports/attendance/csv?{period}")) download { "Download CSV" }
                 a href=(format!("/reports/attendance/json?{period}")) download { "Download JSON" }
             }
+            (card_labels("attendance", &ATTENDANCE_COLUMNS))
             div.table-wrap {
-                table {
-                    thead { tr {
-                        th scope="col" { "Date" } th scope="col" { "Agent" } th scope="col" { "Site" }
-                        th scope="col" { "In / out" } th scope="col" { "Status" } th scope="col" { "Review" }
-                    } }
+                table #attendance .cards {
+                    (header_row(&ATTENDANCE_COLUMNS))
                     tbody {
                         @for day in &v.attendance.days {
                             tr {
@@ -368,12 +396,10 @@ pub fn reports(user: &ConsoleUser, csrf: &str, v: &ReportsView<'_>) -> Markup {
                 a href=(format!("/reports/sales/csv?{period}")) download { "Download CSV" }
                 a href=(format!("/reports/sales/json?{period}")) download { "Download JSON" }
             }
+            (card_labels("sales", &SALES_COLUMNS))
             div.table-wrap {
-                table {
-                    thead { tr {
-                        th scope="col" { "Agent" } th scope="col" { "Leads" } th scope="col" { "Conversion" }
-                        th scope="col" { "Closings" } th scope="col" { "Premium" }
-                    } }
+                table #sales .cards {
+                    (header_row(&SALES_COLUMNS))
                     tbody {
                         @for row in &v.sales.agents {
                             tr {
