@@ -179,7 +179,12 @@ enum Action {
     },
 }
 
-pub fn run(path: &Path, out: &mut Output, now: DateTime<Utc>) -> Result<(), Error> {
+pub fn run(
+    path: &Path,
+    via_server: bool,
+    out: &mut Output,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     if previous_demo(path)? {
         remove_store(path)?;
     }
@@ -199,6 +204,16 @@ pub fn run(path: &Path, out: &mut Output, now: DateTime<Utc>) -> Result<(), Erro
         agent: None,
     };
     let supervisor = Actor::supervisor(SUPERVISOR);
+    // With --via-server the week travels to a local fieldcheck-server like
+    // a phone's, and the supervisor's reports come from the server's store.
+    let server = match via_server {
+        true => Some(through_server(&store, path, now)?),
+        false => None,
+    };
+    let report_store = match &server {
+        Some(s) => Store::open(&s.db)?,
+        None => Store::open(path)?,
+    };
     let summary = Summary {
         db: path.display().to_string(),
         week: WeekRange {
@@ -208,10 +223,11 @@ pub fn run(path: &Path, out: &mut Output, now: DateTime<Utc>) -> Result<(), Erro
         sites: sites.added + sites.replaced,
         retained_fixes: events.iter().filter(|e| e.location_retained).count(),
         totals: totals(&events),
-        attendance: store.attendance_report(&supervisor, &week, now)?,
-        sales: store.sales_report(&supervisor, &week, now)?,
+        attendance: report_store.attendance_report(&supervisor, &week, now)?,
+        sales: report_store.sales_report(&supervisor, &week, now)?,
         flags: store.flags(&admin, None, now)?,
         verify: store.verify()?,
+        server,
     };
     out.value(&summary, |w| render(w, &summary))?;
     if !summary.verify.intact {
@@ -754,6 +770,19 @@ fn record(
     store.set_meta(&admin(), DEMO_KEY, "1")?;
     let imported_at = at_local(monday - Duration::days(7), JAKARTA, 9, 0);
     let sites = store.import_sites(&admin(), SITES, imported_at)?;
+    set_shifts(store, imported_at)?;
+    let mut leads = BTreeMap::new();
+    for step in steps {
+        apply(store, step, &mut leads)?;
+        progress();
+    }
+    Ok(sites)
+}
+
+/// Every agent's 08:00-17:00 weekday shift in their office's zone (on the
+/// device's store and, with --via-server, on the server's: shifts are the
+/// organisation's settings, not synced events).
+fn set_shifts(store: &Store, at: DateTime<Utc>) -> Result<(), Error> {
     for agent in AGENTS {
         let shift = Shift::new(
             NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
@@ -761,14 +790,9 @@ fn record(
             WeekdaySet::parse("mon-fri")?,
             shift::parse_time_zone(agent.zone)?,
         )?;
-        store.set_shift(&admin(), agent.id, &shift, imported_at)?;
+        store.set_shift(&admin(), agent.id, &shift, at)?;
     }
-    let mut leads = BTreeMap::new();
-    for step in steps {
-        apply(store, step, &mut leads)?;
-        progress();
-    }
-    Ok(sites)
+    Ok(())
 }
 
 fn apply(
@@ -913,6 +937,107 @@ struct Summary {
     flags: Vec<AuditFlag>,
     retained_fixes: usize,
     verify: VerifyReport,
+    /// With --via-server: what went over the wire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<ViaServer>,
+}
+
+#[derive(Debug, Serialize)]
+struct ViaServer {
+    url: String,
+    db: String,
+    device_id: String,
+    batches: u64,
+    events: u64,
+    acked_seq: i64,
+    /// `verify` on the server's store after the import.
+    server_chain_intact: bool,
+}
+
+/// Batches of the demo's push: small enough to show several round trips.
+const DEMO_BATCH: usize = 50;
+
+/// Starts `fieldcheck-server` (found beside this executable) on a fresh
+/// store next to the demo's, on 127.0.0.1 port 0; enrols the demo's store
+/// as a device, pushes its week through the HTTP API, and stops the server
+/// with SIGTERM (it drains and commits).
+fn through_server(store: &Store, path: &Path, now: DateTime<Utc>) -> Result<ViaServer, Error> {
+    use fieldcheck_core::Platform;
+    use fieldcheck_core::device::SoftwareKey;
+    use fieldcheck_core::sync_client::{ShiftedClock, SyncClient};
+    use std::io::BufRead;
+
+    let exe = std::env::current_exe()?;
+    let server_bin =
+        exe.with_file_name(format!("fieldcheck-server{}", std::env::consts::EXE_SUFFIX));
+    if !server_bin.is_file() {
+        return Err(Error::invalid(
+            "via-server",
+            format!(
+                "{} not found; build it first (cargo build --release -p fieldcheck-server)",
+                server_bin.display()
+            ),
+        ));
+    }
+    let mut server_db = path.as_os_str().to_owned();
+    server_db.push(".server.db");
+    let server_db = std::path::PathBuf::from(server_db);
+    if previous_demo(&server_db)? {
+        remove_store(&server_db)?;
+    }
+    let server_store = Store::open(&server_db)?;
+    server_store.set_meta(&admin(), DEMO_KEY, "1")?;
+    set_shifts(&server_store, now - Duration::days(28))?;
+    let code = server_store.create_enrolment_code(&admin(), AGENTS[0].id, 10, Utc::now())?;
+    drop(server_store);
+
+    let mut child = std::process::Command::new(&server_bin)
+        .arg("--db")
+        .arg(&server_db)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let stop = |child: &mut std::process::Child| {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    };
+    let mut first = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        io::BufReader::new(stdout).read_line(&mut first)?;
+    }
+    let Some(url) = first
+        .trim()
+        .strip_prefix("listening on ")
+        .map(str::to_string)
+    else {
+        stop(&mut child);
+        return Err(Error::Io(io::Error::other(
+            "fieldcheck-server did not start",
+        )));
+    };
+    let pushed = (|| {
+        let key = SoftwareKey::generate();
+        let transport = crate::http::HttpTransport::new();
+        let clock = ShiftedClock::reading(now);
+        let client = SyncClient::new(store, &transport, &clock);
+        client.enrol(&url, &code.code, Platform::Cli, &key, Some(key.to_pkcs8()?))?;
+        client.push(&key, DEMO_BATCH)
+    })();
+    stop(&mut child);
+    let report = pushed?;
+    let server_chain_intact = Store::open(&server_db)?.verify()?.intact;
+    Ok(ViaServer {
+        url,
+        db: server_db.display().to_string(),
+        device_id: store.device_id()?,
+        batches: report.batches,
+        events: report.events,
+        acked_seq: report.acked_seq,
+        server_chain_intact,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -1045,10 +1170,29 @@ fn render(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
         "Coordinates retained under flags: {} fix(es); every other fix was judged and dropped.",
         s.retained_fixes
     )?;
+    if let Some(v) = &s.server {
+        writeln!(
+            w,
+            "Via server {}: device {} sent {} event(s) in {} signed batch(es), acknowledged to {}; the reports above are the server's ({}, chain {}).",
+            v.url,
+            v.device_id,
+            v.events,
+            v.batches,
+            v.acked_seq,
+            v.db,
+            if v.server_chain_intact {
+                "intact"
+            } else {
+                "BROKEN"
+            }
+        )?;
+    }
     writeln!(
         w,
         "Reports: fieldcheck --db {} report attendance|sales --from {} --to {} --format json|csv|html",
-        s.db, s.week.from, s.week.to
+        s.server.as_ref().map_or(s.db.as_str(), |v| v.db.as_str()),
+        s.week.from,
+        s.week.to
     )?;
     match &s.verify.first_broken {
         None => writeln!(

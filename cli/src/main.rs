@@ -134,7 +134,12 @@ enum Command {
     /// Recompute the hash chain; exit 1 naming the first broken link.
     Verify,
     /// Simulate a working week on an embedded database and print a report.
-    Demo,
+    Demo {
+        /// Send the week through a local fieldcheck-server (started and
+        /// stopped here, found beside this executable) and report from its store.
+        #[arg(long)]
+        via_server: bool,
+    },
     /// Measure geofence and check-in throughput (PRODUCT.md §11).
     Bench(bench::BenchArgs),
     /// Internal to `bench`: build one attendance report in a fresh process.
@@ -389,8 +394,8 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
                 ExitCode::from(1)
             })
         }
-        Command::Demo => {
-            demo::run(&demo_path(cli), out, now)?;
+        Command::Demo { via_server } => {
+            demo::run(&demo_path(cli), *via_server, out, now)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => {

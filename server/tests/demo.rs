@@ -1,0 +1,71 @@
+//! `fieldcheck demo --via-server`: the demo week travels through a real
+//! local fieldcheck-server, and the supervisor's reports read from the
+//! server's store equal those of the demo run on one store.
+
+mod common;
+
+use common::cli;
+use tempfile::TempDir;
+
+#[test]
+fn the_demo_week_through_the_server_reports_what_it_reports_locally() {
+    let dir = TempDir::new().unwrap();
+    let now = "2026-12-02T12:00:00Z";
+    let plain = dir.path().join("plain.db");
+    let via = dir.path().join("via.db");
+    let local = cli(&plain, &["--json", "--now", now, "demo"], None)
+        .ok()
+        .json();
+    let through = cli(
+        &via,
+        &["--json", "--now", now, "demo", "--via-server"],
+        None,
+    )
+    .ok()
+    .json();
+
+    let server = &through["server"];
+    assert!(
+        server["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert_eq!(server["events"], local["verify"]["events_checked"]);
+    assert!(server["batches"].as_u64().unwrap() >= 2);
+    assert_eq!(server["server_chain_intact"], true);
+    assert!(local.get("server").is_none());
+    for part in ["attendance", "sales"] {
+        // Ids are new each run, and a review's note (personal free text)
+        // reaches the server as a digest only: compare the decisions.
+        let strip = |v: &serde_json::Value| {
+            let mut v = v[part].clone();
+            v.as_object_mut().unwrap().remove("generated_at");
+            for day in v["days"].as_array_mut().into_iter().flatten() {
+                if let Some(review) = day["review"].as_object_mut() {
+                    review.retain(|k, _| k == "decision" || k == "reviewer" || k == "at");
+                }
+            }
+            v
+        };
+        assert_eq!(strip(&through), strip(&local), "{part}");
+        assert!(!local[part].as_object().unwrap().is_empty());
+    }
+    // The server's store is there to look at, with every device event.
+    let server_db = dir.path().join("via.db.server.db");
+    let events = cli(&server_db, &["--json", "events"], None)
+        .ok()
+        .json_lines();
+    assert!(events.iter().all(|e| e["device_id"].is_string()));
+    assert_eq!(
+        events.len(),
+        local["totals"]["events"].as_u64().unwrap() as usize
+    );
+    // A second run replaces both demo stores.
+    cli(
+        &via,
+        &["--json", "--now", now, "demo", "--via-server"],
+        None,
+    )
+    .ok();
+}
