@@ -473,3 +473,154 @@ fn another_team_sees_nothing_of_an_agent_and_failed_sign_ins_are_throttled() {
     assert_eq!(other.sign_in("sup-2", "correct horse battery").status, 401);
     server.terminate();
 }
+
+#[test]
+fn devices_flags_sites_and_requests_pages_are_scoped_escaped_and_guarded() {
+    let dir = TempDir::new().unwrap();
+    let server_db = dir.path().join("server.db");
+    let server = Server::start(&server_db, &[]);
+    add_user(&server_db, "boss", "admin", "");
+    add_user(&server_db, "sup-2", "supervisor", "b9");
+    let device_db = pushed_device(&dir, &server, &server_db);
+    let device_id = cli(&device_db, &["--json", "sync", "status"], None)
+        .ok()
+        .json()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut boss = Browser::new(&server);
+    boss.sign_in("boss", "correct horse battery");
+    let mut other = Browser::new(&server);
+    other.sign_in("sup-2", "correct horse battery");
+
+    // Devices: the admin sees a1's device with a Revoke button; another
+    // team sees none and cannot revoke.
+    let devices = boss.get("/devices");
+    assert_eq!(devices.status, 200);
+    assert!(devices.body.contains(&device_id));
+    assert!(devices.body.contains(">Revoke</button>"));
+    let csrf = devices.csrf();
+    let theirs = other.get("/devices");
+    assert!(!theirs.body.contains(&device_id));
+    let other_csrf = theirs.csrf();
+    let denied = other.post(
+        "/devices/revoke",
+        &[("csrf_token", &other_csrf), ("device_id", &device_id)],
+    );
+    assert_eq!(denied.status, 403);
+    let no_csrf = boss.post("/devices/revoke", &[("device_id", &device_id)]);
+    assert_eq!(no_csrf.status, 403);
+    assert!(boss.get("/devices").body.contains(">Revoke</button>"));
+    let revoked = boss.post(
+        "/devices/revoke",
+        &[("csrf_token", &csrf), ("device_id", &device_id)],
+    );
+    assert_eq!(revoked.status, 303);
+    assert!(boss.get("/devices").body.contains("revoked"));
+    check(&device_db, "a1", "check-in", "2026-01-12T01:00:00Z");
+    let push = cli(&device_db, &["sync", "push"], None);
+    assert_eq!(
+        push.code, 3,
+        "a revoked device's push is refused (permission)"
+    );
+    assert!(push.stderr.contains("revoked"), "{}", push.stderr);
+
+    // Flags: set with a reason holding markup, shown escaped; another team
+    // neither sees it nor may set one for a1.
+    let until = (chrono::Utc::now() + chrono::Duration::days(10))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let set = boss.post(
+        "/flags",
+        &[
+            ("csrf_token", &csrf),
+            ("agent", "a1"),
+            ("purpose", "audit"),
+            ("reason", "<b>spot check</b>"),
+            ("until", &until),
+        ],
+    );
+    assert_eq!(set.status, 303);
+    let flags = boss.get("/flags");
+    assert!(flags.body.contains("&lt;b&gt;spot check&lt;/b&gt;"));
+    assert!(!flags.body.contains("<b>spot check"));
+    assert!(!other.get("/flags").body.contains("spot check"));
+    let not_theirs = other.post(
+        "/flags",
+        &[
+            ("csrf_token", &other_csrf),
+            ("agent", "a1"),
+            ("purpose", "audit"),
+            ("reason", "x"),
+            ("until", &until),
+        ],
+    );
+    assert_eq!(not_theirs.status, 404);
+    let bad_until = boss.post(
+        "/flags",
+        &[
+            ("csrf_token", &csrf),
+            ("agent", "a1"),
+            ("purpose", "audit"),
+            ("reason", "x"),
+            ("until", "soon"),
+        ],
+    );
+    assert_eq!(bad_until.status, 400);
+
+    // Sites: a bad feature is named and nothing is imported; a good file
+    // lands and exports; supervisors may look but not import.
+    let bad = boss.post(
+        "/sites",
+        &[
+            ("csrf_token", &csrf),
+            (
+                "geojson",
+                r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[106.8,-6.2]},"properties":{"id":"x","name":"X"}}]}"#,
+            ),
+        ],
+    );
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("Nothing imported"));
+    assert!(bad.body.contains("feature 0"), "{}", bad.body);
+    let good = boss.post(
+        "/sites",
+        &[
+            ("csrf_token", &csrf),
+            (
+                "geojson",
+                r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[106.8,-6.2]},"properties":{"id":"new-site","name":"New <site>","radius_m":80}}]}"#,
+            ),
+        ],
+    );
+    assert_eq!(good.status, 200);
+    assert!(good.body.contains("1 added"));
+    assert!(good.body.contains("New &lt;site&gt;"));
+    let export = boss.get("/sites/export");
+    assert!(
+        export
+            .header("content-type")
+            .starts_with("application/geo+json")
+    );
+    assert!(export.body.contains("new-site"));
+    let sup_sites = other.get("/sites");
+    assert!(sup_sites.body.contains("new-site"));
+    assert!(!sup_sites.body.contains("Import sites"));
+    let sup_import = other.post("/sites", &[("csrf_token", &other_csrf), ("geojson", "{}")]);
+    assert_eq!(sup_import.status, 403);
+
+    // Requests: admins only; an access request shows with its due date.
+    cli(
+        &server_db,
+        &["--json", "privacy", "export", "--agent", "a1"],
+        None,
+    )
+    .ok();
+    let requests = boss.get("/requests");
+    assert_eq!(requests.status, 200);
+    assert!(requests.body.contains("agent a1"));
+    assert!(requests.body.contains("answered"));
+    assert_eq!(other.get("/requests").status, 404);
+    server.terminate();
+}

@@ -106,6 +106,7 @@ try {
     '--weekdays', 'mon-fri', '--tz', 'Asia/Jakarta']);
   writeFileSync(join(work, 'sites.geojson'), SITES);
   fieldcheck(deviceDb, ['site', 'import', join(work, 'sites.geojson')]);
+  fieldcheck(serverDb, ['site', 'import', join(work, 'sites.geojson')]);
   fieldcheck(deviceDb, ['consent', 'grant', '--agent', 'a1', '--permission', 'location']);
   for (const day of [5, 6, 7, 8, 9]) {
     const d = `2026-01-0${day}`;
@@ -193,6 +194,15 @@ try {
     '--to', '2026-01-31', '--format', 'csv']);
   assert.equal(csv, fromCli);
   assert.match(csv, /a1,2026-01-06/);
+
+  // The other pages pass the same checks.
+  for (const path of ['/devices', '/flags', '/sites']) {
+    await page.goto(server.url + path);
+    const name = path.slice(1);
+    await axe(page, name);
+    await fits(page, name);
+  }
+  assert.match(await page.locator('#sites').innerText(), /Jakarta HQ <b>"main"<\/b>/, 'a site name shown as text');
 
   // Sign out: the session is over on the server too.
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -5,6 +5,7 @@
 //! bound to the session and needs no storage; a supervisor sees only the
 //! agents of their team, and anything else answers 404.
 
+mod manage;
 pub mod pages;
 pub mod queue;
 pub mod throttle;
@@ -48,36 +49,37 @@ pub fn routes() -> Router<AppState> {
         .route("/reviews/bulk", post(bulk_review))
         .route("/reports", get(reports))
         .route("/reports/{kind}/{format}", get(report_download))
+        .merge(manage::routes())
 }
 
 /// A signed-in request.
-struct Session {
-    user: ConsoleUser,
+pub(super) struct Session {
+    pub(super) user: ConsoleUser,
     token: String,
 }
 
 impl Session {
-    fn csrf(&self) -> String {
+    pub(super) fn csrf(&self) -> String {
         csrf_of(&self.token)
     }
 
-    fn actor(&self) -> Actor {
+    pub(super) fn actor(&self) -> Actor {
         match self.user.role {
             UserRole::Admin => Actor::admin(self.user.id.clone()),
             UserRole::Supervisor => Actor::supervisor(self.user.id.clone()),
         }
     }
 
-    fn may_see(&self, agent: &str) -> bool {
+    pub(super) fn may_see(&self, agent: &str) -> bool {
         self.user.role == UserRole::Admin || self.user.team.iter().any(|a| a == agent)
     }
 
-    fn page(&self, status: StatusCode, markup: Markup) -> Response {
+    pub(super) fn page(&self, status: StatusCode, markup: Markup) -> Response {
         html(status, markup, Some(&self.user.id))
     }
 
     /// 404 that says no more than an unknown address would.
-    fn not_found(&self) -> Response {
+    pub(super) fn not_found(&self) -> Response {
         self.page(
             StatusCode::NOT_FOUND,
             pages::message(
@@ -88,7 +90,7 @@ impl Session {
         )
     }
 
-    fn refused(&self, text: &str) -> Response {
+    pub(super) fn refused(&self, text: &str) -> Response {
         self.page(
             StatusCode::FORBIDDEN,
             pages::message(Some((&self.user, &self.csrf())), "Refused", text),
@@ -106,7 +108,7 @@ fn csrf_of(token: &str) -> String {
 }
 
 /// Compares in time independent of where the strings differ.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(super) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -128,7 +130,7 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> fieldcheck_core::Result<T> + Send + 'static,
 ) -> Result<fieldcheck_core::Result<T>, Response> {
     tokio::task::spawn_blocking(f)
@@ -136,7 +138,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| internal(&e))
 }
 
-async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, Response> {
+pub(super) async fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, Response> {
     let Some(token) = session_token(headers) else {
         return Ok(None);
     };
@@ -149,7 +154,7 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session
     }
 }
 
-fn html(status: StatusCode, markup: Markup, user: Option<&str>) -> Response {
+pub(super) fn html(status: StatusCode, markup: Markup, user: Option<&str>) -> Response {
     let mut response = (status, markup.into_string()).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -186,7 +191,7 @@ fn secure_headers(headers: &mut HeaderMap) {
     );
 }
 
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -204,7 +209,7 @@ fn cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue {
 }
 
 /// Signed-out visitors of a page meet the sign-in form.
-fn to_sign_in() -> Response {
+pub(super) fn to_sign_in() -> Response {
     see_other("/")
 }
 
@@ -347,7 +352,7 @@ fn parse_date(text: Option<&str>, default: NaiveDate) -> Option<NaiveDate> {
     }
 }
 
-fn non_empty(text: Option<String>) -> Option<String> {
+pub(super) fn non_empty(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use fieldcheck_core::report::{AttendanceDay, AttendanceReport, DayStatus, SalesReport};
 use fieldcheck_core::review::Review;
-use fieldcheck_core::{AttendanceEvent, ConsoleUser};
+use fieldcheck_core::{AttendanceEvent, ConsoleUser, UserRole};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::queue::QueuePage;
@@ -64,7 +64,7 @@ table.cards td::before{font-weight:600;flex:0 0 5.5rem;color:#333}
 
 /// On a phone a `cards` table shows each row as a card whose cells carry
 /// their column's name (generated, so the header text stays the one source).
-fn card_labels(table_id: &str, labels: &[&str]) -> Markup {
+pub(super) fn card_labels(table_id: &str, labels: &[&str]) -> Markup {
     let mut css = String::from("@media (max-width:40rem){");
     for (i, label) in labels.iter().enumerate() {
         css.push_str(&format!(
@@ -84,7 +84,7 @@ const ATTENDANCE_COLUMNS: [&str; 6] = ["Date", "Agent", "Site", "In / out", "Sta
 const SALES_COLUMNS: [&str; 5] = ["Agent", "Leads", "Conversion", "Closings", "Premium"];
 
 /// A header row of `columns`; "Select" is read by screen readers only.
-fn header_row(columns: &[&str]) -> Markup {
+pub(super) fn header_row(columns: &[&str]) -> Markup {
     html! {
         thead { tr {
             @for c in columns {
@@ -98,7 +98,7 @@ fn header_row(columns: &[&str]) -> Markup {
     }
 }
 
-fn page(title: &str, user: Option<(&ConsoleUser, &str)>, body: Markup) -> Markup {
+pub(super) fn page(title: &str, user: Option<(&ConsoleUser, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -115,6 +115,12 @@ fn page(title: &str, user: Option<(&ConsoleUser, &str)>, body: Markup) -> Markup
                         nav aria-label="Console" {
                             a href="/" { "Review queue" }
                             a href="/reports" { "Reports" }
+                            a href="/devices" { "Devices" }
+                            a href="/flags" { "Flags" }
+                            a href="/sites" { "Sites" }
+                            @if user.role == UserRole::Admin {
+                                a href="/requests" { "Requests" }
+                            }
                         }
                         span { (user.id) " (" (user.role.as_str()) ")" }
                         form method="post" action="/sign-out" {

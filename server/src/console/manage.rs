@@ -1,0 +1,533 @@
+//! The console's management pages (PRODUCT.md §12.4): devices (revoke),
+//! audit flags (set, list), sites (import GeoJSON with per-feature errors,
+//! list, export) and, for admins, data-subject requests with due and
+//! overdue dates. Supervisors see their team's devices and agent flags.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use fieldcheck_core::privacy::RequestStatus;
+use fieldcheck_core::store::RequestFilter;
+use fieldcheck_core::{AuditFlag, Error, FlagPurpose, FlagRequest, FlagScope, UserRole};
+use maud::{Markup, html};
+
+use super::pages::{card_labels, header_row, page};
+use super::{Session, blocking, same_secret, see_other, session, to_sign_in};
+use crate::AppState;
+use crate::problem::internal;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/devices", get(devices))
+        .route("/devices/revoke", post(revoke))
+        .route("/flags", get(flags).post(set_flag))
+        .route("/sites", get(sites).post(import_sites))
+        .route("/sites/export", get(export_sites))
+        .route("/requests", get(requests))
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
+    match session(state, headers).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(to_sign_in()),
+        Err(r) => Err(r),
+    }
+}
+
+fn form_fields(body: &Bytes) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// The form's fields if its CSRF token is the session's.
+fn checked_form(session: &Session, body: &Bytes) -> Option<Vec<(String, String)>> {
+    let fields = form_fields(body);
+    same_secret(field(&fields, "csrf_token"), &session.csrf()).then_some(fields)
+}
+
+fn stale_form(session: &Session) -> Response {
+    session.refused("The form was out of date. Reload the page and try again.")
+}
+
+fn notice(text: Option<&str>, error: bool) -> Markup {
+    html! {
+        @if let Some(t) = text {
+            @if error { p.error role="alert" { (t) } } @else { p.notice role="status" { (t) } }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Devices
+
+const DEVICE_COLUMNS: [&str; 7] = [
+    "Device",
+    "Agent",
+    "Platform",
+    "Enrolled",
+    "Last sync",
+    "Acked seq",
+    "Status",
+];
+
+async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    devices_page(&state, &session, StatusCode::OK, None).await
+}
+
+async fn devices_page(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Response {
+    let store = state.store.clone();
+    // Devices are listed by the admin's authority, then narrowed to the team.
+    let admin = fieldcheck_core::Actor::admin(session.user.id.clone());
+    let mut list = match blocking(move || store.enrolled_devices(&admin)).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return internal(&e),
+        Err(r) => return r,
+    };
+    list.retain(|d| session.may_see(&d.agent));
+    let is_admin = session.user.role == UserRole::Admin;
+    let csrf = session.csrf();
+    session.page(
+        status,
+        page(
+            "Devices",
+            Some((&session.user, &csrf)),
+            html! {
+                h1 { "Devices" }
+                (notice(message, status != StatusCode::OK))
+                p.muted { "Each device's chain is checked link by link at every batch; a batch that breaks it is refused, so the acked seq is how far the chain is verified." }
+                @if list.is_empty() {
+                    p { "No device is enrolled for your agents." }
+                } @else {
+                    (card_labels("devices", &DEVICE_COLUMNS))
+                    div.table-wrap {
+                        table #devices .cards {
+                            (header_row(&DEVICE_COLUMNS))
+                            tbody {
+                                @for d in &list {
+                                    tr {
+                                        td { code { (d.device_id) } }
+                                        td { (d.agent) }
+                                        td { (d.platform.as_str()) }
+                                        td { (when(d.enrolled_at)) }
+                                        td { (d.last_sync_at.map_or("never".to_string(), when)) }
+                                        td { (d.acked_seq) }
+                                        td {
+                                            @if d.revoked {
+                                                span.badge.bad { "revoked" }
+                                            } @else if is_admin {
+                                                form method="post" action="/devices/revoke" {
+                                                    input type="hidden" name="csrf_token" value=(csrf);
+                                                    input type="hidden" name="device_id" value=(d.device_id);
+                                                    button.reject type="submit" aria-label=(format!("Revoke device {}", d.device_id)) { "Revoke" }
+                                                }
+                                            } @else {
+                                                span.badge.ok { "active" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(fields) = checked_form(&session, &body) else {
+        return stale_form(&session);
+    };
+    if session.user.role != UserRole::Admin {
+        return session.refused("Only an admin can revoke a device.");
+    }
+    let device = field(&fields, "device_id").to_string();
+    let store = state.store.clone();
+    let actor = session.actor();
+    match blocking(move || store.revoke_device(&actor, &device, Utc::now())).await {
+        Ok(Ok(())) => see_other("/devices"),
+        Ok(Err(Error::NotFound(_))) => session.not_found(),
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Audit flags
+
+const FLAG_COLUMNS: [&str; 6] = ["Purpose", "Scope", "Reason", "Set by", "From", "Until"];
+
+fn flag_visible(session: &Session, flag: &AuditFlag) -> bool {
+    match &flag.scope {
+        FlagScope::Agent(agent) => session.may_see(agent),
+        FlagScope::Site(_) | FlagScope::Everyone => true,
+    }
+}
+
+async fn flags(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    flags_page(&state, &session, StatusCode::OK, None).await
+}
+
+async fn flags_page(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Response {
+    let store = state.store.clone();
+    let actor = session.actor();
+    let mut list = match blocking(move || store.flags(&actor, None, Utc::now())).await {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return internal(&e),
+        Err(r) => return r,
+    };
+    list.retain(|f| flag_visible(session, f));
+    let csrf = session.csrf();
+    session.page(
+        status,
+        page(
+            "Audit flags",
+            Some((&session.user, &csrf)),
+            html! {
+                h1 { "Audit flags" }
+                (notice(message, status != StatusCode::OK))
+                p.muted { "While a flag is in force, the fixes it covers keep their coordinates (until the flag's retention ends); every other fix is judged and dropped." }
+                @if list.is_empty() {
+                    p { "No flag in force." }
+                } @else {
+                    (card_labels("flags", &FLAG_COLUMNS))
+                    div.table-wrap {
+                        table #flags .cards {
+                            (header_row(&FLAG_COLUMNS))
+                            tbody {
+                                @for f in &list {
+                                    tr {
+                                        td { (f.purpose.as_str()) }
+                                        td { (f.scope.kind()) " " (f.scope.id().unwrap_or("")) }
+                                        td { (f.reason.as_deref().unwrap_or("(erased)")) }
+                                        td { (f.set_by.id) }
+                                        td { (when(f.starts_at)) }
+                                        td { (when(f.expires_at)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                h2 { "Set a flag" }
+                form.review-form method="post" action="/flags" {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    label for="flag-agent" { "Agent" }
+                    input #flag-agent name="agent" required;
+                    label for="flag-purpose" { "Purpose" }
+                    select #flag-purpose name="purpose" {
+                        option value="audit" { "audit" }
+                        option value="security" { "security" }
+                    }
+                    label for="flag-reason" { "Reason" }
+                    textarea #flag-reason name="reason" required {}
+                    label for="flag-until" { "Until (UTC)" }
+                    input #flag-until name="until" type="datetime-local" required;
+                    div.actions { button type="submit" { "Set flag" } }
+                }
+            },
+        ),
+    )
+}
+
+async fn set_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(fields) = checked_form(&session, &body) else {
+        return stale_form(&session);
+    };
+    let agent = field(&fields, "agent").trim().to_string();
+    if agent.is_empty() || !session.may_see(&agent) {
+        return session.not_found();
+    }
+    let purpose = match field(&fields, "purpose") {
+        "security" => FlagPurpose::Security,
+        _ => FlagPurpose::Audit,
+    };
+    // `datetime-local` sends local wall time without a zone: read as UTC,
+    // which the page says.
+    let until = field(&fields, "until");
+    let expires_at = NaiveDateTime::parse_from_str(until, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(until, "%Y-%m-%dT%H:%M:%S"))
+        .map(|t| t.and_utc())
+        .ok();
+    let Some(expires_at) = expires_at else {
+        return flags_page(
+            &state,
+            &session,
+            StatusCode::BAD_REQUEST,
+            Some("Until: a date and time, YYYY-MM-DDTHH:MM (UTC)."),
+        )
+        .await;
+    };
+    let request = FlagRequest {
+        scope: FlagScope::Agent(agent),
+        purpose,
+        reason: field(&fields, "reason").to_string(),
+        expires_at,
+    };
+    let store = state.store.clone();
+    let actor = session.actor();
+    match blocking(move || store.set_flag(&actor, &request, Utc::now())).await {
+        Ok(Ok(_)) => see_other("/flags"),
+        Ok(Err(Error::InvalidInput { field, reason })) => {
+            flags_page(
+                &state,
+                &session,
+                StatusCode::BAD_REQUEST,
+                Some(&format!("{field}: {reason}")),
+            )
+            .await
+        }
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sites
+
+const SITE_COLUMNS: [&str; 4] = ["Site", "Name", "Fence", "Agents"];
+
+async fn sites(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    sites_page(&state, &session, StatusCode::OK, None, "").await
+}
+
+async fn sites_page(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    message: Option<&str>,
+    draft: &str,
+) -> Response {
+    let store = state.store.clone();
+    let list = match blocking(move || store.sites()).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return internal(&e),
+        Err(r) => return r,
+    };
+    let csrf = session.csrf();
+    let is_admin = session.user.role == UserRole::Admin;
+    session.page(
+        status,
+        page(
+            "Sites",
+            Some((&session.user, &csrf)),
+            html! {
+                h1 { "Sites" }
+                (notice(message, status != StatusCode::OK))
+                p { a href="/sites/export" download { "Export as GeoJSON" } }
+                @if list.is_empty() {
+                    p { "No site yet." }
+                } @else {
+                    (card_labels("sites", &SITE_COLUMNS))
+                    div.table-wrap {
+                        table #sites .cards {
+                            (header_row(&SITE_COLUMNS))
+                            tbody {
+                                @for s in &list {
+                                    tr {
+                                        td { (s.id) }
+                                        td { (s.name) }
+                                        td {
+                                            @match &s.fence {
+                                                fieldcheck_core::Fence::Circle { radius_m, .. } => { "circle, " (radius_m.round()) " m" }
+                                                fieldcheck_core::Fence::Polygons(p) => { "polygon ×" (p.0.len()) }
+                                            }
+                                        }
+                                        td { (if s.agents.is_empty() { "any".to_string() } else { s.agents.join(", ") }) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if is_admin {
+                    h2 { "Import sites" }
+                    form.review-form method="post" action="/sites" {
+                        input type="hidden" name="csrf_token" value=(csrf);
+                        label for="geojson" { "GeoJSON FeatureCollection" }
+                        textarea #geojson name="geojson" rows="8" required { (draft) }
+                        div.actions { button type="submit" { "Import" } }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+async fn import_sites(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(fields) = checked_form(&session, &body) else {
+        return stale_form(&session);
+    };
+    if session.user.role != UserRole::Admin {
+        return session.refused("Only an admin can import sites.");
+    }
+    let geojson = field(&fields, "geojson").to_string();
+    let store = state.store.clone();
+    let actor = session.actor();
+    let text = geojson.clone();
+    match blocking(move || store.import_sites(&actor, &text, Utc::now())).await {
+        Ok(Ok(summary)) => {
+            let message = format!(
+                "Imported: {} added, {} replaced.",
+                summary.added, summary.replaced
+            );
+            sites_page(&state, &session, StatusCode::OK, Some(&message), "").await
+        }
+        // The per-feature error of §2, the text kept for correcting.
+        Ok(Err(e @ (Error::InvalidGeoJson { .. } | Error::InvalidInput { .. }))) => {
+            sites_page(
+                &state,
+                &session,
+                StatusCode::BAD_REQUEST,
+                Some(&format!("Nothing imported: {e}")),
+                &geojson,
+            )
+            .await
+        }
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}
+
+async fn export_sites(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = signed_in(&state, &headers).await {
+        return r;
+    }
+    let store = state.store.clone();
+    match blocking(move || store.export_sites()).await {
+        Ok(Ok(text)) => {
+            let mut response = (StatusCode::OK, text).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/geo+json"),
+            );
+            headers.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"sites.geojson\""),
+            );
+            response
+        }
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Data-subject requests (admins)
+
+const REQUEST_COLUMNS: [&str; 6] = ["Subject", "Kind", "Received", "Due", "Status", "Answered"];
+
+async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if session.user.role != UserRole::Admin {
+        return session.not_found();
+    }
+    let store = state.store.clone();
+    let actor = session.actor();
+    let list = match blocking(move || store.requests(&actor, &RequestFilter::default())).await {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => return internal(&e),
+        Err(r) => return r,
+    };
+    let now = Utc::now();
+    let overdue =
+        |r: &fieldcheck_core::privacy::Request| r.status == RequestStatus::Open && r.due_at < now;
+    let overdue_count = list.iter().filter(|r| overdue(r)).count();
+    let due_soon = list
+        .iter()
+        .filter(|r| {
+            r.status == RequestStatus::Open && !overdue(r) && r.due_at < now + Duration::days(7)
+        })
+        .count();
+    let csrf = session.csrf();
+    session.page(
+        StatusCode::OK,
+        page(
+            "Requests",
+            Some((&session.user, &csrf)),
+            html! {
+                h1 { "Data-subject requests" }
+                p { "Overdue: " strong { (overdue_count) } " · due within 7 days: " strong { (due_soon) } " · all: " (list.len()) }
+                @if list.is_empty() {
+                    p { "No request received." }
+                } @else {
+                    (card_labels("requests", &REQUEST_COLUMNS))
+                    div.table-wrap {
+                        table #requests .cards {
+                            (header_row(&REQUEST_COLUMNS))
+                            tbody {
+                                @for r in &list {
+                                    tr {
+                                        td { (r.subject.kind.as_str()) " " (r.subject.id) }
+                                        td { (r.kind.as_str()) }
+                                        td { (when(r.received_at)) }
+                                        td { (when(r.due_at)) }
+                                        td {
+                                            @if overdue(r) { span.badge.bad { "overdue" } }
+                                            @else if r.status == RequestStatus::Open { span.badge { "open" } }
+                                            @else { span.badge.ok { "answered" } }
+                                        }
+                                        td { (r.completed_at.map_or("—".to_string(), when)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        ),
+    )
+}
