@@ -624,3 +624,107 @@ fn devices_flags_sites_and_requests_pages_are_scoped_escaped_and_guarded() {
     assert_eq!(other.get("/requests").status, 404);
     server.terminate();
 }
+
+#[test]
+fn a_retained_location_is_shown_only_with_a_reason_and_every_view_is_logged() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("server.db");
+    // This store records fixes itself (coordinates never travel in a
+    // batch): a site, consent, a security flag on a1, then a check-in.
+    device_store(&db, "a1", 0);
+    cli(
+        &db,
+        &[
+            "--now",
+            "2026-01-05T00:00:00Z",
+            "audit",
+            "flag",
+            "--agent",
+            "a1",
+            "--purpose",
+            "security",
+            "--reason",
+            "spoofing suspected",
+            "--until",
+            "2026-01-20T00:00:00Z",
+        ],
+        None,
+    )
+    .ok();
+    check(&db, "a1", "check-in", "2026-01-05T01:00:00Z");
+    check(&db, "a1", "check-out", "2026-01-05T10:00:00Z");
+    add_user(&db, "sup-1", "supervisor", "a1");
+    add_user(&db, "sup-2", "supervisor", "b9");
+    let server = Server::start(&db, &[]);
+    let mut browser = Browser::new(&server);
+    browser.sign_in("sup-1", "correct horse battery");
+
+    let day = browser.get("/agents/a1/days/2026-01-05");
+    assert!(day.body.contains("Retained locations"));
+    assert!(
+        !day.body.contains("-6.2146"),
+        "no coordinates before asking"
+    );
+    let csrf = day.csrf();
+    let marker = "name=\"event_id\" value=\"";
+    let start = day.body.find(marker).unwrap() + marker.len();
+    let event_id = day.body[start..start + 36].to_string();
+    let path = "/agents/a1/days/2026-01-05/location";
+
+    let no_reason = browser.post(
+        path,
+        &[
+            ("csrf_token", &csrf),
+            ("event_id", &event_id),
+            ("reason", " "),
+        ],
+    );
+    assert_eq!(no_reason.status, 400);
+    assert!(!no_reason.body.contains("-6.2146"));
+    let no_csrf = browser.post(path, &[("event_id", &event_id), ("reason", "dispute")]);
+    assert_eq!(no_csrf.status, 403);
+    let shown = browser.post(
+        path,
+        &[
+            ("csrf_token", &csrf),
+            ("event_id", &event_id),
+            ("reason", "agent disputes <the> verdict"),
+        ],
+    );
+    assert_eq!(shown.status, 200);
+    assert!(
+        shown.body.contains("-6.214600, 106.822900"),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains("This view is logged."));
+    assert!(shown.body.contains("sup-1 at"));
+    assert!(shown.body.contains("agent disputes &lt;the&gt; verdict"));
+    // Reloading the day shows the log, not the coordinates.
+    let again = browser.get("/agents/a1/days/2026-01-05");
+    assert!(!again.body.contains("-6.214600"));
+    assert!(again.body.contains("agent disputes &lt;the&gt; verdict"));
+
+    // Another team: 404, nothing logged.
+    let mut other = Browser::new(&server);
+    let page = other.sign_in("sup-2", "correct horse battery");
+    assert_eq!(page.status, 303);
+    let other_csrf = other.get("/").csrf();
+    let refused = other.post(
+        path,
+        &[
+            ("csrf_token", &other_csrf),
+            ("event_id", &event_id),
+            ("reason", "curious"),
+        ],
+    );
+    assert_eq!(refused.status, 404);
+    assert_eq!(again.body.matches("sup-1 at").count(), 1);
+
+    // The server's log holds neither the coordinates nor the reason.
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    for secret in ["6.2146", "106.8229", "disputes"] {
+        assert!(!log.contains(secret), "{secret} logged");
+    }
+    server.terminate();
+}

@@ -378,6 +378,67 @@ fn coordinates_are_kept_only_under_a_covering_flag() {
 }
 
 #[test]
+fn viewing_retained_coordinates_needs_a_reason_and_is_logged() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    let plain = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t0()).unwrap();
+    flag(&f.store, FlagScope::Agent("a1".into()), t0(), 10);
+    let t1 = t0() + Duration::minutes(5);
+    let kept = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t1).unwrap();
+    assert!(kept.location_retained);
+
+    let later = t1 + Duration::hours(2);
+    let shown = f
+        .store
+        .view_retained_location(&supervisor(), &kept.id, "disputed check-in", later)
+        .unwrap()
+        .unwrap();
+    assert_eq!((shown.lat, shown.lon), (HQ_LAT, HQ_LON));
+    let views = f.store.location_views(&supervisor(), &kept.id).unwrap();
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].viewer, supervisor());
+    assert_eq!(views[0].reason, "disputed check-in");
+    assert_eq!(views[0].at, later);
+
+    // Nothing kept, nothing shown, nothing logged.
+    assert_eq!(
+        f.store
+            .view_retained_location(&supervisor(), &plain.id, "curious", later)
+            .unwrap(),
+        None
+    );
+    assert!(
+        f.store
+            .location_views(&supervisor(), &plain.id)
+            .unwrap()
+            .is_empty()
+    );
+    // A reason is required; agents may not look; unknown events are not found.
+    assert!(matches!(
+        f.store
+            .view_retained_location(&supervisor(), &kept.id, " ", later),
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        f.store
+            .view_retained_location(&Actor::agent("a1"), &kept.id, "me", later),
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        f.store
+            .view_retained_location(&supervisor(), "nope", "x", later),
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(
+        f.store
+            .location_views(&supervisor(), &kept.id)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
 fn agents_can_see_the_flags_that_cover_them() {
     let f = fixture();
     let mine = flag(&f.store, FlagScope::Agent("a1".into()), t0(), 10);

@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-out", post(sign_out))
         .route("/agents/{agent}/days/{date}", get(agent_day))
         .route("/agents/{agent}/days/{date}/review", post(review))
+        .route("/agents/{agent}/days/{date}/location", post(show_location))
         .route("/reviews/bulk", post(bulk_review))
         .route("/reports", get(reports))
         .route("/reports/{kind}/{format}", get(report_download))
@@ -456,6 +457,10 @@ async fn load_day(
         events.retain(|e| e.captured_at >= start && e.captured_at < end);
         events.sort_by_key(|e| e.captured_at);
         let reviews = store.reviews_of_day(&actor, &agent_id, date)?;
+        let mut location_views = Vec::new();
+        for e in events.iter().filter(|e| e.location_retained) {
+            location_views.extend(store.location_views(&actor, &e.id)?);
+        }
         let report = store.attendance_report(
             &actor,
             &ReportQuery {
@@ -469,6 +474,7 @@ async fn load_day(
             zone,
             events,
             reviews,
+            location_views,
             summary: report.days.into_iter().next(),
         })
     })
@@ -480,6 +486,7 @@ struct DayData {
     zone: chrono_tz::Tz,
     events: Vec<fieldcheck_core::AttendanceEvent>,
     reviews: Vec<fieldcheck_core::review::Review>,
+    location_views: Vec<fieldcheck_core::store::LocationView>,
     summary: Option<fieldcheck_core::report::AttendanceDay>,
 }
 
@@ -490,6 +497,18 @@ fn render_day(
     day: &DayData,
     status: StatusCode,
     error: Option<&str>,
+) -> Response {
+    render_day_with(session, agent, date, day, status, error, None)
+}
+
+fn render_day_with(
+    session: &Session,
+    agent: &str,
+    date: NaiveDate,
+    day: &DayData,
+    status: StatusCode,
+    error: Option<&str>,
+    located: Option<&fieldcheck_core::RetainedLocation>,
 ) -> Response {
     session.page(
         status,
@@ -503,6 +522,8 @@ fn render_day(
                 summary: day.summary.as_ref(),
                 events: &day.events,
                 reviews: &day.reviews,
+                location_views: &day.location_views,
+                located,
                 error,
             },
         ),
@@ -633,6 +654,99 @@ async fn review(
         Ok(Err(e)) => internal(&e),
         Err(r) => r,
     }
+}
+
+#[derive(Deserialize)]
+struct LocationForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    event_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// "Show location": the coordinates an audit flag kept for one event of the
+/// day, shown once on this answer and logged with who asked and why.
+async fn show_location(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((agent, date)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let session = match session(&state, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return to_sign_in(),
+        Err(r) => return r,
+    };
+    let form = serde_urlencoded::from_bytes::<LocationForm>(&body).ok();
+    let Some(form) = form.filter(|f| same_secret(&f.csrf_token, &session.csrf())) else {
+        return session.refused("The form was out of date. Reload the page and try again.");
+    };
+    let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
+        return session.not_found();
+    };
+    if !session.may_see(&agent) {
+        return session.not_found();
+    }
+    let day = match load_day(&state, &session, &agent, date).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    if !day
+        .events
+        .iter()
+        .any(|e| e.id == form.event_id && e.location_retained)
+    {
+        return session.not_found();
+    }
+    if form.reason.trim().is_empty() {
+        return render_day(
+            &session,
+            &agent,
+            date,
+            &day,
+            StatusCode::BAD_REQUEST,
+            Some("Say why you need to see the location."),
+        );
+    }
+    let store = state.store.clone();
+    let actor = session.actor();
+    let event_id = form.event_id.clone();
+    let reason = form.reason.clone();
+    let shown =
+        blocking(move || store.view_retained_location(&actor, &event_id, &reason, Utc::now()))
+            .await;
+    let location = match shown {
+        Ok(Ok(Some(location))) => location,
+        Ok(Ok(None)) => return session.not_found(),
+        Ok(Err(Error::InvalidInput { field, reason })) => {
+            return render_day(
+                &session,
+                &agent,
+                date,
+                &day,
+                StatusCode::BAD_REQUEST,
+                Some(&format!("{field}: {reason}")),
+            );
+        }
+        Ok(Err(e)) => return internal(&e),
+        Err(r) => return r,
+    };
+    // Reloaded so the page lists this view among the logged ones.
+    let day = match load_day(&state, &session, &agent, date).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    render_day_with(
+        &session,
+        &agent,
+        date,
+        &day,
+        StatusCode::OK,
+        None,
+        Some(&location),
+    )
 }
 
 async fn bulk_review(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

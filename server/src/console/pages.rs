@@ -285,6 +285,9 @@ pub struct DayView<'a> {
     pub summary: Option<&'a AttendanceDay>,
     pub events: &'a [AttendanceEvent],
     pub reviews: &'a [Review],
+    pub location_views: &'a [fieldcheck_core::store::LocationView],
+    /// Coordinates asked for with "Show location" (this answer only).
+    pub located: Option<&'a fieldcheck_core::RetainedLocation>,
     pub error: Option<&'a str>,
 }
 
@@ -324,6 +327,36 @@ pub fn agent_day(user: &ConsoleUser, csrf: &str, v: &DayView<'_>) -> Markup {
                                     td { (e.device_id.as_deref().map_or("this server".to_string(), |d| format!("device {d}"))) }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+            @if let Some(l) = v.located {
+                p.notice role="status" {
+                    "Location kept under an audit flag for the fix at "
+                    (l.captured_at.with_timezone(&v.zone).format("%H:%M:%S")) ": "
+                    (format!("{:.6}, {:.6}", l.lat, l.lon)) " (±" (l.accuracy_m.round()) " m). "
+                    "This view is logged."
+                }
+            }
+            @let retained: Vec<&AttendanceEvent> = v.events.iter().filter(|e| e.location_retained).collect();
+            @if !retained.is_empty() {
+                h2 { "Retained locations" }
+                p.muted { "An audit flag kept the coordinates of these fixes. Seeing them needs a reason, and every view is logged." }
+                @for e in &retained {
+                    form.review-form method="post" action=(format!("{}/location", day_href(v.agent, v.date))) aria-label=(format!("Show the location of the {} at {}", e.kind.as_str(), e.captured_at.with_timezone(&v.zone).format("%H:%M:%S"))) {
+                        input type="hidden" name="csrf_token" value=(csrf);
+                        input type="hidden" name="event_id" value=(e.id);
+                        label for=(format!("why-{}", e.id)) { "Reason for the " (e.kind.as_str()) " at " (e.captured_at.with_timezone(&v.zone).format("%H:%M:%S")) }
+                        input id=(format!("why-{}", e.id)) name="reason" required;
+                        div.actions { button.secondary type="submit" { "Show location" } }
+                    }
+                }
+                @if !v.location_views.is_empty() {
+                    h3 { "Views logged" }
+                    ul {
+                        @for view in v.location_views {
+                            li { (view.viewer.id) " at " (view.at.with_timezone(&v.zone).format("%Y-%m-%d %H:%M")) ": “" (view.reason) "”" }
                         }
                     }
                 }

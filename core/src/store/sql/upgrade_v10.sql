@@ -74,3 +74,16 @@ CREATE TABLE console_sessions (
     expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX console_sessions_by_user ON console_sessions (user_id);
+
+-- Who looked at a retained location, when and why (§12.4: a view of
+-- coordinates kept under an audit flag is itself logged). Append-only.
+CREATE TABLE location_views (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    viewer_id TEXT NOT NULL,
+    viewer_role TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX location_views_by_event ON location_views (event_id, at);
