@@ -1,0 +1,152 @@
+//! Signing in and out (PRODUCT.md §12.4): the Argon2id check on the
+//! blocking pool, the throttle of failed attempts, the session cookie.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::ConnectInfo;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use fieldcheck_core::SignIn;
+use serde::Deserialize;
+
+use super::{
+    SESSION_HOURS, blocking, cookie, html, pages, same_secret, see_other, session, to_sign_in,
+};
+use crate::AppState;
+use crate::problem::internal;
+use crate::request_log::LoggedUser;
+
+#[derive(Deserialize)]
+pub(super) struct SignInForm {
+    user: String,
+    password: String,
+}
+
+pub(super) async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match session(&state, &headers).await {
+        Ok(Some(_)) => see_other("/"),
+        Ok(None) => html(StatusCode::OK, pages::sign_in(None, ""), None),
+        Err(r) => r,
+    }
+}
+
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> Response {
+    let Ok(form) = serde_urlencoded::from_bytes::<SignInForm>(&body) else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::sign_in(Some("Enter a user and a password."), ""),
+            None,
+        );
+    };
+    let address = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let user_id = form.user.trim().to_string();
+    let wait = state
+        .sign_in_throttle
+        .lock()
+        .map(|mut t| t.locked(&user_id, address, Instant::now()))
+        .unwrap_or(None);
+    if let Some(wait) = wait {
+        let minutes = wait.as_secs().div_ceil(60);
+        let mut response = html(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::sign_in(
+                Some(&format!(
+                    "Too many failed sign-ins. Try again in {minutes} minutes."
+                )),
+                &user_id,
+            ),
+            None,
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(wait.as_secs().max(1)),
+        );
+        return response;
+    }
+    let store = state.store.clone();
+    let id = user_id.clone();
+    let result = blocking(move || {
+        store.sign_in(
+            &id,
+            &form.password,
+            Duration::hours(SESSION_HOURS),
+            Utc::now(),
+        )
+    })
+    .await;
+    match result {
+        Ok(Ok(SignIn::Started { token, user })) => {
+            if let Ok(mut t) = state.sign_in_throttle.lock() {
+                t.succeeded(&user.id);
+            }
+            let mut response = see_other("/");
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                cookie(&state, &token, SESSION_HOURS * 3600),
+            );
+            response.extensions_mut().insert(LoggedUser(user.id));
+            response
+        }
+        Ok(Ok(SignIn::Refused)) => {
+            if let Ok(mut t) = state.sign_in_throttle.lock() {
+                t.failed(&user_id, address, Instant::now());
+            }
+            html(
+                StatusCode::UNAUTHORIZED,
+                pages::sign_in(Some("Wrong user or password."), &user_id),
+                None,
+            )
+        }
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+pub(super) async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match session(&state, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return to_sign_in(),
+        Err(r) => return r,
+    };
+    let form: CsrfForm = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfForm {
+        csrf_token: String::new(),
+    });
+    if !same_secret(&form.csrf_token, &session.csrf()) {
+        return session.refused("The form was out of date. Reload the page and try again.");
+    }
+    let store = state.store.clone();
+    let token = session.token.clone();
+    match blocking(move || store.end_session(&token)).await {
+        Ok(Ok(())) => {
+            let mut response = see_other("/");
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, cookie(&state, "", 0));
+            response
+                .extensions_mut()
+                .insert(LoggedUser(session.user.id));
+            response
+        }
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}

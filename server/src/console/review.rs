@@ -1,0 +1,491 @@
+//! The supervisor's review job: the queue, an agent's day, single and bulk
+//! decisions, and "show location" (PRODUCT.md §12.4).
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{Duration, NaiveDate, Utc};
+use fieldcheck_core::review::Decision;
+use fieldcheck_core::shift::day_bounds;
+use fieldcheck_core::{Error, EventFilter, ReportQuery};
+use serde::Deserialize;
+
+use super::{
+    Session, bad_dates, blocking, html, non_empty, pages, parse_date, queue, same_secret,
+    see_other, session, to_sign_in,
+};
+use crate::AppState;
+use crate::problem::internal;
+use crate::request_log::LoggedUser;
+
+/// Periods the queue offers by default.
+const DEFAULT_QUEUE_DAYS: i64 = 14;
+
+pub(super) async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<queue::QueueQuery>,
+) -> Response {
+    let session = match session(&state, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return html(StatusCode::OK, pages::sign_in(None, ""), None),
+        Err(r) => return r,
+    };
+    let today = pages::today(Utc::now());
+    let (Some(from), Some(to)) = (
+        parse_date(
+            q.from.as_deref(),
+            today - Duration::days(DEFAULT_QUEUE_DAYS - 1),
+        ),
+        parse_date(q.to.as_deref(), today),
+    ) else {
+        return bad_dates(&session);
+    };
+    let filter = queue::QueueFilter {
+        agent: non_empty(q.agent),
+        site: non_empty(q.site),
+        from,
+        to,
+        reason: non_empty(q.reason),
+    };
+    let notice = q
+        .done
+        .as_deref()
+        .and_then(|n| n.parse::<usize>().ok())
+        .map(|n| format!("Recorded {n} decision{}.", if n == 1 { "" } else { "s" }));
+    let report = match team_attendance(&state, &session, from, to, filter.agent.clone()).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let page = queue::build(report, filter);
+    session.page(
+        StatusCode::OK,
+        pages::queue(&session.user, &session.csrf(), &page, notice.as_deref()),
+    )
+}
+
+/// The attendance report over a period, narrowed to what the user may see
+/// (an agent outside their team gives an empty report, not an error).
+pub(super) async fn team_attendance(
+    state: &AppState,
+    session: &Session,
+    from: NaiveDate,
+    to: NaiveDate,
+    agent: Option<String>,
+) -> Result<fieldcheck_core::report::AttendanceReport, Response> {
+    let store = state.store.clone();
+    let actor = session.actor();
+    let query = ReportQuery { from, to, agent };
+    let mut report =
+        match blocking(move || store.attendance_report(&actor, &query, Utc::now())).await? {
+            Ok(r) => r,
+            Err(Error::InvalidInput { .. }) => {
+                return Err(session.page(
+                    StatusCode::BAD_REQUEST,
+                    pages::message(
+                        Some((&session.user, &session.csrf())),
+                        "Bad period",
+                        "Choose a period of at most a year, the first date not after the last.",
+                    ),
+                ));
+            }
+            Err(e) => return Err(internal(&e)),
+        };
+    report.retain_agents(|a| session.may_see(a));
+    Ok(report)
+}
+
+async fn load_day(
+    state: &AppState,
+    session: &Session,
+    agent: &str,
+    date: NaiveDate,
+) -> Result<DayData, Response> {
+    let store = state.store.clone();
+    let actor = session.actor();
+    let agent_id = agent.to_string();
+    let loaded = blocking(move || {
+        let zone = store.agent_zone(&agent_id)?;
+        let (start, end) = day_bounds(zone, date);
+        let mut events = store.events(
+            &actor,
+            &EventFilter {
+                agent: Some(agent_id.clone()),
+                from: Some(start),
+                to: Some(end),
+            },
+        )?;
+        events.retain(|e| e.captured_at >= start && e.captured_at < end);
+        events.sort_by_key(|e| e.captured_at);
+        let reviews = store.reviews_of_day(&actor, &agent_id, date)?;
+        let mut location_views = Vec::new();
+        for e in events.iter().filter(|e| e.location_retained) {
+            location_views.extend(store.location_views(&actor, &e.id)?);
+        }
+        let report = store.attendance_report(
+            &actor,
+            &ReportQuery {
+                from: date,
+                to: date,
+                agent: Some(agent_id.clone()),
+            },
+            Utc::now(),
+        )?;
+        Ok(DayData {
+            zone,
+            events,
+            reviews,
+            location_views,
+            summary: report.days.into_iter().next(),
+        })
+    })
+    .await?;
+    loaded.map_err(|e| internal(&e))
+}
+
+struct DayData {
+    zone: chrono_tz::Tz,
+    events: Vec<fieldcheck_core::AttendanceEvent>,
+    reviews: Vec<fieldcheck_core::review::Review>,
+    location_views: Vec<fieldcheck_core::store::LocationView>,
+    summary: Option<fieldcheck_core::report::AttendanceDay>,
+}
+
+fn render_day(
+    session: &Session,
+    agent: &str,
+    date: NaiveDate,
+    day: &DayData,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    render_day_with(session, agent, date, day, status, error, None)
+}
+
+fn render_day_with(
+    session: &Session,
+    agent: &str,
+    date: NaiveDate,
+    day: &DayData,
+    status: StatusCode,
+    error: Option<&str>,
+    located: Option<&fieldcheck_core::RetainedLocation>,
+) -> Response {
+    session.page(
+        status,
+        pages::agent_day(
+            &session.user,
+            &session.csrf(),
+            &pages::DayView {
+                agent,
+                date,
+                zone: day.zone,
+                summary: day.summary.as_ref(),
+                events: &day.events,
+                reviews: &day.reviews,
+                location_views: &day.location_views,
+                located,
+                error,
+            },
+        ),
+    )
+}
+
+pub(super) async fn agent_day(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((agent, date)): Path<(String, String)>,
+) -> Response {
+    let session = match session(&state, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return to_sign_in(),
+        Err(r) => return r,
+    };
+    let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
+        return session.not_found();
+    };
+    if !session.may_see(&agent) {
+        return session.not_found();
+    }
+    match load_day(&state, &session, &agent, date).await {
+        Ok(day) => render_day(&session, &agent, date, &day, StatusCode::OK, None),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReviewForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    event_id: Option<String>,
+}
+
+fn decision_of(text: &str) -> Option<Decision> {
+    match text {
+        "approve" | "approved" => Some(Decision::Approved),
+        "reject" | "rejected" => Some(Decision::Rejected),
+        _ => None,
+    }
+}
+
+pub(super) async fn review(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((agent, date)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let session = match session(&state, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return to_sign_in(),
+        Err(r) => return r,
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<ReviewForm>(&body) else {
+        return session.refused("The form was out of date. Reload the page and try again.");
+    };
+    if !same_secret(&form.csrf_token, &session.csrf()) {
+        return session.refused("The form was out of date. Reload the page and try again.");
+    }
+    let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
+        return session.not_found();
+    };
+    if !session.may_see(&agent) {
+        return session.not_found();
+    }
+    let day = match load_day(&state, &session, &agent, date).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let event_id = non_empty(form.event_id);
+    if event_id
+        .as_deref()
+        .is_some_and(|id| !day.events.iter().any(|e| e.id == id))
+    {
+        return session.not_found();
+    }
+    let Some(decision) = decision_of(&form.decision) else {
+        return render_day(
+            &session,
+            &agent,
+            date,
+            &day,
+            StatusCode::BAD_REQUEST,
+            Some("Choose Approve or Reject."),
+        );
+    };
+    let note = form.note.trim().to_string();
+    if note.is_empty() {
+        return render_day(
+            &session,
+            &agent,
+            date,
+            &day,
+            StatusCode::BAD_REQUEST,
+            Some("Write a note for the decision."),
+        );
+    }
+    let store = state.store.clone();
+    let actor = session.actor();
+    let agent_id = agent.clone();
+    let result = blocking(move || match event_id {
+        Some(event) => store.review(&actor, &event, decision, &note, Utc::now()),
+        None => store.review_day(&actor, &agent_id, date, decision, &note, Utc::now()),
+    })
+    .await;
+    match result {
+        Ok(Ok(_)) => {
+            let mut response = see_other(&pages::day_href(&agent, date));
+            response
+                .extensions_mut()
+                .insert(LoggedUser(session.user.id));
+            response
+        }
+        Ok(Err(Error::InvalidInput { field, reason })) => render_day(
+            &session,
+            &agent,
+            date,
+            &day,
+            StatusCode::BAD_REQUEST,
+            Some(&format!("{field}: {reason}")),
+        ),
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct LocationForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    event_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// "Show location": the coordinates an audit flag kept for one event of the
+/// day, shown once on this answer and logged with who asked and why.
+pub(super) async fn show_location(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((agent, date)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let session = match session(&state, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return to_sign_in(),
+        Err(r) => return r,
+    };
+    let form = serde_urlencoded::from_bytes::<LocationForm>(&body).ok();
+    let Some(form) = form.filter(|f| same_secret(&f.csrf_token, &session.csrf())) else {
+        return session.refused("The form was out of date. Reload the page and try again.");
+    };
+    let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
+        return session.not_found();
+    };
+    if !session.may_see(&agent) {
+        return session.not_found();
+    }
+    let day = match load_day(&state, &session, &agent, date).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    if !day
+        .events
+        .iter()
+        .any(|e| e.id == form.event_id && e.location_retained)
+    {
+        return session.not_found();
+    }
+    if form.reason.trim().is_empty() {
+        return render_day(
+            &session,
+            &agent,
+            date,
+            &day,
+            StatusCode::BAD_REQUEST,
+            Some("Say why you need to see the location."),
+        );
+    }
+    let store = state.store.clone();
+    let actor = session.actor();
+    let event_id = form.event_id.clone();
+    let reason = form.reason.clone();
+    let shown =
+        blocking(move || store.view_retained_location(&actor, &event_id, &reason, Utc::now()))
+            .await;
+    let location = match shown {
+        Ok(Ok(Some(location))) => location,
+        Ok(Ok(None)) => return session.not_found(),
+        Ok(Err(Error::InvalidInput { field, reason })) => {
+            return render_day(
+                &session,
+                &agent,
+                date,
+                &day,
+                StatusCode::BAD_REQUEST,
+                Some(&format!("{field}: {reason}")),
+            );
+        }
+        Ok(Err(e)) => return internal(&e),
+        Err(r) => return r,
+    };
+    // Reloaded so the page lists this view among the logged ones.
+    let day = match load_day(&state, &session, &agent, date).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    render_day_with(
+        &session,
+        &agent,
+        date,
+        &day,
+        StatusCode::OK,
+        None,
+        Some(&location),
+    )
+}
+
+pub(super) async fn bulk_review(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match session(&state, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return to_sign_in(),
+        Err(r) => return r,
+    };
+    let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return session.refused("The form was out of date. Reload the page and try again.");
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    if !same_secret(field("csrf_token"), &session.csrf()) {
+        return session.refused("The form was out of date. Reload the page and try again.");
+    }
+    let decision = decision_of(field("decision")).unwrap_or(Decision::Approved);
+    let note = field("note").trim().to_string();
+    let mut days: Vec<(String, NaiveDate)> = Vec::new();
+    for (_, value) in fields.iter().filter(|(k, _)| k == "day") {
+        // "agent/YYYY-MM-DD"; agent ids may hold '/', dates never do.
+        let Some((agent, date)) = value.rsplit_once('/') else {
+            return session.not_found();
+        };
+        let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
+            return session.not_found();
+        };
+        if !session.may_see(agent) {
+            return session.not_found();
+        }
+        days.push((agent.to_string(), date));
+    }
+    let message = if days.is_empty() {
+        Some("Select at least one day.")
+    } else if note.is_empty() {
+        Some("Write a note for the decision.")
+    } else {
+        None
+    };
+    if let Some(message) = message {
+        return session.page(
+            StatusCode::BAD_REQUEST,
+            pages::message(
+                Some((&session.user, &session.csrf())),
+                "Nothing decided",
+                message,
+            ),
+        );
+    }
+    let store = state.store.clone();
+    let actor = session.actor();
+    let count = days.len();
+    let result = blocking(move || {
+        for (agent, date) in &days {
+            store.review_day(&actor, agent, *date, decision, &note, Utc::now())?;
+        }
+        Ok(())
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => {
+            let mut response = see_other(&format!("/?done={count}"));
+            response
+                .extensions_mut()
+                .insert(LoggedUser(session.user.id));
+            response
+        }
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}
