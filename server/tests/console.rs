@@ -83,6 +83,18 @@ impl Browser {
         self.read(result)
     }
 
+    fn get_with(&mut self, path: &str, header: (&str, &str)) -> Page {
+        let mut request = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header(header.0, header.1);
+        if let Some(c) = &self.cookie {
+            request = request.header("Cookie", c);
+        }
+        let result = request.call();
+        self.read(result)
+    }
+
     fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let mut request = self.agent.post(format!("{}{path}", self.base));
         if let Some(c) = &self.cookie {
@@ -726,5 +738,52 @@ fn a_retained_location_is_shown_only_with_a_reason_and_every_view_is_logged() {
     for secret in ["6.2146", "106.8229", "disputes"] {
         assert!(!log.contains(secret), "{secret} logged");
     }
+    server.terminate();
+}
+
+#[test]
+fn the_console_speaks_english_or_bahasa_indonesia_as_asked() {
+    let dir = TempDir::new().unwrap();
+    let server_db = dir.path().join("server.db");
+    let server = Server::start(&server_db, &[]);
+    add_user(&server_db, "sup-1", "supervisor", "a1");
+    pushed_device(&dir, &server, &server_db);
+    let mut browser = Browser::new(&server);
+
+    let english = browser.get("/");
+    assert!(english.body.contains("<html lang=\"en\">"));
+    assert!(english.body.contains(">Sign in</button>"));
+    let asked = browser.get_with("/", ("Accept-Language", "id-ID,id;q=0.9,en;q=0.5"));
+    assert!(asked.body.contains("<html lang=\"id\">"));
+    assert!(asked.body.contains("<label for=\"user\">Pengguna</label>"));
+    assert!(asked.body.contains(">Masuk</button>"));
+    let english_first = browser.get_with("/", ("Accept-Language", "en-GB,id;q=0.8"));
+    assert!(english_first.body.contains(">Sign in</button>"));
+
+    // The switch remembers the choice in a cookie, over Accept-Language.
+    browser.sign_in("sup-1", "correct horse battery");
+    let session_cookie = browser.cookie.clone().unwrap();
+    let switched = browser.get("/language/id");
+    assert_eq!(switched.status, 303);
+    let lang_cookie = switched.header("set-cookie");
+    assert!(
+        lang_cookie.starts_with("fieldcheck_lang=id;"),
+        "{lang_cookie}"
+    );
+    browser.cookie = Some(format!("{session_cookie}; fieldcheck_lang=id"));
+    let queue = browser.get(&format!("/?{PERIOD}"));
+    assert!(queue.body.contains("Antrean tinjauan"));
+    assert!(queue.body.contains("Perlu keputusan: 3"));
+    assert!(
+        queue.body.contains(">07/01/2026</a>"),
+        "dates as Indonesians write them"
+    );
+    assert!(queue.body.contains("Setujui yang dipilih"));
+    let day = browser.get("/agents/a1/days/2026-01-05");
+    assert!(day.body.contains("Lini waktu"));
+    assert!(day.body.contains(">Tolak</button>"));
+    browser.cookie = Some(format!("{session_cookie}; fieldcheck_lang=en"));
+    let back = browser.get_with(&format!("/?{PERIOD}"), ("Accept-Language", "id"));
+    assert!(back.body.contains("Needing a decision: 3"));
     server.terminate();
 }

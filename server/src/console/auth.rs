@@ -14,8 +14,9 @@ use chrono::{Duration, Utc};
 use fieldcheck_core::SignIn;
 use serde::Deserialize;
 
+use super::i18n::Text;
 use super::{
-    SESSION_HOURS, blocking, cookie, html, pages, same_secret, see_other, session, to_sign_in,
+    SESSION_HOURS, blocking, cookie, same_secret, see_other, session, sign_in_form, to_sign_in,
 };
 use crate::AppState;
 use crate::problem::internal;
@@ -30,21 +31,23 @@ pub(super) struct SignInForm {
 pub(super) async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match session(&state, &headers).await {
         Ok(Some(_)) => see_other("/"),
-        Ok(None) => html(StatusCode::OK, pages::sign_in(None, ""), None),
+        Ok(None) => sign_in_form(&headers, StatusCode::OK, None, ""),
         Err(r) => r,
     }
 }
 
 pub(super) async fn sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Bytes,
 ) -> Response {
     let Ok(form) = serde_urlencoded::from_bytes::<SignInForm>(&body) else {
-        return html(
+        return sign_in_form(
+            &headers,
             StatusCode::BAD_REQUEST,
-            pages::sign_in(Some("Enter a user and a password."), ""),
-            None,
+            Some(&|t: &Text| t.enter_user.to_string()),
+            "",
         );
     };
     let address = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
@@ -56,15 +59,11 @@ pub(super) async fn sign_in(
         .unwrap_or(None);
     if let Some(wait) = wait {
         let minutes = wait.as_secs().div_ceil(60);
-        let mut response = html(
+        let mut response = sign_in_form(
+            &headers,
             StatusCode::TOO_MANY_REQUESTS,
-            pages::sign_in(
-                Some(&format!(
-                    "Too many failed sign-ins. Try again in {minutes} minutes."
-                )),
-                &user_id,
-            ),
-            None,
+            Some(&|t: &Text| (t.locked_out)(minutes)),
+            &user_id,
         );
         response.headers_mut().insert(
             header::RETRY_AFTER,
@@ -100,10 +99,11 @@ pub(super) async fn sign_in(
             if let Ok(mut t) = state.sign_in_throttle.lock() {
                 t.failed(&user_id, address, Instant::now());
             }
-            html(
+            sign_in_form(
+                &headers,
                 StatusCode::UNAUTHORIZED,
-                pages::sign_in(Some("Wrong user or password."), &user_id),
-                None,
+                Some(&|t: &Text| t.wrong_password.to_string()),
+                &user_id,
             )
         }
         Ok(Err(e)) => internal(&e),
@@ -131,7 +131,7 @@ pub(super) async fn sign_out(
         csrf_token: String::new(),
     });
     if !same_secret(&form.csrf_token, &session.csrf()) {
-        return session.refused("The form was out of date. Reload the page and try again.");
+        return session.refused(session.t().stale_form);
     }
     let store = state.store.clone();
     let token = session.token.clone();

@@ -15,6 +15,7 @@ use fieldcheck_core::store::RequestFilter;
 use fieldcheck_core::{AuditFlag, Error, FlagPurpose, FlagRequest, FlagScope, UserRole};
 use maud::{Markup, html};
 
+use super::i18n::Text;
 use super::pages::{card_labels, header_row, page};
 use super::{Session, blocking, same_secret, see_other, session, to_sign_in};
 use crate::AppState;
@@ -60,7 +61,7 @@ fn checked_form(session: &Session, body: &Bytes) -> Option<Vec<(String, String)>
 }
 
 fn stale_form(session: &Session) -> Response {
-    session.refused("The form was out of date. Reload the page and try again.")
+    session.refused(session.t().stale_form)
 }
 
 fn notice(text: Option<&str>, error: bool) -> Markup {
@@ -74,15 +75,17 @@ fn notice(text: Option<&str>, error: bool) -> Markup {
 // ---------------------------------------------------------------------------
 // Devices
 
-const DEVICE_COLUMNS: [&str; 7] = [
-    "Device",
-    "Agent",
-    "Platform",
-    "Enrolled",
-    "Last sync",
-    "Acked seq",
-    "Status",
-];
+fn device_columns(t: &Text) -> [&'static str; 7] {
+    [
+        t.device,
+        t.agent,
+        t.platform,
+        t.enrolled,
+        t.last_sync,
+        t.acked_seq,
+        t.status,
+    ]
+}
 
 async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let session = match signed_in(&state, &headers).await {
@@ -109,22 +112,25 @@ async fn devices_page(
     list.retain(|d| session.may_see(&d.agent));
     let is_admin = session.user.role == UserRole::Admin;
     let csrf = session.csrf();
+    let t = session.t();
+    let columns = device_columns(t);
     session.page(
         status,
         page(
-            "Devices",
+            t,
+            t.devices,
             Some((&session.user, &csrf)),
             html! {
-                h1 { "Devices" }
+                h1 { (t.devices) }
                 (notice(message, status != StatusCode::OK))
-                p.muted { "Each device's chain is checked link by link at every batch; a batch that breaks it is refused, so the acked seq is how far the chain is verified." }
+                p.muted { (t.devices_help) }
                 @if list.is_empty() {
-                    p { "No device is enrolled for your agents." }
+                    p { (t.no_devices) }
                 } @else {
-                    (card_labels("devices", &DEVICE_COLUMNS))
+                    (card_labels("devices", &columns))
                     div.table-wrap {
                         table #devices .cards {
-                            (header_row(&DEVICE_COLUMNS))
+                            (header_row(t, &columns))
                             tbody {
                                 @for d in &list {
                                     tr {
@@ -132,19 +138,19 @@ async fn devices_page(
                                         td { (d.agent) }
                                         td { (d.platform.as_str()) }
                                         td { (when(d.enrolled_at)) }
-                                        td { (d.last_sync_at.map_or("never".to_string(), when)) }
+                                        td { (d.last_sync_at.map_or(t.never.to_string(), when)) }
                                         td { (d.acked_seq) }
                                         td {
                                             @if d.revoked {
-                                                span.badge.bad { "revoked" }
+                                                span.badge.bad { (t.revoked) }
                                             } @else if is_admin {
                                                 form method="post" action="/devices/revoke" {
                                                     input type="hidden" name="csrf_token" value=(csrf);
                                                     input type="hidden" name="device_id" value=(d.device_id);
-                                                    button.reject type="submit" aria-label=(format!("Revoke device {}", d.device_id)) { "Revoke" }
+                                                    button.reject type="submit" aria-label=((t.revoke_device)(&d.device_id)) { (t.revoke) }
                                                 }
                                             } @else {
-                                                span.badge.ok { "active" }
+                                                span.badge.ok { (t.active) }
                                             }
                                         }
                                     }
@@ -167,7 +173,7 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         return stale_form(&session);
     };
     if session.user.role != UserRole::Admin {
-        return session.refused("Only an admin can revoke a device.");
+        return session.refused(session.t().admin_revokes);
     }
     let device = field(&fields, "device_id").to_string();
     let store = state.store.clone();
@@ -183,7 +189,9 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
 // ---------------------------------------------------------------------------
 // Audit flags
 
-const FLAG_COLUMNS: [&str; 6] = ["Purpose", "Scope", "Reason", "Set by", "From", "Until"];
+fn flag_columns(t: &Text) -> [&'static str; 6] {
+    [t.purpose, t.scope, t.reason, t.set_by, t.from, t.until]
+}
 
 fn flag_visible(session: &Session, flag: &AuditFlag) -> bool {
     match &flag.scope {
@@ -215,28 +223,31 @@ async fn flags_page(
     };
     list.retain(|f| flag_visible(session, f));
     let csrf = session.csrf();
+    let t = session.t();
+    let columns = flag_columns(t);
     session.page(
         status,
         page(
-            "Audit flags",
+            t,
+            t.audit_flags,
             Some((&session.user, &csrf)),
             html! {
-                h1 { "Audit flags" }
+                h1 { (t.audit_flags) }
                 (notice(message, status != StatusCode::OK))
-                p.muted { "While a flag is in force, the fixes it covers keep their coordinates (until the flag's retention ends); every other fix is judged and dropped." }
+                p.muted { (t.flags_help) }
                 @if list.is_empty() {
-                    p { "No flag in force." }
+                    p { (t.no_flags) }
                 } @else {
-                    (card_labels("flags", &FLAG_COLUMNS))
+                    (card_labels("flags", &columns))
                     div.table-wrap {
                         table #flags .cards {
-                            (header_row(&FLAG_COLUMNS))
+                            (header_row(t, &columns))
                             tbody {
                                 @for f in &list {
                                     tr {
                                         td { (f.purpose.as_str()) }
                                         td { (f.scope.kind()) " " (f.scope.id().unwrap_or("")) }
-                                        td { (f.reason.as_deref().unwrap_or("(erased)")) }
+                                        td { (f.reason.as_deref().unwrap_or(t.erased)) }
                                         td { (f.set_by.id) }
                                         td { (when(f.starts_at)) }
                                         td { (when(f.expires_at)) }
@@ -246,21 +257,21 @@ async fn flags_page(
                         }
                     }
                 }
-                h2 { "Set a flag" }
+                h2 { (t.set_a_flag) }
                 form.review-form method="post" action="/flags" {
                     input type="hidden" name="csrf_token" value=(csrf);
-                    label for="flag-agent" { "Agent" }
+                    label for="flag-agent" { (t.agent) }
                     input #flag-agent name="agent" required;
-                    label for="flag-purpose" { "Purpose" }
+                    label for="flag-purpose" { (t.purpose) }
                     select #flag-purpose name="purpose" {
                         option value="audit" { "audit" }
                         option value="security" { "security" }
                     }
-                    label for="flag-reason" { "Reason" }
+                    label for="flag-reason" { (t.reason) }
                     textarea #flag-reason name="reason" required {}
-                    label for="flag-until" { "Until (UTC)" }
+                    label for="flag-until" { (t.until_utc) }
                     input #flag-until name="until" type="datetime-local" required;
-                    div.actions { button type="submit" { "Set flag" } }
+                    div.actions { button type="submit" { (t.set_flag) } }
                 }
             },
         ),
@@ -295,7 +306,7 @@ async fn set_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             &state,
             &session,
             StatusCode::BAD_REQUEST,
-            Some("Until: a date and time, YYYY-MM-DDTHH:MM (UTC)."),
+            Some(session.t().until_help),
         )
         .await;
     };
@@ -326,7 +337,9 @@ async fn set_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 // ---------------------------------------------------------------------------
 // Sites
 
-const SITE_COLUMNS: [&str; 4] = ["Site", "Name", "Fence", "Agents"];
+fn site_columns(t: &Text) -> [&'static str; 4] {
+    [t.site, t.name, t.fence, t.agents]
+}
 
 async fn sites(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let session = match signed_in(&state, &headers).await {
@@ -351,22 +364,25 @@ async fn sites_page(
     };
     let csrf = session.csrf();
     let is_admin = session.user.role == UserRole::Admin;
+    let t = session.t();
+    let columns = site_columns(t);
     session.page(
         status,
         page(
-            "Sites",
+            t,
+            t.sites,
             Some((&session.user, &csrf)),
             html! {
-                h1 { "Sites" }
+                h1 { (t.sites) }
                 (notice(message, status != StatusCode::OK))
-                p { a href="/sites/export" download { "Export as GeoJSON" } }
+                p { a href="/sites/export" download { (t.export_geojson) } }
                 @if list.is_empty() {
-                    p { "No site yet." }
+                    p { (t.no_sites) }
                 } @else {
-                    (card_labels("sites", &SITE_COLUMNS))
+                    (card_labels("sites", &columns))
                     div.table-wrap {
                         table #sites .cards {
-                            (header_row(&SITE_COLUMNS))
+                            (header_row(t, &columns))
                             tbody {
                                 @for s in &list {
                                     tr {
@@ -374,11 +390,11 @@ async fn sites_page(
                                         td { (s.name) }
                                         td {
                                             @match &s.fence {
-                                                fieldcheck_core::Fence::Circle { radius_m, .. } => { "circle, " (radius_m.round()) " m" }
-                                                fieldcheck_core::Fence::Polygons(p) => { "polygon ×" (p.0.len()) }
+                                                fieldcheck_core::Fence::Circle { radius_m, .. } => { ((t.circle)(*radius_m)) }
+                                                fieldcheck_core::Fence::Polygons(p) => { ((t.polygons)(p.0.len())) }
                                             }
                                         }
-                                        td { (if s.agents.is_empty() { "any".to_string() } else { s.agents.join(", ") }) }
+                                        td { (if s.agents.is_empty() { t.any_agent.to_string() } else { s.agents.join(", ") }) }
                                     }
                                 }
                             }
@@ -386,12 +402,12 @@ async fn sites_page(
                     }
                 }
                 @if is_admin {
-                    h2 { "Import sites" }
+                    h2 { (t.import_sites) }
                     form.review-form method="post" action="/sites" {
                         input type="hidden" name="csrf_token" value=(csrf);
-                        label for="geojson" { "GeoJSON FeatureCollection" }
+                        label for="geojson" { (t.geojson_label) }
                         textarea #geojson name="geojson" rows="8" required { (draft) }
-                        div.actions { button type="submit" { "Import" } }
+                        div.actions { button type="submit" { (t.import) } }
                     }
                 }
             },
@@ -408,7 +424,7 @@ async fn import_sites(State(state): State<AppState>, headers: HeaderMap, body: B
         return stale_form(&session);
     };
     if session.user.role != UserRole::Admin {
-        return session.refused("Only an admin can import sites.");
+        return session.refused(session.t().admin_imports);
     }
     let geojson = field(&fields, "geojson").to_string();
     let store = state.store.clone();
@@ -416,10 +432,7 @@ async fn import_sites(State(state): State<AppState>, headers: HeaderMap, body: B
     let text = geojson.clone();
     match blocking(move || store.import_sites(&actor, &text, Utc::now())).await {
         Ok(Ok(summary)) => {
-            let message = format!(
-                "Imported: {} added, {} replaced.",
-                summary.added, summary.replaced
-            );
+            let message = (session.t().imported)(summary.added, summary.replaced);
             sites_page(&state, &session, StatusCode::OK, Some(&message), "").await
         }
         // The per-feature error of §2, the text kept for correcting.
@@ -428,7 +441,7 @@ async fn import_sites(State(state): State<AppState>, headers: HeaderMap, body: B
                 &state,
                 &session,
                 StatusCode::BAD_REQUEST,
-                Some(&format!("Nothing imported: {e}")),
+                Some(&format!("{}{e}", session.t().nothing_imported)),
                 &geojson,
             )
             .await
@@ -465,7 +478,16 @@ async fn export_sites(State(state): State<AppState>, headers: HeaderMap) -> Resp
 // ---------------------------------------------------------------------------
 // Data-subject requests (admins)
 
-const REQUEST_COLUMNS: [&str; 6] = ["Subject", "Kind", "Received", "Due", "Status", "Answered"];
+fn request_columns(t: &Text) -> [&'static str; 6] {
+    [
+        t.subject,
+        t.kind,
+        t.received,
+        t.due,
+        t.status,
+        t.answered_col,
+    ]
+}
 
 async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let session = match signed_in(&state, &headers).await {
@@ -493,21 +515,24 @@ async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response
         })
         .count();
     let csrf = session.csrf();
+    let t = session.t();
+    let columns = request_columns(t);
     session.page(
         StatusCode::OK,
         page(
-            "Requests",
+            t,
+            t.requests,
             Some((&session.user, &csrf)),
             html! {
-                h1 { "Data-subject requests" }
-                p { "Overdue: " strong { (overdue_count) } " · due within 7 days: " strong { (due_soon) } " · all: " (list.len()) }
+                h1 { (t.subject_requests) }
+                p { ((t.request_counts)(overdue_count, due_soon, list.len())) }
                 @if list.is_empty() {
-                    p { "No request received." }
+                    p { (t.no_requests) }
                 } @else {
-                    (card_labels("requests", &REQUEST_COLUMNS))
+                    (card_labels("requests", &columns))
                     div.table-wrap {
                         table #requests .cards {
-                            (header_row(&REQUEST_COLUMNS))
+                            (header_row(t, &columns))
                             tbody {
                                 @for r in &list {
                                     tr {
@@ -516,9 +541,9 @@ async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response
                                         td { (when(r.received_at)) }
                                         td { (when(r.due_at)) }
                                         td {
-                                            @if overdue(r) { span.badge.bad { "overdue" } }
-                                            @else if r.status == RequestStatus::Open { span.badge { "open" } }
-                                            @else { span.badge.ok { "answered" } }
+                                            @if overdue(r) { span.badge.bad { (t.overdue) } }
+                                            @else if r.status == RequestStatus::Open { span.badge { (t.open) } }
+                                            @else { span.badge.ok { (t.answered) } }
                                         }
                                         td { (r.completed_at.map_or("—".to_string(), when)) }
                                     }

@@ -6,6 +6,7 @@
 //! agents of their team, and anything else answers 404.
 
 mod auth;
+pub mod i18n;
 mod manage;
 pub mod pages;
 pub mod queue;
@@ -22,6 +23,7 @@ use fieldcheck_core::{Actor, ConsoleUser, UserRole};
 use maud::Markup;
 use sha2::{Digest, Sha256};
 
+use self::i18n::{LANG_COOKIE, Lang, Text};
 use crate::AppState;
 use crate::problem::internal;
 use crate::request_log::LoggedUser;
@@ -44,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reviews/bulk", post(review::bulk_review))
         .route("/reports", get(reports::reports))
         .route("/reports/{kind}/{format}", get(reports::report_download))
+        .route("/language/{code}", get(choose_language))
         .merge(manage::routes())
 }
 
@@ -51,6 +54,7 @@ pub fn routes() -> Router<AppState> {
 pub(super) struct Session {
     pub(super) user: ConsoleUser,
     token: String,
+    lang: Lang,
 }
 
 impl Session {
@@ -63,6 +67,11 @@ impl Session {
             UserRole::Admin => Actor::admin(self.user.id.clone()),
             UserRole::Supervisor => Actor::supervisor(self.user.id.clone()),
         }
+    }
+
+    /// The words of the language this request is answered in.
+    pub(super) fn t(&self) -> &'static Text {
+        self.lang.text()
     }
 
     pub(super) fn may_see(&self, agent: &str) -> bool {
@@ -78,9 +87,10 @@ impl Session {
         self.page(
             StatusCode::NOT_FOUND,
             pages::message(
+                self.t(),
                 Some((&self.user, &self.csrf())),
-                "Not found",
-                "There is nothing here you can see.",
+                self.t().not_found,
+                self.t().nothing_here,
             ),
         )
     }
@@ -88,7 +98,12 @@ impl Session {
     pub(super) fn refused(&self, text: &str) -> Response {
         self.page(
             StatusCode::FORBIDDEN,
-            pages::message(Some((&self.user, &self.csrf())), "Refused", text),
+            pages::message(
+                self.t(),
+                Some((&self.user, &self.csrf())),
+                self.t().refused,
+                text,
+            ),
         )
     }
 }
@@ -143,7 +158,11 @@ pub(super) async fn session(
     let store = state.store.clone();
     let lookup = token.clone();
     match blocking(move || store.session_user(&lookup, Utc::now())).await? {
-        Ok(Some(user)) => Ok(Some(Session { user, token })),
+        Ok(Some(user)) => Ok(Some(Session {
+            user,
+            token,
+            lang: Lang::negotiate(headers),
+        })),
         Ok(None) => Ok(None),
         Err(e) => Err(internal(&e)),
     }
@@ -225,9 +244,36 @@ pub(super) fn bad_dates(session: &Session) -> Response {
     session.page(
         StatusCode::BAD_REQUEST,
         pages::message(
+            session.t(),
             Some((&session.user, &session.csrf())),
-            "Bad dates",
-            "Dates are YYYY-MM-DD.",
+            session.t().bad_dates,
+            session.t().dates_help,
         ),
     )
+}
+
+/// The language switch: remembers the choice for a year (not a secret, so
+/// no `HttpOnly`) and goes back to the queue.
+async fn choose_language(axum::extract::Path(code): axum::extract::Path<String>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or(Lang::En);
+    let mut response = see_other("/");
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000",
+        lang.code()
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The sign-in form in the visitor's language.
+pub(super) fn sign_in_form(
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&dyn Fn(&Text) -> String>,
+    user: &str,
+) -> Response {
+    let t = Lang::negotiate(headers).text();
+    let error = error.map(|e| e(t));
+    html(status, pages::sign_in(t, error.as_deref(), user), None)
 }

@@ -9,7 +9,9 @@ use fieldcheck_core::review::Review;
 use fieldcheck_core::{AttendanceEvent, ConsoleUser, UserRole};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::i18n::{Lang, Text};
 use super::queue::QueuePage;
+use fieldcheck_core::review::Decision;
 
 /// Light, high-contrast (WCAG AA on every pairing), readable at 412 px.
 const STYLE: &str = r#"
@@ -20,6 +22,8 @@ header a{color:#fff}
 header .brand{font-weight:700;margin-right:auto}
 header form{margin:0}
 nav{display:flex;gap:1rem;flex-wrap:wrap}
+nav.languages{gap:.6rem;font-size:.9rem}
+nav.languages span{font-weight:600}
 main{padding:1rem;max-width:80rem;margin:0 auto}
 h1{font-size:1.4rem;margin:.2rem 0 1rem}
 h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
@@ -68,27 +72,43 @@ pub(super) fn card_labels(table_id: &str, labels: &[&str]) -> Markup {
     let mut css = String::from("@media (max-width:40rem){");
     for (i, label) in labels.iter().enumerate() {
         css.push_str(&format!(
-            "#{table_id} td:nth-child({})::before{{content:\"{label}\"}}",
-            i + 1
+            "#{table_id} td:nth-child({})::before{{content:\"{}\"}}",
+            i + 1,
+            label
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('<', "\\3c ")
         ));
     }
     css.push('}');
     html! { style { (PreEscaped(css)) } }
 }
 
-const QUEUE_COLUMNS: [&str; 6] = ["Select", "Date", "Agent", "Site", "In / out", "Why"];
-const TIMELINE_COLUMNS: [&str; 8] = [
-    "Time", "Kind", "Verdict", "Site", "Position", "Accuracy", "Reasons", "Source",
-];
-const ATTENDANCE_COLUMNS: [&str; 6] = ["Date", "Agent", "Site", "In / out", "Status", "Review"];
-const SALES_COLUMNS: [&str; 5] = ["Agent", "Leads", "Conversion", "Closings", "Premium"];
+fn queue_columns(t: &Text) -> [&'static str; 6] {
+    [t.select, t.date, t.agent, t.site, t.in_out, t.why]
+}
 
-/// A header row of `columns`; "Select" is read by screen readers only.
-pub(super) fn header_row(columns: &[&str]) -> Markup {
+fn timeline_columns(t: &Text) -> [&'static str; 8] {
+    [
+        t.time, t.kind, t.verdict, t.site, t.position, t.accuracy, t.reasons, t.source,
+    ]
+}
+
+fn attendance_columns(t: &Text) -> [&'static str; 6] {
+    [t.date, t.agent, t.site, t.in_out, t.status, t.review]
+}
+
+fn sales_columns(t: &Text) -> [&'static str; 5] {
+    [t.agent, t.leads, t.conversion, t.closings, t.premium]
+}
+
+/// A header row of `columns`; the selection column (`t.select`) is read by
+/// screen readers only.
+pub(super) fn header_row(t: &Text, columns: &[&str]) -> Markup {
     html! {
         thead { tr {
             @for c in columns {
-                @if *c == "Select" {
+                @if *c == t.select {
                     th scope="col" { span.visually-hidden { (c) } }
                 } @else {
                     th scope="col" { (c) }
@@ -98,10 +118,15 @@ pub(super) fn header_row(columns: &[&str]) -> Markup {
     }
 }
 
-pub(super) fn page(title: &str, user: Option<(&ConsoleUser, &str)>, body: Markup) -> Markup {
+pub(super) fn page(
+    t: &Text,
+    title: &str,
+    user: Option<(&ConsoleUser, &str)>,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(t.lang.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -110,22 +135,31 @@ pub(super) fn page(title: &str, user: Option<(&ConsoleUser, &str)>, body: Markup
             }
             body {
                 header {
-                    span.brand { "fieldcheck console" }
+                    span.brand { (t.console) }
                     @if let Some((user, csrf)) = user {
-                        nav aria-label="Console" {
-                            a href="/" { "Review queue" }
-                            a href="/reports" { "Reports" }
-                            a href="/devices" { "Devices" }
-                            a href="/flags" { "Flags" }
-                            a href="/sites" { "Sites" }
+                        nav aria-label=(t.nav_label) {
+                            a href="/" { (t.review_queue) }
+                            a href="/reports" { (t.reports) }
+                            a href="/devices" { (t.devices) }
+                            a href="/flags" { (t.flags) }
+                            a href="/sites" { (t.sites) }
                             @if user.role == UserRole::Admin {
-                                a href="/requests" { "Requests" }
+                                a href="/requests" { (t.requests) }
                             }
                         }
                         span { (user.id) " (" (user.role.as_str()) ")" }
                         form method="post" action="/sign-out" {
                             input type="hidden" name="csrf_token" value=(csrf);
-                            button.secondary type="submit" { "Sign out" }
+                            button.secondary type="submit" { (t.sign_out) }
+                        }
+                    }
+                    nav.languages aria-label=(t.language) {
+                        @for lang in Lang::ALL {
+                            @if lang == t.lang {
+                                span aria-current="true" { (lang.text().language_name) }
+                            } @else {
+                                a href=(format!("/language/{}", lang.code())) lang=(lang.code()) hreflang=(lang.code()) { (lang.text().language_name) }
+                            }
                         }
                     }
                 }
@@ -135,52 +169,54 @@ pub(super) fn page(title: &str, user: Option<(&ConsoleUser, &str)>, body: Markup
     }
 }
 
-pub fn sign_in(error: Option<&str>, user: &str) -> Markup {
+pub fn sign_in(t: &Text, error: Option<&str>, user: &str) -> Markup {
     page(
-        "Sign in",
+        t,
+        t.sign_in,
         None,
         html! {
             form.signin method="post" action="/sign-in" {
-                h1 { "Sign in" }
+                h1 { (t.sign_in) }
                 @if let Some(error) = error {
                     p.error role="alert" { (error) }
                 }
-                label for="user" { "User" }
+                label for="user" { (t.user) }
                 input #user name="user" type="text" autocomplete="username" required value=(user);
-                label for="password" { "Password" }
+                label for="password" { (t.password) }
                 input #password name="password" type="password" autocomplete="current-password" required;
-                button type="submit" { "Sign in" }
+                button type="submit" { (t.sign_in) }
             }
         },
     )
 }
 
-pub fn message(user: Option<(&ConsoleUser, &str)>, title: &str, text: &str) -> Markup {
+pub fn message(t: &Text, user: Option<(&ConsoleUser, &str)>, title: &str, text: &str) -> Markup {
     page(
+        t,
         title,
         user,
         html! {
             h1 { (title) }
             p { (text) }
-            p { a href="/" { "Back to the review queue" } }
+            p { a href="/" { (t.back_to_queue) } }
         },
     )
 }
 
-fn status_badges(day: &AttendanceDay) -> Markup {
+fn status_badges(t: &Text, day: &AttendanceDay) -> Markup {
     html! {
         @match day.status {
-            DayStatus::Late => span.badge { "late " (day.minutes_late.unwrap_or(0)) " min" },
-            DayStatus::Absent => span.badge.bad { "absent" },
-            DayStatus::OnTime => span.badge.ok { "on time" },
-            DayStatus::Unscheduled => span.badge { "unscheduled" },
-            DayStatus::Pending => span.badge { "pending" },
+            DayStatus::Late => span.badge { ((t.late)(day.minutes_late.unwrap_or(0))) },
+            DayStatus::Absent => span.badge.bad { (t.absent) },
+            DayStatus::OnTime => span.badge.ok { (t.on_time) },
+            DayStatus::Unscheduled => span.badge { (t.unscheduled) },
+            DayStatus::Pending => span.badge { (t.pending) },
         }
-        @if day.missing_check_out { span.badge { "missing check-out" } }
+        @if day.missing_check_out { span.badge { (t.missing_check_out) } }
         @for (code, n) in day.rejected.iter() {
-            span.badge.bad { "rejected: " (code) " ×" (n) }
+            span.badge.bad { (t.rejected_reason) (code) " ×" (n) }
         }
-        @if day.clock_skew > 0 { span.badge.bad { "clock skew ×" (day.clock_skew) } }
+        @if day.clock_skew > 0 { span.badge.bad { (t.clock_skew) " ×" (day.clock_skew) } }
     }
 }
 
@@ -188,66 +224,74 @@ fn local_time(at: Option<DateTime<chrono::FixedOffset>>) -> String {
     at.map_or_else(|| "—".to_string(), |t| t.format("%H:%M").to_string())
 }
 
-pub fn queue(user: &ConsoleUser, csrf: &str, q: &QueuePage, notice: Option<&str>) -> Markup {
+pub fn queue(
+    t: &Text,
+    user: &ConsoleUser,
+    csrf: &str,
+    q: &QueuePage,
+    notice: Option<&str>,
+) -> Markup {
     let f = &q.filter;
+    let columns = queue_columns(t);
     page(
-        "Review queue",
+        t,
+        t.review_queue,
         Some((user, csrf)),
         html! {
-            h1 { "Review queue" }
+            h1 { (t.review_queue) }
             @if let Some(n) = notice { p.notice role="status" { (n) } }
             form.filters method="get" action="/" {
-                div { label for="f-agent" { "Agent" } input #f-agent name="agent" value=(f.agent.as_deref().unwrap_or("")); }
-                div { label for="f-site" { "Site" } input #f-site name="site" value=(f.site.as_deref().unwrap_or("")); }
-                div { label for="f-from" { "From" } input #f-from name="from" type="date" value=(f.from); }
-                div { label for="f-to" { "To" } input #f-to name="to" type="date" value=(f.to); }
+                div { label for="f-agent" { (t.agent) } input #f-agent name="agent" value=(f.agent.as_deref().unwrap_or("")); }
+                div { label for="f-site" { (t.site) } input #f-site name="site" value=(f.site.as_deref().unwrap_or("")); }
+                div { label for="f-from" { (t.from) } input #f-from name="from" type="date" value=(f.from); }
+                div { label for="f-to" { (t.to) } input #f-to name="to" type="date" value=(f.to); }
                 div {
-                    label for="f-reason" { "Reason" }
+                    label for="f-reason" { (t.reason) }
                     select #f-reason name="reason" {
-                        option value="" selected[f.reason.is_none()] { "Any" }
+                        option value="" selected[f.reason.is_none()] { (t.any) }
                         @for (code, _) in &q.counts {
                             option value=(code) selected[f.reason.as_deref() == Some(code.as_str())] { (code) }
                         }
                     }
                 }
-                div { button type="submit" { "Filter" } }
+                div { button type="submit" { (t.filter) } }
             }
-            h2 { "Needing a decision: " (q.total) }
-            ul.counts aria-label="Counts per reason" {
+            h2 { (t.needing_decision) (q.total) }
+            ul.counts aria-label=(t.counts_label) {
                 @for (code, n) in &q.counts { li { (code) ": " (n) } }
             }
             @if q.rows.is_empty() {
-                p { "Nothing needs a decision for these filters." }
+                p { (t.nothing_needed) }
             } @else {
                 form method="post" action="/reviews/bulk" {
                     input type="hidden" name="csrf_token" value=(csrf);
-                    (card_labels("queue", &QUEUE_COLUMNS))
+                    (card_labels("queue", &columns))
                     div.table-wrap {
                         table #queue .cards {
-                            caption.visually-hidden { "Agent-days needing a decision, newest first" }
-                            (header_row(&QUEUE_COLUMNS))
+                            caption.visually-hidden { (t.queue_caption) }
+                            (header_row(t, &columns))
                             tbody {
                                 @for day in &q.rows {
                                     @let id = format!("day-{}-{}", day.agent, day.date);
                                     tr {
-                                        td { input type="checkbox" name="day" id=(id) value=(format!("{}/{}", day.agent, day.date)) aria-label=(format!("Select {} {}", day.agent, day.date)); }
-                                        td { a href=(day_href(&day.agent, day.date)) { (day.date) } }
+                                        td { input type="checkbox" name="day" id=(id) value=(format!("{}/{}", day.agent, day.date)) aria-label=((t.select_day)(&day.agent, &day.date.to_string())); }
+                                        td { a href=(day_href(&day.agent, day.date)) { (t.date(day.date)) } }
                                         td { (day.agent.as_ref()) }
                                         td { (day.site_id.as_deref().unwrap_or("—")) }
                                         td { (local_time(day.first_check_in)) " / " (local_time(day.last_check_out)) }
-                                        td { (status_badges(day)) }
+                                        td { (status_badges(t, day)) }
                                     }
                                 }
                             }
                         }
                     }
                     @if q.total > q.rows.len() {
-                        p.muted { "Showing the newest " (q.rows.len()) " of " (q.total) "; narrow the filters to see the rest." }
+                        p.muted { ((t.showing_newest)(q.rows.len(), q.total)) }
                     }
                     div.review-form {
-                        label for="bulk-note" { "Note" }
+                        label for="bulk-note" { (t.note) }
                         textarea #bulk-note name="note" required {}
-                        div.actions { button type="submit" name="decision" value="approve" { "Approve selected" } }
+                        div.actions { button type="submit" name="decision" value="approve" { (t.approve_selected) } }
                     }
                 }
             }
@@ -263,16 +307,23 @@ pub fn day_href(agent: &str, date: NaiveDate) -> String {
     )
 }
 
-fn review_form(action: &str, csrf: &str, event_id: Option<&str>, id: &str, what: &str) -> Markup {
+fn review_form(
+    t: &Text,
+    action: &str,
+    csrf: &str,
+    event_id: Option<&str>,
+    id: &str,
+    what: &str,
+) -> Markup {
     html! {
         form.review-form method="post" action=(action) aria-label=(what) {
             input type="hidden" name="csrf_token" value=(csrf);
             @if let Some(event) = event_id { input type="hidden" name="event_id" value=(event); }
-            label for=(id) { "Note" }
+            label for=(id) { (t.note) }
             textarea id=(id) name="note" required {}
             div.actions {
-                button type="submit" name="decision" value="approve" { "Approve" }
-                button.reject type="submit" name="decision" value="reject" { "Reject" }
+                button type="submit" name="decision" value="approve" { (t.approve) }
+                button.reject type="submit" name="decision" value="reject" { (t.reject) }
             }
         }
     }
@@ -291,40 +342,47 @@ pub struct DayView<'a> {
     pub error: Option<&'a str>,
 }
 
-pub fn agent_day(user: &ConsoleUser, csrf: &str, v: &DayView<'_>) -> Markup {
+pub fn agent_day(t: &Text, user: &ConsoleUser, csrf: &str, v: &DayView<'_>) -> Markup {
     let action = format!("{}/review", day_href(v.agent, v.date));
+    let columns = timeline_columns(t);
+    let clock = |at: &DateTime<Utc>| at.with_timezone(&v.zone).format("%H:%M:%S").to_string();
+    let when = |at: &DateTime<Utc>| {
+        let local = at.with_timezone(&v.zone);
+        format!("{} {}", t.date(local.date_naive()), local.format("%H:%M"))
+    };
     page(
-        &format!("{} {}", v.agent, v.date),
+        t,
+        &format!("{} {}", v.agent, t.date(v.date)),
         Some((user, csrf)),
         html! {
-            h1 { "Agent " (v.agent) ", " (v.date) }
-            p.muted { "Times in " (v.zone.name()) "." }
+            h1 { ((t.agent_day)(v.agent, &t.date(v.date))) }
+            p.muted { ((t.times_in)(v.zone.name())) }
             @if let Some(e) = v.error { p.error role="alert" { (e) } }
             @if let Some(day) = v.summary {
-                p { (status_badges(day)) }
+                p { (status_badges(t, day)) }
             }
-            h2 { "Timeline" }
+            h2 { (t.timeline) }
             @if v.events.is_empty() {
-                p { "No check-in or check-out recorded on this day." }
+                p { (t.no_events) }
             } @else {
-                (card_labels("timeline", &TIMELINE_COLUMNS))
+                (card_labels("timeline", &columns))
                 div.table-wrap {
                     table #timeline .cards {
-                        (header_row(&TIMELINE_COLUMNS))
+                        (header_row(t, &columns))
                         tbody {
                             @for e in v.events {
                                 tr {
-                                    td { (e.captured_at.with_timezone(&v.zone).format("%H:%M:%S")) }
+                                    td { (clock(&e.captured_at)) }
                                     td { (e.kind.as_str()) }
                                     td {
-                                        @if e.accepted { span.badge.ok { "accepted" } } @else { span.badge.bad { "rejected" } }
-                                        @if e.clock_skew { span.badge.bad { "clock skew" } }
+                                        @if e.accepted { span.badge.ok { (t.accepted) } } @else { span.badge.bad { (t.rejected) } }
+                                        @if e.clock_skew { span.badge.bad { (t.clock_skew) } }
                                     }
                                     td { (e.site_id.as_deref().unwrap_or("—")) }
                                     td { (e.position.as_str()) }
                                     td { (e.accuracy_band.as_str()) }
                                     td { @for r in &e.reasons { span.badge { (r.as_str()) } } }
-                                    td { (e.device_id.as_deref().map_or("this server".to_string(), |d| format!("device {d}"))) }
+                                    td { (e.device_id.as_deref().map_or(t.this_server.to_string(), t.device_n)) }
                                 }
                             }
                         }
@@ -333,55 +391,52 @@ pub fn agent_day(user: &ConsoleUser, csrf: &str, v: &DayView<'_>) -> Markup {
             }
             @if let Some(l) = v.located {
                 p.notice role="status" {
-                    "Location kept under an audit flag for the fix at "
-                    (l.captured_at.with_timezone(&v.zone).format("%H:%M:%S")) ": "
-                    (format!("{:.6}, {:.6}", l.lat, l.lon)) " (±" (l.accuracy_m.round()) " m). "
-                    "This view is logged."
+                    ((t.location_shown)(&clock(&l.captured_at), &format!("{:.6}, {:.6}", l.lat, l.lon), l.accuracy_m))
                 }
             }
             @let retained: Vec<&AttendanceEvent> = v.events.iter().filter(|e| e.location_retained).collect();
             @if !retained.is_empty() {
-                h2 { "Retained locations" }
-                p.muted { "An audit flag kept the coordinates of these fixes. Seeing them needs a reason, and every view is logged." }
+                h2 { (t.retained_locations) }
+                p.muted { (t.retained_help) }
                 @for e in &retained {
-                    form.review-form method="post" action=(format!("{}/location", day_href(v.agent, v.date))) aria-label=(format!("Show the location of the {} at {}", e.kind.as_str(), e.captured_at.with_timezone(&v.zone).format("%H:%M:%S"))) {
+                    form.review-form method="post" action=(format!("{}/location", day_href(v.agent, v.date))) aria-label=((t.show_location_of)(e.kind.as_str(), &clock(&e.captured_at))) {
                         input type="hidden" name="csrf_token" value=(csrf);
                         input type="hidden" name="event_id" value=(e.id);
-                        label for=(format!("why-{}", e.id)) { "Reason for the " (e.kind.as_str()) " at " (e.captured_at.with_timezone(&v.zone).format("%H:%M:%S")) }
+                        label for=(format!("why-{}", e.id)) { ((t.reason_for)(e.kind.as_str(), &clock(&e.captured_at))) }
                         input id=(format!("why-{}", e.id)) name="reason" required;
-                        div.actions { button.secondary type="submit" { "Show location" } }
+                        div.actions { button.secondary type="submit" { (t.show_location) } }
                     }
                 }
                 @if !v.location_views.is_empty() {
-                    h3 { "Views logged" }
+                    h3 { (t.views_logged) }
                     ul {
                         @for view in v.location_views {
-                            li { (view.viewer.id) " at " (view.at.with_timezone(&v.zone).format("%Y-%m-%d %H:%M")) ": “" (view.reason) "”" }
+                            li { ((t.by_at)(&view.viewer.id, &when(&view.at))) ": “" (view.reason) "”" }
                         }
                     }
                 }
             }
-            h2 { "Decisions" }
+            h2 { (t.decisions) }
             @if v.reviews.is_empty() {
-                p { "No decision yet." }
+                p { (t.no_decision) }
             } @else {
                 ul {
                     @for r in v.reviews {
                         li {
-                            strong { (r.decision.as_str()) }
-                            " · " (r.event_id.as_deref().map_or("whole day".to_string(), |e| format!("event {e}")))
-                            " · by " (r.reviewer.id) " at " (r.at.with_timezone(&v.zone).format("%Y-%m-%d %H:%M"))
+                            strong { (match r.decision { Decision::Approved => t.approved, Decision::Rejected => t.rejected_decision }) }
+                            " · " (r.event_id.as_deref().map_or(t.whole_day.to_string(), t.event_n))
+                            " · " ((t.by_at)(&r.reviewer.id, &when(&r.at)))
                             @if let Some(note) = &r.note { " · “" (note) "”" }
                         }
                     }
                 }
             }
-            h2 { "Decide the day" }
-            (review_form(&action, csrf, None, "note-day", "Decide the whole day"))
+            h2 { (t.decide_day) }
+            (review_form(t, &action, csrf, None, "note-day", t.decide_whole_day))
             @for e in v.events {
                 details {
-                    summary { "Decide the " (e.kind.as_str()) " at " (e.captured_at.with_timezone(&v.zone).format("%H:%M:%S")) }
-                    (review_form(&action, csrf, Some(&e.id), &format!("note-{}", e.id), "Decide this event"))
+                    summary { ((t.decide_the)(e.kind.as_str(), &clock(&e.captured_at))) }
+                    (review_form(t, &action, csrf, Some(&e.id), &format!("note-{}", e.id), t.decide_event))
                 }
             }
         },
@@ -395,58 +450,61 @@ pub struct ReportsView<'a> {
     pub sales: &'a SalesReport,
 }
 
-pub fn reports(user: &ConsoleUser, csrf: &str, v: &ReportsView<'_>) -> Markup {
+pub fn reports(t: &Text, user: &ConsoleUser, csrf: &str, v: &ReportsView<'_>) -> Markup {
     let period = format!("from={}&to={}", v.from, v.to);
+    let attendance = attendance_columns(t);
+    let sales = sales_columns(t);
     page(
-        "Reports",
+        t,
+        t.reports,
         Some((user, csrf)),
         html! {
-            h1 { "Reports" }
+            h1 { (t.reports) }
             form.filters method="get" action="/reports" {
-                div { label for="r-from" { "From" } input #r-from name="from" type="date" value=(v.from); }
-                div { label for="r-to" { "To" } input #r-to name="to" type="date" value=(v.to); }
-                div { button type="submit" { "Show" } }
+                div { label for="r-from" { (t.from) } input #r-from name="from" type="date" value=(v.from); }
+                div { label for="r-to" { (t.to) } input #r-to name="to" type="date" value=(v.to); }
+                div { button type="submit" { (t.show) } }
             }
-            h2 { "Attendance" }
+            h2 { (t.attendance) }
             p.actions {
-                a href=(format!("/reports/attendance/csv?{period}")) download { "Download CSV" }
-                a href=(format!("/reports/attendance/json?{period}")) download { "Download JSON" }
+                a href=(format!("/reports/attendance/csv?{period}")) download { (t.download_csv) }
+                a href=(format!("/reports/attendance/json?{period}")) download { (t.download_json) }
             }
-            (card_labels("attendance", &ATTENDANCE_COLUMNS))
+            (card_labels("attendance", &attendance))
             div.table-wrap {
                 table #attendance .cards {
-                    (header_row(&ATTENDANCE_COLUMNS))
+                    (header_row(t, &attendance))
                     tbody {
                         @for day in &v.attendance.days {
                             tr {
-                                td { a href=(day_href(&day.agent, day.date)) { (day.date) } }
+                                td { a href=(day_href(&day.agent, day.date)) { (t.date(day.date)) } }
                                 td { (day.agent.as_ref()) }
                                 td { (day.site_id.as_deref().unwrap_or("—")) }
                                 td { (local_time(day.first_check_in)) " / " (local_time(day.last_check_out)) }
-                                td { (status_badges(day)) }
-                                td { (day.review.as_ref().map_or("—", |r| r.decision.as_str())) }
+                                td { (status_badges(t, day)) }
+                                td { (day.review.as_ref().map_or("—", |r| match r.decision { Decision::Approved => t.approved, Decision::Rejected => t.rejected_decision })) }
                             }
                         }
                     }
                 }
             }
-            h2 { "Sales" }
+            h2 { (t.sales) }
             p.actions {
-                a href=(format!("/reports/sales/csv?{period}")) download { "Download CSV" }
-                a href=(format!("/reports/sales/json?{period}")) download { "Download JSON" }
+                a href=(format!("/reports/sales/csv?{period}")) download { (t.download_csv) }
+                a href=(format!("/reports/sales/json?{period}")) download { (t.download_json) }
             }
-            (card_labels("sales", &SALES_COLUMNS))
+            (card_labels("sales", &sales))
             div.table-wrap {
                 table #sales .cards {
-                    (header_row(&SALES_COLUMNS))
+                    (header_row(t, &sales))
                     tbody {
                         @for row in &v.sales.agents {
                             tr {
                                 td { (row.agent) }
                                 td { (row.leads_total) }
-                                td { (row.conversion_rate.map_or("—".to_string(), |r| format!("{:.0} %", r * 100.0))) }
+                                td { (row.conversion_rate.map_or("—".to_string(), |r| t.percent(r))) }
                                 td { (row.closings) }
-                                td { @for (currency, amount) in &row.premium { (amount) " " (currency) br; } }
+                                td { @for (currency, amount) in &row.premium { (t.decimal(amount)) " " (currency) br; } }
                             }
                         }
                     }
@@ -464,6 +522,7 @@ pub fn today(now: DateTime<Utc>) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::i18n::EN;
     use fieldcheck_core::UserRole;
 
     #[test]
@@ -474,10 +533,10 @@ mod tests {
             team: vec![],
             disabled: false,
         };
-        let sign_in = sign_in(Some("x"), "\"><img src=x onerror=alert(1)>").into_string();
+        let sign_in = sign_in(&EN, Some("x"), "\"><img src=x onerror=alert(1)>").into_string();
         assert!(!sign_in.contains("<img"));
         assert!(sign_in.contains("&quot;&gt;&lt;img"));
-        let page = message(Some((&user, "t")), "Title", "<b>").into_string();
+        let page = message(&EN, Some((&user, "t")), "Title", "<b>").into_string();
         assert!(!page.contains("<script>alert"));
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("&lt;b&gt;"));

@@ -76,6 +76,7 @@ pub(super) async fn reports(
     session.page(
         StatusCode::OK,
         pages::reports(
+            session.t(),
             &session.user,
             &session.csrf(),
             &pages::ReportsView {

@@ -12,8 +12,8 @@ use fieldcheck_core::{Error, EventFilter, ReportQuery};
 use serde::Deserialize;
 
 use super::{
-    Session, bad_dates, blocking, html, non_empty, pages, parse_date, queue, same_secret,
-    see_other, session, to_sign_in,
+    Session, bad_dates, blocking, non_empty, pages, parse_date, queue, same_secret, see_other,
+    session, sign_in_form, to_sign_in,
 };
 use crate::AppState;
 use crate::problem::internal;
@@ -29,7 +29,7 @@ pub(super) async fn home(
 ) -> Response {
     let session = match session(&state, &headers).await {
         Ok(Some(s)) => s,
-        Ok(None) => return html(StatusCode::OK, pages::sign_in(None, ""), None),
+        Ok(None) => return sign_in_form(&headers, StatusCode::OK, None, ""),
         Err(r) => return r,
     };
     let today = pages::today(Utc::now());
@@ -53,7 +53,7 @@ pub(super) async fn home(
         .done
         .as_deref()
         .and_then(|n| n.parse::<usize>().ok())
-        .map(|n| format!("Recorded {n} decision{}.", if n == 1 { "" } else { "s" }));
+        .map(session.t().recorded);
     let report = match team_attendance(&state, &session, from, to, filter.agent.clone()).await {
         Ok(r) => r,
         Err(r) => return r,
@@ -61,7 +61,13 @@ pub(super) async fn home(
     let page = queue::build(report, filter);
     session.page(
         StatusCode::OK,
-        pages::queue(&session.user, &session.csrf(), &page, notice.as_deref()),
+        pages::queue(
+            session.t(),
+            &session.user,
+            &session.csrf(),
+            &page,
+            notice.as_deref(),
+        ),
     )
 }
 
@@ -84,9 +90,10 @@ pub(super) async fn team_attendance(
                 return Err(session.page(
                     StatusCode::BAD_REQUEST,
                     pages::message(
+                        session.t(),
                         Some((&session.user, &session.csrf())),
-                        "Bad period",
-                        "Choose a period of at most a year, the first date not after the last.",
+                        session.t().bad_period,
+                        session.t().period_help,
                     ),
                 ));
             }
@@ -175,6 +182,7 @@ fn render_day_with(
     session.page(
         status,
         pages::agent_day(
+            session.t(),
             &session.user,
             &session.csrf(),
             &pages::DayView {
@@ -246,10 +254,10 @@ pub(super) async fn review(
         Err(r) => return r,
     };
     let Ok(form) = serde_urlencoded::from_bytes::<ReviewForm>(&body) else {
-        return session.refused("The form was out of date. Reload the page and try again.");
+        return session.refused(session.t().stale_form);
     };
     if !same_secret(&form.csrf_token, &session.csrf()) {
-        return session.refused("The form was out of date. Reload the page and try again.");
+        return session.refused(session.t().stale_form);
     }
     let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
         return session.not_found();
@@ -275,7 +283,7 @@ pub(super) async fn review(
             date,
             &day,
             StatusCode::BAD_REQUEST,
-            Some("Choose Approve or Reject."),
+            Some(session.t().choose_decision),
         );
     };
     let note = form.note.trim().to_string();
@@ -286,7 +294,7 @@ pub(super) async fn review(
             date,
             &day,
             StatusCode::BAD_REQUEST,
-            Some("Write a note for the decision."),
+            Some(session.t().write_note),
         );
     }
     let store = state.store.clone();
@@ -343,7 +351,7 @@ pub(super) async fn show_location(
     };
     let form = serde_urlencoded::from_bytes::<LocationForm>(&body).ok();
     let Some(form) = form.filter(|f| same_secret(&f.csrf_token, &session.csrf())) else {
-        return session.refused("The form was out of date. Reload the page and try again.");
+        return session.refused(session.t().stale_form);
     };
     let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
         return session.not_found();
@@ -369,7 +377,7 @@ pub(super) async fn show_location(
             date,
             &day,
             StatusCode::BAD_REQUEST,
-            Some("Say why you need to see the location."),
+            Some(session.t().say_why),
         );
     }
     let store = state.store.clone();
@@ -422,7 +430,7 @@ pub(super) async fn bulk_review(
         Err(r) => return r,
     };
     let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return session.refused("The form was out of date. Reload the page and try again.");
+        return session.refused(session.t().stale_form);
     };
     let field = |name: &str| {
         fields
@@ -432,7 +440,7 @@ pub(super) async fn bulk_review(
             .unwrap_or("")
     };
     if !same_secret(field("csrf_token"), &session.csrf()) {
-        return session.refused("The form was out of date. Reload the page and try again.");
+        return session.refused(session.t().stale_form);
     }
     let decision = decision_of(field("decision")).unwrap_or(Decision::Approved);
     let note = field("note").trim().to_string();
@@ -451,9 +459,9 @@ pub(super) async fn bulk_review(
         days.push((agent.to_string(), date));
     }
     let message = if days.is_empty() {
-        Some("Select at least one day.")
+        Some(session.t().select_one)
     } else if note.is_empty() {
-        Some("Write a note for the decision.")
+        Some(session.t().write_note)
     } else {
         None
     };
@@ -461,8 +469,9 @@ pub(super) async fn bulk_review(
         return session.page(
             StatusCode::BAD_REQUEST,
             pages::message(
+                session.t(),
                 Some((&session.user, &session.csrf())),
-                "Nothing decided",
+                session.t().nothing_decided,
                 message,
             ),
         );
