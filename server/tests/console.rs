@@ -238,6 +238,11 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
     let day = browser.get("/agents/a1/days/2026-01-05");
     assert_eq!(day.status, 200);
     assert!(day.body.contains("Times in UTC."));
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(
+        day.body.contains(&format!("synced {today}")),
+        "the sync time is shown"
+    );
     for needle in [
         "01:00:00",
         "01:05:00",

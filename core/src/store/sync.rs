@@ -202,6 +202,19 @@ impl Store {
         })
     }
 
+    /// When this store first received the imported event `event_id` (its
+    /// sync time), if it came from a device (supervisors and admins).
+    pub fn synced_at(&self, actor: &Actor, event_id: &str) -> Result<Option<DateTime<Utc>>> {
+        actor.may_supervise()?;
+        let at: Option<i64> = self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT MIN(imported_at) FROM sync_events WHERE event_id = ?1")?
+                .query_row([event_id], |r| r.get(0))?)
+        })?;
+        at.map(|s| crate::time::from_unix("imported_at", s))
+            .transpose()
+    }
+
     /// This store's outbox and the devices it has imported from.
     pub fn sync_status(&self, actor: &Actor) -> Result<SyncStatus> {
         actor.may_supervise()?;

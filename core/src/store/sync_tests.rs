@@ -1213,6 +1213,21 @@ fn synced_sales_and_reviews_count_in_the_importers_reports_as_on_the_device() {
 
     import(&server.store, &pending(&a.store, 1000)).unwrap();
     assert_eq!(sales(&server.store), device_sales);
+    // Each imported event has its sync time; an unknown one has none.
+    let first = a.store.events(&admin(), &Default::default()).unwrap()[0]
+        .id
+        .clone();
+    assert_eq!(
+        server.store.synced_at(&admin(), &first).unwrap(),
+        Some(t0() + Duration::days(3))
+    );
+    assert_eq!(server.store.synced_at(&admin(), "nope").unwrap(), None);
+    assert!(
+        server
+            .store
+            .synced_at(&Actor::agent("ag-1"), &first)
+            .is_err()
+    );
     // A replay counts nothing twice.
     import(&server.store, &pending(&a.store, 1000)).unwrap();
     assert_eq!(sales(&server.store), device_sales);

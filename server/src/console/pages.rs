@@ -336,6 +336,7 @@ pub struct DayView<'a> {
     pub summary: Option<&'a AttendanceDay>,
     pub events: &'a [AttendanceEvent],
     pub reviews: &'a [Review],
+    pub synced: &'a std::collections::HashMap<String, DateTime<Utc>>,
     pub location_views: &'a [fieldcheck_core::store::LocationView],
     /// Coordinates asked for with "Show location" (this answer only).
     pub located: Option<&'a fieldcheck_core::RetainedLocation>,
@@ -382,7 +383,10 @@ pub fn agent_day(t: &Text, user: &ConsoleUser, csrf: &str, v: &DayView<'_>) -> M
                                     td { (e.position.as_str()) }
                                     td { (e.accuracy_band.as_str()) }
                                     td { @for r in &e.reasons { span.badge { (r.as_str()) } } }
-                                    td { (e.device_id.as_deref().map_or(t.this_server.to_string(), t.device_n)) }
+                                    td {
+                                        (e.device_id.as_deref().map_or(t.this_server.to_string(), t.device_n))
+                                        @if let Some(at) = v.synced.get(&e.id) { br; span.muted { ((t.synced_at)(&when(at))) } }
+                                    }
                                 }
                             }
                         }

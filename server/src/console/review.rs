@@ -126,6 +126,12 @@ async fn load_day(
         events.retain(|e| e.captured_at >= start && e.captured_at < end);
         events.sort_by_key(|e| e.captured_at);
         let reviews = store.reviews_of_day(&actor, &agent_id, date)?;
+        let mut synced = std::collections::HashMap::new();
+        for e in events.iter().filter(|e| e.device_id.is_some()) {
+            if let Some(at) = store.synced_at(&actor, &e.id)? {
+                synced.insert(e.id.clone(), at);
+            }
+        }
         let mut location_views = Vec::new();
         for e in events.iter().filter(|e| e.location_retained) {
             location_views.extend(store.location_views(&actor, &e.id)?);
@@ -143,6 +149,7 @@ async fn load_day(
             zone,
             events,
             reviews,
+            synced,
             location_views,
             summary: report.days.into_iter().next(),
         })
@@ -155,6 +162,8 @@ struct DayData {
     zone: chrono_tz::Tz,
     events: Vec<fieldcheck_core::AttendanceEvent>,
     reviews: Vec<fieldcheck_core::review::Review>,
+    /// Imported events' sync times.
+    synced: std::collections::HashMap<String, chrono::DateTime<Utc>>,
     location_views: Vec<fieldcheck_core::store::LocationView>,
     summary: Option<fieldcheck_core::report::AttendanceDay>,
 }
@@ -192,6 +201,7 @@ fn render_day_with(
                 summary: day.summary.as_ref(),
                 events: &day.events,
                 reviews: &day.reviews,
+                synced: &day.synced,
                 location_views: &day.location_views,
                 located,
                 error,
