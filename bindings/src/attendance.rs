@@ -170,6 +170,8 @@ pub struct AuditFlag {
     pub set_by: Actor,
     pub starts_at: UtcDateTime,
     pub expires_at: UtcDateTime,
+    /// When a supervisor ended it before its expiry.
+    pub ended_at: Option<UtcDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -204,6 +206,7 @@ pub(crate) fn flag_from_core(f: core::AuditFlag) -> AuditFlag {
         set_by: f.set_by,
         starts_at: f.starts_at,
         expires_at: f.expires_at,
+        ended_at: f.ended_at,
     }
 }
 
@@ -269,6 +272,12 @@ impl FieldCheck {
             expires_at: request.expires_at,
         };
         guard(|| self.store.set_flag(&actor, &request, now)).map(flag_from_core)
+    }
+
+    /// Ends a flag now, before its expiry (supervisors, admins): it covers
+    /// no later fix, and what it kept goes sooner.
+    pub fn end_flag(&self, actor: Actor, flag_id: String, now: UtcDateTime) -> Result<AuditFlag> {
+        guard(|| self.store.end_flag(&actor, &flag_id, now)).map(flag_from_core)
     }
 
     /// The flags covering `agent` (transparency), or all flags.

@@ -795,3 +795,33 @@ fn shift_versions_cross_with_their_dates() {
     ));
     assert_denied(fc.shift_history(agent("a2"), "a1".into()));
 }
+
+#[test]
+fn a_supervisor_ends_a_flag_early_and_later_fixes_keep_nothing() {
+    let (_d, fc) = open();
+    jakarta_week(&fc);
+    let flag = fc
+        .set_flag(
+            supervisor(),
+            fieldcheck_ffi::FlagRequest {
+                scope: fieldcheck_ffi::FlagScope::Agent { id: "a1".into() },
+                purpose: fieldcheck_core::FlagPurpose::Audit,
+                reason: "spot check".into(),
+                expires_at: at(20, 0, 0),
+            },
+            at(7, 0, 0),
+        )
+        .unwrap();
+    assert_eq!(flag.ended_at, None);
+    assert_denied(fc.end_flag(agent("a1"), flag.id.clone(), at(7, 1, 0)));
+    let ended = fc
+        .end_flag(supervisor(), flag.id.clone(), at(7, 1, 0))
+        .unwrap();
+    assert_eq!(ended.ended_at, Some(at(7, 1, 0)));
+    let listed = fc.flags(supervisor(), None, at(7, 2, 0)).unwrap();
+    assert_eq!(listed[0].ended_at, Some(at(7, 1, 0)));
+    assert!(matches!(
+        fc.end_flag(supervisor(), flag.id, at(7, 2, 0)),
+        Err(FieldCheckError::InvalidInput { .. })
+    ));
+}

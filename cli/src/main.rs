@@ -254,6 +254,8 @@ enum AuditCommand {
         #[arg(long)]
         agent: Option<String>,
     },
+    /// End a flag now, before its expiry.
+    End { flag_id: String },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -668,6 +670,10 @@ fn audit(
             } else {
                 out.flags_table(&flags, now)?;
             }
+        }
+        AuditCommand::End { flag_id } => {
+            let flag = cli.store()?.end_flag(actor, flag_id, now)?;
+            out.value(&flag, |w| writeln!(w, "flag {flag_id} ended"))?;
         }
     }
     Ok(ExitCode::SUCCESS)

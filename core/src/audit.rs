@@ -98,13 +98,26 @@ pub struct AuditFlag {
     pub starts_at: DateTime<Utc>,
     #[serde(with = "crate::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
+    /// Set when a supervisor ended the flag before it expired (a separate
+    /// chained event, [`FlagEnd`]; not part of this flag's encoding).
+    #[serde(
+        with = "crate::time::rfc3339_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 impl AuditFlag {
     pub const EVENT_TYPE: &'static str = "flag";
 
+    /// When the flag stops covering fixes: its expiry, or an earlier end.
+    pub fn effective_end(&self) -> DateTime<Utc> {
+        self.ended_at
+            .map_or(self.expires_at, |end| end.min(self.expires_at))
+    }
+
     pub fn is_active(&self, at: DateTime<Utc>) -> bool {
-        self.starts_at <= at && at < self.expires_at
+        self.starts_at <= at && at < self.effective_end()
     }
 
     /// Whether a fix by `agent`, judged at `at` with a verdict naming
@@ -120,7 +133,7 @@ impl AuditFlag {
 
     /// Coordinates kept under this flag go at this moment.
     pub fn retain_until(&self, rules: &Rules) -> DateTime<Utc> {
-        self.expires_at + Duration::days(rules.audit_retention_days)
+        self.effective_end() + Duration::days(rules.audit_retention_days)
     }
 
     pub fn canonical(&self) -> Vec<u8> {
@@ -143,3 +156,37 @@ impl AuditFlag {
 }
 
 crate::chain::chained!(AuditFlag);
+
+/// A flag ended before its expiry ("expire early"): from `ended_at` it
+/// covers no fix, and what it kept goes `audit_retention_days` later.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlagEnd {
+    #[serde(rename = "flag_end_id")]
+    pub id: String,
+    #[serde(skip)]
+    pub seq: i64,
+    pub flag_id: String,
+    #[serde(with = "crate::time::rfc3339")]
+    pub ended_at: DateTime<Utc>,
+    pub ended_by: Actor,
+}
+
+impl FlagEnd {
+    pub const EVENT_TYPE: &'static str = "flag_end";
+
+    pub fn canonical(&self) -> Vec<u8> {
+        chain::canonical(
+            Self::EVENT_TYPE,
+            vec![
+                ("id", json!(self.id)),
+                ("seq", json!(self.seq)),
+                ("flag_id", json!(self.flag_id)),
+                ("ended_at", json!(self.ended_at.timestamp())),
+                ("actor_id", json!(self.ended_by.id)),
+                ("actor_role", json!(self.ended_by.role.as_str())),
+            ],
+        )
+    }
+}
+
+crate::chain::chained!(FlagEnd);

@@ -32,7 +32,7 @@ pub mod types;
 pub mod wire;
 
 pub use attendance::{AttendanceEvent, EventFilter, RetainedLocation};
-pub use audit::{AuditFlag, FlagPurpose, FlagRequest, FlagScope};
+pub use audit::{AuditFlag, FlagEnd, FlagPurpose, FlagRequest, FlagScope};
 pub use chain::{BrokenLink, VerifyReport};
 pub use consent::{ConsentEntry, ConsentSource, ConsentState, OsPermission};
 pub use console_user::{ConsoleUser, UserRole};

@@ -563,6 +563,28 @@ fn devices_flags_sites_and_requests_pages_are_scoped_escaped_and_guarded() {
     assert!(flags.body.contains("&lt;b&gt;spot check&lt;/b&gt;"));
     assert!(!flags.body.contains("<b>spot check"));
     assert!(!other.get("/flags").body.contains("spot check"));
+    // Ended early: another team cannot; the admin can, once.
+    let marker = "name=\"flag_id\" value=\"";
+    let start = flags.body.find(marker).unwrap() + marker.len();
+    let flag_id = flags.body[start..start + 36].to_string();
+    let ended_by_other = other.post(
+        "/flags/end",
+        &[("csrf_token", &other_csrf), ("flag_id", &flag_id)],
+    );
+    assert_eq!(ended_by_other.status, 404);
+    let ended = boss.post(
+        "/flags/end",
+        &[("csrf_token", &csrf), ("flag_id", &flag_id)],
+    );
+    assert_eq!(ended.status, 303);
+    let after = boss.get("/flags");
+    assert!(after.body.contains("ended early"));
+    assert!(!after.body.contains(">End now</button>"));
+    let listed = cli(&server_db, &["--json", "audit", "list"], None)
+        .ok()
+        .json_lines();
+    assert!(listed[0]["ended_at"].is_string(), "{listed:?}");
+    cli(&server_db, &["verify"], None).ok();
     let not_theirs = other.post(
         "/flags",
         &[
@@ -737,6 +759,23 @@ fn a_retained_location_is_shown_only_with_a_reason_and_every_view_is_logged() {
     );
     assert_eq!(refused.status, 404);
     assert_eq!(again.body.matches("sup-1 at").count(), 1);
+
+    // `audit end` ends the flag early: once, then it is bad input.
+    let flags = cli(&db, &["--json", "audit", "list"], None)
+        .ok()
+        .json_lines();
+    let flag_id = flags[0]["flag_id"].as_str().unwrap().to_string();
+    let during = "2026-01-06T00:00:00Z";
+    let ended = cli(
+        &db,
+        &["--json", "--now", during, "audit", "end", &flag_id],
+        None,
+    )
+    .ok()
+    .json();
+    assert_eq!(ended["ended_at"], during);
+    let again = cli(&db, &["--now", during, "audit", "end", &flag_id], None);
+    assert_eq!(again.code, 2);
 
     // The server's log holds neither the coordinates nor the reason.
     let log = std::fs::read_to_string(&server.log).unwrap();

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::chain;
 use super::connection::Store;
-use crate::audit::{AuditFlag, FlagPurpose, FlagRequest, FlagScope};
+use crate::audit::{AuditFlag, FlagEnd, FlagPurpose, FlagRequest, FlagScope};
 use crate::chain::{new_salt, salted_digest};
 use crate::error::{Error, Result};
 use crate::time::{from_unix, whole_second};
@@ -14,6 +14,10 @@ use crate::types::{Actor, Role};
 
 const COLUMNS: &str = "id, seq, scope, scope_id, purpose, reason, reason_salt, reason_digest, \
                        set_by_id, set_by_role, starts_at, expires_at";
+/// What reads a flag: its columns and the end a supervisor gave it, if any.
+const READ_COLUMNS: &str = "id, seq, scope, scope_id, purpose, reason, reason_salt, reason_digest, \
+     set_by_id, set_by_role, starts_at, expires_at, \
+     (SELECT ended_at FROM audit_flag_ends e WHERE e.flag_id = audit_flags.id)";
 
 impl Store {
     /// Sets an audit or security flag (supervisors and admins). From now
@@ -46,6 +50,7 @@ impl Store {
                     set_by: actor.clone(),
                     starts_at: whole_second(now),
                     expires_at: whole_second(request.expires_at),
+                    ended_at: None,
                 })
             })?;
             tx.prepare_cached(&format!(
@@ -76,6 +81,72 @@ impl Store {
         })
     }
 
+    /// Ends a flag now, before its expiry ("expire early"; supervisors and
+    /// admins): a chained `flag_end` event. From now it covers no fix, and
+    /// the coordinates it kept go `audit_retention_days` after now unless
+    /// another flag still holds them longer.
+    pub fn end_flag(&self, actor: &Actor, flag_id: &str, now: DateTime<Utc>) -> Result<AuditFlag> {
+        actor.may_supervise()?;
+        let rules = self.rules();
+        let now = whole_second(now);
+        self.write(|tx| {
+            let flag = load_flag(tx, flag_id)?
+                .ok_or_else(|| Error::NotFound(format!("flag {flag_id}")))?;
+            if !flag.is_active(now) {
+                return Err(Error::invalid("flag", "this flag is not in force"));
+            }
+            let end = chain::append_event(tx, |seq| {
+                Ok(FlagEnd {
+                    id: Uuid::now_v7().to_string(),
+                    seq,
+                    flag_id: flag_id.to_string(),
+                    ended_at: now,
+                    ended_by: actor.clone(),
+                })
+            })?;
+            tx.prepare_cached(
+                "INSERT INTO audit_flag_ends (id, seq, flag_id, ended_at, actor_id, actor_role)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(rusqlite::params![
+                end.id,
+                end.seq,
+                end.flag_id,
+                end.ended_at.timestamp(),
+                end.ended_by.id,
+                end.ended_by.role.as_str(),
+            ])?;
+            // Shorten what it kept: each location goes with the last of
+            // the flags that kept it.
+            let held: Vec<(String, String)> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT event_id, flag_ids FROM retained_locations
+                     WHERE ',' || flag_ids || ',' LIKE '%,' || ?1 || ',%'",
+                )?;
+                stmt.query_map([flag_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            for (event_id, ids) in held {
+                let mut until: Option<DateTime<Utc>> = None;
+                for id in ids.split(',') {
+                    if let Some(f) = load_flag(tx, id)? {
+                        let t = f.retain_until(&rules);
+                        until = Some(until.map_or(t, |u| u.max(t)));
+                    }
+                }
+                if let Some(until) = until {
+                    tx.prepare_cached(
+                        "UPDATE retained_locations SET retain_until = MIN(retain_until, ?2)
+                         WHERE event_id = ?1",
+                    )?
+                    .execute((&event_id, until.timestamp()))?;
+                }
+            }
+            log::info!("flag {flag_id} ended early");
+            Ok(load_flag(tx, flag_id)?.unwrap_or(flag))
+        })
+    }
+
     /// Flags, for transparency. With `agent`: the flags that cover that
     /// agent now (their own, everyone's, and those of sites they may check
     /// in at), plus any flag under which their coordinates are still held.
@@ -97,8 +168,9 @@ impl Store {
             _ => {}
         }
         let all = self.read(|tx| {
-            let mut stmt =
-                tx.prepare_cached(&format!("SELECT {COLUMNS} FROM audit_flags ORDER BY seq"))?;
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {READ_COLUMNS} FROM audit_flags ORDER BY seq"
+            ))?;
             let rows = stmt.query_map([], |r| Ok(flag_from_row(r)))?;
             let mut out = Vec::new();
             for row in rows {
@@ -146,7 +218,7 @@ pub(super) fn flags_covering(
     now: DateTime<Utc>,
 ) -> Result<Vec<AuditFlag>> {
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM audit_flags
+        "SELECT {READ_COLUMNS} FROM audit_flags
          WHERE starts_at <= ?1 AND expires_at > ?1
            AND (scope = 'everyone' OR (scope = 'agent' AND scope_id = ?2)
                 OR (scope = 'site' AND scope_id = ?3))
@@ -162,6 +234,49 @@ pub(super) fn flags_covering(
         }
     }
     Ok(out)
+}
+
+fn load_flag(tx: &Transaction<'_>, id: &str) -> Result<Option<AuditFlag>> {
+    tx.prepare_cached(&format!(
+        "SELECT {READ_COLUMNS} FROM audit_flags WHERE id = ?1"
+    ))?
+    .query_row([id], |r| Ok(flag_from_row(r)))
+    .optional()?
+    .transpose()
+}
+
+pub(super) fn end_for_verify(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>> {
+    let row = tx
+        .prepare_cached(
+            "SELECT id, seq, flag_id, ended_at, actor_id, actor_role FROM audit_flag_ends
+             WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((id, seq, flag_id, ended_at, actor_id, role)) = row else {
+        return Ok(None);
+    };
+    let corrupt = |e: Error| Error::Corrupt(format!("stored flag end is unreadable: {e}"));
+    let end = FlagEnd {
+        id,
+        seq,
+        flag_id,
+        ended_at: from_unix("ended_at", ended_at).map_err(corrupt)?,
+        ended_by: Actor::new(actor_id, Role::parse("actor_role", &role).map_err(corrupt)?),
+    };
+    Ok(Some((end.canonical(), None)))
 }
 
 fn flag_from_row(r: &Row<'_>) -> Result<AuditFlag> {
@@ -182,6 +297,11 @@ fn flag_from_row(r: &Row<'_>) -> Result<AuditFlag> {
         ),
         starts_at: from_unix("starts_at", r.get(10)?).map_err(corrupt)?,
         expires_at: from_unix("expires_at", r.get(11)?).map_err(corrupt)?,
+        ended_at: r
+            .get::<_, Option<i64>>(12)?
+            .map(|t| from_unix("ended_at", t))
+            .transpose()
+            .map_err(corrupt)?,
     })
 }
 
@@ -190,7 +310,9 @@ pub(super) fn load_for_verify(
     id: &str,
 ) -> Result<Option<(Vec<u8>, Option<String>)>> {
     let row = tx
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM audit_flags WHERE id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {READ_COLUMNS} FROM audit_flags WHERE id = ?1"
+        ))?
         .query_row([id], |r| {
             Ok((flag_from_row(r), r.get::<_, Option<Vec<u8>>>(6)?))
         })

@@ -1373,8 +1373,10 @@ fn the_v10_upgrade_folds_sales_already_imported_in_its_transaction() {
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
+            // Everything v10 added (its reviews rebuild reruns harmlessly).
             "DROP TABLE sync_leads; DROP TABLE sync_transactions; DROP TABLE sync_reviews;
-             PRAGMA user_version = 9;",
+             DROP TABLE console_sessions; DROP TABLE location_views;
+             DROP TABLE audit_flag_ends; PRAGMA user_version = 9;",
         )
         .unwrap();
     }

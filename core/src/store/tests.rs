@@ -439,6 +439,60 @@ fn viewing_retained_coordinates_needs_a_reason_and_is_logged() {
 }
 
 #[test]
+fn a_flag_ended_early_keeps_nothing_more_and_lets_go_sooner() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    let flag_ = flag(&f.store, FlagScope::Agent("a1".into()), t0(), 10);
+    let t1 = t0() + Duration::minutes(5);
+    let kept = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t1).unwrap();
+    assert!(kept.location_retained);
+    let before = f
+        .store
+        .retained_location(&supervisor(), &kept.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(before.retain_until, flag_.expires_at + Duration::days(30));
+
+    let t2 = t1 + Duration::hours(1);
+    assert!(matches!(
+        f.store.end_flag(&Actor::agent("a1"), &flag_.id, t2),
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        f.store.end_flag(&supervisor(), "nope", t2),
+        Err(Error::NotFound(_))
+    ));
+    let ended = f.store.end_flag(&supervisor(), &flag_.id, t2).unwrap();
+    assert_eq!(ended.ended_at, Some(t2));
+    assert!(!ended.is_active(t2));
+    // Ending twice is refused; the list shows the end.
+    assert!(matches!(
+        f.store.end_flag(&supervisor(), &flag_.id, t2),
+        Err(Error::InvalidInput { .. })
+    ));
+    let listed = f.store.flags(&supervisor(), None, t2).unwrap();
+    assert_eq!(listed[0].ended_at, Some(t2));
+    // Later fixes keep nothing; what it kept goes 30 days after the end.
+    let after = check_in_at(&f.store, "a1", HQ_LAT, HQ_LON, t2 + Duration::minutes(1)).unwrap();
+    assert!(!after.location_retained);
+    let shortened = f
+        .store
+        .retained_location(&supervisor(), &kept.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(shortened.retain_until, t2 + Duration::days(30));
+    // The end is a chained event: verify checks it, and tampering shows.
+    assert!(f.store.verify().unwrap().intact);
+    f.store
+        .write(|tx| {
+            tx.execute("UPDATE audit_flag_ends SET ended_at = ended_at + 60", [])?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(!f.store.verify().unwrap().intact);
+}
+
+#[test]
 fn agents_can_see_the_flags_that_cover_them() {
     let f = fixture();
     let mine = flag(&f.store, FlagScope::Agent("a1".into()), t0(), 10);

@@ -8,7 +8,7 @@ use super::chain::{anchor, to_hash};
 use super::connection::Store;
 use super::{attendance, audit, consent, leads, policy, privacy, restriction, review};
 use crate::attendance::AttendanceEvent;
-use crate::audit::AuditFlag;
+use crate::audit::{AuditFlag, FlagEnd};
 use crate::chain::{BrokenLink, GENESIS, VerifyReport, link};
 use crate::consent::ConsentEntry;
 use crate::error::{Error, Result};
@@ -33,6 +33,7 @@ fn load(tx: &Transaction<'_>, event_type: &str, id: &str) -> Result<Loaded> {
         AttendanceEvent::EVENT_TYPE => attendance::load_for_verify(tx, id)?,
         ConsentEntry::EVENT_TYPE => consent::load_entry(tx, id)?.map(|e| (e.canonical(), None)),
         AuditFlag::EVENT_TYPE => audit::load_for_verify(tx, id)?,
+        FlagEnd::EVENT_TYPE => audit::end_for_verify(tx, id)?,
         RestrictionEntry::EVENT_TYPE => {
             restriction::load_entry(tx, id)?.map(|e| (e.canonical(), None))
         }
@@ -75,6 +76,7 @@ const EVENT_TABLES: &[(&str, &str)] = &[
     (AttendanceEvent::EVENT_TYPE, "attendance_events"),
     (ConsentEntry::EVENT_TYPE, "consent_ledger"),
     (AuditFlag::EVENT_TYPE, "audit_flags"),
+    (FlagEnd::EVENT_TYPE, "audit_flag_ends"),
     (RestrictionEntry::EVENT_TYPE, "restriction_log"),
     (LeadActivity::EVENT_TYPE, "lead_activity"),
     (TxnRecord::EVENT_TYPE, "transactions"),

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/devices", get(devices))
         .route("/devices/revoke", post(revoke))
         .route("/flags", get(flags).post(set_flag))
+        .route("/flags/end", post(end_flag))
         .route("/sites", get(sites).post(import_sites))
         .route("/sites/export", get(export_sites))
         .route("/requests", get(requests))
@@ -222,6 +223,7 @@ async fn flags_page(
         Err(r) => return r,
     };
     list.retain(|f| flag_visible(session, f));
+    let now = Utc::now();
     let csrf = session.csrf();
     let t = session.t();
     let columns = flag_columns(t);
@@ -250,7 +252,18 @@ async fn flags_page(
                                         td { (f.reason.as_deref().unwrap_or(t.erased)) }
                                         td { (f.set_by.id) }
                                         td { (when(f.starts_at)) }
-                                        td { (when(f.expires_at)) }
+                                        td {
+                                            (when(f.effective_end()))
+                                            @if f.ended_at.is_some() {
+                                                " " span.badge { (t.ended) }
+                                            } @else if f.is_active(now) {
+                                                form method="post" action="/flags/end" {
+                                                    input type="hidden" name="csrf_token" value=(csrf);
+                                                    input type="hidden" name="flag_id" value=(f.id);
+                                                    button.secondary type="submit" aria-label=((t.end_flag_of)(f.scope.id().unwrap_or(f.scope.kind()))) { (t.end_now) }
+                                                }
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -319,6 +332,49 @@ async fn set_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let store = state.store.clone();
     let actor = session.actor();
     match blocking(move || store.set_flag(&actor, &request, Utc::now())).await {
+        Ok(Ok(_)) => see_other("/flags"),
+        Ok(Err(Error::InvalidInput { field, reason })) => {
+            flags_page(
+                &state,
+                &session,
+                StatusCode::BAD_REQUEST,
+                Some(&format!("{field}: {reason}")),
+            )
+            .await
+        }
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}
+
+/// "End now": the flag covers no later fix (a chained end; see
+/// `Store::end_flag`).
+async fn end_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(fields) = checked_form(&session, &body) else {
+        return stale_form(&session);
+    };
+    let flag_id = field(&fields, "flag_id").to_string();
+    let store = state.store.clone();
+    let actor = session.actor();
+    let id = flag_id.clone();
+    let listed = match blocking(move || store.flags(&actor, None, Utc::now())).await {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return internal(&e),
+        Err(r) => return r,
+    };
+    if !listed
+        .iter()
+        .any(|f| f.id == id && flag_visible(&session, f))
+    {
+        return session.not_found();
+    }
+    let store = state.store.clone();
+    let actor = session.actor();
+    match blocking(move || store.end_flag(&actor, &flag_id, Utc::now())).await {
         Ok(Ok(_)) => see_other("/flags"),
         Ok(Err(Error::InvalidInput { field, reason })) => {
             flags_page(

@@ -87,3 +87,14 @@ CREATE TABLE location_views (
     at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX location_views_by_event ON location_views (event_id, at);
+
+-- A flag ended before its expiry (chained, event type "flag_end"); at most
+-- one end per flag.
+CREATE TABLE audit_flag_ends (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    flag_id TEXT NOT NULL UNIQUE REFERENCES audit_flags (id),
+    ended_at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL
+) WITHOUT ROWID;
