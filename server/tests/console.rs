@@ -760,6 +760,12 @@ fn a_retained_location_is_shown_only_with_a_reason_and_every_view_is_logged() {
     assert_eq!(refused.status, 404);
     assert_eq!(again.body.matches("sup-1 at").count(), 1);
 
+    // A day under an audit flag needs a look even when nothing else is off.
+    let queue = browser.get(&format!("/?{PERIOD}"));
+    assert!(queue.body.contains("flagged: 1"), "{}", queue.body);
+    assert!(queue.body.contains("under an audit flag"));
+    assert!(queue.body.contains("value=\"a1/2026-01-05\""));
+
     // `audit end` ends the flag early: once, then it is bad input.
     let flags = cli(&db, &["--json", "audit", "list"], None)
         .ok()

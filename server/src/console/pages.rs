@@ -271,7 +271,7 @@ pub fn queue(
                             caption.visually-hidden { (t.queue_caption) }
                             (header_row(t, &columns))
                             tbody {
-                                @for day in &q.rows {
+                                @for (day, under_flag) in q.rows.iter().zip(&q.flagged) {
                                     @let id = format!("day-{}-{}", day.agent, day.date);
                                     tr {
                                         td { input type="checkbox" name="day" id=(id) value=(format!("{}/{}", day.agent, day.date)) aria-label=((t.select_day)(&day.agent, &day.date.to_string())); }
@@ -279,7 +279,10 @@ pub fn queue(
                                         td { (day.agent.as_ref()) }
                                         td { (day.site_id.as_deref().unwrap_or("—")) }
                                         td { (local_time(day.first_check_in)) " / " (local_time(day.last_check_out)) }
-                                        td { (status_badges(t, day)) }
+                                        td {
+                                            (status_badges(t, day))
+                                            @if *under_flag { span.badge { (t.under_flag) } }
+                                        }
                                     }
                                 }
                             }

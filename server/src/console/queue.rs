@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use fieldcheck_core::report::{AttendanceDay, AttendanceReport, DayStatus};
+use fieldcheck_core::shift::day_bounds;
+use fieldcheck_core::{AuditFlag, FlagScope};
 use serde::Deserialize;
 
 /// Rows shown on one page; the count above says how many there are.
@@ -37,11 +39,33 @@ pub struct QueuePage {
     /// How many match every filter.
     pub total: usize,
     pub rows: Vec<AttendanceDay>,
+    /// Per row: an audit flag covered the day.
+    pub flagged: Vec<bool>,
 }
 
-/// Why a day needs a decision: `late`, `missing_check_out`, `clock_skew`
-/// and `rejected:<reason code>` for each reason of a rejected attempt.
-pub fn reasons(day: &AttendanceDay) -> Vec<String> {
+/// Whether an audit flag covered any part of the agent's local day (its
+/// agent, everyone, or a site the day names).
+fn flagged(day: &AttendanceDay, flags: &[AuditFlag]) -> bool {
+    let Ok(tz) = day.time_zone.parse::<chrono_tz::Tz>() else {
+        return false;
+    };
+    let (start, end) = day_bounds(tz, day.date);
+    flags.iter().any(|f| {
+        let covers = match &f.scope {
+            FlagScope::Everyone => true,
+            FlagScope::Agent(a) => *a == *day.agent,
+            FlagScope::Site(s) => {
+                day.site_id.as_deref() == Some(s) || day.check_out_site_id.as_deref() == Some(s)
+            }
+        };
+        covers && f.starts_at < end && start < f.effective_end()
+    })
+}
+
+/// Why a day needs a decision: `late`, `missing_check_out`, `clock_skew`,
+/// `flagged` (under an audit flag) and `rejected:<reason code>` for each
+/// reason of a rejected attempt.
+pub fn reasons(day: &AttendanceDay, flags: &[AuditFlag]) -> Vec<String> {
     let mut out = Vec::new();
     if day.status == DayStatus::Late {
         out.push("late".to_string());
@@ -55,13 +79,16 @@ pub fn reasons(day: &AttendanceDay) -> Vec<String> {
     if day.clock_skew > 0 {
         out.push("clock_skew".to_string());
     }
+    if flagged(day, flags) {
+        out.push("flagged".to_string());
+    }
     out
 }
 
 /// The queue over a report already narrowed to what the user may see.
-pub fn build(report: AttendanceReport, filter: QueueFilter) -> QueuePage {
+pub fn build(report: AttendanceReport, flags: &[AuditFlag], filter: QueueFilter) -> QueuePage {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut rows: Vec<AttendanceDay> = Vec::new();
+    let mut rows: Vec<(AttendanceDay, bool)> = Vec::new();
     for day in report.days {
         if day.review.is_some() {
             continue;
@@ -71,7 +98,7 @@ pub fn build(report: AttendanceReport, filter: QueueFilter) -> QueuePage {
         }) {
             continue;
         }
-        let why = reasons(&day);
+        let why = reasons(&day, flags);
         if why.is_empty() {
             continue;
         }
@@ -85,16 +112,19 @@ pub fn build(report: AttendanceReport, filter: QueueFilter) -> QueuePage {
         {
             continue;
         }
-        rows.push(day);
+        let under_flag = why.iter().any(|r| r == "flagged");
+        rows.push((day, under_flag));
     }
     // Newest first; within a date, by agent.
-    rows.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.agent.cmp(&b.agent)));
+    rows.sort_by(|(a, _), (b, _)| b.date.cmp(&a.date).then_with(|| a.agent.cmp(&b.agent)));
     let total = rows.len();
     rows.truncate(PAGE_ROWS);
+    let (rows, flagged) = rows.into_iter().unzip();
     QueuePage {
         filter,
         counts,
         total,
         rows,
+        flagged,
     }
 }

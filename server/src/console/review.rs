@@ -58,7 +58,14 @@ pub(super) async fn home(
         Ok(r) => r,
         Err(r) => return r,
     };
-    let page = queue::build(report, filter);
+    let store = state.store.clone();
+    let actor = session.actor();
+    let flags = match blocking(move || store.flags(&actor, None, Utc::now())).await {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return internal(&e),
+        Err(r) => return r,
+    };
+    let page = queue::build(report, &flags, filter);
     session.page(
         StatusCode::OK,
         pages::queue(
