@@ -636,6 +636,36 @@ fn devices_flags_sites_and_requests_pages_are_scoped_escaped_and_guarded() {
     assert_eq!(good.status, 200);
     assert!(good.body.contains("1 added"));
     assert!(good.body.contains("New &lt;site&gt;"));
+    // The same as a file upload (multipart, as the browser sends it).
+    let boundary = "fieldcheck-test-boundary";
+    let part = |name: &str, extra: &str, value: &str| {
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{extra}\r\n\r\n{value}\r\n"
+        )
+    };
+    let body = [
+        part("csrf_token", "", &csrf),
+        part(
+            "file",
+            "; filename=\"branch.geojson\"\r\nContent-Type: application/geo+json",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[112.7,-7.2]},"properties":{"id":"file-site","name":"From a file","radius_m":60}}]}"#,
+        ),
+        part("geojson", "", ""),
+        format!("--{boundary}--\r\n"),
+    ]
+    .concat();
+    let mut request = boss.agent.post(format!("{}/sites", boss.base)).header(
+        "Content-Type",
+        &format!("multipart/form-data; boundary={boundary}"),
+    );
+    if let Some(c) = &boss.cookie {
+        request = request.header("Cookie", c);
+    }
+    let result = request.send(body);
+    let uploaded = boss.read(result);
+    assert_eq!(uploaded.status, 200, "{}", uploaded.body);
+    assert!(uploaded.body.contains("1 added"));
+    assert!(uploaded.body.contains("From a file"));
     let export = boss.get("/sites/export");
     assert!(
         export

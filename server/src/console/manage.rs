@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -459,10 +459,12 @@ async fn sites_page(
                 }
                 @if is_admin {
                     h2 { (t.import_sites) }
-                    form.review-form method="post" action="/sites" {
+                    form.review-form method="post" action="/sites" enctype="multipart/form-data" {
                         input type="hidden" name="csrf_token" value=(csrf);
+                        label for="sites-file" { (t.geojson_file) }
+                        input #sites-file name="file" type="file" accept=".geojson,.json,application/geo+json,application/json";
                         label for="geojson" { (t.geojson_label) }
-                        textarea #geojson name="geojson" rows="8" required { (draft) }
+                        textarea #geojson name="geojson" rows="8" { (draft) }
                         div.actions { button type="submit" { (t.import) } }
                     }
                 }
@@ -471,18 +473,53 @@ async fn sites_page(
     )
 }
 
-async fn import_sites(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The import form's fields: a multipart upload (the file, or the pasted
+/// text) or, from clients without files, an urlencoded form.
+async fn site_form_fields(request: Request, state: &AppState) -> Option<Vec<(String, String)>> {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let body = axum::body::to_bytes(request.into_body(), state.max_body_bytes)
+            .await
+            .ok()?;
+        return Some(form_fields(&body));
+    }
+    let mut parts = Multipart::from_request(request, state).await.ok()?;
+    let mut fields = Vec::new();
+    while let Some(part) = parts.next_field().await.ok()? {
+        let name = part.name().unwrap_or("").to_string();
+        let text = part.text().await.ok()?;
+        fields.push((name, text));
+    }
+    Some(fields)
+}
+
+async fn import_sites(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
     let session = match signed_in(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Some(fields) = checked_form(&session, &body) else {
+    let fields = site_form_fields(request, &state).await.unwrap_or_default();
+    if !same_secret(field(&fields, "csrf_token"), &session.csrf()) {
         return stale_form(&session);
-    };
+    }
     if session.user.role != UserRole::Admin {
         return session.refused(session.t().admin_imports);
     }
-    let geojson = field(&fields, "geojson").to_string();
+    // The chosen file wins over the text box.
+    let file = field(&fields, "file");
+    let geojson = if file.trim().is_empty() {
+        field(&fields, "geojson").to_string()
+    } else {
+        file.to_string()
+    };
     let store = state.store.clone();
     let actor = session.actor();
     let text = geojson.clone();
