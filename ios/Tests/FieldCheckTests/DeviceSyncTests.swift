@@ -94,3 +94,66 @@ final class DeviceSyncTests: XCTestCase {
         XCTAssertEqual(decisions.first?.reviewer, "sup-1")
     }
 }
+
+/// A server kept in memory, scripted: the first batch meets a 503 (the
+/// core's client backs off and sends it again), later ones are accepted up
+/// to their `to_seq`; no decision is waiting.
+final class InMemoryServer: HttpTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private var unavailable = 1
+    private(set) var requests: [HttpRequest] = []
+    private let now = "2026-03-02T02:00:00Z"
+
+    private func ok(_ json: String) -> HttpResponse {
+        HttpResponse(status: 200, retryAfterS: nil, body: Data(json.utf8))
+    }
+
+    func exchange(request: HttpRequest) throws -> HttpResponse {
+        lock.lock()
+        defer { lock.unlock() }
+        requests.append(request)
+        if request.url.hasSuffix("/api/v1/devices/enrol") {
+            return ok(#"{"device_token":"token-1","agent":"a1","server_time":"\#(now)"}"#)
+        }
+        if request.url.hasSuffix("/api/v1/sync/batches") {
+            if unavailable > 0 {
+                unavailable -= 1
+                return HttpResponse(status: 503, retryAfterS: nil, body: Data())
+            }
+            let batch = try JSONSerialization.jsonObject(with: request.body) as? [String: Any] ?? [:]
+            let toSeq = (batch["to_seq"] as? NSNumber)?.int64Value ?? 0
+            let events = (batch["events"] as? [Any])?.count ?? 0
+            let device = batch["device_id"] as? String ?? ""
+            return ok(#"{"device_id":"\#(device)","accepted_to_seq":\#(toSeq),"imported":\#(events),"duplicates":0,"server_time":"\#(now)"}"#)
+        }
+        if request.url.contains("/api/v1/sync/decisions") {
+            return ok(#"{"decisions":[],"cursor":"0","server_time":"\#(now)"}"#)
+        }
+        return HttpResponse(status: 404, retryAfterS: nil, body: Data())
+    }
+}
+
+final class InMemoryTransportTests: XCTestCase {
+    func testTheCoresSyncClientRunsOverAnInMemoryTransport() async throws {
+        let clock = ManualClock()
+        let (store, _) = try await makeStore(agents: ["a1"], clock: clock)
+        let a1 = FieldCheckService(core: store, actor: agent("a1"),
+                                   location: SimulatedLocationSource([fixAtHQ(clock.now)]), clock: clock.read)
+        _ = try await a1.checkIn()
+        let server = InMemoryServer()
+        let keystore = softwareKeystore()
+        let enrolment = try await a1.enrol(serverURL: "http://memory.invalid", code: "CODE-1",
+                                           keystore: keystore, transport: server)
+        XCTAssertEqual(enrolment.agent, "a1")
+        let pushed = try await a1.push(keystore: keystore, transport: server)
+        XCTAssertEqual(pushed.events, 2)
+        XCTAssertEqual(pushed.pending, 0)
+        let batches = server.requests.filter { $0.url.hasSuffix("/api/v1/sync/batches") }
+        XCTAssertEqual(batches.count, 2, "the 503 was retried")
+        XCTAssertEqual(batches[0].body, batches[1].body, "the same batch bytes again")
+        XCTAssertEqual(batches[1].headers.first { $0.name == "Authorization" }?.value, "Bearer token-1")
+        XCTAssertNotNil(batches[1].headers.first { $0.name == "Fieldcheck-Signature" })
+        let pulled = try await a1.pull(transport: server)
+        XCTAssertEqual(pulled.decisions, 0)
+    }
+}
