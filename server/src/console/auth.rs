@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::i18n::Text;
 use super::{
-    SESSION_HOURS, blocking, cookie, same_secret, see_other, session, sign_in_form, to_sign_in,
+    SESSION_HOURS, blocking, cookie, same_secret, see_other, session, sign_in_form, signed_in,
 };
 use crate::AppState;
 use crate::problem::internal;
@@ -122,9 +122,8 @@ pub(super) async fn sign_out(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let session = match session(&state, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
     let form: CsrfForm = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfForm {

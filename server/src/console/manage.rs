@@ -16,8 +16,8 @@ use fieldcheck_core::{AuditFlag, Error, FlagPurpose, FlagRequest, FlagScope, Use
 use maud::{Markup, html};
 
 use super::i18n::Text;
-use super::pages::{card_labels, header_row, page};
-use super::{Session, blocking, same_secret, see_other, session, to_sign_in};
+use super::pages::{cards_table, page};
+use super::{Session, blocking, same_secret, see_other, signed_in, store_call};
 use crate::AppState;
 use crate::problem::internal;
 
@@ -34,14 +34,6 @@ pub fn routes() -> Router<AppState> {
 
 fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
-    match session(state, headers).await {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(to_sign_in()),
-        Err(r) => Err(r),
-    }
 }
 
 fn form_fields(body: &Bytes) -> Vec<(String, String)> {
@@ -105,9 +97,8 @@ async fn devices_page(
     let store = state.store.clone();
     // Devices are listed by the admin's authority, then narrowed to the team.
     let admin = fieldcheck_core::Actor::admin(session.user.id.clone());
-    let mut list = match blocking(move || store.enrolled_devices(&admin)).await {
-        Ok(Ok(d)) => d,
-        Ok(Err(e)) => return internal(&e),
+    let mut list = match store_call(move || store.enrolled_devices(&admin)).await {
+        Ok(d) => d,
         Err(r) => return r,
     };
     list.retain(|d| session.may_see(&d.agent));
@@ -128,11 +119,7 @@ async fn devices_page(
                 @if list.is_empty() {
                     p { (t.no_devices) }
                 } @else {
-                    (card_labels("devices", &columns))
-                    div.table-wrap {
-                        table #devices .cards {
-                            (header_row(t, &columns))
-                            tbody {
+                    (cards_table(t, "devices", &columns, None, html! {
                                 @for d in &list {
                                     tr {
                                         td { code { (d.device_id) } }
@@ -156,9 +143,7 @@ async fn devices_page(
                                         }
                                     }
                                 }
-                            }
-                        }
-                    }
+                            }))
                 }
             },
         ),
@@ -217,9 +202,8 @@ async fn flags_page(
 ) -> Response {
     let store = state.store.clone();
     let actor = session.actor();
-    let mut list = match blocking(move || store.flags(&actor, None, Utc::now())).await {
-        Ok(Ok(f)) => f,
-        Ok(Err(e)) => return internal(&e),
+    let mut list = match store_call(move || store.flags(&actor, None, Utc::now())).await {
+        Ok(f) => f,
         Err(r) => return r,
     };
     list.retain(|f| flag_visible(session, f));
@@ -240,11 +224,7 @@ async fn flags_page(
                 @if list.is_empty() {
                     p { (t.no_flags) }
                 } @else {
-                    (card_labels("flags", &columns))
-                    div.table-wrap {
-                        table #flags .cards {
-                            (header_row(t, &columns))
-                            tbody {
+                    (cards_table(t, "flags", &columns, None, html! {
                                 @for f in &list {
                                     tr {
                                         td { (f.purpose.as_str()) }
@@ -266,9 +246,7 @@ async fn flags_page(
                                         }
                                     }
                                 }
-                            }
-                        }
-                    }
+                            }))
                 }
                 h2 { (t.set_a_flag) }
                 form.review-form method="post" action="/flags" {
@@ -361,9 +339,8 @@ async fn end_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let store = state.store.clone();
     let actor = session.actor();
     let id = flag_id.clone();
-    let listed = match blocking(move || store.flags(&actor, None, Utc::now())).await {
-        Ok(Ok(f)) => f,
-        Ok(Err(e)) => return internal(&e),
+    let listed = match store_call(move || store.flags(&actor, None, Utc::now())).await {
+        Ok(f) => f,
         Err(r) => return r,
     };
     if !listed
@@ -413,9 +390,8 @@ async fn sites_page(
     draft: &str,
 ) -> Response {
     let store = state.store.clone();
-    let list = match blocking(move || store.sites()).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return internal(&e),
+    let list = match store_call(move || store.sites()).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
     let csrf = session.csrf();
@@ -435,11 +411,7 @@ async fn sites_page(
                 @if list.is_empty() {
                     p { (t.no_sites) }
                 } @else {
-                    (card_labels("sites", &columns))
-                    div.table-wrap {
-                        table #sites .cards {
-                            (header_row(t, &columns))
-                            tbody {
+                    (cards_table(t, "sites", &columns, None, html! {
                                 @for s in &list {
                                     tr {
                                         td { (s.id) }
@@ -453,9 +425,7 @@ async fn sites_page(
                                         td { (if s.agents.is_empty() { t.any_agent.to_string() } else { s.agents.join(", ") }) }
                                     }
                                 }
-                            }
-                        }
-                    }
+                            }))
                 }
                 @if is_admin {
                     h2 { (t.import_sites) }
@@ -592,9 +562,8 @@ async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response
     }
     let store = state.store.clone();
     let actor = session.actor();
-    let list = match blocking(move || store.requests(&actor, &RequestFilter::default())).await {
-        Ok(Ok(l)) => l,
-        Ok(Err(e)) => return internal(&e),
+    let list = match store_call(move || store.requests(&actor, &RequestFilter::default())).await {
+        Ok(l) => l,
         Err(r) => return r,
     };
     let now = Utc::now();
@@ -622,11 +591,7 @@ async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response
                 @if list.is_empty() {
                     p { (t.no_requests) }
                 } @else {
-                    (card_labels("requests", &columns))
-                    div.table-wrap {
-                        table #requests .cards {
-                            (header_row(t, &columns))
-                            tbody {
+                    (cards_table(t, "requests", &columns, None, html! {
                                 @for r in &list {
                                     tr {
                                         td { (r.subject.kind.as_str()) " " (r.subject.id) }
@@ -641,9 +606,7 @@ async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response
                                         td { (r.completed_at.map_or("—".to_string(), when)) }
                                     }
                                 }
-                            }
-                        }
-                    }
+                            }))
                 }
             },
         ),

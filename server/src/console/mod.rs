@@ -168,6 +168,25 @@ pub(super) async fn session(
     }
 }
 
+/// The signed-in session, or the answer that sends the visitor to sign in.
+pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
+    match session(state, headers).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(to_sign_in()),
+        Err(r) => Err(r),
+    }
+}
+
+/// A store call on the blocking pool; a failure is the 500 answer.
+pub(super) async fn store_call<T: Send + 'static>(
+    f: impl FnOnce() -> fieldcheck_core::Result<T> + Send + 'static,
+) -> Result<T, Response> {
+    match blocking(f).await? {
+        Ok(value) => Ok(value),
+        Err(e) => Err(internal(&e)),
+    }
+}
+
 pub(super) fn html(status: StatusCode, markup: Markup, user: Option<&str>) -> Response {
     let mut response = (status, markup.into_string()).into_response();
     let headers = response.headers_mut();

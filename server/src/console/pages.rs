@@ -68,7 +68,7 @@ table.cards td::before{font-weight:600;flex:0 0 5.5rem;color:#333}
 
 /// On a phone a `cards` table shows each row as a card whose cells carry
 /// their column's name (generated, so the header text stays the one source).
-pub(super) fn card_labels(table_id: &str, labels: &[&str]) -> Markup {
+fn card_labels(table_id: &str, labels: &[&str]) -> Markup {
     let mut css = String::from("@media (max-width:40rem){");
     for (i, label) in labels.iter().enumerate() {
         css.push_str(&format!(
@@ -102,9 +102,30 @@ fn sales_columns(t: &Text) -> [&'static str; 5] {
     [t.agent, t.leads, t.conversion, t.closings, t.premium]
 }
 
+/// A table of `columns` (a card per row on a phone), its header row, and
+/// the `rows` given.
+pub(super) fn cards_table(
+    t: &Text,
+    id: &str,
+    columns: &[&str],
+    caption: Option<&str>,
+    rows: Markup,
+) -> Markup {
+    html! {
+        (card_labels(id, columns))
+        div.table-wrap {
+            table id=(id) .cards {
+                @if let Some(caption) = caption { caption.visually-hidden { (caption) } }
+                (header_row(t, columns))
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
 /// A header row of `columns`; the selection column (`t.select`) is read by
 /// screen readers only.
-pub(super) fn header_row(t: &Text, columns: &[&str]) -> Markup {
+fn header_row(t: &Text, columns: &[&str]) -> Markup {
     html! {
         thead { tr {
             @for c in columns {
@@ -265,12 +286,7 @@ pub fn queue(
             } @else {
                 form method="post" action="/reviews/bulk" {
                     input type="hidden" name="csrf_token" value=(csrf);
-                    (card_labels("queue", &columns))
-                    div.table-wrap {
-                        table #queue .cards {
-                            caption.visually-hidden { (t.queue_caption) }
-                            (header_row(t, &columns))
-                            tbody {
+                    (cards_table(t, "queue", &columns, Some(t.queue_caption), html! {
                                 @for (day, under_flag) in q.rows.iter().zip(&q.flagged) {
                                     @let id = format!("day-{}-{}", day.agent, day.date);
                                     tr {
@@ -285,9 +301,7 @@ pub fn queue(
                                         }
                                     }
                                 }
-                            }
-                        }
-                    }
+                            }))
                     @if q.total > q.rows.len() {
                         p.muted { ((t.showing_newest)(q.rows.len(), q.total)) }
                     }
@@ -369,11 +383,7 @@ pub fn agent_day(t: &Text, user: &ConsoleUser, csrf: &str, v: &DayView<'_>) -> M
             @if v.events.is_empty() {
                 p { (t.no_events) }
             } @else {
-                (card_labels("timeline", &columns))
-                div.table-wrap {
-                    table #timeline .cards {
-                        (header_row(t, &columns))
-                        tbody {
+                (cards_table(t, "timeline", &columns, None, html! {
                             @for e in v.events {
                                 tr {
                                     td { (clock(&e.captured_at)) }
@@ -392,9 +402,7 @@ pub fn agent_day(t: &Text, user: &ConsoleUser, csrf: &str, v: &DayView<'_>) -> M
                                     }
                                 }
                             }
-                        }
-                    }
-                }
+                        }))
             }
             @if let Some(l) = v.located {
                 p.notice role="status" {
@@ -477,11 +485,7 @@ pub fn reports(t: &Text, user: &ConsoleUser, csrf: &str, v: &ReportsView<'_>) ->
                 a href=(format!("/reports/attendance/csv?{period}")) download { (t.download_csv) }
                 a href=(format!("/reports/attendance/json?{period}")) download { (t.download_json) }
             }
-            (card_labels("attendance", &attendance))
-            div.table-wrap {
-                table #attendance .cards {
-                    (header_row(t, &attendance))
-                    tbody {
+            (cards_table(t, "attendance", &attendance, None, html! {
                         @for day in &v.attendance.days {
                             tr {
                                 td { a href=(day_href(&day.agent, day.date)) { (t.date(day.date)) } }
@@ -492,19 +496,13 @@ pub fn reports(t: &Text, user: &ConsoleUser, csrf: &str, v: &ReportsView<'_>) ->
                                 td { (day.review.as_ref().map_or("—", |r| match r.decision { Decision::Approved => t.approved, Decision::Rejected => t.rejected_decision })) }
                             }
                         }
-                    }
-                }
-            }
+                    }))
             h2 { (t.sales) }
             p.actions {
                 a href=(format!("/reports/sales/csv?{period}")) download { (t.download_csv) }
                 a href=(format!("/reports/sales/json?{period}")) download { (t.download_json) }
             }
-            (card_labels("sales", &sales))
-            div.table-wrap {
-                table #sales .cards {
-                    (header_row(t, &sales))
-                    tbody {
+            (cards_table(t, "sales", &sales, None, html! {
                         @for row in &v.sales.agents {
                             tr {
                                 td { (row.agent) }
@@ -514,9 +512,7 @@ pub fn reports(t: &Text, user: &ConsoleUser, csrf: &str, v: &ReportsView<'_>) ->
                                 td { @for (currency, amount) in &row.premium { (t.decimal(amount)) " " (currency) br; } }
                             }
                         }
-                    }
-                }
-            }
+                    }))
         },
     )
 }

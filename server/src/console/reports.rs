@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::review::team_attendance;
 
-use super::{Session, bad_dates, blocking, pages, parse_date, secure_headers, session, to_sign_in};
+use super::{Session, bad_dates, blocking, pages, parse_date, secure_headers, signed_in};
 use crate::AppState;
 use crate::problem::internal;
 use crate::request_log::LoggedUser;
@@ -57,9 +57,8 @@ pub(super) async fn reports(
     headers: HeaderMap,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
-    let session = match session(&state, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
     let Some((from, to)) = period(&q) else {
@@ -97,9 +96,8 @@ pub(super) async fn report_download(
     Path((kind, format)): Path<(String, String)>,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
-    let session = match session(&state, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
     let (doc_format, content_type) = match format.as_str() {

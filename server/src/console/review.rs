@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{
     Session, bad_dates, blocking, non_empty, pages, parse_date, queue, same_secret, see_other,
-    session, sign_in_form, to_sign_in,
+    session, sign_in_form, signed_in, store_call,
 };
 use crate::AppState;
 use crate::problem::internal;
@@ -60,9 +60,8 @@ pub(super) async fn home(
     };
     let store = state.store.clone();
     let actor = session.actor();
-    let flags = match blocking(move || store.flags(&actor, None, Utc::now())).await {
-        Ok(Ok(f)) => f,
-        Ok(Err(e)) => return internal(&e),
+    let flags = match store_call(move || store.flags(&actor, None, Utc::now())).await {
+        Ok(f) => f,
         Err(r) => return r,
     };
     let page = queue::build(report, &flags, filter);
@@ -165,6 +164,23 @@ async fn load_day(
     loaded.map_err(|e| internal(&e))
 }
 
+/// The day `date` ("YYYY-MM-DD") of `agent`, loaded, if the user may see
+/// that agent; otherwise (or for a malformed date) the 404 answer.
+async fn visible_day(
+    state: &AppState,
+    session: &Session,
+    agent: &str,
+    date: &str,
+) -> Result<(NaiveDate, DayData), Response> {
+    let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
+        return Err(session.not_found());
+    };
+    if !session.may_see(agent) {
+        return Err(session.not_found());
+    }
+    Ok((date, load_day(state, session, agent, date).await?))
+}
+
 struct DayData {
     zone: chrono_tz::Tz,
     events: Vec<fieldcheck_core::AttendanceEvent>,
@@ -222,19 +238,12 @@ pub(super) async fn agent_day(
     headers: HeaderMap,
     Path((agent, date)): Path<(String, String)>,
 ) -> Response {
-    let session = match session(&state, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
-    let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
-        return session.not_found();
-    };
-    if !session.may_see(&agent) {
-        return session.not_found();
-    }
-    match load_day(&state, &session, &agent, date).await {
-        Ok(day) => render_day(&session, &agent, date, &day, StatusCode::OK, None),
+    match visible_day(&state, &session, &agent, &date).await {
+        Ok((date, day)) => render_day(&session, &agent, date, &day, StatusCode::OK, None),
         Err(r) => r,
     }
 }
@@ -265,9 +274,8 @@ pub(super) async fn review(
     Path((agent, date)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let session = match session(&state, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
     let Ok(form) = serde_urlencoded::from_bytes::<ReviewForm>(&body) else {
@@ -276,13 +284,7 @@ pub(super) async fn review(
     if !same_secret(&form.csrf_token, &session.csrf()) {
         return session.refused(session.t().stale_form);
     }
-    let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
-        return session.not_found();
-    };
-    if !session.may_see(&agent) {
-        return session.not_found();
-    }
-    let day = match load_day(&state, &session, &agent, date).await {
+    let (date, day) = match visible_day(&state, &session, &agent, &date).await {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -361,22 +363,15 @@ pub(super) async fn show_location(
     Path((agent, date)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let session = match session(&state, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
     let form = serde_urlencoded::from_bytes::<LocationForm>(&body).ok();
     let Some(form) = form.filter(|f| same_secret(&f.csrf_token, &session.csrf())) else {
         return session.refused(session.t().stale_form);
     };
-    let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
-        return session.not_found();
-    };
-    if !session.may_see(&agent) {
-        return session.not_found();
-    }
-    let day = match load_day(&state, &session, &agent, date).await {
+    let (date, day) = match visible_day(&state, &session, &agent, &date).await {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -441,9 +436,8 @@ pub(super) async fn bulk_review(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let session = match session(&state, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
     let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
