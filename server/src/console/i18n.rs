@@ -45,15 +45,7 @@ impl Lang {
     /// The cookie's choice, else the best of `Accept-Language` we speak.
     /// Parsed by hand: a comma list of tags with optional `;q=`, no more.
     pub fn negotiate(headers: &HeaderMap) -> Lang {
-        let chosen = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == LANG_COOKIE)
-            .and_then(|(_, value)| Lang::parse(value));
-        if let Some(lang) = chosen {
+        if let Some(lang) = super::cookie_value(headers, LANG_COOKIE).and_then(Lang::parse) {
             return lang;
         }
         let mut best: Option<(f32, Lang)> = None;

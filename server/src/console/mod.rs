@@ -129,15 +129,21 @@ pub(super) fn same_secret(a: &str, b: &str) -> bool {
 /// The session cookie's value. Parsed by hand: one `name=value` split of
 /// the `Cookie` header is all the console needs.
 fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE)
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_string)
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
 }
 
 pub(super) async fn blocking<T: Send + 'static>(
@@ -251,7 +257,7 @@ pub(super) fn to_sign_in() -> Response {
 fn parse_date(text: Option<&str>, default: NaiveDate) -> Option<NaiveDate> {
     match text.map(str::trim) {
         None | Some("") => Some(default),
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").ok(),
+        Some(t) => fieldcheck_core::time::parse_date("date", t).ok(),
     }
 }
 
