@@ -4,13 +4,16 @@
 #   scripts/test-kotlin.sh           debug library; every JUnit test under android/src/test/kotlin
 #   scripts/test-kotlin.sh --bench   release library; check-in calls from Kotlin beside native Rust
 #
-# Steps: install the toolchain (scripts/toolchains/kotlin.sh), build the
-# library and regenerate the bindings (scripts/bindings.sh), compile the
-# generated bindings (cached by content in target/kotlin/cache), the plain
-# Kotlin shell (android/src/main/kotlin minus its Android-only android/
-# folder, which needs the Android SDK), then the tests, and run them. The
-# last line is `N passed, N failed`; the exit status is non-zero on any
-# failure. Safe to rerun, needs no TTY.
+# Steps: install the toolchains (scripts/toolchains/kotlin.sh, and
+# scripts/toolchains/android-jvm.sh for the Maven Central jars: the Android
+# framework as Robolectric ships it, Robolectric, OkHttp), build the library
+# and regenerate the bindings (scripts/bindings.sh), compile the generated
+# bindings (cached by content in target/kotlin/cache), every file of the
+# shell (android/src/main/kotlin, Android-only code included, against the
+# API 35 framework jar), then the tests, and run them: the plain JVM tests
+# in one JVM, the Robolectric tests (android/src/test/kotlin/app/fieldcheck/android)
+# in another, offline. Each run ends with `N passed, N failed`; the exit status
+# is non-zero on any failure. Safe to rerun, needs no TTY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -28,6 +31,8 @@ log() { echo "[test-kotlin] $*" >&2; }
 
 toolchain=$(scripts/toolchains/kotlin.sh)
 eval "$toolchain"
+android_jvm=$(scripts/toolchains/android-jvm.sh)
+eval "$android_jvm"
 
 out=$root/target/kotlin
 work=$out/$profile
@@ -59,15 +64,17 @@ else
   log "generated bindings unchanged: $bindings_jar"
 fi
 
-# The shell alone, so it cannot lean on test code.
-mapfile -t main_sources < <(find android/src/main/kotlin -name '*.kt' -not -path '*/app/fieldcheck/android/*' | sort)
-log "compiling the shell (${#main_sources[@]} files)"
-kotlinc -cp "$bindings_jar:$JNA_JAR:$KOTLINX_COROUTINES_JAR" "${main_sources[@]}" -d "$work/shell"
+# The shell alone, so it cannot lean on test code: every file, the
+# Android-only ones against the framework jar.
+mapfile -t main_sources < <(find android/src/main/kotlin -name '*.kt' | sort)
+log "compiling the shell (${#main_sources[@]} files, against $(basename "$ANDROID_ALL_JAR"))"
+kotlinc -cp "$bindings_jar:$JNA_JAR:$KOTLINX_COROUTINES_JAR:$ANDROID_ALL_JAR:$ANDROID_JVM_CLASSPATH" \
+  "${main_sources[@]}" -d "$work/shell"
 
 mapfile -t test_sources < <(find android/src/test/kotlin -name '*.kt' | sort)
 log "compiling the tests (${#test_sources[@]} files)"
-classpath="$bindings_jar:$work/shell:$KOTLIN_TEST_CLASSPATH"
-kotlinc -cp "$classpath" "${test_sources[@]}" -d "$work/test"
+classpath="$bindings_jar:$work/shell:$KOTLIN_TEST_CLASSPATH:$ANDROID_JVM_CLASSPATH"
+kotlinc -cp "$classpath:$ANDROID_ALL_JAR" "${test_sources[@]}" -d "$work/test"
 classpath="$work/test:$classpath"
 
 # The device-sync test starts the real server and mints codes with the CLI.
@@ -80,6 +87,22 @@ if [ "$mode" = bench ]; then
   exec "${jvm[@]}" app.fieldcheck.CheckInBenchmarkKt
 fi
 
-mapfile -t classes < <(cd "$work/test" && find . -name '*Test.class' -not -name '*$*' | sed 's|^\./||; s|\.class$||; s|/|.|g' | sort)
-log "running ${#classes[@]} test classes"
-exec "${jvm[@]}" app.fieldcheck.RunTestsKt "${classes[@]}"
+test_classes() { # test_classes DIR: the JUnit classes under $work/test/DIR
+  (cd "$work/test" && find "$1" -maxdepth 1 -name '*Test.class' -not -name '*$*' | sed 's|^\./||; s|\.class$||; s|/|.|g' | sort)
+}
+mapfile -t classes < <(test_classes app/fieldcheck)
+mapfile -t android_classes < <(test_classes app/fieldcheck/android)
+log "running ${#classes[@]} test classes on the JVM"
+status=0
+"${jvm[@]}" app.fieldcheck.RunTestsKt "${classes[@]}" || status=1
+
+# Robolectric loads each API level's framework jar itself, in its sandbox,
+# from the toolchain directory, and must never reach for the network; the
+# API 35 jar is on the class path too, as Android's android.jar is under
+# Gradle, for what JUnit reads before the sandbox exists (annotations).
+log "running ${#android_classes[@]} Robolectric test classes (offline, $ROBOLECTRIC_DEPS_DIR)"
+java -Djna.library.path="$work/lib" -Dfieldcheck.repo="$root" -cp "$classpath:$ANDROID_ALL_JAR" \
+  -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_DEPS_DIR" \
+  -Drobolectric.logging.enabled=false \
+  app.fieldcheck.RunTestsKt "${android_classes[@]}" || status=1
+exit $status

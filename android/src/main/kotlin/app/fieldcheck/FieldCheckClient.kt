@@ -51,6 +51,7 @@ import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.withContext
 
 /**
@@ -109,7 +110,15 @@ class FieldCheckClient(
         // context; a LocationException leaves the core untouched.
         val fix = location.currentFix(fixTimeout)
         return io { core.recordFix(actor, FixRequest(agent, kind, fix), clock.instant()) }
+            .also { outboxChanged.trySend(Unit) }
     }
+
+    /**
+     * A wake-up for [BackgroundSync] after each check-in or check-out (the
+     * core appends every judged fix to the outbox, accepted or not).
+     * Conflated: many check-ins while a push runs wake it once.
+     */
+    internal val outboxChanged = Channel<Unit>(Channel.CONFLATED)
 
     /**
      * Grants or withdraws a permission. [policyVersion] and [source] default

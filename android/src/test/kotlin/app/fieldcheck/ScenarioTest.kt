@@ -40,13 +40,34 @@ class ScenarioTest(private val name: String) {
 
     @Test
     fun scenario() {
-        val mismatches = run(File(Repo.scenarios, "$name.json"))
+        val mismatches = Scenarios.replay(File(Repo.scenarios, "$name.json")) { trace, _ -> simulated(trace) }
         if (mismatches.isNotEmpty()) {
             fail("$name: ${mismatches.size} mismatch(es)\n" + mismatches.joinToString("\n") { "  - $it" })
         }
     }
+}
 
-    private fun run(file: File): List<String> = runBlocking {
+/** A location source handing out a scenario's fixes, and how many are left. */
+interface TraceSource : LocationSource {
+    val remaining: Int
+}
+
+/** The plain JVM's source: [SimulatedLocationSource] over the trace. */
+fun simulated(trace: List<Fix>): TraceSource {
+    val source = SimulatedLocationSource(trace)
+    return object : TraceSource, LocationSource by source {
+        override val remaining get() = source.remaining
+    }
+}
+
+/** The shared scenario runner (tests/scenarios), for any [LocationSource]. */
+object Scenarios {
+    /**
+     * Replays [file] with the location source [source] makes from the
+     * scenario's fixes (in order) and the scenario's clock; returns every
+     * mismatch, each naming its step.
+     */
+    fun replay(file: File, source: (trace: List<Fix>, clock: MutableClock) -> TraceSource): List<String> = runBlocking {
         @Suppress("UNCHECKED_CAST")
         val scenario = Json.parse(file.readText()) as Map<String, Any?>
         val steps = scenario.list("steps").map {
@@ -54,6 +75,7 @@ class ScenarioTest(private val name: String) {
             it as Map<String, Any?>
         }
         val mismatches = mutableListOf<String>()
+        val name = file.name.removeSuffix(".json")
         if (scenario["name"] != name) mismatches += "\"name\" is ${scenario["name"]}, the file is $name.json"
         if (steps.isEmpty()) return@runBlocking mismatches + "no steps"
 
@@ -67,8 +89,8 @@ class ScenarioTest(private val name: String) {
                 isMock = s["is_mock"] as Boolean? ?: false,
             )
         }
-        val location = SimulatedLocationSource(trace)
         val clock = MutableClock(instant(steps[0].string("at")))
+        val location = source(trace, clock)
         val dir = Fixtures.tempDir("scenario")
         val client = FieldCheckClient.open(File(dir, "s.db").path, location, clock)
         try {

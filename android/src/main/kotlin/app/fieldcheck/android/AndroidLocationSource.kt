@@ -13,7 +13,7 @@ import android.os.SystemClock
 import app.fieldcheck.LocationException
 import app.fieldcheck.LocationSource
 import app.fieldcheck.core.Fix
-import java.time.Instant
+import java.time.Clock
 import java.util.concurrent.Executor
 import kotlin.coroutines.resume
 import kotlin.coroutines.resumeWithException
@@ -27,11 +27,12 @@ import kotlinx.coroutines.withTimeoutOrNull
  * call fails with [LocationException.Unavailable]. Reports what the
  * platform measured, mocked or not: judging it is the core's job.
  *
- * Android-only: not compiled by scripts/test-kotlin.sh (no Android SDK there).
+ * [clock] is the wall clock that supplies the core's `now` (the client's).
  */
 class AndroidLocationSource(
     context: Context,
     private val provider: String = LocationManager.GPS_PROVIDER,
+    private val clock: Clock = Clock.systemUTC(),
 ) : LocationSource {
     private val manager = checkNotNull(context.getSystemService(LocationManager::class.java))
     private val direct = Executor { it.run() }
@@ -49,7 +50,7 @@ class AndroidLocationSource(
             lat = location.latitude,
             lon = location.longitude,
             accuracyM = location.accuracy.toDouble(),
-            capturedAt = Instant.now().minusNanos(ageNanos),
+            capturedAt = clock.instant().minusNanos(ageNanos),
             isMock = if (Build.VERSION.SDK_INT >= 31) location.isMock else @Suppress("DEPRECATION") location.isFromMockProvider,
         )
     }

@@ -22,8 +22,6 @@ import kotlinx.coroutines.launch
  * [signedIn] returns the current agent, or null when nobody is signed in.
  * Register once: `application.registerActivityLifecycleCallbacks(observer)`.
  * A core error while recording goes to [scope]'s CoroutineExceptionHandler.
- *
- * Android-only: not compiled by scripts/test-kotlin.sh (no Android SDK there).
  */
 class AndroidPermissionObserver(
     private val app: Application,
