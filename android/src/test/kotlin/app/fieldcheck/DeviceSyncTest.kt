@@ -15,7 +15,6 @@ import app.fieldcheck.core.softwareKeystore
 import java.io.File
 import java.net.HttpURLConnection
 import java.net.URI
-import java.util.concurrent.TimeUnit
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertNotNull
@@ -32,38 +31,22 @@ import org.junit.Test
  */
 class DeviceSyncTest {
     private val dir = Fixtures.tempDir("device-sync")
-    private val repo = File(System.getProperty("fieldcheck.repo"))
-    private val serverDb = File(dir, "server.db")
-    private lateinit var server: Process
-    private lateinit var url: String
+    private lateinit var server: TestServer
+    private val url get() = server.url
     private val a1 = agent("a1")
 
     @Before
     fun startServer() {
-        server = ProcessBuilder(bin("fieldcheck-server").path, "--db", serverDb.path, "--listen", "127.0.0.1:0")
-            .redirectError(File(dir, "server.log"))
-            .start()
-        val line = server.inputStream.bufferedReader().readLine()
-        url = line.removePrefix("listening on ")
+        server = TestServer(dir)
     }
 
     @After
     fun stopServer() {
-        server.destroy()
-        server.waitFor(10, TimeUnit.SECONDS)
+        server.stop()
         dir.deleteTree()
     }
 
-    private fun bin(name: String) = File(repo, "target/debug/$name").also { check(it.exists()) { "$it missing" } }
-
-    /** Runs the CLI on the server's store; returns stdout. */
-    private fun cli(vararg args: String): String {
-        val p = ProcessBuilder(listOf(bin("fieldcheck").path, "--db", serverDb.path) + args).start()
-        val out = p.inputStream.bufferedReader().readText()
-        val err = p.errorStream.bufferedReader().readText()
-        check(p.waitFor() == 0) { "fieldcheck ${args.joinToString(" ")}: $err" }
-        return out
-    }
+    private fun cli(vararg args: String) = server.cli(*args)
 
     @Suppress("UNCHECKED_CAST")
     private fun obj(text: String) = Json.parse(text) as Map<String, Any?>

@@ -82,3 +82,70 @@ object Repo {
 fun File.deleteTree() {
     walkBottomUp().forEach { it.delete() }
 }
+
+/**
+ * The real fieldcheck-server (target/debug, built by scripts/test-kotlin.sh)
+ * on 127.0.0.1 port 0, with its own store in [dir]; [stop] ends it.
+ * [restart] starts it again on the same store and, when [samePort], on the
+ * same address, as a server coming back after a crash would.
+ */
+class TestServer(private val dir: File) {
+    private val repo = File(System.getProperty("fieldcheck.repo"))
+    val db = File(dir, "server.db")
+    private var process: Process? = null
+    lateinit var url: String
+        private set
+
+    init {
+        start("127.0.0.1:0")
+    }
+
+    private fun start(listen: String) {
+        val p = ProcessBuilder(bin("fieldcheck-server").path, "--db", db.path, "--listen", listen)
+            .redirectError(ProcessBuilder.Redirect.appendTo(File(dir, "server.log")))
+            .start()
+        val line = p.inputStream.bufferedReader().readLine() ?: error("fieldcheck-server exited: ${File(dir, "server.log").readText()}")
+        url = line.removePrefix("listening on ")
+        process = p
+    }
+
+    /** Kills the server at once (SIGKILL): a crash, not a shutdown. */
+    fun kill() {
+        process?.destroyForcibly()?.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)
+        process = null
+    }
+
+    fun restart() {
+        stop()
+        start(url.removePrefix("http://"))
+    }
+
+    fun stop() {
+        process?.let {
+            it.destroy()
+            it.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)
+        }
+        process = null
+    }
+
+    private fun bin(name: String) = File(repo, "target/debug/$name").also { check(it.exists()) { "$it missing" } }
+
+    /** Runs the CLI on the server's store; returns stdout. */
+    fun cli(vararg args: String): String {
+        val p = ProcessBuilder(listOf(bin("fieldcheck").path, "--db", db.path) + args).start()
+        val out = p.inputStream.bufferedReader().readText()
+        val err = p.errorStream.bufferedReader().readText()
+        check(p.waitFor() == 0) { "fieldcheck ${args.joinToString(" ")}: $err" }
+        return out
+    }
+
+    /** A one-time enrolment code for [agent]. */
+    fun enrolCode(agent: String): String {
+        @Suppress("UNCHECKED_CAST")
+        val answer = Json.parse(cli("--json", "device", "enrol-code", "--agent", agent)) as Map<String, Any?>
+        return answer["code"] as String
+    }
+
+    /** How many attendance events of [agent] the server's store holds (`events --json`: one a line). */
+    fun eventCount(agent: String): Int = cli("--json", "events", "--agent", agent).lines().count { it.isNotBlank() }
+}

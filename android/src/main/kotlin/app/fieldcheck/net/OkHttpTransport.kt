@@ -68,6 +68,9 @@ class OkHttpTransport(private val client: OkHttpClient = defaultClient()) : Http
             .readTimeout(readTimeout)
             .writeTimeout(readTimeout)
             .callTimeout(callTimeout)
+            // Retries are the core's (same bytes, its backoff, its budget): OkHttp's
+            // silent retry of a failed connection would add attempts it cannot count.
+            .retryOnConnectionFailure(false)
             // Redirects would move a signed batch to another origin: the wire has none.
             .followRedirects(false)
             .followSslRedirects(false)
