@@ -76,6 +76,16 @@ pub struct FixRequest {
     pub fix: Fix,
 }
 
+/// One check-in or check-out, whole: who submits it, the request and the
+/// device's `now`. One record, so that the call lowers one argument buffer:
+/// the generated Kotlin pays an FFI allocation call per record argument.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FixSubmission {
+    pub actor: Actor,
+    pub request: FixRequest,
+    pub now: UtcDateTime,
+}
+
 #[uniffi::remote(Record)]
 pub struct AttendanceEvent {
     pub id: String,
@@ -230,14 +240,13 @@ impl FieldCheck {
         guard(|| self.store.export_sites())
     }
 
-    /// Judges a fix and records the verdict: one call per check-in/out.
-    pub fn record_fix(
-        &self,
-        actor: Actor,
-        request: FixRequest,
-        now: UtcDateTime,
-    ) -> Result<AttendanceEvent> {
-        guard(|| self.store.record_fix(&actor, &request, now))
+    /// Judges a fix and records the verdict: one call per check-in/out,
+    /// one record in and one out.
+    pub fn record_fix(&self, submission: FixSubmission) -> Result<AttendanceEvent> {
+        guard(|| {
+            self.store
+                .record_fix(&submission.actor, &submission.request, submission.now)
+        })
     }
 
     /// Attendance events, oldest first (agents: their own only).

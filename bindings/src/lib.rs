@@ -104,9 +104,9 @@ pub fn native_check_in_benchmark(path: String, count: u32) -> Result<f64> {
     let started = std::time::Instant::now();
     for i in 0..count {
         let now = t0 + chrono::Duration::milliseconds(i64::from(i));
-        fc.record_fix(
-            agent.clone(),
-            FixRequest {
+        fc.record_fix(FixSubmission {
+            actor: agent.clone(),
+            request: FixRequest {
                 agent: agent.id.clone(),
                 kind: if i % 2 == 0 {
                     EventKind::CheckIn
@@ -122,7 +122,7 @@ pub fn native_check_in_benchmark(path: String, count: u32) -> Result<f64> {
                 },
             },
             now,
-        )?;
+        })?;
     }
     Ok(started.elapsed().as_nanos() as f64 / f64::from(count.max(1)))
 }

@@ -13,7 +13,8 @@ use fieldcheck_core::{
     Actor, ConsentChange, Decision, EventKind, Fix, FixRequest, Permission, Platform, Store,
 };
 use fieldcheck_ffi::{
-    FieldCheck, FieldCheckError, HttpRequest, HttpResponse, HttpTransport, software_keystore,
+    FieldCheck, FieldCheckError, FixSubmission, HttpRequest, HttpResponse, HttpTransport,
+    software_keystore,
 };
 use tempfile::TempDir;
 
@@ -141,9 +142,9 @@ fn the_bindings_enrol_push_and_pull_through_a_foreign_transport_and_keystore() {
     )
     .unwrap();
     let event = fc
-        .record_fix(
-            Actor::agent("a1"),
-            FixRequest {
+        .record_fix(FixSubmission {
+            actor: Actor::agent("a1"),
+            request: FixRequest {
                 agent: "a1".into(),
                 kind: EventKind::CheckIn,
                 fix: Fix {
@@ -155,7 +156,7 @@ fn the_bindings_enrol_push_and_pull_through_a_foreign_transport_and_keystore() {
                 },
             },
             now,
-        )
+        })
         .unwrap();
     assert_eq!(fc.server_link().unwrap(), None);
     // Not enrolled yet: a typed refusal, nothing sent.
@@ -186,9 +187,9 @@ fn the_bindings_enrol_push_and_pull_through_a_foreign_transport_and_keystore() {
     let pushed = fc.sync_push(keystore.clone(), transport(), 100).unwrap();
     assert_eq!((pushed.events, pushed.acked_seq, pushed.pending), (2, 2, 0));
     // Signed with another key: refused, nothing released.
-    fc.record_fix(
-        Actor::agent("a1"),
-        FixRequest {
+    fc.record_fix(FixSubmission {
+        actor: Actor::agent("a1"),
+        request: FixRequest {
             agent: "a1".into(),
             kind: EventKind::CheckOut,
             fix: Fix {
@@ -200,7 +201,7 @@ fn the_bindings_enrol_push_and_pull_through_a_foreign_transport_and_keystore() {
             },
         },
         now,
-    )
+    })
     .unwrap();
     assert!(matches!(
         fc.sync_push(software_keystore(), transport(), 100),

@@ -10,7 +10,9 @@ use fieldcheck_core::{
     Actor, ConsentChange, Decision, EventKind, Fix, FixRequest, LeadStatus, LeadUpdate, NewLead,
     NewTransaction, Permission, Reason, TxnKind,
 };
-use fieldcheck_ffi::{FieldCheck, FieldCheckError, ReportFormat, ReportQuery, Shift, ShiftVersion};
+use fieldcheck_ffi::{
+    FieldCheck, FieldCheckError, FixSubmission, ReportFormat, ReportQuery, Shift, ShiftVersion,
+};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -98,9 +100,9 @@ fn check(
     mock: bool,
     now: DateTime<Utc>,
 ) -> AttendanceEvent {
-    fc.record_fix(
-        agent(who),
-        FixRequest {
+    fc.record_fix(FixSubmission {
+        actor: agent(who),
+        request: FixRequest {
             agent: who.into(),
             kind,
             fix: Fix {
@@ -112,7 +114,7 @@ fn check(
             },
         },
         now,
-    )
+    })
     .unwrap()
 }
 

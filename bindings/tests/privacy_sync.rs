@@ -9,7 +9,7 @@ use fieldcheck_core::{
     Actor, ConsentChange, DataSubject, EventKind, Fix, FixRequest, Permission, Reason, RequestKind,
     RequestStatus, SubjectKind,
 };
-use fieldcheck_ffi::{FieldCheck, FieldCheckError, ReportQuery, SyncRefusal};
+use fieldcheck_ffi::{FieldCheck, FieldCheckError, FixSubmission, ReportQuery, SyncRefusal};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -57,9 +57,9 @@ fn grant(fc: &FieldCheck, who: &str, now: DateTime<Utc>) -> fieldcheck_core::Con
 }
 
 fn check_in(fc: &FieldCheck, who: &str, now: DateTime<Utc>) -> fieldcheck_core::AttendanceEvent {
-    fc.record_fix(
-        agent(who),
-        FixRequest {
+    fc.record_fix(FixSubmission {
+        actor: agent(who),
+        request: FixRequest {
             agent: who.into(),
             kind: EventKind::CheckIn,
             fix: Fix {
@@ -71,7 +71,7 @@ fn check_in(fc: &FieldCheck, who: &str, now: DateTime<Utc>) -> fieldcheck_core::
             },
         },
         now,
-    )
+    })
     .unwrap()
 }
 

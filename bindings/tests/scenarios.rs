@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use fieldcheck_core::{Actor, ConsentChange, EventKind, Fix, FixRequest, FlagPurpose, Permission};
-use fieldcheck_ffi::{FieldCheck, FieldCheckError, FlagRequest, FlagScope};
+use fieldcheck_ffi::{FieldCheck, FieldCheckError, FixSubmission, FlagRequest, FlagScope};
 use serde_json::{Value, json};
 
 fn scenario_dir() -> PathBuf {
@@ -161,7 +161,11 @@ fn run(path: &PathBuf) -> Vec<String> {
                     },
                 };
                 let expect = &step["expect"];
-                let got = match fc.record_fix(Actor::agent(&agent), request, at) {
+                let got = match fc.record_fix(FixSubmission {
+                    actor: Actor::agent(&agent),
+                    request: request,
+                    now: at,
+                }) {
                     Ok(e) => json!({
                         "accepted": e.accepted,
                         "position": e.position.as_str(),

@@ -23,6 +23,9 @@ public final class FieldCheckService: Sendable {
     private let fixTimeout: TimeInterval
     private let clock: @Sendable () -> Date
     private let queue: DispatchQueue
+    /// Signalled after each check-in and check-out (the core appends every
+    /// judged fix to the outbox): wakes a `BackgroundSync` on this service.
+    public let outboxChanged = SyncSignal()
 
     /// - Parameters:
     ///   - fixTimeout: seconds a check-in waits for a fix.
@@ -72,9 +75,11 @@ public final class FieldCheckService: Sendable {
     private func check(_ kind: EventKind) async throws -> AttendanceEvent {
         let fix = try await location.currentFix(timeout: fixTimeout)
         let request = FixRequest(agent: actor.id, kind: kind, fix: fix)
-        return try await perform { core, actor, now in
-            try core.recordFix(actor: actor, request: request, now: now)
+        let event = try await perform { core, actor, now in
+            try core.recordFix(submission: FixSubmission(actor: actor, request: request, now: now))
         }
+        outboxChanged.signal()
+        return event
     }
 
     /// Attendance events, oldest first. `agent: nil` means everyone's

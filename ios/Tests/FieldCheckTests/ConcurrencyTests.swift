@@ -52,7 +52,7 @@ final class ConcurrencyTests: XCTestCase {
                 let request = FixRequest(agent: actor.id, kind: i.isMultiple(of: 2) ? .checkIn : .checkOut,
                                              fix: fixAtHQ(now))
                 do {
-                    let event = try store.recordFix(actor: actor, request: request, now: now)
+                    let event = try store.recordFix(submission: FixSubmission(actor: actor, request: request, now: now))
                     if !event.accepted || !event.reasons.isEmpty { failures.add("\(actor.id) \(i): \(event)") }
                     _ = try store.events(actor: actor, agent: actor.id, from: nil, to: nil)
                 } catch {

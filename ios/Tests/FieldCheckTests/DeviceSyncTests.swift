@@ -17,9 +17,14 @@ final class DeviceSyncTests: XCTestCase {
     override func setUp() async throws {
         let dir = try makeTemporaryDirectory()
         serverDB = dir.appendingPathComponent("server.db").path
+        try startServer(listen: "127.0.0.1:0")
+    }
+
+    /// Starts fieldcheck-server on the store; `url` is where it listens.
+    private func startServer(listen: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binDir + "/fieldcheck-server")
-        process.arguments = ["--db", serverDB, "--listen", "127.0.0.1:0"]
+        process.arguments = ["--db", serverDB, "--listen", listen]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -55,6 +60,12 @@ final class DeviceSyncTests: XCTestCase {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// A one-time enrolment code for `agent`, minted on the server's store.
+    private func enrolCode(_ agent: String) throws -> String {
+        let json = try cli(["--json", "device", "enrol-code", "--agent", agent])
+        return try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["code"] as? String)
+    }
+
     func testADeviceEnrolsPushesAndSeesTheSupervisorsDecision() async throws {
         let clock = ManualClock()
         let (store, _) = try await makeStore(agents: ["a1"], clock: clock)
@@ -63,9 +74,7 @@ final class DeviceSyncTests: XCTestCase {
         let event = try await a1.checkIn()
         let transport = URLSessionTransport()
         let keystore = softwareKeystore()
-        let codeJSON = try cli(["--json", "device", "enrol-code", "--agent", "a1"])
-        let code = try XCTUnwrap(
-            (try JSONSerialization.jsonObject(with: Data(codeJSON.utf8)) as? [String: Any])?["code"] as? String)
+        let code = try enrolCode("a1")
 
         let enrolment = try await a1.enrol(serverURL: url, code: code, keystore: keystore, transport: transport)
         XCTAssertEqual(enrolment.agent, "a1")
@@ -92,6 +101,35 @@ final class DeviceSyncTests: XCTestCase {
         XCTAssertEqual(decisions.first?.decision, "approved")
         XCTAssertEqual(decisions.first?.eventId, event.id)
         XCTAssertEqual(decisions.first?.reviewer, "sup-1")
+    }
+
+    /// The server goes down before a push and comes back while the core is
+    /// retrying (same address, same store): the push completes over
+    /// URLSession, every event arrives once.
+    func testAPushOutlivesTheServerGoingDownAndComingBack() async throws {
+        let clock = ManualClock()
+        let (store, _) = try await makeStore(agents: ["a1"], clock: clock)
+        let a1 = FieldCheckService(core: store, actor: agent("a1"),
+                                   location: SimulatedLocationSource([fixAtHQ(clock.now), fixAtHQ(clock.now)]), clock: clock.read)
+        let transport = URLSessionTransport(timeout: 5)
+        let keystore = softwareKeystore()
+        let code = try enrolCode("a1")
+        _ = try await a1.enrol(serverURL: url, code: code, keystore: keystore, transport: transport)
+        _ = try await a1.checkIn()
+        _ = try await a1.checkOut()
+
+        server?.terminate()
+        server?.waitUntilExit()
+        let address = String(url.dropFirst("http://".count))
+        let wire = UncheckedBox((keystore, transport))
+        let push = Task.detached { try await a1.push(keystore: wire.value.0, transport: wire.value.1) }
+        // Back 0.5 s later: the core's first retry waits 1 s.
+        try await Task.sleep(nanoseconds: 500_000_000)
+        try startServer(listen: address)
+        let pushed = try await push.value
+        XCTAssertEqual(pushed.pending, 0)
+        let events = try cli(["--json", "events", "--agent", "a1"]).split(separator: "\n")
+        XCTAssertEqual(events.count, 2, "both fixes, once each")
     }
 }
 
@@ -156,4 +194,10 @@ final class InMemoryTransportTests: XCTestCase {
         let pulled = try await a1.pull(transport: server)
         XCTAssertEqual(pulled.decisions, 0)
     }
+}
+
+/// Hands a value the test keeps no other use of to another task.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -39,7 +39,7 @@ final class ErrorTests: XCTestCase {
 
         let checkForA2 = FixRequest(agent: "a2", kind: .checkIn, fix: fixAtHQ(clock.now))
         let check = await assertThrowsFieldCheckError {
-            try await a1.perform { core, actor, now in try core.recordFix(actor: actor, request: checkForA2, now: now) }
+            try await a1.perform { core, actor, now in try core.recordFix(submission: FixSubmission(actor: actor, request: checkForA2, now: now)) }
         }
         let withdrawForA2 = ConsentChange(subject: "a2", permission: .location, granted: false, policyVersion: nil, source: nil)
         let consent = await assertThrowsFieldCheckError {

@@ -7,6 +7,7 @@ import app.fieldcheck.core.AttendanceEvent
 import app.fieldcheck.core.AttendanceReport
 import app.fieldcheck.core.AuditFlag
 import app.fieldcheck.core.FixRequest
+import app.fieldcheck.core.FixSubmission
 import app.fieldcheck.core.ConsentChange
 import app.fieldcheck.core.ConsentEntry
 import app.fieldcheck.core.ConsentSource
@@ -109,7 +110,7 @@ class FieldCheckClient(
         // The source suspends (it does not block), so it runs on the caller's
         // context; a LocationException leaves the core untouched.
         val fix = location.currentFix(fixTimeout)
-        return io { core.recordFix(actor, FixRequest(agent, kind, fix), clock.instant()) }
+        return io { core.recordFix(FixSubmission(actor, FixRequest(agent, kind, fix), clock.instant())) }
             .also { outboxChanged.trySend(Unit) }
     }
 

@@ -1,0 +1,164 @@
+package app.fieldcheck
+
+import app.fieldcheck.BackgroundSync.SyncRound
+import app.fieldcheck.Fixtures.HQ_LAT
+import app.fieldcheck.Fixtures.HQ_LON
+import app.fieldcheck.Fixtures.admin
+import app.fieldcheck.Fixtures.agent
+import app.fieldcheck.Fixtures.instant
+import app.fieldcheck.core.HttpRequest
+import app.fieldcheck.core.HttpResponse
+import app.fieldcheck.core.HttpTransport
+import app.fieldcheck.core.Permission
+import app.fieldcheck.core.softwareKeystore
+import app.fieldcheck.net.OkHttpTransport
+import java.io.File
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
+import kotlin.test.assertEquals
+import kotlin.test.assertIs
+import kotlin.test.assertNotNull
+import kotlin.test.assertTrue
+import kotlin.time.Duration.Companion.hours
+import kotlin.time.Duration.Companion.milliseconds
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Test
+
+/**
+ * [BackgroundSync]: woken by check-ins against the real server over
+ * OkHttp (push, decisions back, stop on revocation), and its backoff and
+ * offline rounds against a scripted transport. Waits are bounded: a round
+ * that never comes fails the test after 20 s.
+ */
+class BackgroundSyncTest {
+    private val dir = Fixtures.tempDir("background-sync")
+    private val a1 = agent("a1")
+    private val clock = MutableClock(instant("2026-03-02T01:00:00Z"))
+    private val client = runBlocking {
+        FieldCheckClient.open(File(dir, "device.db").path, FixedLocationSource(HQ_LAT, HQ_LON, clock = clock), clock).also {
+            it.withCore { now -> importSites(admin, Fixtures.SITES, now) }
+            it.setConsent(a1, Permission.LOCATION, true)
+        }
+    }
+    private val rounds = LinkedBlockingQueue<SyncRound>()
+    private var server: TestServer? = null
+
+    @After
+    fun close() {
+        client.close()
+        server?.stop()
+        dir.deleteTree()
+    }
+
+    private fun nextRound(): SyncRound = assertNotNull(rounds.poll(20, TimeUnit.SECONDS), "no sync round within 20 s")
+
+    @Test
+    fun checkInsWakeTheLoopDecisionsComeBackAndRevocationEndsIt() = runBlocking<Unit> {
+        val real = TestServer(dir).also { server = it }
+        val transport = OkHttpTransport()
+        val keystore = softwareKeystore()
+        client.enrol(real.url, real.enrolCode("a1"), keystore, transport)
+        // An hour between timed rounds: within this test only check-ins wake it.
+        val sync = BackgroundSync(client, keystore, transport, interval = 1.hours, onRound = { rounds += it })
+        val loop = async(Dispatchers.Default) { sync.run() }
+
+        assertIs<SyncRound.Synced>(nextRound(), "the first round runs at once")
+        val event = client.checkIn(a1)
+        val pushed = assertIs<SyncRound.Synced>(nextRound())
+        assertEquals(1uL, pushed.push.events)
+        assertEquals(1, real.eventCount("a1"))
+
+        real.cli("--actor", "sup-1", "--role", "supervisor", "review", event.id, "--approve", "--note", "ok")
+        clock.now = clock.now.plusSeconds(8 * 3600)
+        client.checkOut(a1)
+        val back = assertIs<SyncRound.Synced>(nextRound())
+        assertEquals(1uL, back.pull.decisions)
+        assertEquals("approved", client.reviews(a1).single().decision)
+
+        val device = (Json.parse(real.cli("--json", "device", "list").lines().first { it.isNotBlank() }) as Map<*, *>)["device_id"] as String
+        real.cli("device", "revoke", "--device", device)
+        client.checkIn(a1)
+        val stopped = assertIs<SyncRound.Stopped>(nextRound())
+        assertEquals(403, stopped.error.status.toInt())
+        assertEquals("revoked-device", stopped.error.problem)
+        assertEquals(stopped, loop.await(), "run() returns the refusal")
+        assertEquals(1L, client.syncStatus(admin).pending, "the refused check-in stays in the outbox")
+    }
+
+    /** Answers the enrolment, then refuses [refusals] batches with a 404 (which the core does not retry), then accepts. */
+    private class FlakyServer(@Volatile var refusals: Int) : HttpTransport {
+        var batchesSeen = 0
+        private val now = "2026-03-02T02:00:00Z"
+        private fun ok(json: String) = HttpResponse(200.toUShort(), null, json.toByteArray())
+
+        override fun exchange(request: HttpRequest): HttpResponse = when {
+            request.url.endsWith("/api/v1/devices/enrol") -> ok("""{"device_token":"t","agent":"a1","server_time":"$now"}""")
+            request.url.endsWith("/api/v1/sync/batches") -> {
+                batchesSeen++
+                if (refusals-- > 0) {
+                    HttpResponse(404.toUShort(), null, ByteArray(0))
+                } else {
+                    @Suppress("UNCHECKED_CAST")
+                    val batch = Json.parse(String(request.body)) as Map<String, Any?>
+                    ok(
+                        """{"device_id":"${batch["device_id"]}","accepted_to_seq":${batch["to_seq"]},""" +
+                            """"imported":${(batch["events"] as List<*>).size},"duplicates":0,"server_time":"$now"}""",
+                    )
+                }
+            }
+            request.url.contains("/api/v1/sync/decisions") -> ok("""{"decisions":[],"cursor":"0","server_time":"$now"}""")
+            else -> HttpResponse(404.toUShort(), null, ByteArray(0))
+        }
+    }
+
+    @Test
+    fun failedRoundsBackOffDoublingUpToTheCapAndASuccessResetsIt() = runBlocking<Unit> {
+        val server = FlakyServer(refusals = 4)
+        val keystore = softwareKeystore()
+        client.enrol("http://flaky.invalid", "CODE", keystore, server)
+        val sync = BackgroundSync(
+            client, keystore, server,
+            interval = 1.hours, firstBackoff = 10.milliseconds, maxBackoff = 40.milliseconds,
+            onRound = { rounds += it },
+        )
+        val loop = async(Dispatchers.Default) { sync.run() }
+        val waits = (1..4).map { assertIs<SyncRound.Failed>(nextRound()).retryIn }
+        assertEquals(listOf(10, 20, 40, 40).map { it.milliseconds }, waits)
+        assertIs<SyncRound.Synced>(nextRound())
+        assertEquals(0L, client.syncStatus(admin).pending)
+        assertEquals(5, server.batchesSeen)
+
+        // After a success the next failure starts from the first backoff again.
+        server.refusals = 1
+        client.checkIn(a1)
+        assertEquals(10.milliseconds, assertIs<SyncRound.Failed>(nextRound()).retryIn)
+        assertIs<SyncRound.Synced>(nextRound())
+        loop.cancel()
+    }
+
+    @Test
+    fun offlineRoundsTryNothing() = runBlocking<Unit> {
+        val server = FlakyServer(refusals = 0)
+        val keystore = softwareKeystore()
+        client.enrol("http://flaky.invalid", "CODE", keystore, server)
+        var online = false
+        val sync = BackgroundSync(client, keystore, server, isOnline = { online })
+        client.checkIn(a1)
+        assertEquals(SyncRound.Offline, sync.runOnce())
+        assertEquals(0, server.batchesSeen)
+        online = true
+        assertIs<SyncRound.Synced>(sync.runOnce())
+        assertEquals(0L, client.syncStatus(admin).pending)
+    }
+
+    @Test
+    fun aStoreThatIsNotEnrolledCannotRunTheLoop() = runBlocking<Unit> {
+        val sync = BackgroundSync(client, softwareKeystore(), FlakyServer(0))
+        val e = runCatching { sync.run() }.exceptionOrNull()
+        assertIs<IllegalStateException>(e)
+        assertTrue("not enrolled" in e.message!!)
+    }
+}
