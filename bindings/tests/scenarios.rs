@@ -163,7 +163,7 @@ fn run(path: &PathBuf) -> Vec<String> {
                 let expect = &step["expect"];
                 let got = match fc.record_fix(FixSubmission {
                     actor: Actor::agent(&agent),
-                    request: request,
+                    request,
                     now: at,
                 }) {
                     Ok(e) => json!({
