@@ -1,6 +1,8 @@
 // fieldcheck Android library: the Kotlin shell over the Rust core.
-// Not built by this repository's scripts (no Android SDK or Gradle there):
-// scripts/test-kotlin.sh compiles and tests the same sources on the JVM.
+// Not built by this repository's CI (Gradle's distribution and Google Maven
+// are out of its reach): scripts/test-kotlin.sh compiles the same sources
+// with kotlinc against Robolectric's API 35 framework jar and runs the same
+// tests, with the versions pinned in jvm/pom.xml, which this file repeats.
 // Before a Gradle build, produce the native libraries and the bindings as
 // BUILDING.md says.
 import org.jetbrains.kotlin.gradle.dsl.JvmTarget
@@ -55,10 +57,15 @@ dependencies {
     // The AAR carries libjnidispatch.so for every Android ABI; the plain jar does not.
     implementation("net.java.dev.jna:jna:5.14.0@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.8.1")
+    // The transport to fieldcheck-server (net/OkHttpTransport.kt).
+    implementation("com.squareup.okhttp3:okhttp:5.5.1")
     coreLibraryDesugaring("com.android.tools:desugar_jdk_libs:2.1.2")
 
     // JVM unit tests (src/test/kotlin) need the jar, with the host's libjnidispatch.
     testImplementation("net.java.dev.jna:jna:5.14.0")
     testImplementation("junit:junit:4.13.2")
     testImplementation(kotlin("test-junit"))
+    // src/test/kotlin/app/fieldcheck/android: the Android code on Robolectric (API 29 and 35).
+    testImplementation("org.robolectric:robolectric:4.17")
+    testImplementation("com.squareup.okhttp3:mockwebserver3:5.5.1")
 }

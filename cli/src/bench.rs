@@ -188,6 +188,17 @@ struct CheckinReport {
     /// Bytes of the raw row: what one check-in writes.
     row_bytes: usize,
     row_bytes_method: &'static str,
+    /// Pages (WAL frames) a commit writes on each side; the raw baseline
+    /// spreads its row over `raw_tables` tables to match the check-in.
+    pages_per_commit: PagesPerCommit,
+}
+
+#[derive(Debug, Serialize)]
+struct PagesPerCommit {
+    checkin: f64,
+    raw: f64,
+    raw_tables: usize,
+    method: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -494,15 +505,30 @@ fn bench_checkins(args: &BenchArgs, dir: &Path, bar: &ProgressBar) -> Result<Che
     }
     let row_bytes = bytes_per_checkin(&store_path)?;
 
-    let raw = Connection::open(dir.join("bench-raw.db"))?;
+    let checkin_frames = wal_frames_per_commit(&store_path, || work.check(&store))?;
+
+    // The baseline: commits of the same payload bytes that write the same
+    // number of pages, which is what a durable commit's cost follows (a
+    // check-in updates several b-trees: the event, its agent index, the
+    // month summary, the ledger). One row per table, `raw_tables` tables.
+    let raw_path = dir.join("bench-raw.db");
+    let raw = Connection::open(&raw_path)?;
     raw.pragma_update(None, "journal_mode", "WAL")?;
     raw.pragma_update(None, "synchronous", "FULL")?;
     raw.pragma_update(None, "secure_delete", true)?;
-    raw.execute_batch("CREATE TABLE raw (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")?;
+    let raw_tables = (checkin_frames.round() as usize).max(1);
+    for t in 0..raw_tables {
+        raw.execute_batch(&format!(
+            "CREATE TABLE raw{t} (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)"
+        ))?;
+    }
+    let chunk = row_bytes.div_ceil(raw_tables);
     let insert = |payload: &[u8]| -> Result<(), Error> {
         let tx = rusqlite::Transaction::new_unchecked(&raw, TransactionBehavior::Immediate)?;
-        tx.prepare_cached("INSERT INTO raw (payload) VALUES (?1)")?
-            .execute([payload])?;
+        for (t, part) in payload.chunks(chunk).enumerate() {
+            tx.prepare_cached(&format!("INSERT INTO raw{t} (payload) VALUES (?1)"))?
+                .execute([part])?;
+        }
         tx.commit()?;
         Ok(())
     };
@@ -510,6 +536,9 @@ fn bench_checkins(args: &BenchArgs, dir: &Path, bar: &ProgressBar) -> Result<Che
     for _ in 0..args.checkins.clamp(1, 64) {
         insert(&random_bytes(&mut rng, row_bytes))?;
     }
+    let raw_frames = wal_frames_per_commit(&raw_path, || {
+        insert(&random_bytes(&mut StdRng::seed_from_u64(SEED), row_bytes))
+    })?;
 
     let mut checkin_time = Duration::ZERO;
     let mut raw_time = Duration::ZERO;
@@ -576,7 +605,33 @@ fn bench_checkins(args: &BenchArgs, dir: &Path, bar: &ProgressBar) -> Result<Che
         row_bytes,
         row_bytes_method: "dbstat: mean record payload of one attendance_events row, one \
                            ledger row and one attendance_by_agent index entry",
+        pages_per_commit: PagesPerCommit {
+            checkin: checkin_frames,
+            raw: raw_frames,
+            raw_tables,
+            method: "WAL frames appended by 16 commits after a TRUNCATE checkpoint",
+        },
     })
+}
+
+/// Pages one commit of `commit` writes: WAL frames appended by 16 commits
+/// after a TRUNCATE checkpoint, through a second connection to `db`.
+fn wal_frames_per_commit(
+    db: &Path,
+    mut commit: impl FnMut() -> Result<(), Error>,
+) -> Result<f64, Error> {
+    const COMMITS: usize = 16;
+    let side = Connection::open(db)?;
+    let page_size: i64 = side.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    side.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    for _ in 0..COMMITS {
+        commit()?;
+    }
+    let wal = std::fs::metadata(db.with_extension("db-wal"))?.len();
+    const WAL_HEADER: u64 = 32;
+    const FRAME_HEADER: u64 = 24;
+    let frame = page_size.unsigned_abs() + FRAME_HEADER;
+    Ok(wal.saturating_sub(WAL_HEADER) as f64 / frame as f64 / COMMITS as f64)
 }
 
 /// Bytes one check-in adds to the b-trees it writes: the mean record
@@ -782,6 +837,11 @@ fn render(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     )?;
     writeln!(
         w,
+        "  {:<22} {:>14.1} {:>14.1}",
+        "pages per commit", c.pages_per_commit.checkin, c.pages_per_commit.raw
+    )?;
+    writeln!(
+        w,
         "  ratio {:.2}, median of {} blocks of {ROUNDS_PER_BLOCK} interleaved rounds (target ≥ {CHECKIN_RATIO_MIN}: {}); whole run {:.2}; raw row {} bytes ({})",
         c.ratio,
         c.ratio_per_block.len(),
@@ -886,13 +946,25 @@ mod tests {
             "{}",
             report.row_bytes
         );
+        // A check-in writes a handful of pages, and the baseline as many.
+        let pages = &report.pages_per_commit;
+        assert!((2.0..12.0).contains(&pages.checkin), "{pages:?}");
+        assert!((pages.raw - pages.checkin).abs() <= 1.5, "{pages:?}");
         let raw = Connection::open(dir.path().join("bench-raw.db")).unwrap();
-        let (rows, len): (i64, i64) = raw
-            .query_row("SELECT count(*), max(length(payload)) FROM raw", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
-        assert_eq!(rows, 25 + 25); // warm-up + timed
-        assert_eq!(len as usize, report.row_bytes);
+        let (mut rows, mut bytes) = (0, 0);
+        for t in 0..pages.raw_tables {
+            let (n, len): (i64, i64) = raw
+                .query_row(
+                    &format!("SELECT count(*), total(length(payload)) FROM raw{t}"),
+                    [],
+                    |r| Ok((r.get(0)?, r.get::<_, f64>(1)? as i64)),
+                )
+                .unwrap();
+            rows += n;
+            bytes += len;
+        }
+        // warm-up, the page count's 16 commits and the timed ones, on each table
+        assert_eq!(rows as usize, (25 + 16 + 25) * pages.raw_tables);
+        assert_eq!(bytes as usize, (25 + 16 + 25) * report.row_bytes);
     }
 }

@@ -26,6 +26,7 @@ log() { printf '[android-jvm.sh] %s\n' "$*" >&2; }
 if [ ! -f "$dir/.complete" ]; then
     command -v mvn >/dev/null 2>&1 || {
         [ "$(id -u)" -eq 0 ] || { log "need root to apt-get install maven"; exit 1; }
+        apt-get update -qq >&2
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >&2
     }
     log "resolving android/jvm/pom.xml into $dir (once)"

@@ -103,6 +103,32 @@ final class DeviceSyncTests: XCTestCase {
         XCTAssertEqual(decisions.first?.reviewer, "sup-1")
     }
 
+    /// The README's sync sample: a check-in reaches the server by itself;
+    /// revoking the device ends the loop with the server's refusal.
+    func testTheSyncSampleRunsUntilTheServerRevokesTheDevice() async throws {
+        let clock = ManualClock()
+        let (store, _) = try await makeStore(agents: ["a1"], clock: clock)
+        let a1 = FieldCheckService(core: store, actor: agent("a1"),
+                                   location: SimulatedLocationSource([fixAtHQ(clock.now), fixAtHQ(clock.now)]), clock: clock.read)
+        let keystore = softwareKeystore()
+        _ = try await a1.enrol(serverURL: url, code: try enrolCode("a1"), keystore: keystore, transport: URLSessionTransport())
+        let task = startSync(a1, keystore: keystore)
+        _ = try await a1.checkIn()
+        var arrived = 0
+        for _ in 0..<400 where arrived == 0 {  // at most 20 s
+            arrived = try cli(["--json", "events", "--agent", "a1"]).split(separator: "\n").count
+            if arrived == 0 { try await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        XCTAssertEqual(arrived, 1, "the check-in reached the server without a push call")
+
+        let device = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(cli(["--json", "device", "list"]).utf8)) as? [String: Any])?["device_id"] as? String)
+        _ = try cli(["device", "revoke", "--device", device])
+        _ = try await a1.checkOut()
+        let ended = await task.value
+        XCTAssertEqual(ended, .stopped(status: 403, problem: "revoked-device"))
+    }
+
     /// The server goes down before a push and comes back while the core is
     /// retrying (same address, same store): the push completes over
     /// URLSession, every event arrives once.

@@ -1,7 +1,11 @@
 // The code samples of ios/README.md. Every ```swift block of the README must
 // appear here line for line (ReadmeSamplesTests checks it), so the samples
-// always compile. The CoreLocation and UserNotifications samples compile
-// only where those frameworks exist (Apple platforms), not in the Linux CI.
+// always compile. The CoreLocation, UserNotifications and BackgroundTasks
+// samples compile only where those frameworks exist (Apple platforms), not
+// in the Linux CI.
+#if canImport(BackgroundTasks)
+import BackgroundTasks
+#endif
 import FieldCheck
 import Foundation
 #if canImport(UserNotifications)
@@ -109,5 +113,37 @@ func didRegisterForRemoteNotifications(deviceToken: Data, service: FieldCheckSer
     } catch {
         print("push token not stored: \(error)")
     }
+}
+#endif
+
+// README: sync
+func startSync(_ service: FieldCheckService, keystore: any DeviceKeystore) -> Task<BackgroundSync.Round?, Never> {
+    let sync = BackgroundSync(service: service, keystore: keystore, transport: URLSessionTransport())
+    // Cancel the task on sign-out. It ends by itself with `.stopped` when the
+    // server revokes the device: the app must enrol again.
+    return Task { await sync.run() }
+}
+
+#if canImport(BackgroundTasks)
+// README: background sync
+func registerBackgroundSync(_ sync: BackgroundSync) {
+    BGTaskScheduler.shared.register(forTaskWithIdentifier: "app.fieldcheck.sync", using: nil) { task in
+        let round = Task { await sync.runOnce() }
+        task.expirationHandler = { round.cancel() }
+        Task {
+            if case .failed = await round.value {
+                task.setTaskCompleted(success: false)
+            } else {
+                task.setTaskCompleted(success: true)
+            }
+            scheduleBackgroundSync()
+        }
+    }
+}
+
+func scheduleBackgroundSync() {
+    let request = BGAppRefreshTaskRequest(identifier: "app.fieldcheck.sync")
+    request.earliestBeginDate = Date(timeIntervalSinceNow: 15 * 60)
+    try? BGTaskScheduler.shared.submit(request)
 }
 #endif

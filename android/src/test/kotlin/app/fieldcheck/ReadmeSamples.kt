@@ -5,6 +5,7 @@ package app.fieldcheck
 // them. Only JVM-compatible code lives here: Android types stay out.
 
 import app.fieldcheck.core.Actor
+import app.fieldcheck.core.DeviceKeystore
 import app.fieldcheck.core.FieldCheckException
 import app.fieldcheck.core.Lead
 import app.fieldcheck.core.LeadStatus
@@ -12,11 +13,14 @@ import app.fieldcheck.core.NewTransaction
 import app.fieldcheck.core.Permission
 import app.fieldcheck.core.ReportFormat
 import app.fieldcheck.core.TxnKind
+import app.fieldcheck.net.OkHttpTransport
 import java.io.File
 import java.time.LocalDate
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.async
+import kotlinx.coroutines.launch
 
 // sample: open
 // Application.onCreate(): one client for the whole process, opened off the
@@ -93,6 +97,17 @@ suspend fun policySigned(client: FieldCheckClient, me: Actor, leadId: String, po
 // A supervisor's weekly export, rendered by the core (also JSON and a self-contained HTML page).
 suspend fun weeklyAttendanceCsv(client: FieldCheckClient, supervisor: Actor, monday: LocalDate): String =
     client.attendanceReportDocument(supervisor, monday, monday.plusDays(6), ReportFormat.CSV)
+// end
+
+// sample: sync
+// After sign-in on an enrolled phone: keep the server in step while the app
+// runs. Check-ins wake the loop; it backs off when the network fails and
+// ends when the server revokes the device.
+fun startSync(appScope: CoroutineScope, client: FieldCheckClient, keystore: DeviceKeystore): Job =
+    appScope.launch {
+        val stopped = BackgroundSync(client, keystore, OkHttpTransport()).run()
+        println("sync stopped: ${stopped.error.problem}") // e.g. revoked-device: enrol again
+    }
 // end
 
 // sample: close

@@ -18,7 +18,14 @@ import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
+import app.fieldcheck.core.softwareKeystore
+import app.fieldcheck.net.OkHttpTransport
+import kotlin.time.Duration.Companion.seconds
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 import org.junit.After
 import org.junit.Test
 
@@ -39,6 +46,29 @@ class ReadmeSamplesTest {
         assertTrue(blocks.size >= 4, "README has ${blocks.size} kotlin blocks")
         for (block in blocks) {
             assertTrue(block in samples, "README block is not a compiled sample (copy it from ReadmeSamples.kt):\n$block")
+        }
+    }
+
+    @Test
+    fun theSyncSampleKeepsTheServerInStepUntilTheDeviceIsRevoked() = runBlocking<Unit> {
+        val server = TestServer(dir)
+        try {
+            val client = openFieldCheck(this, dir, FixedLocationSource(HQ_LAT, HQ_LON)).await()
+            client.withCore { now -> importSites(admin, Fixtures.SITES, now) }
+            client.setConsent(me, Permission.LOCATION, true)
+            val keystore = softwareKeystore()
+            client.enrol(server.url, server.enrolCode("a1"), keystore, OkHttpTransport())
+            val job = startSync(CoroutineScope(Dispatchers.Default), client, keystore)
+            client.checkIn(me)
+            withTimeout(20.seconds) { while (server.eventCount("a1") < 1) delay(50) }
+            val device = (Json.parse(server.cli("--json", "device", "list").lines().first { it.isNotBlank() }) as Map<*, *>)["device_id"]
+            server.cli("device", "revoke", "--device", device as String)
+            client.checkOut(me)
+            withTimeout(20.seconds) { job.join() }
+            assertEquals(1, server.eventCount("a1"), "nothing was accepted after the revocation")
+            client.close()
+        } finally {
+            server.stop()
         }
     }
 
