@@ -204,4 +204,35 @@ class OkHttpTransportTest {
             assertEquals("approved", c.reviews(a1).single().decision)
         }
     }
+
+    /**
+     * The server is gone for the whole push: after the core's five attempts
+     * (about 15 s of backoff) the push fails as Unreachable and releases
+     * nothing; the next push, once the server is back, delivers everything.
+     */
+    @Test
+    fun aPushThatFindsNoServerKeepsEverythingForTheNextOne() = runBlocking<Unit> {
+        val real = TestServer(dir).also { server = it }
+        val clock = MutableClock(instant("2026-03-02T01:00:00Z"))
+        val a1 = agent("a1")
+        FieldCheckClient.open(File(dir, "device.db").path, FixedLocationSource(HQ_LAT, HQ_LON, clock = clock), clock).use { c ->
+            c.withCore { now -> importSites(admin, Fixtures.SITES, now) }
+            c.setConsent(a1, Permission.LOCATION, true)
+            val transport = OkHttpTransport()
+            val keystore = softwareKeystore()
+            c.enrol(real.url, real.enrolCode("a1"), keystore, transport)
+            c.checkIn(a1)
+            clock.now = clock.now.plusSeconds(8 * 3600)
+            c.checkOut(a1)
+            val pending = c.syncStatus(admin).pending
+
+            real.kill()
+            assertFailsWith<FieldCheckException.Unreachable> { c.push(keystore, transport) }
+            assertEquals(pending, c.syncStatus(admin).pending, "nothing released")
+
+            real.restart()
+            assertEquals(0L, c.push(keystore, transport).pending)
+            assertEquals(2, real.eventCount("a1"))
+        }
+    }
 }
