@@ -5,6 +5,7 @@ import app.fieldcheck.core.FieldCheckException
 import app.fieldcheck.core.HttpTransport
 import app.fieldcheck.core.PullReport
 import app.fieldcheck.core.PushReport
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.minutes
 import kotlin.time.Duration.Companion.seconds
@@ -79,7 +80,8 @@ class BackgroundSync(
         }
     }
 
-    private var consecutiveFailures = 0
+    /** Failed rounds since the last success (a worker may call [runOnce] beside the loop). */
+    private val consecutiveFailures = AtomicInteger(0)
 
     /** One push and pull now (e.g. from a WorkManager worker); never throws a sync failure. */
     suspend fun runOnce(): SyncRound {
@@ -87,7 +89,7 @@ class BackgroundSync(
         return try {
             val push = client.push(keystore, transport)
             val pull = client.pull(transport)
-            consecutiveFailures = 0
+            consecutiveFailures.set(0)
             SyncRound.Synced(push, pull)
         } catch (e: FieldCheckException.ServerRefused) {
             if (e.status.toInt() == 401 || e.status.toInt() == 403) SyncRound.Stopped(e) else failed(e)
@@ -97,8 +99,8 @@ class BackgroundSync(
     }
 
     private fun failed(e: FieldCheckException): SyncRound.Failed {
-        val retryIn = (firstBackoff * (1 shl consecutiveFailures.coerceAtMost(20))).coerceAtMost(maxBackoff)
-        consecutiveFailures++
+        val before = consecutiveFailures.getAndIncrement()
+        val retryIn = (firstBackoff * (1 shl before.coerceAtMost(20))).coerceAtMost(maxBackoff)
         return SyncRound.Failed(e, retryIn)
     }
 }

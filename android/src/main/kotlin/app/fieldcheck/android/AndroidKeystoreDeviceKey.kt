@@ -35,16 +35,16 @@ class AndroidKeystoreDeviceKey(
     private val lock = Any()
 
     /** DER SubjectPublicKeyInfo, as the server expects it. */
-    override fun publicKey(): ByteArray = keystore {
-        privateKey()
+    override fun publicKey(): ByteArray = keystore { store ->
+        privateKey(store)
         // The keystore keeps the public half in a certificate beside the key.
-        it.getCertificate(alias).publicKey.encoded
+        store.getCertificate(alias).publicKey.encoded
     }
 
     /** DER ECDSA signature (SHA-256) over [message]. */
-    override fun sign(message: ByteArray): ByteArray = keystore {
+    override fun sign(message: ByteArray): ByteArray = keystore { store ->
         Signature.getInstance("SHA256withECDSA").run {
-            initSign(privateKey())
+            initSign(privateKey(store))
             update(message)
             sign()
         }
@@ -53,8 +53,8 @@ class AndroidKeystoreDeviceKey(
     /** Deletes the key (the device must enrol again). */
     fun delete() = keystore { it.deleteEntry(alias) }
 
-    private fun privateKey(): PrivateKey = synchronized(lock) {
-        val store = open()
+    /** The key under [alias], made on first use; one thread at a time, so it is made once. */
+    private fun privateKey(store: KeyStore): PrivateKey = synchronized(lock) {
         (store.getKey(alias, null) as? PrivateKey) ?: generate()
     }
 
