@@ -202,6 +202,24 @@ fn render_day(
     render_day_with(session, agent, date, day, status, error, None)
 }
 
+/// The day page again, answering 400 with why the action was refused.
+fn refuse_day(
+    session: &Session,
+    agent: &str,
+    date: NaiveDate,
+    day: &DayData,
+    why: &str,
+) -> Response {
+    render_day(
+        session,
+        agent,
+        date,
+        day,
+        StatusCode::BAD_REQUEST,
+        Some(why),
+    )
+}
+
 fn render_day_with(
     session: &Session,
     agent: &str,
@@ -296,25 +314,11 @@ pub(super) async fn review(
         return session.not_found();
     }
     let Some(decision) = decision_of(&form.decision) else {
-        return render_day(
-            &session,
-            &agent,
-            date,
-            &day,
-            StatusCode::BAD_REQUEST,
-            Some(session.t().choose_decision),
-        );
+        return refuse_day(&session, &agent, date, &day, session.t().choose_decision);
     };
     let note = form.note.trim().to_string();
     if note.is_empty() {
-        return render_day(
-            &session,
-            &agent,
-            date,
-            &day,
-            StatusCode::BAD_REQUEST,
-            Some(session.t().write_note),
-        );
+        return refuse_day(&session, &agent, date, &day, session.t().write_note);
     }
     let store = state.store.clone();
     let actor = session.actor();
@@ -332,14 +336,9 @@ pub(super) async fn review(
                 .insert(LoggedUser(session.user.id));
             response
         }
-        Ok(Err(Error::InvalidInput { field, reason })) => render_day(
-            &session,
-            &agent,
-            date,
-            &day,
-            StatusCode::BAD_REQUEST,
-            Some(&format!("{field}: {reason}")),
-        ),
+        Ok(Err(Error::InvalidInput { field, reason })) => {
+            refuse_day(&session, &agent, date, &day, &format!("{field}: {reason}"))
+        }
         Ok(Err(e)) => internal(&e),
         Err(r) => r,
     }
@@ -383,14 +382,7 @@ pub(super) async fn show_location(
         return session.not_found();
     }
     if form.reason.trim().is_empty() {
-        return render_day(
-            &session,
-            &agent,
-            date,
-            &day,
-            StatusCode::BAD_REQUEST,
-            Some(session.t().say_why),
-        );
+        return refuse_day(&session, &agent, date, &day, session.t().say_why);
     }
     let store = state.store.clone();
     let actor = session.actor();
@@ -403,14 +395,7 @@ pub(super) async fn show_location(
         Ok(Ok(Some(location))) => location,
         Ok(Ok(None)) => return session.not_found(),
         Ok(Err(Error::InvalidInput { field, reason })) => {
-            return render_day(
-                &session,
-                &agent,
-                date,
-                &day,
-                StatusCode::BAD_REQUEST,
-                Some(&format!("{field}: {reason}")),
-            );
+            return refuse_day(&session, &agent, date, &day, &format!("{field}: {reason}"));
         }
         Ok(Err(e)) => return internal(&e),
         Err(r) => return r,

@@ -6,9 +6,6 @@ import app.fieldcheck.Fixtures.HQ_LON
 import app.fieldcheck.Fixtures.admin
 import app.fieldcheck.Fixtures.agent
 import app.fieldcheck.Fixtures.instant
-import app.fieldcheck.core.HttpRequest
-import app.fieldcheck.core.HttpResponse
-import app.fieldcheck.core.HttpTransport
 import app.fieldcheck.core.Permission
 import app.fieldcheck.core.softwareKeystore
 import app.fieldcheck.net.OkHttpTransport
@@ -88,35 +85,9 @@ class BackgroundSyncTest {
         assertEquals(1L, client.syncStatus(admin).pending, "the refused check-in stays in the outbox")
     }
 
-    /** Answers the enrolment, then refuses [refusals] batches with a 404 (which the core does not retry), then accepts. */
-    private class FlakyServer(@Volatile var refusals: Int) : HttpTransport {
-        var batchesSeen = 0
-        private val now = "2026-03-02T02:00:00Z"
-        private fun ok(json: String) = HttpResponse(200.toUShort(), null, json.toByteArray())
-
-        override fun exchange(request: HttpRequest): HttpResponse = when {
-            request.url.endsWith("/api/v1/devices/enrol") -> ok("""{"device_token":"t","agent":"a1","server_time":"$now"}""")
-            request.url.endsWith("/api/v1/sync/batches") -> {
-                batchesSeen++
-                if (refusals-- > 0) {
-                    HttpResponse(404.toUShort(), null, ByteArray(0))
-                } else {
-                    @Suppress("UNCHECKED_CAST")
-                    val batch = Json.parse(String(request.body)) as Map<String, Any?>
-                    ok(
-                        """{"device_id":"${batch["device_id"]}","accepted_to_seq":${batch["to_seq"]},""" +
-                            """"imported":${(batch["events"] as List<*>).size},"duplicates":0,"server_time":"$now"}""",
-                    )
-                }
-            }
-            request.url.contains("/api/v1/sync/decisions") -> ok("""{"decisions":[],"cursor":"0","server_time":"$now"}""")
-            else -> HttpResponse(404.toUShort(), null, ByteArray(0))
-        }
-    }
-
     @Test
     fun failedRoundsBackOffDoublingUpToTheCapAndASuccessResetsIt() = runBlocking<Unit> {
-        val server = FlakyServer(refusals = 4)
+        val server = ScriptedServer(refusals = List(4) { 404 }) // a 404 the core does not retry
         val keystore = softwareKeystore()
         client.enrol("http://flaky.invalid", "CODE", keystore, server)
         val sync = BackgroundSync(
@@ -129,10 +100,10 @@ class BackgroundSyncTest {
         assertEquals(listOf(10, 20, 40, 40).map { it.milliseconds }, waits)
         assertIs<SyncRound.Synced>(nextRound())
         assertEquals(0L, client.syncStatus(admin).pending)
-        assertEquals(5, server.batchesSeen)
+        assertEquals(5, server.batches().size)
 
         // After a success the next failure starts from the first backoff again.
-        server.refusals = 1
+        server.refuse(404)
         client.checkIn(a1)
         assertEquals(10.milliseconds, assertIs<SyncRound.Failed>(nextRound()).retryIn)
         assertIs<SyncRound.Synced>(nextRound())
@@ -141,14 +112,14 @@ class BackgroundSyncTest {
 
     @Test
     fun offlineRoundsTryNothing() = runBlocking<Unit> {
-        val server = FlakyServer(refusals = 0)
+        val server = ScriptedServer()
         val keystore = softwareKeystore()
         client.enrol("http://flaky.invalid", "CODE", keystore, server)
         var online = false
         val sync = BackgroundSync(client, keystore, server, isOnline = { online })
         client.checkIn(a1)
         assertEquals(SyncRound.Offline, sync.runOnce())
-        assertEquals(0, server.batchesSeen)
+        assertEquals(0, server.batches().size)
         online = true
         assertIs<SyncRound.Synced>(sync.runOnce())
         assertEquals(0L, client.syncStatus(admin).pending)
@@ -156,7 +127,7 @@ class BackgroundSyncTest {
 
     @Test
     fun aStoreThatIsNotEnrolledCannotRunTheLoop() = runBlocking<Unit> {
-        val sync = BackgroundSync(client, softwareKeystore(), FlakyServer(0))
+        val sync = BackgroundSync(client, softwareKeystore(), ScriptedServer())
         val e = runCatching { sync.run() }.exceptionOrNull()
         assertIs<IllegalStateException>(e)
         assertTrue("not enrolled" in e.message!!)

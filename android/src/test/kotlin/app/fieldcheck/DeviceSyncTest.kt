@@ -116,38 +116,6 @@ class DeviceSyncTest {
         }
     }
 
-    /**
-     * A server kept in memory, scripted: the first batch meets a 503 (the
-     * core's client backs off and sends it again), later ones are accepted
-     * up to their `to_seq`; no decision is waiting.
-     */
-    private class InMemoryServer : HttpTransport {
-        val requests = mutableListOf<HttpRequest>()
-        private var unavailable = 1
-        private val now = "2026-03-02T02:00:00Z"
-
-        private fun ok(json: String) = HttpResponse(200.toUShort(), null, json.toByteArray())
-
-        override fun exchange(request: HttpRequest): HttpResponse {
-            requests += request
-            return when {
-                request.url.endsWith("/api/v1/devices/enrol") ->
-                    ok("""{"device_token":"token-1","agent":"a1","server_time":"$now"}""")
-                request.url.endsWith("/api/v1/sync/batches") -> {
-                    if (unavailable-- > 0) return HttpResponse(503.toUShort(), null, ByteArray(0))
-                    @Suppress("UNCHECKED_CAST")
-                    val batch = Json.parse(String(request.body)) as Map<String, Any?>
-                    val toSeq = (batch["to_seq"] as Number).toLong()
-                    val events = (batch["events"] as List<*>).size
-                    ok("""{"device_id":"${batch["device_id"]}","accepted_to_seq":$toSeq,"imported":$events,"duplicates":0,"server_time":"$now"}""")
-                }
-                request.url.contains("/api/v1/sync/decisions") ->
-                    ok("""{"decisions":[],"cursor":"0","server_time":"$now"}""")
-                else -> HttpResponse(404.toUShort(), null, ByteArray(0))
-            }
-        }
-    }
-
     @Test
     fun theCoresSyncClientRunsOverAnInMemoryTransport() = runBlocking<Unit> {
         val clock = MutableClock(instant("2026-03-02T02:00:00Z"))
@@ -156,13 +124,13 @@ class DeviceSyncTest {
             c.withCore { now -> importSites(admin, Fixtures.SITES, now) }
             c.setConsent(a1, Permission.LOCATION, true)
             c.checkIn(a1)
-            val server = InMemoryServer()
+            val server = ScriptedServer(refusals = listOf(503)) // the core backs off and sends the batch again
             val keystore = softwareKeystore()
             assertEquals("a1", c.enrol("http://memory.invalid", "CODE-1", keystore, server).agent)
             val pushed = c.push(keystore, server)
             assertEquals(2uL, pushed.events)
             assertEquals(0L, pushed.pending)
-            val batches = server.requests.filter { it.url.endsWith("/api/v1/sync/batches") }
+            val batches = server.batches()
             assertEquals(2, batches.size, "the 503 was retried")
             assertEquals(batches[0].body.toList(), batches[1].body.toList(), "the same batch bytes again")
             val auth = batches[1].headers.first { it.name == "Authorization" }.value

@@ -3,6 +3,9 @@ package app.fieldcheck
 import app.fieldcheck.core.Actor
 import app.fieldcheck.core.FieldCheckException
 import app.fieldcheck.core.Fix
+import app.fieldcheck.core.HttpRequest
+import app.fieldcheck.core.HttpResponse
+import app.fieldcheck.core.HttpTransport
 import app.fieldcheck.core.Role
 import java.io.File
 import java.nio.file.Files
@@ -148,4 +151,46 @@ class TestServer(private val dir: File) {
 
     /** How many attendance events of [agent] the server's store holds (`events --json`: one a line). */
     fun eventCount(agent: String): Int = cli("--json", "events", "--agent", agent).lines().count { it.isNotBlank() }
+}
+
+/**
+ * A fieldcheck-server kept in memory, scripted: answers the enrolment,
+ * answers batches with the [refusals] statuses in turn (empty bodies), then
+ * accepts each up to its `to_seq`; no decision is waiting. Records every
+ * request.
+ */
+class ScriptedServer(refusals: List<Int> = emptyList()) : HttpTransport {
+    private val pending = ArrayDeque(refusals)
+    private val seen = java.util.Collections.synchronizedList(mutableListOf<HttpRequest>())
+    private val now = "2026-03-02T02:00:00Z"
+
+    val requests: List<HttpRequest> get() = synchronized(seen) { seen.toList() }
+
+    fun batches() = requests.filter { it.url.endsWith("/api/v1/sync/batches") }
+
+    /** Answers the next batches with these statuses first. */
+    fun refuse(vararg statuses: Int) = synchronized(pending) { pending.addAll(statuses.toList()) }
+
+    private fun ok(json: String) = HttpResponse(200.toUShort(), null, json.toByteArray())
+
+    override fun exchange(request: HttpRequest): HttpResponse {
+        seen += request
+        return when {
+            request.url.endsWith("/api/v1/devices/enrol") ->
+                ok("""{"device_token":"token-1","agent":"a1","server_time":"$now"}""")
+            request.url.endsWith("/api/v1/sync/batches") -> {
+                synchronized(pending) { pending.removeFirstOrNull() }?.let {
+                    return HttpResponse(it.toUShort(), null, ByteArray(0))
+                }
+                @Suppress("UNCHECKED_CAST")
+                val batch = Json.parse(String(request.body)) as Map<String, Any?>
+                ok(
+                    """{"device_id":"${batch["device_id"]}","accepted_to_seq":${batch["to_seq"]},""" +
+                        """"imported":${(batch["events"] as List<*>).size},"duplicates":0,"server_time":"$now"}""",
+                )
+            }
+            request.url.contains("/api/v1/sync/decisions") -> ok("""{"decisions":[],"cursor":"0","server_time":"$now"}""")
+            else -> HttpResponse(404.toUShort(), null, ByteArray(0))
+        }
+    }
 }
