@@ -29,24 +29,30 @@ final class RoundLog: @unchecked Sendable {
     }
 }
 
-/// Answers the enrolment; refuses the next `refusals` batches with a 404
-/// (not retried by the core) or, with `revoked`, every one with a 403;
-/// accepts the others.
+/// A fieldcheck-server kept in memory, scripted: answers the enrolment,
+/// answers batches with the `refusals` statuses in turn (a 403 with the
+/// `revoked-device` problem), then accepts each up to its `to_seq`; no
+/// decision is waiting. Records every request.
 final class ScriptedServer: HttpTransport, @unchecked Sendable {
     private let lock = NSLock()
-    private var refusals: Int
-    private let revoked: Bool
-    private(set) var batchesSeen = 0
+    private var pending: [UInt16]
+    private(set) var requests: [HttpRequest] = []
     private let now = "2026-03-02T02:00:00Z"
 
-    init(refusals: Int = 0, revoked: Bool = false) {
-        self.refusals = refusals
-        self.revoked = revoked
+    init(refusals: [UInt16] = []) {
+        pending = refusals
     }
 
-    func refuse(_ count: Int) {
+    var batches: [HttpRequest] {
         lock.lock()
-        refusals = count
+        defer { lock.unlock() }
+        return requests.filter { $0.url.hasSuffix("/api/v1/sync/batches") }
+    }
+
+    /// Answers the next batches with these statuses first.
+    func refuse(_ statuses: UInt16...) {
+        lock.lock()
+        pending += statuses
         lock.unlock()
     }
 
@@ -57,18 +63,17 @@ final class ScriptedServer: HttpTransport, @unchecked Sendable {
     func exchange(request: HttpRequest) throws -> HttpResponse {
         lock.lock()
         defer { lock.unlock() }
+        requests.append(request)
         if request.url.hasSuffix("/api/v1/devices/enrol") {
-            return ok(#"{"device_token":"t","agent":"a1","server_time":"\#(now)"}"#)
+            return ok(#"{"device_token":"token-1","agent":"a1","server_time":"\#(now)"}"#)
         }
         if request.url.hasSuffix("/api/v1/sync/batches") {
-            batchesSeen += 1
-            if revoked {
-                return HttpResponse(status: 403, retryAfterS: nil, body: Data(
-                    #"{"type":"https://fieldcheck.app/problems/revoked-device","title":"revoked","status":403}"#.utf8))
-            }
-            if refusals > 0 {
-                refusals -= 1
-                return HttpResponse(status: 404, retryAfterS: nil, body: Data())
+            if !pending.isEmpty {
+                let status = pending.removeFirst()
+                let body = status == 403
+                    ? #"{"type":"https://fieldcheck.app/problems/revoked-device","title":"revoked","status":403}"#
+                    : ""
+                return HttpResponse(status: status, retryAfterS: nil, body: Data(body.utf8))
             }
             let batch = try JSONSerialization.jsonObject(with: request.body) as? [String: Any] ?? [:]
             let toSeq = (batch["to_seq"] as? NSNumber)?.int64Value ?? 0
@@ -94,7 +99,7 @@ final class BackgroundSyncTests: XCTestCase {
     }
 
     func testCheckInsWakeTheLoopAndFailuresBackOffDoublingToTheCap() async throws {
-        let server = ScriptedServer(refusals: 3)
+        let server = ScriptedServer(refusals: [404, 404, 404])  // a 404 the core does not retry
         let keystore = softwareKeystore()
         let a1 = try await enrolledAgent(server, keystore: keystore)
         let log = RoundLog()
@@ -117,7 +122,7 @@ final class BackgroundSyncTests: XCTestCase {
         XCTAssertEqual(events, 1)
 
         // After a success the backoff starts again from the first step.
-        server.refuse(1)
+        server.refuse(404)
         _ = try await a1.checkOut()
         guard case let .failed(_, retryIn) = await log.next() else { return XCTFail("expected a failed round") }
         XCTAssertEqual(retryIn, 0.01)
@@ -129,14 +134,14 @@ final class BackgroundSyncTests: XCTestCase {
     }
 
     func testARevokedDeviceEndsTheLoop() async throws {
-        let server = ScriptedServer(revoked: true)
+        let server = ScriptedServer(refusals: [403])
         let keystore = softwareKeystore()
         let a1 = try await enrolledAgent(server, keystore: keystore)
         _ = try await a1.checkIn()
         let sync = BackgroundSync(service: a1, keystore: keystore, transport: server, interval: 3600)
         let ended = await sync.run()
         XCTAssertEqual(ended, .stopped(status: 403, problem: "revoked-device"))
-        XCTAssertEqual(server.batchesSeen, 1, "a 403 is not retried")
+        XCTAssertEqual(server.batches.count, 1, "a 403 is not retried")
     }
 
     func testOfflineRoundsTryNothing() async throws {
@@ -148,7 +153,7 @@ final class BackgroundSyncTests: XCTestCase {
         let sync = BackgroundSync(service: a1, keystore: keystore, transport: server, isOnline: { online.value })
         let offline = await sync.runOnce()
         XCTAssertEqual(offline, .offline)
-        XCTAssertEqual(server.batchesSeen, 0)
+        XCTAssertEqual(server.batches.count, 0)
         online.value = true
         let synced = await sync.runOnce()
         XCTAssertEqual(synced, .synced(events: 2, decisions: 0), "the consent entry and the check-in")

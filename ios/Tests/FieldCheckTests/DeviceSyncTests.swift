@@ -159,44 +159,6 @@ final class DeviceSyncTests: XCTestCase {
     }
 }
 
-/// A server kept in memory, scripted: the first batch meets a 503 (the
-/// core's client backs off and sends it again), later ones are accepted up
-/// to their `to_seq`; no decision is waiting.
-final class InMemoryServer: HttpTransport, @unchecked Sendable {
-    private let lock = NSLock()
-    private var unavailable = 1
-    private(set) var requests: [HttpRequest] = []
-    private let now = "2026-03-02T02:00:00Z"
-
-    private func ok(_ json: String) -> HttpResponse {
-        HttpResponse(status: 200, retryAfterS: nil, body: Data(json.utf8))
-    }
-
-    func exchange(request: HttpRequest) throws -> HttpResponse {
-        lock.lock()
-        defer { lock.unlock() }
-        requests.append(request)
-        if request.url.hasSuffix("/api/v1/devices/enrol") {
-            return ok(#"{"device_token":"token-1","agent":"a1","server_time":"\#(now)"}"#)
-        }
-        if request.url.hasSuffix("/api/v1/sync/batches") {
-            if unavailable > 0 {
-                unavailable -= 1
-                return HttpResponse(status: 503, retryAfterS: nil, body: Data())
-            }
-            let batch = try JSONSerialization.jsonObject(with: request.body) as? [String: Any] ?? [:]
-            let toSeq = (batch["to_seq"] as? NSNumber)?.int64Value ?? 0
-            let events = (batch["events"] as? [Any])?.count ?? 0
-            let device = batch["device_id"] as? String ?? ""
-            return ok(#"{"device_id":"\#(device)","accepted_to_seq":\#(toSeq),"imported":\#(events),"duplicates":0,"server_time":"\#(now)"}"#)
-        }
-        if request.url.contains("/api/v1/sync/decisions") {
-            return ok(#"{"decisions":[],"cursor":"0","server_time":"\#(now)"}"#)
-        }
-        return HttpResponse(status: 404, retryAfterS: nil, body: Data())
-    }
-}
-
 final class InMemoryTransportTests: XCTestCase {
     func testTheCoresSyncClientRunsOverAnInMemoryTransport() async throws {
         let clock = ManualClock()
@@ -204,7 +166,7 @@ final class InMemoryTransportTests: XCTestCase {
         let a1 = FieldCheckService(core: store, actor: agent("a1"),
                                    location: SimulatedLocationSource([fixAtHQ(clock.now)]), clock: clock.read)
         _ = try await a1.checkIn()
-        let server = InMemoryServer()
+        let server = ScriptedServer(refusals: [503])  // the core backs off and sends the batch again
         let keystore = softwareKeystore()
         let enrolment = try await a1.enrol(serverURL: "http://memory.invalid", code: "CODE-1",
                                            keystore: keystore, transport: server)
@@ -212,7 +174,7 @@ final class InMemoryTransportTests: XCTestCase {
         let pushed = try await a1.push(keystore: keystore, transport: server)
         XCTAssertEqual(pushed.events, 2)
         XCTAssertEqual(pushed.pending, 0)
-        let batches = server.requests.filter { $0.url.hasSuffix("/api/v1/sync/batches") }
+        let batches = server.batches
         XCTAssertEqual(batches.count, 2, "the 503 was retried")
         XCTAssertEqual(batches[0].body, batches[1].body, "the same batch bytes again")
         XCTAssertEqual(batches[1].headers.first { $0.name == "Authorization" }?.value, "Bearer token-1")
