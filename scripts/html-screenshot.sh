@@ -46,9 +46,12 @@ install_chromium() {
   fi
   echo "html-screenshot: no Chromium found; installing Debian's chromium" >&2
   export DEBIAN_FRONTEND=noninteractive
-  if ! "${sudo[@]}" apt-get install -y --no-install-recommends chromium >&2; then
-    "${sudo[@]}" apt-get update >&2 || die "apt-get update failed"
-    "${sudo[@]}" apt-get install -y --no-install-recommends chromium >&2 ||
+  # Tests run in parallel: a second install waits for the first one's dpkg
+  # lock (and then finds chromium there) instead of failing on it.
+  local apt=("${sudo[@]}" apt-get -o DPkg::Lock::Timeout=900)
+  if ! "${apt[@]}" install -y --no-install-recommends chromium >&2; then
+    "${apt[@]}" update >&2 || die "apt-get update failed"
+    "${apt[@]}" install -y --no-install-recommends chromium >&2 ||
       die "could not install chromium with apt-get"
   fi
 }

@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
+use super::memo::{AgentMemo, EventMemo};
 use super::{audit, chain, consent, days, policy, restriction, server_link};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::device_clock::DeviceClock;
@@ -13,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::evaluation::{
     AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, judge_fix,
 };
-use crate::geofence::SiteIndex;
+use crate::geofence::{GeoPoint, SiteIndex};
 use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, EventKind, Permission, Role, validate_id};
 
@@ -46,14 +47,38 @@ impl Store {
         let sites = self.site_index()?;
         let rules = self.rules();
         let default_zone = days::parse_zone(&rules.time_zone)?;
-        self.write(|tx| {
-            let ctx = agent_context(tx, &request.agent, &sites)?;
-            let verdict = judge_fix(request.kind, &request.fix, &sites, &ctx, &rules, now)?;
+        self.write_remembering(|tx, memo| {
+            // What judging needs about the agent, and their zone: read once,
+            // then kept up to date below while only check-ins write.
+            let agent = match memo.agents.get(&request.agent) {
+                Some(agent) => agent,
+                None => {
+                    let remembered = AgentMemo {
+                        context: agent_context(tx, &request.agent, &sites)?,
+                        zone: days::zone_of(tx, &request.agent, default_zone)?,
+                    };
+                    memo.agents
+                        .entry(request.agent.clone())
+                        .or_insert(remembered)
+                }
+            };
+            let verdict = judge_fix(
+                request.kind,
+                &request.fix,
+                &sites,
+                &agent.context,
+                &rules,
+                now,
+            )?;
+            let tz = agent.zone;
             let id = Uuid::now_v7().to_string();
 
             let retained = if verdict.examined {
-                let flags =
-                    audit::flags_covering(tx, &request.agent, verdict.site_id.as_deref(), now)?;
+                let flags = match &memo.flags {
+                    Some((loaded_at, flags)) if *loaded_at <= now => flags,
+                    _ => &memo.flags.insert((now, audit::unexpired_flags(tx, now)?)).1,
+                };
+                let flags = audit::covering(flags, &request.agent, verdict.site_id.as_deref(), now);
                 flags
                     .iter()
                     .map(|f| f.retain_until(&rules))
@@ -72,9 +97,11 @@ impl Store {
                 None
             };
 
-            let tz = days::zone_of(tx, &request.agent, default_zone)?;
-            let device_clock = server_link::device_clock(tx)?;
-            let event = record_event(tx, tz, |seq| {
+            let device_clock = match memo.device_clock {
+                Some(clock) => clock,
+                None => *memo.device_clock.insert(server_link::device_clock(tx)?),
+            };
+            let event = record_event_remembering(tx, tz, &mut memo.events, |seq| {
                 Ok(AttendanceEvent {
                     id,
                     seq,
@@ -99,6 +126,13 @@ impl Store {
             })?;
             if let Some(r) = &retained {
                 insert_retained(tx, r)?;
+            }
+            // This event is now the agent's previous accepted one (step 7
+            // reads the latest by seq, and it has the highest).
+            if event.accepted
+                && let Some(agent) = memo.agents.get_mut(&request.agent)
+            {
+                agent.context.previous_accepted = Some(previous_accepted(&event, &sites));
             }
             Ok(event)
         })
@@ -181,6 +215,55 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Each remembered row of the check-in memo that differs from the
+    /// table it stands for, and how many rows it holds.
+    #[cfg(test)]
+    pub(super) fn memo_disagreements(&self) -> Result<(Vec<String>, usize)> {
+        let sites = self.site_index()?;
+        let default_zone = days::parse_zone(&self.rules().time_zone)?;
+        self.inspect_memo(|tx, memo| {
+            let mut differ = Vec::new();
+            let mut held = 0;
+            for (agent, remembered) in &memo.agents {
+                held += 1;
+                let context = agent_context(tx, agent, &sites)?;
+                if remembered.context != context {
+                    differ.push(format!("{agent}: {:?} != {context:?}", remembered.context));
+                }
+                if remembered.zone != days::zone_of(tx, agent, default_zone)? {
+                    differ.push(format!("{agent}: zone {}", remembered.zone));
+                }
+            }
+            if let Some(head) = memo.events.chain_head {
+                held += 1;
+                let stored: (i64, Vec<u8>) = tx.query_row(
+                    "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                if (head.0, head.1.to_vec()) != stored {
+                    differ.push(format!("chain head {} != {}", head.0, stored.0));
+                }
+            }
+            held += days::memo_disagreements(tx, &memo.events, &mut differ)?;
+            if let Some(clock) = memo.device_clock {
+                held += 1;
+                if clock != server_link::device_clock(tx)? {
+                    differ.push("device clock".into());
+                }
+            }
+            if let Some((loaded_at, flags)) = &memo.flags {
+                held += 1;
+                if *flags != audit::unexpired_flags(tx, *loaded_at)? {
+                    differ.push("audit flags".into());
+                }
+            }
+            Ok((differ, held))
+        })
+    }
+}
+
 /// What judging needs to know about the agent, read inside the write
 /// transaction so it cannot change underneath.
 fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result<AgentContext> {
@@ -205,14 +288,10 @@ fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result
         })
         .optional()?
         .map(|(kind, site_id, captured_at)| -> Result<PreviousAccepted> {
-            let site_reference = site_id
-                .as_deref()
-                .and_then(|id| sites.get(id))
-                .map(|s| s.reference_point);
             Ok(PreviousAccepted {
                 kind: EventKind::parse("kind", &kind).map_err(corrupt)?,
+                site_reference: site_reference(site_id.as_deref(), sites),
                 site_id,
-                site_reference,
                 captured_at: from_unix("captured_at", captured_at)?,
             })
         })
@@ -226,17 +305,46 @@ fn agent_context(tx: &Transaction<'_>, agent: &str, sites: &SiteIndex) -> Result
     })
 }
 
+/// An accepted event as the next judgement sees it (step 7).
+fn previous_accepted(event: &AttendanceEvent, sites: &SiteIndex) -> PreviousAccepted {
+    PreviousAccepted {
+        kind: event.kind,
+        site_id: event.site_id.clone(),
+        site_reference: site_reference(event.site_id.as_deref(), sites),
+        captured_at: event.captured_at,
+    }
+}
+
+/// Where a site is now (its reference point), if it still exists.
+fn site_reference(site_id: Option<&str>, sites: &SiteIndex) -> Option<GeoPoint> {
+    site_id
+        .and_then(|id| sites.get(id))
+        .map(|s| s.reference_point)
+}
+
 /// Records one attendance event: its chain link, its row and its day in
 /// the summary (zone `tz`), in the caller's transaction. Judged check-ins
 /// and synthetic data both come through here.
+#[cfg(any(test, feature = "synthetic"))]
 pub(super) fn record_event(
     tx: &Transaction<'_>,
     tz: Tz,
     make: impl FnOnce(i64) -> Result<AttendanceEvent>,
 ) -> Result<AttendanceEvent> {
-    let event = chain::append_event(tx, make)?;
+    record_event_remembering(tx, tz, &mut EventMemo::default(), make)
+}
+
+/// [`record_event`] with the chain head and month rows remembered from
+/// earlier check-ins (`store::memo`).
+fn record_event_remembering(
+    tx: &Transaction<'_>,
+    tz: Tz,
+    memo: &mut EventMemo,
+    make: impl FnOnce(i64) -> Result<AttendanceEvent>,
+) -> Result<AttendanceEvent> {
+    let event = chain::append_event_after(tx, &mut memo.chain_head, make)?;
     insert_event(tx, &event)?;
-    days::fold(tx, tz, &days::DayInput::of(&event))?;
+    days::fold_remembering(tx, tz, &days::DayInput::of(&event), memo)?;
     Ok(event)
 }
 

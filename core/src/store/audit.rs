@@ -210,30 +210,29 @@ impl Store {
     }
 }
 
-/// Active flags covering a fix by `agent` whose verdict names `site_id`.
-pub(super) fn flags_covering(
-    tx: &Transaction<'_>,
+/// Every flag not expired at `now` (a superset of those covering any fix
+/// judged at `now` or later), in seq order: what the check-in memo keeps.
+pub(super) fn unexpired_flags(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<AuditFlag>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {READ_COLUMNS} FROM audit_flags WHERE expires_at > ?1 ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([now.timestamp()], |r| Ok(flag_from_row(r)))?;
+    rows.map(|r| r?).collect()
+}
+
+/// The flags of `flags` covering a fix by `agent` judged at `now` with a
+/// verdict naming `site_id` (the domain rule decides).
+pub(super) fn covering(
+    flags: &[AuditFlag],
     agent: &str,
     site_id: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Vec<AuditFlag>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {READ_COLUMNS} FROM audit_flags
-         WHERE starts_at <= ?1 AND expires_at > ?1
-           AND (scope = 'everyone' OR (scope = 'agent' AND scope_id = ?2)
-                OR (scope = 'site' AND scope_id = ?3))
-         ORDER BY seq"
-    ))?;
-    let rows = stmt.query_map((now.timestamp(), agent, site_id), |r| Ok(flag_from_row(r)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let flag = row??;
-        // The SQL and the domain rule must agree; the domain rule decides.
-        if flag.covers(agent, site_id, now) {
-            out.push(flag);
-        }
-    }
-    Ok(out)
+) -> Vec<AuditFlag> {
+    flags
+        .iter()
+        .filter(|f| f.covers(agent, site_id, now))
+        .cloned()
+        .collect()
 }
 
 fn load_flag(tx: &Transaction<'_>, id: &str) -> Result<Option<AuditFlag>> {

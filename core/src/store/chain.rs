@@ -18,9 +18,23 @@ pub(super) fn append_event<E: Chained>(
     tx: &Transaction<'_>,
     make: impl FnOnce(i64) -> Result<E>,
 ) -> Result<E> {
-    let (seq, prev) = next_link(tx)?;
+    append_event_after(tx, &mut None, make)
+}
+
+/// [`append_event`] with the chain head remembered from the previous
+/// append (`store::memo`): read from the ledger when `head` is `None`, and
+/// set to the new head.
+pub(super) fn append_event_after<E: Chained>(
+    tx: &Transaction<'_>,
+    head: &mut Option<(i64, Hash)>,
+    make: impl FnOnce(i64) -> Result<E>,
+) -> Result<E> {
+    let (seq, prev) = match head {
+        Some((seq, hash)) => (*seq + 1, *hash),
+        None => next_link(tx)?,
+    };
     let event = make(seq)?;
-    append(
+    let hash = append(
         tx,
         seq,
         &prev,
@@ -28,6 +42,7 @@ pub(super) fn append_event<E: Chained>(
         event.id(),
         &event.canonical(),
     )?;
+    *head = Some((seq, hash));
     Ok(event)
 }
 

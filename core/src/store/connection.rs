@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use super::memo::WriterMemo;
 use crate::error::{Error, Result};
 use crate::geofence::SiteIndex;
 use crate::rules::Rules;
@@ -30,11 +31,17 @@ pub struct OpenOptions {
 
 pub struct Store {
     pub(super) path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
     reader: Mutex<Connection>,
     /// Built once per import, shared by concurrent judgements.
     pub(super) sites: RwLock<Option<Arc<SiteIndex>>>,
     pub(super) rules: RwLock<Rules>,
+}
+
+/// The writer connection and what it remembers between check-ins.
+struct Writer {
+    conn: Connection,
+    memo: WriterMemo,
 }
 
 impl std::fmt::Debug for Store {
@@ -52,7 +59,10 @@ impl Store {
     ) -> Store {
         Store {
             path,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                memo: WriterMemo::default(),
+            }),
             reader: Mutex::new(reader),
             sites: RwLock::new(None),
             rules: RwLock::new(rules),
@@ -65,11 +75,61 @@ impl Store {
 
     /// Runs `f` in one immediate transaction on the writer connection;
     /// commits on `Ok`, rolls back on `Err`.
+    /// Forgets the check-in memo first: this write may change anything it
+    /// holds.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = lock(&self.writer)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut writer = self.lock_writer();
+        writer.memo = WriterMemo::default();
+        let tx = writer
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
+        Ok(value)
+    }
+
+    /// [`Store::write`] for check-ins, with what the writer remembers
+    /// between them (`store::memo`). The memo is kept only while no other
+    /// connection has committed since it was filled, and forgotten if `f`
+    /// or the commit fails.
+    pub(super) fn write_remembering<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &mut WriterMemo) -> Result<T>,
+    ) -> Result<T> {
+        let mut writer = self.lock_writer();
+        let Writer { conn, memo } = &mut *writer;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcome = (|| {
+            // Read under the write lock: no commit can slip in after it.
+            let version: i64 = tx
+                .prepare_cached("PRAGMA data_version")?
+                .query_row([], |r| r.get(0))?;
+            if memo.data_version != Some(version) {
+                *memo = WriterMemo::default();
+                memo.data_version = Some(version);
+            }
+            let value = f(&tx, memo)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        if outcome.is_err() {
+            *memo = WriterMemo::default();
+        }
+        outcome
+    }
+
+    /// Shows the check-in memo and a transaction on the writer to `f`, for
+    /// tests that compare what is remembered with what is stored.
+    #[cfg(test)]
+    pub(super) fn inspect_memo<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &WriterMemo) -> Result<T>,
+    ) -> Result<T> {
+        let mut writer = self.lock_writer();
+        let Writer { conn, memo } = &mut *writer;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let value = f(&tx, memo)?;
+        tx.finish()?;
         Ok(value)
     }
 
@@ -82,6 +142,18 @@ impl Store {
         Ok(value)
     }
 
+    /// A panic while holding the writer leaves SQLite consistent (the open
+    /// transaction rolls back) but may leave the memo half updated, so a
+    /// poisoned writer forgets it.
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|poisoned| {
+            let mut writer = poisoned.into_inner();
+            writer.memo = WriterMemo::default();
+            self.writer.clear_poison();
+            writer
+        })
+    }
+
     pub fn rules(&self) -> Rules {
         self.rules
             .read()
@@ -91,8 +163,8 @@ impl Store {
 
     /// Copies the WAL into the main file and truncates it to zero bytes.
     pub fn checkpoint(&self) -> Result<()> {
-        let conn = lock(&self.writer)?;
-        checkpoint_truncate(&conn)
+        let writer = self.lock_writer();
+        checkpoint_truncate(&writer.conn)
     }
 }
 
@@ -150,7 +222,7 @@ pub(crate) fn checkpoint_truncate(conn: &Connection) -> Result<()> {
     )))
 }
 
-fn lock(m: &Mutex<Connection>) -> Result<MutexGuard<'_, Connection>> {
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
     // A panic while holding the lock leaves SQLite itself consistent (the
     // open transaction rolls back), so a poisoned lock is still usable.
     Ok(m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))

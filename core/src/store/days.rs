@@ -7,6 +7,7 @@
 //! fast (PRODUCT.md §11). Days are the agent's local dates in their shift's
 //! zone.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
@@ -14,6 +15,7 @@ use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
+use super::memo::EventMemo;
 use super::month::{self, month_key};
 use crate::attendance::AttendanceEvent;
 use crate::error::{Error, Result};
@@ -312,17 +314,40 @@ pub(super) fn zone_cached(
 
 /// Folds one recorded event into its agent's local day (the month slot).
 pub(super) fn fold(tx: &Transaction<'_>, tz: Tz, e: &DayInput<'_>) -> Result<()> {
+    fold_remembering(tx, tz, e, &mut EventMemo::default())
+}
+
+/// [`fold`] with the month rows and site ids remembered from earlier folds
+/// (`store::memo`); updates `memo` with what it writes.
+pub(super) fn fold_remembering(
+    tx: &Transaction<'_>,
+    tz: Tz,
+    e: &DayInput<'_>,
+    memo: &mut EventMemo,
+) -> Result<()> {
     let at = DateTime::from_timestamp(e.captured_at, 0)
         .ok_or_else(|| Error::invalid("captured_at", "out of range"))?;
     let date = local_date(tz, at);
     let key = month_key(date);
-    let stored: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT days FROM attendance_months WHERE agent = ?1 AND month = ?2")?
-        .query_row((e.agent, key), |r| r.get(0))
-        .optional()?;
+    let remembered = memo
+        .months
+        .get(e.agent)
+        .filter(|(k, _)| *k == key)
+        .map(|(_, m)| *m);
+    let stored = match remembered {
+        Some(month) => Some(month),
+        None => tx
+            .prepare_cached("SELECT days FROM attendance_months WHERE agent = ?1 AND month = ?2")?
+            .query_row((e.agent, key), |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+            .map(|bytes| {
+                month::decode(key, &bytes)
+                    .ok_or_else(|| Error::Corrupt("an attendance summary month is damaged".into()))
+            })
+            .transpose()?,
+    };
     let mut month = match stored {
-        Some(bytes) => month::decode(key, &bytes)
-            .ok_or_else(|| Error::Corrupt("an attendance summary month is damaged".into()))?,
+        Some(month) => month,
         None => {
             // Zone changes rebuild the agent's months, so one zone per agent.
             tx.prepare_cached(
@@ -336,7 +361,7 @@ pub(super) fn fold(tx: &Transaction<'_>, tz: Tz, e: &DayInput<'_>) -> Result<()>
     let day0 = date.day0() as usize;
     match (e.accepted, e.kind) {
         (true, kind) => {
-            let site = site_id(tx, e.site_id)?;
+            let site = site_id(tx, e.site_id, &mut memo.summary_sites)?;
             let day = &mut month[day0];
             match kind {
                 EventKind::CheckIn => day.check_in(e.captured_at, site),
@@ -354,14 +379,28 @@ pub(super) fn fold(tx: &Transaction<'_>, tz: Tz, e: &DayInput<'_>) -> Result<()>
          ON CONFLICT (agent, month) DO UPDATE SET days = excluded.days",
     )?
     .execute((e.agent, key, month::encode(key, &month)))?;
+    match memo.months.get_mut(e.agent) {
+        Some(slot) => *slot = (key, month),
+        None => {
+            memo.months.insert(e.agent.to_string(), (key, month));
+        }
+    }
     Ok(())
 }
 
-/// The summary's number for a site id (0 = none), interned on first use.
-fn site_id(tx: &Transaction<'_>, site: Option<&str>) -> Result<u32> {
+/// The summary's number for a site id (0 = none), interned on first use;
+/// `known` remembers the numbers already looked up.
+fn site_id(
+    tx: &Transaction<'_>,
+    site: Option<&str>,
+    known: &mut HashMap<String, u32>,
+) -> Result<u32> {
     let Some(site) = site else {
         return Ok(0);
     };
+    if let Some(id) = known.get(site) {
+        return Ok(*id);
+    }
     let found: Option<i64> = tx
         .prepare_cached("SELECT id FROM summary_sites WHERE site = ?1")?
         .query_row([site], |r| r.get(0))
@@ -374,7 +413,41 @@ fn site_id(tx: &Transaction<'_>, site: Option<&str>) -> Result<u32> {
             tx.last_insert_rowid()
         }
     };
-    u32::try_from(id).map_err(|_| Error::Corrupt(format!("summary site id {id} out of range")))
+    let id = u32::try_from(id)
+        .map_err(|_| Error::Corrupt(format!("summary site id {id} out of range")))?;
+    known.insert(site.to_string(), id);
+    Ok(id)
+}
+
+/// Adds to `differ` each remembered month row or site id that differs
+/// from its table; returns how many are remembered.
+#[cfg(test)]
+pub(super) fn memo_disagreements(
+    tx: &Transaction<'_>,
+    memo: &EventMemo,
+    differ: &mut Vec<String>,
+) -> Result<usize> {
+    for (agent, (key, remembered)) in &memo.months {
+        let stored: Vec<u8> = tx.query_row(
+            "SELECT days FROM attendance_months WHERE agent = ?1 AND month = ?2",
+            (agent, key),
+            |r| r.get(0),
+        )?;
+        if month::decode(*key, &stored).as_ref() != Some(remembered) {
+            differ.push(format!("{agent}: month {key}"));
+        }
+    }
+    for (site, id) in &memo.summary_sites {
+        let stored: i64 = tx.query_row(
+            "SELECT id FROM summary_sites WHERE site = ?1",
+            [site],
+            |r| r.get(0),
+        )?;
+        if stored != i64::from(*id) {
+            differ.push(format!("summary site {site}"));
+        }
+    }
+    Ok(memo.months.len() + memo.summary_sites.len())
 }
 
 /// Recomputes an agent's days from their events (after a zone change).

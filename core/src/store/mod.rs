@@ -15,6 +15,7 @@ mod days;
 mod devices;
 mod leads;
 mod location_views;
+mod memo;
 mod month;
 mod policy;
 mod privacy;

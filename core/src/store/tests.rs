@@ -1148,3 +1148,167 @@ fn synthetic_attendance_is_recorded_like_judged_attendance() {
     // Consent entries and events, one chain.
     assert_eq!(report.events_checked, 300 + 7);
 }
+
+// The check-in memo (`store::memo`): what the writer remembers between
+// check-ins is exactly what the tables say, whoever else writes.
+
+fn fix_at(
+    store: &Store,
+    agent: &str,
+    kind: EventKind,
+    (lat, lon): (f64, f64),
+    at: DateTime<chrono::Utc>,
+) -> Result<AttendanceEvent> {
+    store.record_fix(
+        &Actor::agent(agent),
+        &FixRequest {
+            agent: agent.into(),
+            kind,
+            fix: Fix {
+                lat,
+                lon,
+                accuracy_m: 10.0,
+                captured_at: at,
+                is_mock: false,
+            },
+        },
+        at,
+    )
+}
+
+/// Fails on any remembered row that differs from its table; returns how
+/// many rows the memo holds.
+fn memo_rows_agreeing(store: &Store) -> usize {
+    let (differ, held) = store.memo_disagreements().unwrap();
+    assert!(
+        differ.is_empty(),
+        "the memo differs from the tables: {differ:?}"
+    );
+    held
+}
+
+#[test]
+fn the_check_in_memo_agrees_with_the_tables_after_every_check_in() {
+    let f = fixture();
+    grant(&f.store, "a1", t0());
+    grant(&f.store, "a2", t0());
+    flag(&f.store, FlagScope::Agent("a2".into()), t0(), 40);
+    let away = (HQ_LAT + 0.05, HQ_LON);
+    let mut at = t0();
+    let (mut accepted, mut rejected) = (0, 0);
+    // Six weeks of two agents (into April in Jakarta), in and out, some
+    // fixes 5 km from any site, one agent under a flag that keeps
+    // coordinates.
+    for i in 0..60 {
+        at += Duration::hours(17);
+        let agent = if i % 2 == 0 { "a1" } else { "a2" };
+        let kind = if (i / 2) % 2 == 0 {
+            EventKind::CheckIn
+        } else {
+            EventKind::CheckOut
+        };
+        let place = if i % 7 == 3 { away } else { (HQ_LAT, HQ_LON) };
+        let e = fix_at(&f.store, agent, kind, place, at).unwrap();
+        if e.accepted {
+            accepted += 1;
+        } else {
+            rejected += 1;
+        }
+        // Two agents, the chain head, a month row, a site id, the clock,
+        // the flags: the memo is in use, not empty.
+        assert!(memo_rows_agreeing(&f.store) >= 6, "check-in {i}");
+    }
+    assert!(
+        accepted > 30 && rejected > 5,
+        "{accepted} accepted, {rejected} rejected"
+    );
+    // Any other write forgets the memo; the next check-in fills it again.
+    withdraw(&f.store, "a1", at);
+    assert_eq!(memo_rows_agreeing(&f.store), 0);
+    let e = fix_at(&f.store, "a1", EventKind::CheckIn, (HQ_LAT, HQ_LON), at).unwrap();
+    assert_eq!(e.reasons, vec![Reason::ConsentRequired]);
+    assert!(memo_rows_agreeing(&f.store) > 0);
+    assert!(f.store.verify().unwrap().intact);
+}
+
+#[test]
+fn a_check_in_sees_what_another_connection_committed() {
+    let f = fixture();
+    let hq = (HQ_LAT, HQ_LON);
+    grant(&f.store, "a1", t0());
+    fix_at(&f.store, "a1", EventKind::CheckIn, hq, t0()).unwrap();
+    assert!(memo_rows_agreeing(&f.store) > 0);
+
+    // Another process withdraws consent: the next check-in here is refused.
+    let other = Store::open(&f.path).unwrap();
+    withdraw(&other, "a1", t0() + Duration::minutes(1));
+    let e = fix_at(
+        &f.store,
+        "a1",
+        EventKind::CheckOut,
+        hq,
+        t0() + Duration::minutes(2),
+    )
+    .unwrap();
+    assert_eq!(e.reasons, vec![Reason::ConsentRequired]);
+
+    // It grants again and records a check-out: the chain head, the month
+    // row and the agent's last accepted event all moved underneath.
+    grant(&other, "a1", t0() + Duration::minutes(3));
+    let theirs = fix_at(
+        &other,
+        "a1",
+        EventKind::CheckOut,
+        hq,
+        t0() + Duration::minutes(4),
+    )
+    .unwrap();
+    assert!(theirs.accepted);
+    let ours = fix_at(
+        &f.store,
+        "a1",
+        EventKind::CheckIn,
+        hq,
+        t0() + Duration::minutes(5),
+    )
+    .unwrap();
+    assert!(
+        ours.accepted,
+        "a check-in after their check-out: {:?}",
+        ours.reasons
+    );
+    assert_eq!(ours.seq, theirs.seq + 1);
+    memo_rows_agreeing(&f.store);
+    assert!(f.store.verify().unwrap().intact);
+}
+
+#[test]
+fn a_failed_check_in_forgets_the_memo() {
+    let f = fixture();
+    let hq = (HQ_LAT, HQ_LON);
+    grant(&f.store, "a1", t0());
+    grant(&f.store, "a2", t0());
+    // A trigger refuses a2's events after the ledger row is written: the
+    // check-in fails half way and rolls back.
+    Connection::open(&f.path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse_a2 AFTER INSERT ON attendance_events WHEN NEW.agent = 'a2'
+             BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
+        )
+        .unwrap();
+    let first = fix_at(&f.store, "a1", EventKind::CheckIn, hq, t0()).unwrap();
+    assert!(fix_at(&f.store, "a2", EventKind::CheckIn, hq, t0()).is_err());
+    assert_eq!(memo_rows_agreeing(&f.store), 0);
+    let next = fix_at(
+        &f.store,
+        "a1",
+        EventKind::CheckOut,
+        hq,
+        t0() + Duration::minutes(1),
+    )
+    .unwrap();
+    assert!(next.accepted);
+    assert_eq!(next.seq, first.seq + 1);
+    assert!(f.store.verify().unwrap().intact);
+}

@@ -1,0 +1,57 @@
+//! What the writer connection remembers between check-ins.
+//!
+//! A check-in reads about ten rows it read on the previous check-in: the
+//! agent's consent, restriction and last accepted event, the chain head,
+//! the month summary it is about to rewrite. Each is a b-tree descent, and
+//! on a durable store the CPU runs cold after every fsync, so these reads
+//! cost about as much as the check-in's own inserts (perf and per-phase
+//! timings in the closing note of issue 11). The memo keeps those rows
+//! beside the writer connection, exactly as they are stored.
+//!
+//! It is only ever used while nothing but check-ins has written:
+//! `Store::write` forgets it before any other write, a commit by another
+//! connection (PRAGMA `data_version`, read inside the check-in's
+//! transaction) forgets it, and so does a check-in that fails (its rollback
+//! may undo what it remembered). Each store module fills and reads its own
+//! part.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::month::Month;
+use crate::audit::AuditFlag;
+use crate::chain::Hash;
+use crate::device_clock::DeviceClock;
+use crate::evaluation::AgentContext;
+
+#[derive(Default)]
+pub(super) struct WriterMemo {
+    /// The writer's `data_version` when the memo was last valid.
+    pub data_version: Option<i64>,
+    pub events: EventMemo,
+    /// The device's last clock exchange (`server_link`).
+    pub device_clock: Option<Option<DeviceClock>>,
+    /// Every audit flag not expired at the instant given, in seq order.
+    pub flags: Option<(DateTime<Utc>, Vec<AuditFlag>)>,
+    pub agents: HashMap<String, AgentMemo>,
+}
+
+/// What recording an event rereads: the chain head and the month rows of
+/// the summary.
+#[derive(Default)]
+pub(super) struct EventMemo {
+    /// The last ledger row: its seq and hash.
+    pub chain_head: Option<(i64, Hash)>,
+    /// Per agent, the month row last written and its key.
+    pub months: HashMap<String, (i64, Month)>,
+    /// Site ids interned in `summary_sites`.
+    pub summary_sites: HashMap<String, u32>,
+}
+
+/// One agent's judging context and time zone.
+pub(super) struct AgentMemo {
+    pub context: AgentContext,
+    pub zone: Tz,
+}
