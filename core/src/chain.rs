@@ -26,10 +26,11 @@ pub fn canonical(event_type: &str, fields: Vec<(&'static str, Value)>) -> Vec<u8
         if i > 0 {
             out.push(b',');
         }
-        // Keys are static identifiers and values serialise infallibly.
-        out.extend_from_slice(&serde_json::to_vec(key).unwrap_or_default());
+        // Straight into `out` (no buffer per field). Writing to a Vec
+        // cannot fail, and a `Value` always serialises.
+        let _ = serde_json::to_writer(&mut out, key);
         out.push(b':');
-        out.extend_from_slice(&serde_json::to_vec(value).unwrap_or_default());
+        let _ = serde_json::to_writer(&mut out, value);
     }
     out.push(b'}');
     out
