@@ -10,7 +10,7 @@
 //!
 //! It is only ever used while nothing but check-ins has written:
 //! `Store::write` forgets it before any other write, a commit by another
-//! connection (PRAGMA `data_version`, read inside the check-in's
+//! connection (the pager's data version, read inside the check-in's
 //! transaction) forgets it, and so does a check-in that fails (its rollback
 //! may undo what it remembered). Each store module fills and reads its own
 //! part.
@@ -28,8 +28,9 @@ use crate::evaluation::AgentContext;
 
 #[derive(Default)]
 pub(super) struct WriterMemo {
-    /// The writer's `data_version` when the memo was last valid.
-    pub data_version: Option<i64>,
+    /// The writer's data version (`SQLITE_FCNTL_DATA_VERSION`) after the
+    /// last check-in's commit.
+    pub data_version: Option<u32>,
     pub events: EventMemo,
     /// The device's last clock exchange (`server_link`).
     pub device_clock: Option<Option<DeviceClock>>,
