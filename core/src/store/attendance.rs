@@ -46,7 +46,6 @@ impl Store {
         request.fix.validate()?;
         let sites = self.site_index()?;
         let rules = self.rules();
-        let default_zone = days::parse_zone(&rules.time_zone)?;
         self.write_remembering(|tx, memo| {
             // What judging needs about the agent, and their zone: read once,
             // then kept up to date below while only check-ins write.
@@ -55,7 +54,11 @@ impl Store {
                 None => {
                     let remembered = AgentMemo {
                         context: agent_context(tx, &request.agent, &sites)?,
-                        zone: days::zone_of(tx, &request.agent, default_zone)?,
+                        zone: days::zone_of(
+                            tx,
+                            &request.agent,
+                            days::parse_zone(&rules.time_zone)?,
+                        )?,
                     };
                     memo.agents
                         .entry(request.agent.clone())

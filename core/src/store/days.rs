@@ -346,6 +346,7 @@ pub(super) fn fold_remembering(
             })
             .transpose()?,
     };
+    let existed = stored.is_some();
     let mut month = match stored {
         Some(month) => month,
         None => {
@@ -374,11 +375,20 @@ pub(super) fn fold_remembering(
             None => return Err(Error::invalid("reasons", "a rejection names its reason")),
         },
     }
-    tx.prepare_cached(
-        "INSERT INTO attendance_months (agent, month, days) VALUES (?1, ?2, ?3)
-         ON CONFLICT (agent, month) DO UPDATE SET days = excluded.days",
-    )?
-    .execute((e.agent, key, month::encode(key, &month)))?;
+    let sql = if existed {
+        "UPDATE attendance_months SET days = ?3 WHERE agent = ?1 AND month = ?2"
+    } else {
+        "INSERT INTO attendance_months (agent, month, days) VALUES (?1, ?2, ?3)"
+    };
+    let written = tx
+        .prepare_cached(sql)?
+        .execute((e.agent, key, month::encode(key, &month)))?;
+    if written != 1 {
+        return Err(Error::Corrupt(format!(
+            "the attendance summary of {} changed while it was being written",
+            e.agent
+        )));
+    }
     match memo.months.get_mut(e.agent) {
         Some(slot) => *slot = (key, month),
         None => {
