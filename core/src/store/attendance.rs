@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
-use super::memo::{AgentMemo, EventMemo};
+use super::memo::{self, AgentMemo, EventMemo};
 use super::{audit, chain, consent, days, policy, restriction, server_link};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::device_clock::DeviceClock;
@@ -60,9 +60,7 @@ impl Store {
                             days::parse_zone(&rules.time_zone)?,
                         )?,
                     };
-                    memo.agents
-                        .entry(request.agent.clone())
-                        .or_insert(remembered)
+                    &*memo::remember(&mut memo.agents, &request.agent, remembered)
                 }
             };
             let verdict = judge_fix(

@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
-use super::memo::EventMemo;
+use super::memo::{self, EventMemo};
 use super::month::{self, month_key};
 use crate::attendance::AttendanceEvent;
 use crate::error::{Error, Result};
@@ -389,12 +389,7 @@ pub(super) fn fold_remembering(
             e.agent
         )));
     }
-    match memo.months.get_mut(e.agent) {
-        Some(slot) => *slot = (key, month),
-        None => {
-            memo.months.insert(e.agent.to_string(), (key, month));
-        }
-    }
+    memo::remember(&mut memo.months, e.agent, (key, month));
     Ok(())
 }
 

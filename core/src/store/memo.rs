@@ -26,6 +26,25 @@ use crate::chain::Hash;
 use crate::device_clock::DeviceClock;
 use crate::evaluation::AgentContext;
 
+/// Agents remembered at most (a phone has one; a store recording for a
+/// whole team keeps the busiest): past it a map starts again empty, which
+/// costs a re-read and nothing else. About 3 KB per agent.
+pub(super) const AGENTS_REMEMBERED: usize = 1024;
+
+/// Inserts into a per-agent map, first emptying it when it is full.
+pub(super) fn remember<'m, V>(map: &'m mut HashMap<String, V>, agent: &str, value: V) -> &'m mut V {
+    if map.len() >= AGENTS_REMEMBERED && !map.contains_key(agent) {
+        map.clear();
+    }
+    match map.entry(agent.to_string()) {
+        std::collections::hash_map::Entry::Occupied(mut slot) => {
+            slot.insert(value);
+            slot.into_mut()
+        }
+        std::collections::hash_map::Entry::Vacant(slot) => slot.insert(value),
+    }
+}
+
 #[derive(Default)]
 pub(super) struct WriterMemo {
     /// The writer's data version (`SQLITE_FCNTL_DATA_VERSION`) after the
@@ -55,4 +74,23 @@ pub(super) struct EventMemo {
 pub(super) struct AgentMemo {
     pub context: AgentContext,
     pub zone: Tz,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_map_starts_again_rather_than_growing() {
+        let mut map = HashMap::new();
+        for i in 0..AGENTS_REMEMBERED {
+            remember(&mut map, &format!("a{i}"), i);
+        }
+        // Known agents are replaced in place.
+        *remember(&mut map, "a0", 7) += 1;
+        assert_eq!((map.len(), map["a0"]), (AGENTS_REMEMBERED, 8));
+        remember(&mut map, "new", 1);
+        assert_eq!(map.len(), 1);
+        assert_eq!(map["new"], 1);
+    }
 }
