@@ -19,8 +19,10 @@ pub(crate) trait BranchAndBound<T: RTreeObject> {
     fn leaf(&mut self, object: &T);
 }
 
-/// Children at most this many are ordered; rstar's nodes are smaller.
-const MAX_ORDERED: usize = 32;
+/// Children at most this many are ordered; rstar's nodes are smaller (8
+/// for sites, 6 for polygon edges). The arrays below are cleared on every
+/// node visited, so they are kept no larger than needed.
+const MAX_ORDERED: usize = 16;
 
 pub(crate) fn search<T: RTreeObject, S: BranchAndBound<T>>(node: &ParentNode<T>, s: &mut S) {
     let children = node.children();
