@@ -389,7 +389,13 @@ pub(super) fn fold_remembering(
             e.agent
         )));
     }
-    memo::remember(&mut memo.months, e.agent, (key, month));
+    // The agent's slot is usually there: replaced in place, no key built.
+    match memo.months.get_mut(e.agent) {
+        Some(slot) => *slot = (key, month),
+        None => {
+            memo::remember(&mut memo.months, e.agent, (key, month));
+        }
+    }
     Ok(())
 }
 

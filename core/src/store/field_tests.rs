@@ -72,26 +72,10 @@ fn check(
     store: &Store,
     agent: &str,
     kind: EventKind,
-    (lat, lon): (f64, f64),
+    place: (f64, f64),
     now: DateTime<Utc>,
 ) -> crate::attendance::AttendanceEvent {
-    store
-        .record_fix(
-            &Actor::agent(agent),
-            &FixRequest {
-                agent: agent.into(),
-                kind,
-                fix: Fix {
-                    lat,
-                    lon,
-                    accuracy_m: 10.0,
-                    captured_at: now,
-                    is_mock: false,
-                },
-            },
-            now,
-        )
-        .unwrap()
+    super::tests::fix_at(store, agent, kind, place, now).unwrap()
 }
 
 const JKT: (f64, f64) = (-6.1944, 106.8227);

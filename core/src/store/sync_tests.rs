@@ -9,7 +9,6 @@ use tempfile::TempDir;
 use super::*;
 #[allow(unused_imports)]
 use crate::error::{Error, Result};
-use crate::evaluation::Fix;
 use crate::leads::{LeadStatus, LeadUpdate, NewLead, NewTransaction, TxnKind};
 use crate::privacy::DataSubject;
 use crate::review::Decision;
@@ -82,24 +81,8 @@ fn grant(store: &Store, agent: &str, at: DateTime<Utc>) {
         .unwrap();
 }
 
-fn check(store: &Store, agent: &str, kind: EventKind, (lat, lon): (f64, f64), at: DateTime<Utc>) {
-    store
-        .record_fix(
-            &Actor::agent(agent),
-            &FixRequest {
-                agent: agent.into(),
-                kind,
-                fix: Fix {
-                    lat,
-                    lon,
-                    accuracy_m: 10.0,
-                    captured_at: at,
-                    is_mock: false,
-                },
-            },
-            at,
-        )
-        .unwrap();
+fn check(store: &Store, agent: &str, kind: EventKind, place: (f64, f64), at: DateTime<Utc>) {
+    super::tests::fix_at(store, agent, kind, place, at).unwrap();
 }
 
 /// Device A: sites, consent, two days of check-ins (one rejected), a lead.

@@ -102,11 +102,23 @@ fn check_in_at(
     lon: f64,
     at: DateTime<chrono::Utc>,
 ) -> Result<AttendanceEvent> {
+    fix_at(store, agent, EventKind::CheckIn, (lat, lon), at)
+}
+
+/// A check-in or check-out by `agent` with a 10 m fix taken at `at`,
+/// recorded at `at` (the store tests' one way to record a fix).
+pub(super) fn fix_at(
+    store: &Store,
+    agent: &str,
+    kind: EventKind,
+    (lat, lon): (f64, f64),
+    at: DateTime<chrono::Utc>,
+) -> Result<AttendanceEvent> {
     store.record_fix(
         &Actor::agent(agent),
         &FixRequest {
             agent: agent.into(),
-            kind: EventKind::CheckIn,
+            kind,
             fix: Fix {
                 lat,
                 lon,
@@ -1151,30 +1163,6 @@ fn synthetic_attendance_is_recorded_like_judged_attendance() {
 
 // The check-in memo (`store::memo`): what the writer remembers between
 // check-ins is exactly what the tables say, whoever else writes.
-
-fn fix_at(
-    store: &Store,
-    agent: &str,
-    kind: EventKind,
-    (lat, lon): (f64, f64),
-    at: DateTime<chrono::Utc>,
-) -> Result<AttendanceEvent> {
-    store.record_fix(
-        &Actor::agent(agent),
-        &FixRequest {
-            agent: agent.into(),
-            kind,
-            fix: Fix {
-                lat,
-                lon,
-                accuracy_m: 10.0,
-                captured_at: at,
-                is_mock: false,
-            },
-        },
-        at,
-    )
-}
 
 /// Fails on any remembered row that differs from its table; returns how
 /// many rows the memo holds.
