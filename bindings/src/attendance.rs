@@ -138,12 +138,18 @@ pub struct Rules {
     pub time_zone: String,
 }
 
+/// The first thing `verify` found wrong: an event of this store's chain,
+/// of a device's imported chain (`device_id`), or a row outside the chains
+/// (`table`, `row`).
 #[uniffi::remote(Record)]
 pub struct BrokenLink {
     pub seq: i64,
     pub event_type: Option<String>,
     pub event_id: Option<String>,
     pub problem: String,
+    pub device_id: Option<String>,
+    pub table: Option<String>,
+    pub row: Option<String>,
 }
 
 #[uniffi::remote(Record)]
@@ -151,6 +157,7 @@ pub struct VerifyReport {
     pub intact: bool,
     pub events_checked: u64,
     pub anchored_events: u64,
+    pub imported_events_checked: u64,
     pub first_broken: Option<BrokenLink>,
 }
 

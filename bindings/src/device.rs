@@ -145,11 +145,27 @@ pub struct PushReport {
     pub pending: i64,
 }
 
-/// What a pull did.
+/// What a pull did: decisions, and the configuration the server decided
+/// (PRODUCT.md §12.2), for the app to tell the agent what changed.
 #[uniffi::remote(Record)]
 pub struct PullReport {
+    /// Decisions new to this device.
     pub decisions: u64,
     pub cursor: String,
+    /// Configuration changes applied (0: nothing changed).
+    pub config: u64,
+    pub config_cursor: String,
+    /// The kinds that changed: `sites`, `rules`, `controller`, `policy`,
+    /// `flag`, `flag_end`, `shift`, `restriction`.
+    pub config_kinds: Vec<String>,
+    /// The whole configuration was replaced (the first pull, or a server
+    /// restored from a backup).
+    pub config_reset: bool,
+    /// The agent must grant location consent again before check-ins are
+    /// judged (a privacy-policy version requiring renewal).
+    pub consent_renewal_required: bool,
+    /// The agent's processing is restricted: check-ins are refused.
+    pub restricted: bool,
 }
 
 /// A review decision about an agent (pulled from the server or made here).
@@ -199,6 +215,7 @@ impl FieldCheck {
                 platform,
                 &ForeignKeystore(keystore),
                 None,
+                false,
             )?;
             let link = self
                 .store

@@ -60,6 +60,12 @@ pub enum FieldCheckError {
     /// transport reports a network failure). Nothing was lost.
     #[error("unreachable: {reason}")]
     Unreachable { reason: String },
+    /// The server's configuration answer did not link from what this
+    /// device last applied (a change altered, dropped or out of order), or
+    /// carried something about another agent. Nothing was applied; the
+    /// device keeps judging with what it had.
+    #[error("configuration refused: {reason}")]
+    ConfigRefused { reason: String },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for FieldCheckError {
@@ -121,6 +127,7 @@ impl From<core::Error> for FieldCheckError {
                 reason: detail,
             },
             E::Unreachable(reason) => FieldCheckError::Unreachable { reason },
+            E::ConfigFeed(reason) => FieldCheckError::ConfigRefused { reason },
             E::NotFound(what) => FieldCheckError::NotFound { what },
             E::Corrupt(_) | E::SchemaTooNew { .. } => FieldCheckError::StoreUnusable {
                 reason: e.to_string(),

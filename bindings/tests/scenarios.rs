@@ -32,6 +32,7 @@ fn error_code(e: &FieldCheckError) -> &'static str {
         FieldCheckError::SyncRefused { .. } => "sync_refused",
         FieldCheckError::ServerRefused { .. } => "server_refused",
         FieldCheckError::Unreachable { .. } => "unreachable",
+        FieldCheckError::ConfigRefused { .. } => "config_refused",
     }
 }
 

@@ -1023,7 +1023,7 @@ fn through_server(store: &Store, path: &Path, now: DateTime<Utc>) -> Result<ViaS
         let transport = crate::http::HttpTransport::new();
         let clock = ShiftedClock::reading(now);
         let client = SyncClient::new(store, &transport, &clock);
-        client.enrol(&url, &code.code, Platform::Cli, &key, Some(key.to_pkcs8()?))?;
+        client.enrol(&url, &code.code, Platform::Cli, &key, Some(key.to_pkcs8()?), false)?;
         client.push(&key, DEMO_BATCH)
     })();
     stop(&mut child);

@@ -26,6 +26,10 @@ pub enum DeviceCommand {
         server: String,
         #[arg(long)]
         code: String,
+        /// Allow a plain http:// server off this machine (the device token
+        /// then crosses the network unencrypted; coordinates never do).
+        #[arg(long)]
+        insecure: bool,
     },
     /// On the server's store: mint a one-time enrolment code for an agent.
     EnrolCode {
@@ -82,13 +86,24 @@ pub fn device(
     now: DateTime<Utc>,
 ) -> Result<ExitCode, Error> {
     match cmd {
-        DeviceCommand::Enrol { server, code } => {
+        DeviceCommand::Enrol {
+            server,
+            code,
+            insecure,
+        } => {
             let store = cli.store()?;
             let key = SoftwareKey::generate();
             let transport = HttpTransport::new();
             let clock = ShiftedClock::reading(now);
             let client = SyncClient::new(&store, &transport, &clock);
-            let answer = client.enrol(server, code, Platform::Cli, &key, Some(key.to_pkcs8()?))?;
+            let answer = client.enrol(
+                server,
+                code,
+                Platform::Cli,
+                &key,
+                Some(key.to_pkcs8()?),
+                *insecure,
+            )?;
             let device_id = store.device_id()?;
             let shown = json!({
                 "device_id": device_id,

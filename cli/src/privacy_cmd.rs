@@ -49,8 +49,37 @@ pub enum PushCommand {
 pub enum SettingsCommand {
     /// Set the data controller that consent receipts name (admins).
     Controller(Box<ControllerArgs>),
+    /// Tune the rules fixes are judged by (admins); the ones not given keep
+    /// their value. Without options: show the rules. On a server's store
+    /// they reach every enrolled device with its next pull.
+    Rules(RulesArgs),
     /// Show the stored settings.
     Show,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// A fix captured longer ago than this is `stale_fix`.
+    #[arg(long, value_name = "N")]
+    max_fix_age_s: Option<i64>,
+    /// A fix captured further ahead than this is `future_fix`.
+    #[arg(long, value_name = "N")]
+    max_clock_skew_s: Option<i64>,
+    /// Fixes less accurate than this (metres, 68 %) are `low_accuracy`.
+    #[arg(long, value_name = "N")]
+    max_accuracy_m: Option<f64>,
+    /// Faster apparent travel between two sites is `impossible_travel`.
+    #[arg(long, value_name = "N")]
+    max_travel_speed_kmh: Option<f64>,
+    /// Minutes after shift start before an agent counts as late.
+    #[arg(long, value_name = "N")]
+    late_grace_min: Option<i64>,
+    /// Days retained coordinates outlive their flag.
+    #[arg(long, value_name = "N")]
+    audit_retention_days: Option<i64>,
+    /// IANA zone days are counted in for agents without a shift.
+    #[arg(long, value_name = "ZONE")]
+    time_zone: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -281,6 +310,49 @@ pub fn settings(
             cli.store()?.set_receipt_context(actor, &ctx)?;
             out.value(&json!({"controller": ctx}), |w| {
                 writeln!(w, "receipt controller set: {}", ctx.controller_name)
+            })?;
+        }
+        SettingsCommand::Rules(args) => {
+            let store = cli.store()?;
+            let mut rules = store.rules();
+            let before = rules.clone();
+            let set = |slot: &mut i64, value: Option<i64>| {
+                if let Some(v) = value {
+                    *slot = v;
+                }
+            };
+            set(&mut rules.max_fix_age_s, args.max_fix_age_s);
+            set(&mut rules.max_clock_skew_s, args.max_clock_skew_s);
+            set(&mut rules.late_grace_min, args.late_grace_min);
+            set(&mut rules.audit_retention_days, args.audit_retention_days);
+            if let Some(v) = args.max_accuracy_m {
+                rules.max_accuracy_m = v;
+            }
+            if let Some(v) = args.max_travel_speed_kmh {
+                rules.max_travel_speed_kmh = v;
+            }
+            if let Some(zone) = &args.time_zone {
+                rules.time_zone = zone.clone();
+            }
+            if rules != before {
+                actor.must_be_admin()?;
+                rules.validate()?;
+                store.set_rules(actor, rules.clone())?;
+            }
+            out.value(&json!({"rules": rules}), |w| {
+                writeln!(
+                    w,
+                    "max_fix_age_s {}  max_clock_skew_s {}  max_accuracy_m {}  max_travel_speed_kmh {}  \
+                     late_grace_min {}  audit_retention_days {}  max_flag_days {}  time_zone {}",
+                    rules.max_fix_age_s,
+                    rules.max_clock_skew_s,
+                    rules.max_accuracy_m,
+                    rules.max_travel_speed_kmh,
+                    rules.late_grace_min,
+                    rules.audit_retention_days,
+                    rules.max_flag_days,
+                    rules.time_zone
+                )
             })?;
         }
         SettingsCommand::Show => {

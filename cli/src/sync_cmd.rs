@@ -32,6 +32,10 @@ pub enum SyncCommand {
         /// Write the batch to this file instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Put beside each attendance event the coordinates an audit flag
+        /// kept (what `sync push` sends to the server).
+        #[arg(long)]
+        with_locations: bool,
     },
     /// Release the outbox up to SEQ once the importer has taken it.
     Ack {
@@ -49,7 +53,9 @@ pub enum SyncCommand {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
-    /// Fetch the review decisions made on the server about this device's agent.
+    /// Fetch the review decisions made on the server about this device's
+    /// agent, and the configuration the server decided (sites, rules,
+    /// policy, flags, shift, restriction), applied in one transaction.
     Pull,
 }
 
@@ -65,8 +71,11 @@ pub fn sync(
             limit,
             from,
             out: file,
+            with_locations,
         } => {
-            let batch = cli.store()?.sync_pending_from(actor, *from, *limit)?;
+            let batch = cli
+                .store()?
+                .sync_pending_with(actor, *from, *limit, *with_locations)?;
             let text = serde_json::to_string(&batch)?;
             match file {
                 Some(path) => {
@@ -122,6 +131,20 @@ pub fn sync(
                         report.attendance_duplicates
                     )?;
                 }
+                if report.retained_kept > 0 {
+                    writeln!(
+                        w,
+                        "{} retained location(s) kept under this server's flags",
+                        report.retained_kept
+                    )?;
+                }
+                if report.retained_dropped > 0 {
+                    writeln!(
+                        w,
+                        "{} retained location(s) dropped (only a server keeps them, under its own flags)",
+                        report.retained_dropped
+                    )?;
+                }
                 if report.purged_on_device > 0 {
                     writeln!(
                         w,
@@ -175,7 +198,31 @@ pub fn sync(
             let transport = HttpTransport::new();
             let report = SyncClient::new(&store, &transport, &ShiftedClock::reading(now)).pull()?;
             out.value(&report, |w| {
-                writeln!(w, "{} new decision(s)", report.decisions)
+                writeln!(w, "{} new decision(s)", report.decisions)?;
+                if report.config_reset {
+                    writeln!(
+                        w,
+                        "configuration replaced by the server's ({} change(s))",
+                        report.config
+                    )?;
+                } else if report.config > 0 {
+                    writeln!(
+                        w,
+                        "{} configuration change(s): {}",
+                        report.config,
+                        report.config_kinds.join(", ")
+                    )?;
+                }
+                if report.consent_renewal_required {
+                    writeln!(
+                        w,
+                        "location consent must be granted again under the new privacy policy"
+                    )?;
+                }
+                if report.restricted {
+                    writeln!(w, "processing is restricted: check-ins are refused")?;
+                }
+                Ok(())
             })?;
         }
     }

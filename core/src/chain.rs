@@ -89,15 +89,50 @@ pub struct VerifyReport {
     pub events_checked: u64,
     /// Events folded into the anchor by retention purges.
     pub anchored_events: u64,
+    /// Events of devices' imported chains checked.
+    pub imported_events_checked: u64,
     pub first_broken: Option<BrokenLink>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The first thing `verify` found wrong: an event of this store's chain
+/// (by seq), of a device's imported chain (`device_id` and its seq), or a
+/// row outside the chains (`table` and `row`: a derived row or the
+/// configuration).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BrokenLink {
     pub seq: i64,
     pub event_type: Option<String>,
     pub event_id: Option<String>,
     pub problem: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<String>,
+}
+
+impl std::fmt::Display for BrokenLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let event = match (&self.event_type, &self.event_id) {
+            (Some(t), Some(id)) => format!(" ({t} {id})"),
+            _ => String::new(),
+        };
+        match (&self.device_id, &self.table) {
+            (Some(device), _) => write!(
+                f,
+                "device {device}'s imported chain, event {}{event}: {}",
+                self.seq, self.problem
+            ),
+            (None, Some(table)) => write!(
+                f,
+                "table {table}, row {}: {}",
+                self.row.as_deref().unwrap_or("?"),
+                self.problem
+            ),
+            (None, None) => write!(f, "event {}{event}: {}", self.seq, self.problem),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -77,6 +77,9 @@ pub struct ServerLink {
     /// Server time minus this device's time at the last exchange.
     pub clock_offset_ms: i64,
     pub decisions_cursor: Option<String>,
+    /// Where the configuration feeds stood at the last pull; `None` until
+    /// the first (which the server answers with a snapshot).
+    pub config_cursor: Option<String>,
 }
 
 impl std::fmt::Debug for ServerLink {

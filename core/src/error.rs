@@ -62,6 +62,12 @@ pub enum Error {
         detail: String,
     },
 
+    /// A configuration answer from the server did not link from what this
+    /// device last applied to the head it states (PRODUCT.md §12.2): a
+    /// change altered, dropped or out of order. Nothing was applied.
+    #[error("{0}")]
+    ConfigFeed(String),
+
     /// The server could not be reached, or kept failing, within the retry
     /// budget. Nothing was lost: a later attempt resumes.
     #[error("the server is unreachable: {0}")]
@@ -124,7 +130,9 @@ impl Error {
             Error::Server {
                 status: 400..=499, ..
             } => ErrorKind::InvalidInput,
-            Error::Server { .. } | Error::Unreachable(_) => ErrorKind::Storage,
+            Error::Server { .. } | Error::Unreachable(_) | Error::ConfigFeed(_) => {
+                ErrorKind::Storage
+            }
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Corrupt(_) | Error::SchemaTooNew { .. } | Error::Sqlite(_) | Error::Io(_) => {
@@ -182,6 +190,20 @@ pub enum DeviceError {
     Mismatch { batch: String, token: String },
     #[error("the batch signature does not verify against device {0}'s key")]
     BadSignature(String),
+    /// An event the device may not send (PRODUCT.md §12.2, "A device speaks
+    /// for one agent"): about another agent, or a supervisor's or admin's
+    /// act. The whole batch is refused.
+    #[error(
+        "device {device} is enrolled for agent {agent}; its event {seq} ({event_type} {event_id}) is refused: {reason}"
+    )]
+    AgentMismatch {
+        device: String,
+        agent: String,
+        seq: i64,
+        event_type: String,
+        event_id: String,
+        reason: String,
+    },
 }
 
 impl From<DeviceError> for Error {

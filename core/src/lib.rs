@@ -6,8 +6,10 @@
 
 pub mod attendance;
 pub mod audit;
+pub mod binding;
 pub mod chain;
 pub mod consent;
+pub mod config_feed;
 pub mod console_user;
 pub mod device;
 pub mod device_clock;

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attendance::RetainedLocation;
 use crate::chain::{GENESIS, Hash, link};
 pub use crate::error::SyncError;
 use crate::error::{Error, Result};
@@ -19,14 +20,16 @@ use crate::types::validate_id;
 /// `format` of every batch.
 pub const BATCH_FORMAT: &str = "fieldcheck-sync";
 
-/// `version` of the batches this build writes and reads.
-pub const BATCH_VERSION: u32 = 1;
+/// `version` of the batches this build writes: 2 may carry retained
+/// coordinates beside attendance events (PRODUCT.md §12.2). Version 1
+/// batches (older devices) are still read.
+pub const BATCH_VERSION: u32 = 2;
 
 /// At most this many events per batch (`pending --limit`).
 pub const MAX_BATCH_EVENTS: usize = 100_000;
 
 /// One batch of a device's outbox, as `sync pending` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncBatch {
     pub format: String,
@@ -58,7 +61,7 @@ pub struct SyncAnchor {
 }
 
 /// One event with its chain links.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncEvent {
     pub seq: i64,
@@ -72,6 +75,40 @@ pub struct SyncEvent {
     /// event that retention purged on the device before it was synced: its
     /// links still chain, its content is gone.
     pub canonical: Option<String>,
+    /// Version 2: the coordinates an audit flag kept on the device for this
+    /// attendance event, outside what is hashed (the event holds their
+    /// salted digest). Only in what `sync pending --with-locations` prints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retained: Option<RetainedWire>,
+}
+
+/// A retained fix as a batch carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RetainedWire {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+    /// RFC 3339, whole seconds.
+    pub captured_at: String,
+    /// Hex salt of the event's `coords_digest`.
+    pub salt: String,
+    /// The device's flags that kept it.
+    pub flag_ids: Vec<String>,
+}
+
+impl RetainedWire {
+    pub fn of(location: &RetainedLocation) -> RetainedWire {
+        RetainedWire {
+            lat: location.lat,
+            lon: location.lon,
+            accuracy_m: location.accuracy_m,
+            captured_at: crate::time::format_rfc3339(location.captured_at),
+            salt: hex::encode(&location.salt),
+            flag_ids: location.flag_ids.clone(),
+        }
+    }
 }
 
 /// What `sync ack` left behind.
@@ -124,6 +161,12 @@ pub struct ImportReport {
     /// Newly folded attendance events whose recorded time disagrees with
     /// what the importer can bound (see [`crate::device_clock`]).
     pub attendance_clock_skew: u64,
+    /// Retained coordinates kept (a server, under one of its own flags).
+    pub retained_kept: u64,
+    /// Retained coordinates not kept: no covering flag of this server's,
+    /// captured after its end, already past retention, or an importer that
+    /// is not a server.
+    pub retained_dropped: u64,
     pub devices: Vec<DeviceState>,
 }
 
@@ -132,6 +175,7 @@ pub struct ImportReport {
 /// it continues what the importer holds is the store's business.
 #[derive(Debug)]
 pub(crate) struct CheckedBatch {
+    pub version: u32,
     pub device_id: String,
     pub anchor: Option<(i64, Hash)>,
     pub events: Vec<CheckedEvent>,
@@ -145,6 +189,8 @@ pub(crate) struct CheckedEvent {
     pub prev_hash: Hash,
     pub hash: Hash,
     pub canonical: Option<String>,
+    /// Checked against the event's `coords_digest`.
+    pub retained: Option<RetainedLocation>,
 }
 
 impl SyncBatch {
@@ -160,11 +206,11 @@ impl SyncBatch {
                 format!("format is {:?}, expected {BATCH_FORMAT:?}", batch.format),
             ));
         }
-        if batch.version != BATCH_VERSION {
+        if !(1..=BATCH_VERSION).contains(&batch.version) {
             return Err(Error::invalid(
                 "batch",
                 format!(
-                    "version {} is not supported (this build reads {BATCH_VERSION})",
+                    "version {} is not supported (this build reads 1 to {BATCH_VERSION})",
                     batch.version
                 ),
             ));
@@ -242,6 +288,16 @@ impl SyncBatch {
             if seq == 1 && prev_hash != GENESIS {
                 return Err(broken("the first event does not start from genesis".into()).into());
             }
+            let retained = match &e.retained {
+                None => None,
+                Some(_) if batch.version < 2 => {
+                    return Err(Error::invalid(
+                        "batch",
+                        format!("event {seq}: a version 1 batch carries no retained coordinates"),
+                    ));
+                }
+                Some(wire) => Some(check_retained(wire, &e, seq)?),
+            };
             events.push(CheckedEvent {
                 seq,
                 event_type: e.event_type,
@@ -249,9 +305,11 @@ impl SyncBatch {
                 prev_hash,
                 hash,
                 canonical: e.canonical,
+                retained,
             });
         }
         Ok(CheckedBatch {
+            version: batch.version,
             device_id: device,
             anchor,
             events,
@@ -259,9 +317,53 @@ impl SyncBatch {
     }
 }
 
+/// Retained coordinates must be what the event's chained digest says: a
+/// mismatch is a malformed batch.
+fn check_retained(wire: &RetainedWire, e: &SyncEvent, seq: i64) -> Result<RetainedLocation> {
+    let bad = |why: &str| Error::invalid("batch", format!("event {seq}: retained coordinates {why}"));
+    let canonical = match (&e.canonical, e.event_type.as_str()) {
+        (Some(c), "attendance") => c,
+        _ => return Err(bad("beside an event that is no attendance event with content")),
+    };
+    let digest = serde_json::from_str::<serde_json::Value>(canonical)
+        .ok()
+        .and_then(|v| v.get("coords_digest")?.as_str().map(str::to_string))
+        .ok_or_else(|| bad("beside an event that kept none"))?;
+    let fix = crate::evaluation::Fix {
+        lat: wire.lat,
+        lon: wire.lon,
+        accuracy_m: wire.accuracy_m,
+        captured_at: crate::time::parse_rfc3339("captured_at", &wire.captured_at)
+            .map_err(|_| bad("with an unreadable captured_at"))?,
+        is_mock: false,
+    };
+    fix.validate().map_err(|err| bad(&err.to_string()))?;
+    for id in &wire.flag_ids {
+        validate_id("flag_ids", id).map_err(|err| bad(&err.to_string()))?;
+    }
+    if wire.flag_ids.is_empty() {
+        return Err(bad("naming no flag"));
+    }
+    let location = RetainedLocation {
+        event_id: e.event_id.clone(),
+        lat: wire.lat,
+        lon: wire.lon,
+        accuracy_m: wire.accuracy_m,
+        captured_at: crate::time::whole_second(fix.captured_at),
+        flag_ids: wire.flag_ids.clone(),
+        // Set by the importer from its own flags.
+        retain_until: fix.captured_at,
+        salt: hex::decode(&wire.salt).map_err(|_| bad("with a salt that is not hex"))?,
+    };
+    if location.digest() != digest {
+        return Err(bad("do not match the event's digest"));
+    }
+    Ok(location)
+}
+
 /// The hash covers the canonical text only: its `type` (always present),
 /// `id` and `seq` must be the ones the batch files the event under.
-fn check_names(canonical: &str, event_type: &str, event_id: &str, seq: i64) -> Result<(), String> {
+pub(crate) fn check_names(canonical: &str, event_type: &str, event_id: &str, seq: i64) -> Result<(), String> {
     let value: serde_json::Value = serde_json::from_str(canonical)
         .map_err(|e| format!("content is not canonical JSON: {e}"))?;
     let object = value.as_object().ok_or("content is not a JSON object")?;

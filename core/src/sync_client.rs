@@ -26,9 +26,10 @@ use crate::error::{Error, Result};
 use crate::sync::{SyncBatch, SyncStatus};
 use crate::time::whole_second;
 use crate::wire::DecisionNotice;
+use crate::config_feed::AppliedConfig;
 use crate::wire::{
-    BATCHES_PATH, BatchAnswer, DECISIONS_PATH, DecisionsAnswer, ENROL_PATH, EnrolAnswer,
-    EnrolRequest, Problem, ProblemType, SIGNATURE_HEADER,
+    BATCHES_PATH, BatchAnswer, CONFIG_PATH, ConfigAnswer, DECISIONS_PATH, DecisionsAnswer,
+    ENROL_PATH, EnrolAnswer, EnrolRequest, Problem, ProblemType, SIGNATURE_HEADER,
 };
 
 /// Attempts per request before a push or pull gives up (PRODUCT.md §12.2).
@@ -129,6 +130,19 @@ pub struct PullReport {
     /// Decisions new to this device.
     pub decisions: u64,
     pub cursor: String,
+    /// Configuration changes applied (PRODUCT.md §12.2).
+    pub config: u64,
+    /// Where the configuration feeds stand now (opaque).
+    pub config_cursor: String,
+    /// The kinds of configuration that changed (`sites`, `rules`, ...).
+    pub config_kinds: Vec<String>,
+    /// The pull replaced the whole configuration (a snapshot).
+    pub config_reset: bool,
+    /// The agent must grant location consent again before check-ins are
+    /// judged (a policy version requiring renewal).
+    pub consent_renewal_required: bool,
+    /// The agent's processing is restricted: check-ins are refused.
+    pub restricted: bool,
 }
 
 /// What the sync client needs of the device's store (the core's `Store`
@@ -140,8 +154,19 @@ pub trait DeviceStore {
     fn link_server(&self, link: &ServerLink) -> Result<()>;
     /// Keeps the offset of the server's clock; returns it in milliseconds.
     fn note_server_time(&self, server_time: &str, local_now: DateTime<Utc>) -> Result<i64>;
-    /// The next batch: after the acknowledged seq, or from `from_seq`.
-    fn outbox_from(&self, from_seq: Option<i64>, limit: usize) -> Result<SyncBatch>;
+    /// The next batch: after the acknowledged seq, or from `from_seq`;
+    /// with each event's retained coordinates when `with_locations`.
+    fn outbox_from(
+        &self,
+        from_seq: Option<i64>,
+        limit: usize,
+        with_locations: bool,
+    ) -> Result<SyncBatch>;
+    /// The first unacknowledged event the server would refuse from a device
+    /// enrolled for `agent`, described, or `None` (PRODUCT.md §12.2).
+    fn outbox_problem_for(&self, agent: &str) -> Result<Option<String>>;
+    /// Applies a configuration answer in one transaction.
+    fn apply_config(&self, answer: &ConfigAnswer, now: DateTime<Utc>) -> Result<AppliedConfig>;
     fn outbox_status(&self) -> Result<SyncStatus>;
     /// Releases the outbox up to `up_to` (the server committed it).
     fn acknowledge(&self, up_to: i64) -> Result<()>;
@@ -178,6 +203,11 @@ impl<'a> SyncClient<'a> {
     /// the keystore's public key to the store's device id. `keep_key` is
     /// the PKCS#8 of a software key to keep in the store (the CLI); `None`
     /// when a platform keystore holds it.
+    /// Plain `http://` is refused for a server off the loopback address
+    /// unless `insecure` (the token and, later, coordinates would cross the
+    /// network in clear). Before the store is linked, its unacknowledged
+    /// outbox is checked against the agent the server names: an event that
+    /// server would refuse leaves the store unlinked (the code is spent).
     pub fn enrol(
         &self,
         server_url: &str,
@@ -185,13 +215,26 @@ impl<'a> SyncClient<'a> {
         platform: Platform,
         keystore: &dyn DeviceKeystore,
         keep_key: Option<Vec<u8>>,
+        insecure: bool,
     ) -> Result<EnrolAnswer> {
         let server_url = server_url.trim_end_matches('/').to_string();
-        if !(server_url.starts_with("http://") || server_url.starts_with("https://")) {
-            return Err(Error::invalid(
-                "server",
-                "must be an http:// or https:// URL",
-            ));
+        match transport_security(&server_url) {
+            None => {
+                return Err(Error::invalid(
+                    "server",
+                    "must be an http:// or https:// URL",
+                ));
+            }
+            Some(Security::Plain) if !insecure => {
+                return Err(Error::invalid(
+                    "server",
+                    format!(
+                        "{server_url} is plain http:// off this machine: use https://, or \
+                         --insecure to send the device's token unencrypted"
+                    ),
+                ));
+            }
+            Some(_) => {}
         }
         let request = EnrolRequest {
             code: code.to_string(),
@@ -206,6 +249,16 @@ impl<'a> SyncClient<'a> {
             body: serde_json::to_vec(&request)?,
         })?;
         let answer: EnrolAnswer = expect_ok(&response)?;
+        if let Some(problem) = self.store.outbox_problem_for(&answer.agent)? {
+            return Err(Error::invalid(
+                "outbox",
+                format!(
+                    "this store was not linked: the server enrolled it for agent {}, and {problem}; \
+                     the code is spent: enrol a fresh store (one database file per agent) with a new code",
+                    answer.agent
+                ),
+            ));
+        }
         let now = self.clock.now();
         self.store.link_server(&ServerLink {
             server_url,
@@ -215,6 +268,7 @@ impl<'a> SyncClient<'a> {
             enrolled_at: whole_second(now),
             clock_offset_ms: 0,
             decisions_cursor: None,
+            config_cursor: None,
         })?;
         self.store.note_server_time(&answer.server_time, now)?;
         Ok(answer)
@@ -224,11 +278,15 @@ impl<'a> SyncClient<'a> {
     /// it is empty, acknowledging each batch the server committed.
     pub fn push(&self, keystore: &dyn DeviceKeystore, limit: usize) -> Result<PushReport> {
         let link = self.link()?;
+        // Coordinates never cross the network in clear.
+        let with_locations = transport_security(&link.server_url) != Some(Security::Plain);
         let mut report = PushReport::default();
         let mut resend_from: Option<i64> = None;
         let mut gaps = 0;
         loop {
-            let batch = self.store.outbox_from(resend_from, limit)?;
+            let batch = self
+                .store
+                .outbox_from(resend_from, limit, with_locations)?;
             if batch.events.is_empty() {
                 break;
             }
@@ -297,8 +355,42 @@ impl<'a> SyncClient<'a> {
     }
 
     /// Fetches the review decisions about this device's agent made since
-    /// the last pull and stores them.
+    /// the last pull and stores them, then the configuration its server
+    /// decided (PRODUCT.md §12.2), checked and applied in one transaction.
     pub fn pull(&self) -> Result<PullReport> {
+        let mut report = self.pull_decisions()?;
+        let link = self.link()?;
+        let url = match &link.config_cursor {
+            Some(c) => format!(
+                "{}{CONFIG_PATH}?after={}",
+                link.server_url,
+                percent_encode(c)
+            ),
+            None => format!("{}{CONFIG_PATH}", link.server_url),
+        };
+        let response = self.send(&WireRequest {
+            method: Method::Get,
+            url,
+            headers: vec![(
+                "Authorization".into(),
+                format!("Bearer {}", link.device_token),
+            )],
+            body: Vec::new(),
+        })?;
+        let answer: ConfigAnswer = expect_ok(&response)?;
+        let now = self.clock.now();
+        self.store.note_server_time(&answer.server_time, now)?;
+        let applied = self.store.apply_config(&answer, now)?;
+        report.config = applied.changes;
+        report.config_cursor = applied.cursor;
+        report.config_kinds = applied.kinds.iter().map(|k| k.as_str().to_string()).collect();
+        report.config_reset = applied.reset;
+        report.consent_renewal_required = applied.consent_renewal_required;
+        report.restricted = applied.restricted;
+        Ok(report)
+    }
+
+    fn pull_decisions(&self) -> Result<PullReport> {
         let link = self.link()?;
         let mut cursor = link.decisions_cursor.clone();
         let mut report = PullReport::default();
@@ -379,6 +471,46 @@ impl<'a> SyncClient<'a> {
     }
 }
 
+/// How a server URL carries requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    /// `https://`.
+    Tls,
+    /// `http://` to this machine (127.0.0.0/8, `::1`, `localhost`).
+    Loopback,
+    /// `http://` anywhere else.
+    Plain,
+}
+
+/// `None` for anything but an http(s) URL. Parsed by hand: only the host
+/// is needed, and the core takes no URL crate for it.
+fn transport_security(url: &str) -> Option<Security> {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        return (!rest.is_empty()).then_some(Security::Tls);
+    } else {
+        url.strip_prefix("http://")?
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    Some(if loopback {
+        Security::Loopback
+    } else {
+        Security::Plain
+    })
+}
+
 fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(1 << (attempt - 1).min(3))
 }
@@ -418,4 +550,29 @@ fn expect_ok<T: serde::de::DeserializeOwned>(response: &WireResponse) -> Result<
 
 fn percent_encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_and_the_loopback_address_are_safe_for_coordinates() {
+        for (url, expected) in [
+            ("https://sync.example.com", Some(Security::Tls)),
+            ("http://127.0.0.1:8080", Some(Security::Loopback)),
+            ("http://127.3.2.1", Some(Security::Loopback)),
+            ("http://localhost:9/x", Some(Security::Loopback)),
+            ("http://[::1]:8080", Some(Security::Loopback)),
+            ("http://user@127.0.0.1:1", Some(Security::Loopback)),
+            ("http://10.0.0.5:8080", Some(Security::Plain)),
+            ("http://sync.example.com", Some(Security::Plain)),
+            ("http://127.0.0.1.evil.example", Some(Security::Plain)),
+            ("http://localhost@evil.example", Some(Security::Plain)),
+            ("ftp://127.0.0.1", None),
+            ("http://", None),
+        ] {
+            assert_eq!(transport_security(url), expected, "{url}");
+        }
+    }
 }

@@ -13,6 +13,7 @@ pub const API: &str = "/api/v1";
 pub const ENROL_PATH: &str = "/api/v1/devices/enrol";
 pub const BATCHES_PATH: &str = "/api/v1/sync/batches";
 pub const DECISIONS_PATH: &str = "/api/v1/sync/decisions";
+pub const CONFIG_PATH: &str = "/api/v1/sync/config";
 /// Header carrying base64 of the DER ECDSA signature over the body bytes.
 pub const SIGNATURE_HEADER: &str = "Fieldcheck-Signature";
 /// At most this many decisions per answer; the device asks again after the
@@ -62,6 +63,11 @@ pub struct BatchAnswer {
     pub imported: u64,
     /// Events already held (a replayed batch).
     pub duplicates: u64,
+    /// Retained coordinates of a version 2 batch that the server did not
+    /// keep (no covering flag of its own, captured after the flag's end, or
+    /// already past retention). Absent for version 1 batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retained_dropped: Option<u64>,
     pub server_time: String,
 }
 
@@ -108,6 +114,67 @@ pub struct DecisionsAnswer {
     pub server_time: String,
 }
 
+/// `GET /api/v1/sync/config?after=CURSOR` (PRODUCT.md §12.2): the changes
+/// of both configuration feeds after the cursor, in the server's commit
+/// order, or a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConfigAnswer {
+    /// The answer starts from the beginning of both feeds: the device
+    /// replaces what it held (a first pull, or a cursor the server does not
+    /// know).
+    pub snapshot: bool,
+    /// Sites, rules, policy versions, the receipts' controller, flags by
+    /// site or for everyone.
+    pub global: FeedAnswer,
+    /// The device's agent: shifts and zone, flags on the agent, restriction.
+    pub agent: FeedAnswer,
+    /// Opaque: pass back as `after`.
+    pub cursor: String,
+    pub server_time: String,
+}
+
+/// One feed's changes after the cursor and where the feed stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedAnswer {
+    pub changes: Vec<ConfigChange>,
+    pub head: FeedHeadWire,
+}
+
+/// One change: its place in the feed's hash chain and what it says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConfigChange {
+    pub seq: i64,
+    /// `sites`, `rules`, `controller`, `policy`, `flag`, `flag_end`, `shift`
+    /// or `restriction`.
+    pub kind: String,
+    /// The exact canonical JSON text hashed. `null` for a change a later
+    /// one in the same answer supersedes (the whole site list, the rules,
+    /// the controller, a shift, a restriction): only its links travel.
+    pub body: Option<String>,
+    /// Hex.
+    pub prev_hash: String,
+    /// Hex SHA-256(prev_hash ‖ body).
+    pub hash: String,
+    /// Personal text beside the body, never in what is hashed (the body
+    /// holds its salted digest): a flag's reason (only on the feed of the
+    /// agent it concerns) or the receipts' controller, with the salt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub personal: Option<serde_json::Value>,
+}
+
+/// A feed's last change (seq 0 and the zero hash when empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedHeadWire {
+    pub seq: i64,
+    /// Hex.
+    pub hash: String,
+}
+
 /// An RFC 9457 problem document (`application/problem+json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -140,6 +207,7 @@ pub enum ProblemType {
     TooLarge,
     RateLimited,
     BadCode,
+    AgentMismatch,
 }
 
 impl ProblemType {
@@ -155,6 +223,7 @@ impl ProblemType {
         ProblemType::TooLarge,
         ProblemType::RateLimited,
         ProblemType::BadCode,
+        ProblemType::AgentMismatch,
     ];
 
     /// The type's last segment (also the `type` label of the refusal metric).
@@ -171,6 +240,7 @@ impl ProblemType {
             ProblemType::TooLarge => "too-large",
             ProblemType::RateLimited => "rate-limited",
             ProblemType::BadCode => "bad-code",
+            ProblemType::AgentMismatch => "agent-mismatch",
         }
     }
 
@@ -190,7 +260,9 @@ impl ProblemType {
                 400
             }
             ProblemType::BadSignature | ProblemType::UnknownDevice => 401,
-            ProblemType::DeviceMismatch | ProblemType::RevokedDevice => 403,
+            ProblemType::DeviceMismatch
+            | ProblemType::RevokedDevice
+            | ProblemType::AgentMismatch => 403,
             ProblemType::SequenceGap | ProblemType::ChainFork => 409,
             ProblemType::TooLarge => 413,
             ProblemType::RateLimited => 429,
@@ -210,6 +282,9 @@ impl ProblemType {
             ProblemType::TooLarge => "The body is larger than this server takes",
             ProblemType::RateLimited => "Too many requests from this device",
             ProblemType::BadCode => "The enrolment code is unknown, used or expired",
+            ProblemType::AgentMismatch => {
+                "The batch holds an event this device may not send for its agent"
+            }
         }
     }
 
@@ -238,6 +313,7 @@ pub fn problem_for(error: &Error, malformed: ProblemType) -> Option<Problem> {
                 DeviceError::Revoked(_) => ProblemType::RevokedDevice,
                 DeviceError::Mismatch { .. } => ProblemType::DeviceMismatch,
                 DeviceError::BadSignature(_) => ProblemType::BadSignature,
+                DeviceError::AgentMismatch { .. } => ProblemType::AgentMismatch,
             },
             None,
         ),

@@ -123,6 +123,7 @@ impl<'a> Loopback<'a> {
                         accepted_to_seq: r.accepted_to_seq,
                         imported: r.report.imported,
                         duplicates: r.report.skipped_replayed,
+                        retained_dropped: Some(r.report.retained_dropped),
                         server_time: "2026-03-02T01:00:05Z".into(),
                     })
                     .unwrap()
@@ -142,6 +143,16 @@ impl<'a> Loopback<'a> {
                     })
                     .unwrap()
                 });
+            answer(result, ProblemType::MalformedRequest)
+        } else if let Some(query) = path.strip_prefix("/api/v1/sync/config") {
+            let after = query
+                .strip_prefix("?after=")
+                .map(|c| percent_decode(c));
+            let result = self
+                .server
+                .authorised_device(token.as_deref())
+                .and_then(|d| self.server.config_for_device(&d.agent, after.as_deref(), now))
+                .map(|answer| serde_json::to_vec(&answer).unwrap());
             answer(result, ProblemType::MalformedRequest)
         } else {
             WireResponse {
@@ -262,7 +273,7 @@ fn enrol(s: &Stores, transport: &Loopback<'_>, clock: &TestClock, key: &Software
         .create_enrolment_code(&admin(), "a1", 60, t0())
         .unwrap();
     SyncClient::new(&s.device, transport, clock)
-        .enrol("http://server", &code.code, Platform::Cli, key, None)
+        .enrol("http://server", &code.code, Platform::Cli, key, None, true)
         .unwrap();
 }
 
@@ -664,4 +675,10 @@ fn decisions_made_on_the_server_reach_the_device_once() {
         s.device.decisions(&Actor::agent("a1"), None).unwrap().len(),
         4
     );
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use fieldcheck_core::time::format_rfc3339;
 use fieldcheck_core::wire::{
-    BatchAnswer, DECISIONS_PAGE, DecisionsAnswer, EnrolAnswer, EnrolRequest, Problem, ProblemType,
-    SIGNATURE_HEADER,
+    BatchAnswer, ConfigAnswer, DECISIONS_PAGE, DecisionsAnswer, EnrolAnswer, EnrolRequest, Problem,
+    ProblemType, SIGNATURE_HEADER,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -155,7 +155,7 @@ pub async fn enrol(State(state): State<AppState>, body: Result<Bytes, BytesRejec
         (status = 200, description = "Committed (or a replay, counted in duplicates)", body = BatchAnswer),
         (status = 400, description = "malformed-batch", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "unknown-device or bad-signature", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "device-mismatch or revoked-device", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "device-mismatch, revoked-device or agent-mismatch (an event this device may not send: about another agent, or a supervisor's or admin's act)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "sequence-gap (with expected_from_seq) or chain-fork", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "too-large", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate-limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
@@ -196,6 +196,8 @@ pub async fn receive_batch(
                 accepted_to_seq: received.accepted_to_seq,
                 imported: received.report.imported,
                 duplicates: received.report.skipped_replayed,
+                retained_dropped: (received.version >= 2)
+                    .then_some(received.report.retained_dropped),
                 server_time: format_rfc3339(Utc::now()),
             })
             .into_response()
@@ -254,6 +256,56 @@ pub async fn decisions(
             server_time: format_rfc3339(Utc::now()),
         })
         .into_response(),
+        Ok(Err(e)) => ProblemResponse::from_error(&e, ProblemType::MalformedRequest),
+        Err(r) => r,
+    };
+    with_device(response, &device_id)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ConfigQuery {
+    /// The cursor of an earlier answer; omitted (or one this server never
+    /// gave): a snapshot from the start of both feeds.
+    pub after: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/sync/config", tag = "sync",
+    params(ConfigQuery),
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "The configuration feeds (global and the device's agent's) after the cursor, in commit order, or a snapshot", body = ConfigAnswer),
+        (status = 400, description = "malformed-request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unknown-device", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "revoked-device", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate-limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn config(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ConfigQuery>, QueryRejection>,
+) -> Response {
+    let device_id = match device_of(&state, &headers).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let after = match query {
+        Ok(Query(q)) => q.after,
+        Err(e) => {
+            return with_device(
+                ProblemResponse::new(ProblemType::MalformedRequest, e.body_text()).into_response(),
+                &device_id,
+            );
+        }
+    };
+    let token = bearer(&headers);
+    let store = state.store.clone();
+    let result = blocking(move || {
+        let device = store.authorised_device(token.as_deref())?;
+        store.config_for_device(&device.agent, after.as_deref(), Utc::now())
+    })
+    .await;
+    let response = match result {
+        Ok(Ok(answer)) => Json(answer).into_response(),
         Ok(Err(e)) => ProblemResponse::from_error(&e, ProblemType::MalformedRequest),
         Err(r) => r,
     };

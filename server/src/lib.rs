@@ -17,7 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use fieldcheck_core::Store;
-use fieldcheck_core::wire::{BATCHES_PATH, DECISIONS_PATH, ENROL_PATH};
+use fieldcheck_core::wire::{BATCHES_PATH, CONFIG_PATH, DECISIONS_PATH, ENROL_PATH};
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -61,6 +61,7 @@ pub fn router(config: AppConfig) -> Router {
         .route(ENROL_PATH, post(device_api::enrol))
         .route(BATCHES_PATH, post(device_api::receive_batch))
         .route(DECISIONS_PATH, get(device_api::decisions))
+        .route(CONFIG_PATH, get(device_api::config))
         .merge(console::routes())
         .fallback(device_api::not_found)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))

@@ -9,8 +9,8 @@ use crate::device_api;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "fieldcheck device API", description = "PRODUCT.md §12.2–§12.3: enrolment, signed sync batches, review decisions"),
-    paths(device_api::healthz, device_api::enrol, device_api::receive_batch, device_api::decisions),
+    info(title = "fieldcheck device API", description = "PRODUCT.md §12.2–§12.3: enrolment, signed sync batches, review decisions, the configuration feeds"),
+    paths(device_api::healthz, device_api::enrol, device_api::receive_batch, device_api::decisions, device_api::config),
     modifiers(&DeviceToken),
 )]
 pub struct DeviceApi;

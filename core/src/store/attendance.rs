@@ -236,7 +236,7 @@ impl Store {
                     differ.push(format!("{agent}: zone {}", remembered.zone));
                 }
             }
-            if let Some(head) = memo.events.chain_head {
+            if let Some(head) = memo.events.chain.head {
                 held += 1;
                 let stored: (i64, Vec<u8>) = tx.query_row(
                     "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
@@ -343,7 +343,7 @@ fn record_event_remembering(
     memo: &mut EventMemo,
     make: impl FnOnce(i64) -> Result<AttendanceEvent>,
 ) -> Result<AttendanceEvent> {
-    let event = chain::append_event_after(tx, &mut memo.chain_head, make)?;
+    let event = chain::append_event_after(tx, &mut memo.chain, make)?;
     insert_event(tx, &event)?;
     days::fold_remembering(tx, tz, &days::DayInput::of(&event), memo)?;
     Ok(event)

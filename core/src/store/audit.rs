@@ -4,20 +4,37 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::chain;
 use super::connection::Store;
+use super::{chain, feed};
 use crate::audit::{AuditFlag, FlagEnd, FlagPurpose, FlagRequest, FlagScope};
 use crate::chain::{new_salt, salted_digest};
+use crate::config_feed::{ConfigBody, GLOBAL_FEED};
 use crate::error::{Error, Result};
+use crate::rules::Rules;
 use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, Role};
 
 const COLUMNS: &str = "id, seq, scope, scope_id, purpose, reason, reason_salt, reason_digest, \
                        set_by_id, set_by_role, starts_at, expires_at";
-/// What reads a flag: its columns and the end a supervisor gave it, if any.
+/// What reads a flag in force (`flags_in_force`: this store's own, or on
+/// an enrolled device its server's): its columns and the end a supervisor
+/// gave it, if any.
 const READ_COLUMNS: &str = "id, seq, scope, scope_id, purpose, reason, reason_salt, reason_digest, \
+     set_by_id, set_by_role, starts_at, expires_at, ended_at";
+
+/// [`READ_COLUMNS`] of this store's own flags (the chain's).
+const OWN_COLUMNS: &str = "id, seq, scope, scope_id, purpose, reason, reason_salt, reason_digest, \
      set_by_id, set_by_role, starts_at, expires_at, \
      (SELECT ended_at FROM audit_flag_ends e WHERE e.flag_id = audit_flags.id)";
+
+/// The feed a flag travels on: the agent's for a flag on an agent (its
+/// reason goes to that agent only), the global one otherwise.
+pub(super) fn feed_of(scope: &FlagScope) -> &str {
+    match scope {
+        FlagScope::Agent(agent) => agent,
+        FlagScope::Site(_) | FlagScope::Everyone => GLOBAL_FEED,
+    }
+}
 
 impl Store {
     /// Sets an audit or security flag (supervisors and admins). From now
@@ -39,6 +56,7 @@ impl Store {
         let reason = request.reason.trim().to_string();
         let salt = new_salt();
         self.write(|tx| {
+            feed::refuse_if_enrolled(tx, "the audit flags")?;
             let flag = chain::append_event(tx, |seq| {
                 Ok(AuditFlag {
                     id: Uuid::now_v7().to_string(),
@@ -71,6 +89,7 @@ impl Store {
                 flag.starts_at.timestamp(),
                 flag.expires_at.timestamp(),
             ])?;
+            feed::append(tx, feed_of(&flag.scope), &ConfigBody::Flag(flag.clone()))?;
             log::info!(
                 "{} flag {} set ({})",
                 flag.purpose,
@@ -90,6 +109,7 @@ impl Store {
         let rules = self.rules();
         let now = whole_second(now);
         self.write(|tx| {
+            feed::refuse_if_enrolled(tx, "the audit flags")?;
             let flag = load_flag(tx, flag_id)?
                 .ok_or_else(|| Error::NotFound(format!("flag {flag_id}")))?;
             if !flag.is_active(now) {
@@ -116,32 +136,8 @@ impl Store {
                 end.ended_by.id,
                 end.ended_by.role.as_str(),
             ])?;
-            // Shorten what it kept: each location goes with the last of
-            // the flags that kept it.
-            let held: Vec<(String, String)> = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT event_id, flag_ids FROM retained_locations
-                     WHERE ',' || flag_ids || ',' LIKE '%,' || ?1 || ',%'",
-                )?;
-                stmt.query_map([flag_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?
-            };
-            for (event_id, ids) in held {
-                let mut until: Option<DateTime<Utc>> = None;
-                for id in ids.split(',') {
-                    if let Some(f) = load_flag(tx, id)? {
-                        let t = f.retain_until(&rules);
-                        until = Some(until.map_or(t, |u| u.max(t)));
-                    }
-                }
-                if let Some(until) = until {
-                    tx.prepare_cached(
-                        "UPDATE retained_locations SET retain_until = MIN(retain_until, ?2)
-                         WHERE event_id = ?1",
-                    )?
-                    .execute((&event_id, until.timestamp()))?;
-                }
-            }
+            feed::append(tx, feed_of(&flag.scope), &ConfigBody::FlagEnd(end.clone()))?;
+            settle_ended_flag(tx, flag_id, now, &rules)?;
             log::info!("flag {flag_id} ended early");
             Ok(load_flag(tx, flag_id)?.unwrap_or(flag))
         })
@@ -169,7 +165,7 @@ impl Store {
         }
         let all = self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {READ_COLUMNS} FROM audit_flags ORDER BY seq"
+                "SELECT {READ_COLUMNS} FROM flags_in_force ORDER BY seq"
             ))?;
             let rows = stmt.query_map([], |r| Ok(flag_from_row(r)))?;
             let mut out = Vec::new();
@@ -186,7 +182,8 @@ impl Store {
         let holding = self.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT r.flag_ids FROM retained_locations r
-                 JOIN attendance_events e ON e.id = r.event_id WHERE e.agent = ?1",
+                 JOIN attendance_events e ON e.id = r.event_id WHERE e.agent = ?1
+                 UNION ALL SELECT flag_ids FROM sync_retained_locations WHERE agent = ?1",
             )?;
             let rows = stmt.query_map([agent], |r| r.get::<_, String>(0))?;
             let mut ids = std::collections::HashSet::new();
@@ -210,11 +207,62 @@ impl Store {
     }
 }
 
+/// What a flag's end does to the coordinates it kept, here and in what
+/// devices sent (`sync_retained_locations`): a fix captured after the end
+/// is no longer the flag's (deleted, unless another flag kept it too), and
+/// the others go with the last of the flags that kept them. The end is
+/// already stored.
+pub(super) fn settle_ended_flag(
+    tx: &Transaction<'_>,
+    flag_id: &str,
+    ended_at: DateTime<Utc>,
+    rules: &Rules,
+) -> Result<()> {
+    for table in ["retained_locations", "sync_retained_locations"] {
+        let held: Vec<(String, i64, String)> = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT event_id, captured_at, flag_ids FROM {table}
+                 WHERE ',' || flag_ids || ',' LIKE '%,' || ?1 || ',%'"
+            ))?;
+            stmt.query_map([flag_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (event_id, captured_at, ids) in held {
+            let ids: Vec<&str> = if captured_at > ended_at.timestamp() {
+                ids.split(',').filter(|id| *id != flag_id).collect()
+            } else {
+                ids.split(',').collect()
+            };
+            let mut until: Option<DateTime<Utc>> = None;
+            for id in &ids {
+                if let Some(f) = load_flag(tx, id)? {
+                    let t = f.retain_until(rules);
+                    until = Some(until.map_or(t, |u| u.max(t)));
+                }
+            }
+            match until {
+                Some(until) if !ids.is_empty() => {
+                    tx.prepare_cached(&format!(
+                        "UPDATE {table} SET flag_ids = ?2,
+                           retain_until = MIN(retain_until, ?3) WHERE event_id = ?1"
+                    ))?
+                    .execute((&event_id, ids.join(","), until.timestamp()))?;
+                }
+                _ => {
+                    tx.prepare_cached(&format!("DELETE FROM {table} WHERE event_id = ?1"))?
+                        .execute([&event_id])?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every flag not expired at `now` (a superset of those covering any fix
 /// judged at `now` or later), in seq order: what the check-in memo keeps.
 pub(super) fn unexpired_flags(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<AuditFlag>> {
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {READ_COLUMNS} FROM audit_flags WHERE expires_at > ?1 ORDER BY seq"
+        "SELECT {READ_COLUMNS} FROM flags_in_force WHERE expires_at > ?1 ORDER BY seq"
     ))?;
     let rows = stmt.query_map([now.timestamp()], |r| Ok(flag_from_row(r)))?;
     rows.map(|r| r?).collect()
@@ -235,9 +283,9 @@ pub(super) fn covering(
         .collect()
 }
 
-fn load_flag(tx: &Transaction<'_>, id: &str) -> Result<Option<AuditFlag>> {
+pub(super) fn load_flag(tx: &Transaction<'_>, id: &str) -> Result<Option<AuditFlag>> {
     tx.prepare_cached(&format!(
-        "SELECT {READ_COLUMNS} FROM audit_flags WHERE id = ?1"
+        "SELECT {READ_COLUMNS} FROM flags_in_force WHERE id = ?1"
     ))?
     .query_row([id], |r| Ok(flag_from_row(r)))
     .optional()?
@@ -310,7 +358,7 @@ pub(super) fn load_for_verify(
 ) -> Result<Option<(Vec<u8>, Option<String>)>> {
     let row = tx
         .prepare_cached(&format!(
-            "SELECT {READ_COLUMNS} FROM audit_flags WHERE id = ?1"
+            "SELECT {OWN_COLUMNS} FROM audit_flags WHERE id = ?1"
         ))?
         .query_row([id], |r| {
             Ok((flag_from_row(r), r.get::<_, Option<Vec<u8>>>(6)?))

@@ -18,31 +18,42 @@ pub(super) fn append_event<E: Chained>(
     tx: &Transaction<'_>,
     make: impl FnOnce(i64) -> Result<E>,
 ) -> Result<E> {
-    append_event_after(tx, &mut None, make)
+    append_event_after(tx, &mut ChainMemo::default(), make)
 }
 
-/// [`append_event`] with the chain head remembered from the previous
-/// append (`store::memo`): read from the ledger when `head` is `None`, and
-/// set to the new head.
+/// What appending remembers between check-ins (`store::memo`): the chain
+/// head, and the agent this store is enrolled for (`None` inside when it
+/// is no device of a server).
+#[derive(Default)]
+pub(super) struct ChainMemo {
+    pub head: Option<(i64, Hash)>,
+    pub bound_agent: Option<Option<String>>,
+}
+
+/// [`append_event`] with what the previous append remembered: the head is
+/// read from the ledger when unknown, and set to the new head. On a store
+/// enrolled with a server, an event the server would refuse is refused
+/// here (`store::binding`), before anything is written.
 pub(super) fn append_event_after<E: Chained>(
     tx: &Transaction<'_>,
-    head: &mut Option<(i64, Hash)>,
+    memo: &mut ChainMemo,
     make: impl FnOnce(i64) -> Result<E>,
 ) -> Result<E> {
-    let (seq, prev) = match head {
-        Some((seq, hash)) => (*seq + 1, *hash),
+    let (seq, prev) = match memo.head {
+        Some((seq, hash)) => (seq + 1, hash),
         None => next_link(tx)?,
     };
     let event = make(seq)?;
-    let hash = append(
-        tx,
-        seq,
-        &prev,
-        E::EVENT_TYPE,
-        event.id(),
-        &event.canonical(),
-    )?;
-    *head = Some((seq, hash));
+    let canonical = event.canonical();
+    let bound = match &memo.bound_agent {
+        Some(bound) => bound,
+        None => memo.bound_agent.insert(super::binding::bound_agent(tx)?),
+    };
+    if let Some(agent) = bound {
+        super::binding::check_local(tx, agent, E::EVENT_TYPE, &canonical)?;
+    }
+    let hash = append(tx, seq, &prev, E::EVENT_TYPE, event.id(), &canonical)?;
+    memo.head = Some((seq, hash));
     Ok(event)
 }
 

@@ -15,7 +15,9 @@ use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
+use super::feed;
 use super::memo::{self, EventMemo};
+use crate::config_feed::{ConfigBody, ShiftPatternRow, ShiftRows};
 use super::month::{self, month_key};
 use crate::attendance::AttendanceEvent;
 use crate::error::{Error, Result};
@@ -85,6 +87,7 @@ impl Store {
         validate_id("agent", agent)?;
         let default_zone = self.default_zone()?;
         self.write(|tx| {
+            feed::refuse_if_enrolled(tx, "the shifts")?;
             let before = zone_of(tx, agent, default_zone)?;
             let from_day = from.map(day_number);
             let mut patterns: Vec<Shift> = match from {
@@ -161,7 +164,9 @@ impl Store {
             if before != shift.tz {
                 rebuild_agent(tx, agent, shift.tz)?;
             }
-            Ok(())
+            let rows = shift_rows(tx, agent)?
+                .ok_or_else(|| Error::Corrupt(format!("the shift of {agent} was not stored")))?;
+            feed::append(tx, agent, &ConfigBody::Shift(rows))
         })
     }
 
@@ -285,6 +290,97 @@ pub(super) fn load_shifts(tx: &Transaction<'_>) -> Result<Vec<(String, Shift)>> 
     rows.map(|r| r?).collect()
 }
 
+fn pattern_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ShiftPatternRow> {
+    Ok(ShiftPatternRow {
+        from_day: r.get(0)?,
+        start_min: r.get(1)?,
+        end_min: r.get(2)?,
+        days: r.get(3)?,
+        set_at: r.get(4)?,
+        actor_id: r.get(5)?,
+        actor_role: r.get(6)?,
+    })
+}
+
+/// An agent's shift as the configuration feed carries it (the zone, the
+/// shift last set, every version), `None` when they have none.
+pub(super) fn shift_rows(tx: &Transaction<'_>, agent: &str) -> Result<Option<ShiftRows>> {
+    let current: Option<(String, ShiftPatternRow)> = tx
+        .prepare_cached(
+            "SELECT NULL, start_min, end_min, days, set_at, actor_id, actor_role, tz
+             FROM shifts WHERE agent = ?1",
+        )?
+        .query_row([agent], |r| Ok((r.get(7)?, pattern_row(r)?)))
+        .optional()?;
+    let Some((tz, current)) = current else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT from_day, start_min, end_min, days, set_at, actor_id, actor_role
+         FROM shift_versions WHERE agent = ?1
+         ORDER BY IFNULL(from_day, -1000000000), start_min, end_min, days",
+    )?;
+    let versions = stmt
+        .query_map([agent], pattern_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(ShiftRows {
+        agent: agent.to_string(),
+        tz,
+        current,
+        versions,
+    }))
+}
+
+/// Every agent with a shift, in agent order.
+pub(super) fn agents_with_shifts(tx: &Transaction<'_>) -> Result<Vec<String>> {
+    let mut stmt = tx.prepare_cached("SELECT agent FROM shifts ORDER BY agent")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Replaces an agent's shift with `rows` (a device applying its server's),
+/// recomputing their days when the zone changes.
+pub(super) fn replace_shift(tx: &Transaction<'_>, rows: &ShiftRows, default_zone: Tz) -> Result<()> {
+    let before = zone_of(tx, &rows.agent, default_zone)?;
+    let tz = parse_zone(&rows.tz)?;
+    tx.execute("DELETE FROM shift_versions WHERE agent = ?1", [&rows.agent])?;
+    for v in &rows.versions {
+        tx.prepare_cached(
+            "INSERT INTO shift_versions (agent, from_day, start_min, end_min, days, set_at,
+               actor_id, actor_role)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(rusqlite::params![
+            rows.agent, v.from_day, v.start_min, v.end_min, v.days, v.set_at, v.actor_id,
+            v.actor_role,
+        ])?;
+    }
+    let c = &rows.current;
+    tx.prepare_cached(
+        "INSERT INTO shifts (agent, start_min, end_min, days, tz, set_at, actor_id, actor_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (agent) DO UPDATE SET start_min = excluded.start_min,
+           end_min = excluded.end_min, days = excluded.days, tz = excluded.tz,
+           set_at = excluded.set_at, actor_id = excluded.actor_id,
+           actor_role = excluded.actor_role",
+    )?
+    .execute(rusqlite::params![
+        rows.agent, c.start_min, c.end_min, c.days, rows.tz, c.set_at, c.actor_id, c.actor_role,
+    ])?;
+    if before != tz {
+        rebuild_agent(tx, &rows.agent, tz)?;
+    }
+    Ok(())
+}
+
+/// Forgets every shift (a device about to take its server's): agents'
+/// days are then counted in the default zone until their shift arrives.
+pub(super) fn clear_shifts(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute("DELETE FROM shift_versions", [])?;
+    tx.execute("DELETE FROM shifts", [])?;
+    Ok(())
+}
+
 /// The zone an agent's days are counted in.
 pub(super) fn zone_of(tx: &Transaction<'_>, agent: &str, default_zone: Tz) -> Result<Tz> {
     let tz: Option<String> = tx
@@ -325,10 +421,7 @@ pub(super) fn fold_remembering(
     e: &DayInput<'_>,
     memo: &mut EventMemo,
 ) -> Result<()> {
-    let at = DateTime::from_timestamp(e.captured_at, 0)
-        .ok_or_else(|| Error::invalid("captured_at", "out of range"))?;
-    let date = local_date(tz, at);
-    let key = month_key(date);
+    let (date, key) = day_of(tz, e.captured_at)?;
     let remembered = memo
         .months
         .get(e.agent)
@@ -359,22 +452,12 @@ pub(super) fn fold_remembering(
             [month::Day::default(); month::DAYS]
         }
     };
-    let day0 = date.day0() as usize;
-    match (e.accepted, e.kind) {
-        (true, kind) => {
-            let site = site_id(tx, e.site_id, &mut memo.summary_sites)?;
-            let day = &mut month[day0];
-            match kind {
-                EventKind::CheckIn => day.check_in(e.captured_at, site),
-                EventKind::CheckOut => day.check_out(e.captured_at, site),
-            }
-        }
-        // A rejection has exactly one deciding reason: the first.
-        (false, _) => match e.reasons.first() {
-            Some(reason) => month[day0].reject(*reason),
-            None => return Err(Error::invalid("reasons", "a rejection names its reason")),
-        },
-    }
+    let site = if e.accepted {
+        site_id(tx, e.site_id, &mut memo.summary_sites)?
+    } else {
+        0
+    };
+    apply_to_day(&mut month[date.day0() as usize], e, site)?;
     let sql = if existed {
         "UPDATE attendance_months SET days = ?3 WHERE agent = ?1 AND month = ?2"
     } else {
@@ -395,6 +478,29 @@ pub(super) fn fold_remembering(
         None => {
             memo::remember(&mut memo.months, e.agent, (key, month));
         }
+    }
+    Ok(())
+}
+
+/// An event's local date in `tz` and the key of its month.
+pub(super) fn day_of(tz: Tz, captured_at: i64) -> Result<(NaiveDate, i64)> {
+    let at = DateTime::from_timestamp(captured_at, 0)
+        .ok_or_else(|| Error::invalid("captured_at", "out of range"))?;
+    let date = local_date(tz, at);
+    Ok((date, month_key(date)))
+}
+
+/// What one event does to its day's slot (`site` is the summary's number
+/// of its site, used for accepted events).
+pub(super) fn apply_to_day(day: &mut month::Day, e: &DayInput<'_>, site: u32) -> Result<()> {
+    match (e.accepted, e.kind) {
+        (true, EventKind::CheckIn) => day.check_in(e.captured_at, site),
+        (true, EventKind::CheckOut) => day.check_out(e.captured_at, site),
+        // A rejection has exactly one deciding reason: the first.
+        (false, _) => match e.reasons.first() {
+            Some(reason) => day.reject(*reason),
+            None => return Err(Error::invalid("reasons", "a rejection names its reason")),
+        },
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};
-use super::sync::{ImportBounds, import};
+use super::sync::{ImportBounds, ImportOptions, import};
 use crate::device::{
     DeviceCredential, EnrolledDevice, EnrolmentCode, MAX_CODE_VALID_MIN, Platform,
     check_public_key, new_device_token, new_enrolment_code, normalise_code, secret_digest,
@@ -28,6 +28,8 @@ use crate::wire::{DecisionNotice, EnrolRequest};
 pub struct ReceivedBatch {
     pub device_id: String,
     pub accepted_to_seq: i64,
+    /// The batch's format version (2 may carry retained coordinates).
+    pub version: u32,
     pub report: ImportReport,
 }
 
@@ -52,6 +54,7 @@ impl Store {
         let code = new_enrolment_code();
         let expires_at = from_unix("expires_at", now.timestamp() + valid_min * 60)?;
         self.write(|tx| {
+            mark_server(tx, now)?;
             tx.execute(
                 "INSERT INTO enrolment_codes (code_digest, agent, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -229,14 +232,20 @@ impl Store {
             }
             .into());
         }
-        let bounds = ImportBounds::of(&self.rules())?;
+        let rules = self.rules();
+        let options = ImportOptions {
+            bounds: ImportBounds::of(&rules)?,
+            rules: &rules,
+            bound_agent: Some(&device.agent),
+            keep_locations: true,
+        };
         let report = self.write(|tx| {
             // Revoked between the check above and now: refuse inside the
             // transaction too.
             if credential(tx, token.unwrap_or_default())?.revoked {
                 return Err(DeviceError::Revoked(device.device_id.clone()).into());
             }
-            let report = import(tx, &batch, now, bounds, &|_| {})?;
+            let report = import(tx, &batch, now, &options, &|_| {})?;
             tx.execute(
                 "UPDATE enrolled_devices SET last_sync_at = ?2 WHERE device_id = ?1",
                 (&device.device_id, now.timestamp()),
@@ -251,6 +260,7 @@ impl Store {
         Ok(ReceivedBatch {
             device_id: device.device_id,
             accepted_to_seq,
+            version: batch.version,
             report,
         })
     }
@@ -317,6 +327,25 @@ fn credential(tx: &Transaction<'_>, token: &str) -> Result<DeviceCredential> {
     })
     .optional()?
     .ok_or_else(|| DeviceError::UnknownDevice.into())
+}
+
+/// Records that this store is a server's (`fieldcheck-server` serves it,
+/// or it mints enrolment codes): it then keeps the coordinates devices
+/// send under its own flags (PRODUCT.md §12.2).
+pub(super) fn mark_server(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('server_since', ?1)",
+        [now.timestamp().to_string()],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Marks this store as a server's (see [`mark_server`]); called by
+    /// `fieldcheck-server` when it opens its store.
+    pub fn serve_as_server(&self, now: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| mark_server(tx, now))
+    }
 }
 
 /// Codes older than a day past their expiry are of no use to anyone.

@@ -22,7 +22,7 @@ use chrono_tz::Tz;
 
 use super::month::Month;
 use crate::audit::AuditFlag;
-use crate::chain::Hash;
+use super::chain::ChainMemo;
 use crate::device_clock::DeviceClock;
 use crate::evaluation::AgentContext;
 
@@ -62,8 +62,9 @@ pub(super) struct WriterMemo {
 /// the summary.
 #[derive(Default)]
 pub(super) struct EventMemo {
-    /// The last ledger row: its seq and hash.
-    pub chain_head: Option<(i64, Hash)>,
+    /// The last ledger row (its seq and hash) and the agent the store is
+    /// enrolled for.
+    pub chain: ChainMemo,
     /// Per agent, the month row last written and its key.
     pub months: HashMap<String, (i64, Month)>,
     /// Site ids interned in `summary_sites`.

@@ -8,11 +8,14 @@
 
 mod attendance;
 mod audit;
+mod binding;
 mod chain;
+mod config;
 mod connection;
 mod consent;
 mod days;
 mod devices;
+mod feed;
 mod leads;
 mod location_views;
 mod memo;
@@ -34,6 +37,7 @@ mod synced;
 mod synthetic;
 mod users;
 mod verify;
+mod verify_imports;
 
 use std::path::Path;
 
@@ -55,6 +59,7 @@ pub use retention::PurgeReport;
 pub use sessions::SignIn;
 pub use sites::ImportSummary;
 pub use synced::SyncedRecord;
+pub use verify::VerifyStatus;
 #[cfg(any(test, feature = "synthetic"))]
 pub use synthetic::SyntheticAttendance;
 

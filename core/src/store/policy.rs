@@ -7,8 +7,10 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::chain;
 use super::connection::Store;
+use super::{chain, feed};
+use crate::chain::new_salt;
+use crate::config_feed::{ConfigBody, controller_digest};
 use crate::error::{Error, Result};
 use crate::policy::{self, PolicyVersion};
 use crate::receipt::{ReceiptContext, consent_receipt};
@@ -20,6 +22,9 @@ const COLUMNS: &str = "id, seq, version, requires_renewal, published_at, actor_i
 /// `meta` key of the receipt controller settings (JSON of
 /// [`ReceiptContext`]).
 pub const RECEIPT_CONTROLLER_KEY: &str = "receipt_controller";
+/// `meta` key of the salt of the controller setting's digest (hex), which
+/// the configuration feed carries instead of the setting.
+const RECEIPT_CONTROLLER_SALT_KEY: &str = "receipt_controller_salt";
 
 impl Store {
     /// Publishes a privacy-policy version (admins only). Versions are
@@ -36,6 +41,7 @@ impl Store {
         actor.must_be_admin()?;
         validate_id("policy_version", version)?;
         self.write(|tx| {
+            feed::refuse_if_enrolled(tx, "the privacy-policy versions")?;
             let exists: bool = tx
                 .prepare_cached("SELECT EXISTS (SELECT 1 FROM policy_versions WHERE version = ?1)")?
                 .query_row([version], |r| r.get(0))?;
@@ -67,6 +73,7 @@ impl Store {
                 published.published_by.id,
                 published.published_by.role.as_str(),
             ])?;
+            feed::append_global(tx, &ConfigBody::Policy(published.clone()))?;
             log::info!(
                 "privacy policy {} published{}",
                 published.id,
@@ -95,8 +102,12 @@ impl Store {
     pub fn set_receipt_context(&self, actor: &Actor, ctx: &ReceiptContext) -> Result<()> {
         actor.must_be_admin()?;
         ctx.validate()?;
-        let json = serde_json::to_string(ctx)?;
-        self.set_meta(actor, RECEIPT_CONTROLLER_KEY, &json)
+        let salt = new_salt();
+        self.write(|tx| {
+            feed::refuse_if_enrolled(tx, "the receipts' controller")?;
+            write_controller(tx, Some((ctx, &salt)))?;
+            feed::append_global(tx, &ConfigBody::Controller(controller_digest(ctx, &salt)))
+        })
     }
 
     /// The stored receipt controller, if an admin has set one.
@@ -123,10 +134,58 @@ impl Store {
     }
 }
 
-/// Published versions in publication order.
+/// Stores the controller setting with the salt of its digest, or removes
+/// it (`None`), in the caller's transaction.
+pub(super) fn write_controller(
+    tx: &Transaction<'_>,
+    setting: Option<(&ReceiptContext, &[u8])>,
+) -> Result<()> {
+    let mut put = tx.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?;
+    match setting {
+        Some((ctx, salt)) => {
+            put.execute((RECEIPT_CONTROLLER_KEY, serde_json::to_string(ctx)?))?;
+            put.execute((RECEIPT_CONTROLLER_SALT_KEY, hex::encode(salt)))?;
+        }
+        None => {
+            tx.execute(
+                "DELETE FROM meta WHERE key IN (?1, ?2)",
+                (RECEIPT_CONTROLLER_KEY, RECEIPT_CONTROLLER_SALT_KEY),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The stored controller setting and the salt of its digest (a setting
+/// stored before v11 gets its salt in the upgrade).
+pub(super) fn stored_controller(tx: &Transaction<'_>) -> Result<Option<(ReceiptContext, Vec<u8>)>> {
+    let get = |key: &str| -> Result<Option<String>> {
+        Ok(tx
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    };
+    let Some(text) = get(RECEIPT_CONTROLLER_KEY)? else {
+        return Ok(None);
+    };
+    let ctx: ReceiptContext = serde_json::from_str(&text)
+        .map_err(|e| Error::Corrupt(format!("stored receipt controller is unreadable: {e}")))?;
+    let salt = match get(RECEIPT_CONTROLLER_SALT_KEY)? {
+        Some(hex_salt) => hex::decode(hex_salt)
+            .map_err(|e| Error::Corrupt(format!("stored controller salt: {e}")))?,
+        None => Vec::new(),
+    };
+    Ok(Some((ctx, salt)))
+}
+
+/// Published versions in force, in publication order (on an enrolled
+/// device, its server's).
 pub(super) fn published(tx: &Transaction<'_>) -> Result<Vec<PolicyVersion>> {
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM policy_versions ORDER BY seq"
+        "SELECT {COLUMNS} FROM policies_in_force ORDER BY seq"
     ))?;
     let rows = stmt.query_map([], |r| Ok(from_row(r)))?;
     rows.map(|r| r?).collect()

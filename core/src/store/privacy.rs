@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::connection::Store;
 use super::restriction::{append_restriction, load_entry};
 use super::synced::{self, SyncedRecord};
-use super::{attendance, chain, leads, review};
+use super::{attendance, chain, feed, leads, review};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::audit::AuditFlag;
 use crate::consent::ConsentEntry;
@@ -122,6 +122,7 @@ impl Store {
             RequestKind::LiftRestriction
         };
         self.write(|tx| {
+            feed::refuse_if_enrolled(tx, "restrictions of processing")?;
             if subject.kind == SubjectKind::Lead {
                 let exists: bool = tx
                     .prepare_cached("SELECT EXISTS (SELECT 1 FROM leads WHERE id = ?1)")?
@@ -131,7 +132,8 @@ impl Store {
                 }
             }
             let request = log_in(tx, actor, subject, kind, now)?;
-            let entry = append_restriction(tx, actor, &subject.id, restricted, now)?;
+            let agent = subject.kind == SubjectKind::Agent;
+            let entry = append_restriction(tx, actor, &subject.id, restricted, agent, now)?;
             let request = complete_in(tx, actor, &request.id, now)?;
             Ok((entry, request))
         })
@@ -603,6 +605,9 @@ impl Store {
                             "DELETE FROM retained_locations WHERE event_id IN (
                                SELECT id FROM attendance_events WHERE agent = ?1)",
                             [agent],
+                        )? + tx.execute(
+                            "DELETE FROM sync_retained_locations WHERE agent = ?1",
+                            [agent],
                         )?,
                     });
                     erased.push(Erased {
@@ -616,6 +621,10 @@ impl Store {
                         category: "flag_reasons",
                         count: tx.execute(
                             "UPDATE audit_flags SET reason = NULL, reason_salt = NULL
+                             WHERE scope = 'agent' AND scope_id = ?1 AND reason IS NOT NULL",
+                            [agent],
+                        )? + tx.execute(
+                            "UPDATE applied_flags SET reason = NULL, reason_salt = NULL
                              WHERE scope = 'agent' AND scope_id = ?1 AND reason IS NOT NULL",
                             [agent],
                         )?,

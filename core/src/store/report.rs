@@ -675,8 +675,8 @@ fn hidden_subjects(tx: &Transaction<'_>, actor: &Actor) -> Result<HashSet<String
         return Ok(HashSet::new());
     }
     let mut stmt = tx.prepare_cached(
-        "SELECT subject FROM restriction_log r WHERE restricted = 1
-           AND seq = (SELECT MAX(seq) FROM restriction_log s WHERE s.subject = r.subject)",
+        "SELECT subject FROM restrictions_in_force r WHERE restricted = 1
+           AND seq = (SELECT MAX(seq) FROM restrictions_in_force s WHERE s.subject = r.subject)",
     )?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction};
 use uuid::Uuid;
 
-use super::chain;
 use super::connection::Store;
+use super::{chain, feed};
+use crate::config_feed::ConfigBody;
 use crate::error::{Error, Result};
 use crate::privacy::RestrictionEntry;
 use crate::time::{from_unix, whole_second};
@@ -25,7 +26,13 @@ impl Store {
     ) -> Result<RestrictionEntry> {
         actor.must_be_admin()?;
         validate_id("subject", subject)?;
-        self.write(|tx| append_restriction(tx, actor, subject, restricted, now))
+        self.write(|tx| {
+            feed::refuse_if_enrolled(tx, "restrictions of processing")?;
+            // An agent's restriction flows down to their devices; a lead's
+            // customer has none.
+            let agent = !is_known_lead(tx, subject)?;
+            append_restriction(tx, actor, subject, restricted, agent, now)
+        })
     }
 
     pub fn is_restricted(&self, subject: &str) -> Result<bool> {
@@ -33,13 +40,25 @@ impl Store {
     }
 }
 
+/// Whether `id` is a lead this store holds (its own or imported).
+pub(super) fn is_known_lead(tx: &Transaction<'_>, id: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM leads WHERE id = ?1)
+                 OR EXISTS (SELECT 1 FROM sync_leads WHERE lead_id = ?1)",
+        )?
+        .query_row([id], |r| r.get(0))?)
+}
+
 /// Appends one restriction entry inside the caller's transaction (the
-/// caller checks the actor and the subject id).
+/// caller checks the actor and the subject id), and for an agent the
+/// change of their configuration feed.
 pub(super) fn append_restriction(
     tx: &Transaction<'_>,
     actor: &Actor,
     subject: &str,
     restricted: bool,
+    subject_is_agent: bool,
     now: DateTime<Utc>,
 ) -> Result<RestrictionEntry> {
     let entry = chain::append_event(tx, |seq| {
@@ -65,13 +84,17 @@ pub(super) fn append_restriction(
         entry.actor.id,
         entry.actor.role.as_str(),
     ])?;
+    if subject_is_agent {
+        feed::append(tx, subject, &ConfigBody::Restriction(entry.clone()))?;
+    }
     Ok(entry)
 }
 
 pub(super) fn is_restricted(tx: &Transaction<'_>, subject: &str) -> Result<bool> {
     Ok(tx
         .prepare_cached(
-            "SELECT restricted FROM restriction_log WHERE subject = ?1 ORDER BY seq DESC LIMIT 1",
+            "SELECT restricted FROM restrictions_in_force WHERE subject = ?1
+             ORDER BY seq DESC LIMIT 1",
         )?
         .query_row([subject], |r| r.get::<_, bool>(0))
         .optional()?

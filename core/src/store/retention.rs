@@ -59,6 +59,9 @@ impl Store {
                 retained_locations: tx.execute(
                     "DELETE FROM retained_locations WHERE retain_until < ?1",
                     [now.timestamp()],
+                )? + tx.execute(
+                    "DELETE FROM sync_retained_locations WHERE retain_until < ?1",
+                    [now.timestamp()],
                 )?,
                 enrolment_codes: super::devices::purge_spent_codes(tx, now)?,
                 ..PurgeReport::default()
@@ -130,6 +133,13 @@ impl Store {
                 consents_before,
             )?;
             report.anchored_events = fold_purged_prefix(tx, now)?;
+            // Summary months up to here may still count purged days
+            // (`verify` leaves them out).
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('attendance_purged_before', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [events_before.timestamp().to_string()],
+            )?;
             Ok(report)
         })?;
         report.imported_events = self.purge_imported(actor, now)?;

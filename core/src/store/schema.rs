@@ -6,10 +6,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use crate::error::{Error, Result};
 use crate::rules::Rules;
 
-use super::{days, synced};
+use super::{config, days, synced};
 
 /// Bump together with a new `UPGRADES` entry.
-pub const VERSION: u32 = 10;
+pub const VERSION: u32 = 11;
 
 /// The version `sql/create.sql` creates; a new store then runs the upgrade
 /// scripts above it, so each later table is written down once.
@@ -31,6 +31,7 @@ const UPGRADES: &[(u32, &str)] = &[
     (8, include_str!("sql/upgrade_v8.sql")),
     (9, include_str!("sql/upgrade_v9.sql")),
     (10, include_str!("sql/upgrade_v10.sql")),
+    (11, include_str!("sql/upgrade_v11.sql")),
 ];
 
 /// Creates a new store or upgrades an older one. A file that is not ours,
@@ -108,6 +109,12 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
         // v10 folds imported lead activity, transactions and reviews.
         synced::rebuild_all(tx)?;
     }
+    if from < 11 {
+        // v11 brought the configuration feeds: one change per setting a
+        // store already holds.
+        config::derive_feeds(tx)?;
+        synced::index_all_subjects(tx)?;
+    }
     #[cfg(test)]
     if fail_derive::ARMED.with(|armed| armed.get()) {
         return Err(Error::Io(std::io::Error::other(
@@ -116,6 +123,22 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
     }
     Ok(())
 }
+
+/// Takes a current store back to v10 (tests of the v11 upgrade and of
+/// earlier ones that rewind further): everything v11 added, removed.
+#[cfg(test)]
+pub(crate) const UNDO_V11: &str = "
+    DROP VIEW flags_in_force; DROP VIEW policies_in_force; DROP VIEW restrictions_in_force;
+    DROP TABLE config_feed; DROP TABLE config_state; DROP TABLE applied_flags;
+    DROP TABLE applied_flag_ends; DROP TABLE applied_policy_versions;
+    DROP TABLE applied_restrictions; DROP TABLE config_applied;
+    DROP TABLE sync_retained_locations; DROP TABLE sync_subjects; DROP TABLE verify_status;
+    ALTER TABLE server_link DROP COLUMN config_cursor;
+    ALTER TABLE sync_events DROP COLUMN purged_at;
+    ALTER TABLE sync_devices DROP COLUMN verified_seq;
+    ALTER TABLE sync_devices DROP COLUMN verified_at;
+    DELETE FROM meta WHERE key IN ('receipt_controller_salt', 'server_since');
+    PRAGMA user_version = 10;";
 
 /// Test hook: makes the next upgrade fail after its derived data is written
 /// (on this thread), to prove the upgrade is one transaction.

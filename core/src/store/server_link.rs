@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};
+use crate::config_feed::AppliedConfig;
 use crate::device::ServerLink;
 use crate::device_clock::DeviceClock;
 use crate::error::{Error, Result};
@@ -16,7 +17,7 @@ use crate::sync::{SyncBatch, SyncStatus};
 use crate::sync_client::DeviceStore;
 use crate::time::{format_rfc3339, from_unix, parse_date, parse_rfc3339};
 use crate::types::{Actor, validate_id};
-use crate::wire::DecisionNotice;
+use crate::wire::{ConfigAnswer, DecisionNotice};
 
 impl Store {
     /// The server this store is enrolled with, if any.
@@ -24,23 +25,26 @@ impl Store {
         self.read(|tx| {
             tx.query_row(
                 "SELECT server_url, agent, device_token, signing_key, enrolled_at,
-                        clock_offset_ms, decisions_cursor FROM server_link",
+                        clock_offset_ms, decisions_cursor, config_cursor FROM server_link",
                 [],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<Vec<u8>>>(3)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<Vec<u8>>>(3)?,
+                        ),
                         r.get::<_, i64>(4)?,
                         r.get::<_, i64>(5)?,
                         r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<String>>(7)?,
                     ))
                 },
             )
             .optional()?
             .map(
-                |(server_url, agent, device_token, signing_key, at, offset, cursor)| {
+                |((server_url, agent, device_token, signing_key), at, offset, cursor, config)| {
                     Ok(ServerLink {
                         server_url,
                         agent,
@@ -49,6 +53,7 @@ impl Store {
                         enrolled_at: from_unix("enrolled_at", at)?,
                         clock_offset_ms: offset,
                         decisions_cursor: cursor,
+                        config_cursor: config,
                     })
                 },
             )
@@ -57,15 +62,16 @@ impl Store {
     }
 
     /// Records an enrolment (replacing an earlier one: a device belongs to
-    /// one server at a time). Pulled decisions of an earlier link stay.
+    /// one server at a time). Pulled decisions of an earlier link stay; the
+    /// configuration in force stays until the first pull replaces it.
     pub fn link_server(&self, link: &ServerLink) -> Result<()> {
         validate_id("agent", &link.agent)?;
         self.write(|tx| {
             tx.execute("DELETE FROM server_link", [])?;
             tx.execute(
                 "INSERT INTO server_link (singleton, server_url, agent, device_token, signing_key,
-                   enrolled_at, clock_offset_ms, decisions_cursor)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                   enrolled_at, clock_offset_ms, decisions_cursor, config_cursor)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 rusqlite::params![
                     link.server_url,
                     link.agent,
@@ -74,11 +80,13 @@ impl Store {
                     link.enrolled_at.timestamp(),
                     link.clock_offset_ms,
                     link.decisions_cursor,
+                    link.config_cursor,
                 ],
             )?;
             Ok(())
         })
     }
+
 
     /// Keeps the offset between the server's clock and this device's,
     /// measured when an answer arrived.
@@ -196,8 +204,19 @@ impl DeviceStore for Store {
     fn note_server_time(&self, server_time: &str, local_now: DateTime<Utc>) -> Result<i64> {
         Store::note_server_time(self, server_time, local_now)
     }
-    fn outbox_from(&self, from_seq: Option<i64>, limit: usize) -> Result<SyncBatch> {
-        self.sync_pending_from(&sync_client_actor(), from_seq, limit)
+    fn outbox_from(
+        &self,
+        from_seq: Option<i64>,
+        limit: usize,
+        with_locations: bool,
+    ) -> Result<SyncBatch> {
+        self.sync_pending_with(&sync_client_actor(), from_seq, limit, with_locations)
+    }
+    fn outbox_problem_for(&self, agent: &str) -> Result<Option<String>> {
+        Store::outbox_problem_for(self, agent)
+    }
+    fn apply_config(&self, answer: &ConfigAnswer, now: DateTime<Utc>) -> Result<AppliedConfig> {
+        Store::apply_config(self, answer, now)
     }
     fn outbox_status(&self) -> Result<SyncStatus> {
         self.sync_status(&sync_client_actor())

@@ -1,10 +1,11 @@
 //! Settings kept in the store's `meta` table: the rules (PRODUCT.md §3
 //! defaults, tuned by admins) and other named values.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use super::connection::Store;
-use super::days;
+use super::{days, feed};
+use crate::config_feed::ConfigBody;
 use crate::error::{Error, Result};
 use crate::rules::Rules;
 use crate::types::Actor;
@@ -16,20 +17,11 @@ impl Store {
     pub fn set_rules(&self, actor: &Actor, rules: Rules) -> Result<()> {
         actor.must_be_admin()?;
         rules.validate()?;
-        let json = serde_json::to_string(&rules)?;
-        let zone_changed = self.rules().time_zone != rules.time_zone;
-        let zone = days::parse_zone(&rules.time_zone)?;
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (RULES_KEY, &json),
-            )?;
-            // Agents without a shift count days in the default zone.
-            if zone_changed {
-                days::rebuild_all(tx, zone)?;
-            }
-            Ok(())
+            feed::refuse_if_enrolled(tx, "the rules")?;
+            let before = stored_rules(tx)?.unwrap_or_default();
+            write_rules(tx, &rules, before.time_zone != rules.time_zone)?;
+            feed::append_global(tx, &ConfigBody::Rules(rules.clone()))
         })?;
         if let Ok(mut slot) = self.rules.write() {
             *slot = rules;
@@ -57,6 +49,53 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+}
+
+/// Stores `rules` (and recomputes the days of agents without a shift when
+/// the default zone changed), in the caller's transaction; `None` goes
+/// back to the defaults. The caller refreshes [`Store::rules`] after the
+/// commit (`Store::reload_rules`).
+pub(super) fn write_rules(tx: &Transaction<'_>, rules: &Rules, zone_changed: bool) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (RULES_KEY, serde_json::to_string(rules)?),
+    )?;
+    // Agents without a shift count days in the default zone.
+    if zone_changed {
+        days::rebuild_all(tx, days::parse_zone(&rules.time_zone)?)?;
+    }
+    Ok(())
+}
+
+/// The rules as stored, `None` when never set (the defaults apply).
+pub(super) fn stored_rules(tx: &Transaction<'_>) -> Result<Option<Rules>> {
+    let json: Option<String> = tx
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([RULES_KEY], |r| r.get(0))
+        .optional()?;
+    json.map(|text| {
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Corrupt(format!("stored rules are unreadable: {e}")))
+    })
+    .transpose()
+}
+
+/// Back to the default rules (a device's server has none set).
+pub(super) fn clear_rules(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute("DELETE FROM meta WHERE key = ?1", [RULES_KEY])?;
+    Ok(())
+}
+
+impl Store {
+    /// Reads the rules again after a transaction that changed them.
+    pub(super) fn reload_rules(&self) -> Result<()> {
+        let rules = self.read(|tx| Ok(stored_rules(tx)?.unwrap_or_default()))?;
+        if let Ok(mut slot) = self.rules.write() {
+            *slot = rules;
+        }
+        Ok(())
     }
 }
 

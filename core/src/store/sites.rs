@@ -8,6 +8,8 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::connection::Store;
+use super::feed;
+use crate::config_feed::{ConfigBody, SiteRow};
 use crate::error::{Error, Result};
 use crate::geofence::SiteIndex;
 use crate::geofence::{GeoPoint, Site, parse_sites, sites_to_geojson};
@@ -32,6 +34,7 @@ impl Store {
         actor.must_be_admin()?;
         let sites = parse_sites(geojson)?;
         let summary = self.write(|tx| {
+            feed::refuse_if_enrolled(tx, "the sites")?;
             let mut summary = ImportSummary {
                 added: 0,
                 replaced: 0,
@@ -61,6 +64,9 @@ impl Store {
                     now.timestamp(),
                 ))?;
             }
+            drop((upsert, exists));
+            // Phones need the list, not a diff.
+            feed::append_global(tx, &ConfigBody::Sites(site_rows(tx)?))?;
             Ok(summary)
         })?;
         self.invalidate_sites();
@@ -82,6 +88,41 @@ impl Store {
     pub fn export_sites(&self) -> Result<String> {
         Ok(sites_to_geojson(&self.sites()?))
     }
+}
+
+/// Every stored site as the configuration feed carries it, by id.
+pub(super) fn site_rows(tx: &Transaction<'_>) -> Result<Vec<SiteRow>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT id, feature, ref_lat, ref_lon FROM sites ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(SiteRow {
+            id: r.get(0)?,
+            feature: r.get(1)?,
+            ref_lat: r.get(2)?,
+            ref_lon: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Replaces every stored site with `rows` (a device applying its server's
+/// list), each checked to be a site this build can read.
+pub(super) fn replace_all(tx: &Transaction<'_>, rows: &[SiteRow], now: i64) -> Result<()> {
+    tx.execute("DELETE FROM sites", [])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO sites (id, name, feature, ref_lat, ref_lon, imported_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for row in rows {
+        let site = Site::from_feature_json(&row.feature).map_err(|e| {
+            Error::invalid("sites", format!("site {} is unreadable: {e}", row.id))
+        })?;
+        if site.id != row.id {
+            return Err(Error::invalid("sites", format!("site {} names itself {}", row.id, site.id)));
+        }
+        insert.execute((&row.id, &site.name, &row.feature, row.ref_lat, row.ref_lon, now))?;
+    }
+    Ok(())
 }
 
 pub(super) fn load_all(tx: &Transaction<'_>) -> Result<Vec<Site>> {

@@ -20,7 +20,10 @@ use rusqlite::{OptionalExtension, Transaction};
 use serde::Deserialize;
 
 use super::connection::Store;
-use super::{chain, days, synced, verify};
+use super::binding::StoreHoldings;
+use super::{attendance, audit, chain, days, synced, verify};
+use crate::binding::Binding;
+use crate::error::DeviceError;
 use crate::attendance::AttendanceEvent;
 use crate::chain::{GENESIS, Hash, link};
 use crate::device_clock::skew_suspected;
@@ -28,9 +31,10 @@ use crate::error::{Error, Result};
 use crate::rules::Rules;
 use crate::sync::{
     AckReport, BATCH_FORMAT, BATCH_VERSION, CheckedBatch, CheckedEvent, DeviceState, ImportReport,
-    MAX_BATCH_EVENTS, SyncAnchor, SyncBatch, SyncError, SyncEvent, SyncStatus,
+    MAX_BATCH_EVENTS, RetainedWire, SyncAnchor, SyncBatch, SyncError, SyncEvent, SyncStatus,
 };
 use crate::types::{Actor, validate_id};
+
 
 const DEVICE_ID_KEY: &str = "device_id";
 const ACKED_KEY: &str = "sync_acked_seq";
@@ -70,6 +74,20 @@ impl Store {
         actor: &Actor,
         from_seq: Option<i64>,
         limit: usize,
+    ) -> Result<SyncBatch> {
+        self.sync_pending_with(actor, from_seq, limit, false)
+    }
+
+    /// [`Store::sync_pending_from`], with each attendance event's retained
+    /// coordinates beside it when `with_locations` (`sync pending
+    /// --with-locations`, which is what `sync push` sends to its server):
+    /// the only way coordinates ever leave a device (PRODUCT.md §12.2).
+    pub fn sync_pending_with(
+        &self,
+        actor: &Actor,
+        from_seq: Option<i64>,
+        limit: usize,
+        with_locations: bool,
     ) -> Result<SyncBatch> {
         actor.may_supervise()?;
         if limit == 0 || limit > MAX_BATCH_EVENTS {
@@ -139,6 +157,12 @@ impl Store {
                         )
                     }
                 };
+                let retained = match &canonical {
+                    Some(_) if with_locations && event_type == AttendanceEvent::EVENT_TYPE => {
+                        attendance::load_retained(tx, &event_id)?.map(|r| RetainedWire::of(&r))
+                    }
+                    _ => None,
+                };
                 events.push(SyncEvent {
                     seq,
                     event_type,
@@ -146,6 +170,7 @@ impl Store {
                     prev_hash: hex::encode(prev_hash),
                     hash: hex::encode(hash),
                     canonical,
+                    retained,
                 });
                 previous = Some(hash);
             }
@@ -162,6 +187,40 @@ impl Store {
                 }),
                 events,
             })
+        })
+    }
+
+    /// The first unacknowledged event of the outbox that a server would
+    /// refuse from a device enrolled for `agent` (PRODUCT.md §12.2),
+    /// described, or `None`.
+    pub fn outbox_problem_for(&self, agent: &str) -> Result<Option<String>> {
+        validate_id("agent", agent)?;
+        let acked = self.read(acked_seq)?;
+        self.read(|tx| {
+            let mut binding = Binding::new(agent);
+            let mut stmt = tx.prepare(
+                "SELECT seq, event_type, event_id, purged_at FROM ledger WHERE seq > ?1 ORDER BY seq",
+            )?;
+            let mut rows = stmt.query([acked])?;
+            while let Some(r) = rows.next()? {
+                let (seq, event_type, event_id, purged): (i64, String, String, Option<i64>) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                let canonical = match purged {
+                    Some(_) => None,
+                    None => verify::canonical_of(tx, &event_type, &event_id)?
+                        .map(String::from_utf8)
+                        .transpose()
+                        .map_err(|_| Error::Corrupt("an event is not UTF-8".into()))?,
+                };
+                if let Some(why) =
+                    binding.judge(&event_type, canonical.as_deref(), &StoreHoldings(tx))?
+                {
+                    return Ok(Some(format!(
+                        "unsent event {seq} ({event_type} {event_id}) could not be pushed for that agent: {why}"
+                    )));
+                }
+            }
+            Ok(None)
         })
     }
 
@@ -258,13 +317,25 @@ impl Store {
             }
             for (device, seq) in &expired {
                 tx.prepare_cached(
-                    "UPDATE sync_events SET canonical = NULL WHERE device_id = ?1 AND seq = ?2",
+                    "UPDATE sync_events SET canonical = NULL, purged_at = ?3
+                     WHERE device_id = ?1 AND seq = ?2",
+                )?
+                .execute((device, seq, now.timestamp()))?;
+                tx.prepare_cached(
+                    "DELETE FROM sync_retained_locations WHERE device_id = ?1 AND seq = ?2",
                 )?
                 .execute((device, seq))?;
             }
             tx.execute(
                 "DELETE FROM sync_attendance WHERE captured_at < ?1",
                 [before],
+            )?;
+            // Summary months up to here may still count purged days
+            // (`verify` leaves them out).
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('attendance_purged_before', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [before.to_string()],
             )?;
             Ok(expired.len())
         })?;
@@ -304,8 +375,23 @@ impl Store {
                 "it comes from this store itself (its events are already here)",
             ));
         }
-        let bounds = ImportBounds::of(&self.rules())?;
-        let report = self.write(|tx| import(tx, &batch, now, bounds, progress))?;
+        let rules = self.rules();
+        let bounds = ImportBounds::of(&rules)?;
+        let report = self.write(|tx| {
+            // A batch from a device enrolled here speaks for its agent only,
+            // by file as over the wire; coordinates stay only on a server.
+            let bound: Option<String> = tx
+                .prepare_cached("SELECT agent FROM enrolled_devices WHERE device_id = ?1")?
+                .query_row([&batch.device_id], |r| r.get(0))
+                .optional()?;
+            let options = ImportOptions {
+                bounds,
+                rules: &rules,
+                bound_agent: bound.as_deref(),
+                keep_locations: is_server(tx)?,
+            };
+            import(tx, &batch, now, &options, progress)
+        })?;
         log::info!(
             "sync import: {} event(s) imported, {} replayed",
             report.imported,
@@ -417,14 +503,40 @@ impl ImportBounds {
     }
 }
 
+/// How an import treats what it receives.
+pub(super) struct ImportOptions<'a> {
+    pub bounds: ImportBounds,
+    pub rules: &'a Rules,
+    /// The agent the sending device is enrolled for on this store: every
+    /// new event is judged against it (`crate::binding`).
+    pub bound_agent: Option<&'a str>,
+    /// Keep retained coordinates under this store's own flags (a server),
+    /// or drop them all.
+    pub keep_locations: bool,
+}
+
+/// Whether this store is a server's: `fieldcheck-server` has served it, or
+/// it has minted enrolment codes or enrolled devices.
+pub(super) fn is_server(tx: &Transaction<'_>) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'server_since')
+                 OR EXISTS (SELECT 1 FROM enrolled_devices)
+                 OR EXISTS (SELECT 1 FROM enrolment_codes)",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Imports a checked batch received at `now` (the importer's clock).
 pub(super) fn import(
     tx: &Transaction<'_>,
     batch: &CheckedBatch,
     now: DateTime<Utc>,
-    bounds: ImportBounds,
+    options: &ImportOptions<'_>,
     progress: &dyn Fn(usize),
 ) -> Result<ImportReport> {
+    let bounds = options.bounds;
+    let mut binding = options.bound_agent.map(Binding::new);
     let device = batch.device_id.as_str();
     let mut report = ImportReport::default();
     let Some(first) = batch.events.first() else {
@@ -503,20 +615,51 @@ pub(super) fn import(
                 }
                 .into());
             }
+            if let Some(binding) = &mut binding
+                && let Some(reason) =
+                    binding.judge(&e.event_type, e.canonical.as_deref(), &StoreHoldings(tx))?
+            {
+                return Err(DeviceError::AgentMismatch {
+                    device: device.into(),
+                    agent: binding.agent().into(),
+                    seq: e.seq,
+                    event_type: e.event_type.clone(),
+                    event_id: e.event_id.clone(),
+                    reason,
+                }
+                .into());
+            }
             insert_event(tx, device, e, now)?;
             report.imported += 1;
             match &e.canonical {
                 None => report.purged_on_device += 1,
                 Some(canonical) if e.event_type == AttendanceEvent::EVENT_TYPE => {
-                    match fold_imported(tx, device, e, canonical, now, bounds, &mut zones)? {
-                        Folded::New { clock_skew } => {
+                    let folded = fold_imported(tx, device, e, canonical, now, bounds, &mut zones)?;
+                    match folded {
+                        Folded::New { clock_skew, .. } => {
                             report.attendance_folded += 1;
                             report.attendance_clock_skew += u64::from(clock_skew);
                         }
                         Folded::AlreadyHeld => report.attendance_duplicates += 1,
                     }
+                    if let Some(location) = &e.retained {
+                        let kept = match (&folded, options.keep_locations) {
+                            (Folded::New { event, .. }, true) => {
+                                keep_retained(tx, device, e.seq, event, location, now, options.rules)?
+                            }
+                            _ => false,
+                        };
+                        if kept {
+                            report.retained_kept += 1;
+                        } else {
+                            report.retained_dropped += 1;
+                        }
+                    }
                 }
-                Some(canonical) => synced::fold(tx, device, e.seq, &e.event_type, canonical)?,
+                Some(canonical) => {
+                    synced::fold(tx, device, e.seq, &e.event_type, canonical)?;
+                    synced::index_subjects(tx, device, e.seq, canonical)?;
+                }
             }
             last_seq = e.seq;
             last_hash = e.hash;
@@ -578,7 +721,10 @@ struct AttendanceFacts {
 enum Folded {
     /// Folded into its day; `clock_skew` when its recorded time is out of
     /// the importer's bounds.
-    New { clock_skew: bool },
+    New {
+        event: Box<AttendanceEvent>,
+        clock_skew: bool,
+    },
     /// This store already holds that event id: kept, not counted twice.
     AlreadyHeld,
 }
@@ -644,5 +790,61 @@ fn fold_imported(
     ])?;
     let tz = days::zone_cached(tx, zones, &event.agent, bounds.default_zone)?;
     days::fold(tx, tz, &days::DayInput::of(&event))?;
-    Ok(Folded::New { clock_skew })
+    Ok(Folded::New {
+        event: Box::new(event),
+        clock_skew,
+    })
+}
+
+/// Keeps a fix a device retained, if one of this server's own flags named
+/// with it covered the event (the agent or the event's site, at its
+/// capture, before the flag's end on this server), until the latest
+/// `retain_until` those flags give under this server's rules; returns
+/// whether it was kept. What is already past that is dropped.
+fn keep_retained(
+    tx: &Transaction<'_>,
+    device: &str,
+    seq: i64,
+    event: &AttendanceEvent,
+    location: &crate::attendance::RetainedLocation,
+    now: DateTime<Utc>,
+    rules: &Rules,
+) -> Result<bool> {
+    let mut covering = Vec::new();
+    for id in &location.flag_ids {
+        if let Some(flag) = audit::load_flag(tx, id)?
+            && flag.covers(&event.agent, event.site_id.as_deref(), location.captured_at)
+        {
+            covering.push(flag);
+        }
+    }
+    let Some(retain_until) = covering.iter().map(|f| f.retain_until(rules)).max() else {
+        return Ok(false);
+    };
+    if retain_until < now {
+        return Ok(false);
+    }
+    tx.prepare_cached(
+        "INSERT INTO sync_retained_locations (event_id, device_id, seq, agent, lat, lon,
+           accuracy_m, captured_at, flag_ids, salt, retain_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(rusqlite::params![
+        event.id,
+        device,
+        seq,
+        event.agent,
+        location.lat,
+        location.lon,
+        location.accuracy_m,
+        location.captured_at.timestamp(),
+        covering
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        location.salt,
+        retain_until.timestamp(),
+    ])?;
+    Ok(true)
 }

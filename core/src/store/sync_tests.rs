@@ -185,7 +185,7 @@ fn a_batch_carries_the_chain_and_imports_into_the_supervisors_reports() {
 
     let batch = a.store.sync_pending(&admin(), 1000).unwrap();
     assert_eq!(batch.format, "fieldcheck-sync");
-    assert_eq!(batch.version, 1);
+    assert_eq!(batch.version, crate::sync::BATCH_VERSION);
     assert_eq!(batch.device_id, device);
     assert_eq!(batch.from_seq, 1);
     // Two consents, six check-ins and -outs, one lead.
@@ -330,7 +330,7 @@ fn truncated_batches_are_refused() {
         let err = import(&b.store, &batch[..len]).unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{len}: {err:?}");
     }
-    let other_format = edit(&batch, |v| v["version"] = 2.into());
+    let other_format = edit(&batch, |v| v["version"] = 3.into());
     assert_eq!(
         import(&b.store, &other_format).unwrap_err().kind(),
         ErrorKind::InvalidInput
@@ -862,6 +862,7 @@ fn linked_device(offset: Duration, exchange_local: DateTime<Utc>) -> Device {
             enrolled_at: exchange_local,
             clock_offset_ms: 0,
             decisions_cursor: None,
+            config_cursor: None,
         })
         .unwrap();
     let server_time = crate::time::format_rfc3339(exchange_local + offset);
@@ -1355,6 +1356,7 @@ fn the_v10_upgrade_folds_sales_already_imported_in_its_transaction() {
     // Back to v9: the imported events are there, their fold is not.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(crate::store::schema::UNDO_V11).unwrap();
         conn.execute_batch(
             // Everything v10 added (its reviews rebuild reruns harmlessly).
             "DROP TABLE sync_leads; DROP TABLE sync_transactions; DROP TABLE sync_reviews;

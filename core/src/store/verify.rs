@@ -6,7 +6,14 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use super::chain::{anchor, to_hash};
 use super::connection::Store;
-use super::{attendance, audit, consent, leads, policy, privacy, restriction, review};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{
+    attendance, audit, config, consent, leads, policy, privacy, restriction, review,
+    verify_imports,
+};
+use crate::config_feed::ConfigApplied;
 use crate::attendance::AttendanceEvent;
 use crate::audit::{AuditFlag, FlagEnd};
 use crate::chain::{BrokenLink, GENESIS, VerifyReport, link};
@@ -17,6 +24,16 @@ use crate::policy::PolicyVersion;
 use crate::privacy::RestrictionEntry;
 use crate::privacy::{Request, RequestCompletion};
 use crate::review::Review;
+
+/// A recorded verification (`verify_status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyStatus {
+    #[serde(with = "crate::time::rfc3339")]
+    pub checked_at: DateTime<Utc>,
+    pub intact: bool,
+    pub events_checked: i64,
+    pub problem: Option<String>,
+}
 
 /// An event's canonical encoding, or the reason it cannot be trusted.
 enum Loaded {
@@ -43,6 +60,7 @@ fn load(tx: &Transaction<'_>, event_type: &str, id: &str) -> Result<Loaded> {
         PolicyVersion::EVENT_TYPE => policy::load_for_verify(tx, id)?,
         Request::EVENT_TYPE => privacy::request_for_verify(tx, id)?,
         RequestCompletion::EVENT_TYPE => privacy::completion_for_verify(tx, id)?,
+        ConfigApplied::EVENT_TYPE => config::applied_for_verify(tx, id)?,
         other => {
             return Err(Error::Corrupt(format!(
                 "ledger names an unknown event type {other:?}"
@@ -84,6 +102,7 @@ const EVENT_TABLES: &[(&str, &str)] = &[
     (PolicyVersion::EVENT_TYPE, "policy_versions"),
     (Request::EVENT_TYPE, "privacy_requests"),
     (RequestCompletion::EVENT_TYPE, "privacy_request_completions"),
+    (ConfigApplied::EVENT_TYPE, "config_applied"),
 ];
 
 impl Store {
@@ -98,6 +117,7 @@ impl Store {
                 intact: false,
                 events_checked: checked,
                 anchored_events: anchored as u64,
+                imported_events_checked: 0,
                 first_broken: Some(first_broken),
             };
             let mut stmt = tx.prepare(
@@ -116,6 +136,7 @@ impl Store {
                     event_type: Some(event_type.clone()),
                     event_id: Some(event_id.clone()),
                     problem,
+                    ..BrokenLink::default()
                 };
                 if seq != expected {
                     return Ok(report(checked, BrokenLink {
@@ -125,6 +146,7 @@ impl Store {
                         problem: format!(
                             "event {expected} is missing from the ledger (the next one is {seq})"
                         ),
+                        ..BrokenLink::default()
                     }));
                 }
                 if prev_hash != prev {
@@ -175,15 +197,81 @@ impl Store {
                         event_type: Some(event_type.to_string()),
                         event_id: Some(id),
                         problem: "event is not in the ledger (inserted outside the chain)".into(),
+                        ..BrokenLink::default()
                     }));
                 }
             }
+            // What devices sent, what was derived from it, and the
+            // configuration against its feeds.
+            let (imported, broken) = verify_imports::imported_chains(tx)?;
+            let broken = match broken {
+                Some(b) => Some(b),
+                None => match verify_imports::derived_rows(tx)? {
+                    Some(b) => Some(b),
+                    None => config::feeds_disagree(tx)?
+                        .map(|(table, row, problem)| verify_imports::row_break(&table, &row, problem)),
+                },
+            };
             Ok(VerifyReport {
-                intact: true,
+                intact: broken.is_none(),
                 events_checked: checked,
                 anchored_events: anchored as u64,
-                first_broken: None,
+                imported_events_checked: imported,
+                first_broken: broken,
             })
+        })
+    }
+
+    /// [`Store::verify`], keeping its result (when and what it found) for
+    /// the console's devices page; an intact result marks every imported
+    /// chain verified through its last event.
+    pub fn verify_and_record(&self, now: DateTime<Utc>) -> Result<VerifyReport> {
+        let report = self.verify()?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO verify_status (singleton, checked_at, intact, events_checked, problem)
+                 VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (singleton) DO UPDATE SET checked_at = excluded.checked_at,
+                   intact = excluded.intact, events_checked = excluded.events_checked,
+                   problem = excluded.problem",
+                rusqlite::params![
+                    now.timestamp(),
+                    report.intact,
+                    (report.events_checked + report.imported_events_checked) as i64,
+                    report.first_broken.as_ref().map(ToString::to_string),
+                ],
+            )?;
+            if report.intact {
+                tx.execute(
+                    "UPDATE sync_devices SET verified_seq = last_seq, verified_at = ?1",
+                    [now.timestamp()],
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(report)
+    }
+
+    /// The latest recorded verification, if any: when, intact or not, and
+    /// the problem it named.
+    pub fn last_verification(&self) -> Result<Option<VerifyStatus>> {
+        self.read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT checked_at, intact, events_checked, problem FROM verify_status",
+                    [],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?
+                .map(|(at, intact, events_checked, problem)| -> Result<VerifyStatus> {
+                    Ok(VerifyStatus {
+                        checked_at: crate::time::from_unix("checked_at", at)?,
+                        intact,
+                        events_checked,
+                        problem,
+                    })
+                })
+                .transpose()?)
         })
     }
 }

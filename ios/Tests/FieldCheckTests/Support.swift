@@ -67,6 +67,7 @@ func errorCode(_ error: FieldCheckError) -> String {
     case .SyncRefused: "sync_refused"
     case .ServerRefused: "server_refused"
     case .Unreachable: "unreachable"
+    case .ConfigRefused: "config_refused"
     }
 }
 

@@ -70,6 +70,7 @@ object Fixtures {
         is FieldCheckException.SyncRefused -> "sync_refused"
         is FieldCheckException.ServerRefused -> "server_refused"
         is FieldCheckException.Unreachable -> "unreachable"
+        is FieldCheckException.ConfigRefused -> "config_refused"
     }
 
     fun instant(text: String): Instant = OffsetDateTime.parse(text).toInstant()
