@@ -190,12 +190,21 @@ pub fn run(
     }
     let monday = last_full_week(now);
     let steps = plan(monday);
-
-    let store = Store::open(path)?;
     let bar = out.progress(steps.len() as u64, "simulating");
-    let sites = record(&store, monday, &steps, &|| bar.inc(1))?;
+    // With --via-server the server decides (sites, shifts, the flag, the
+    // reviews), each agent's phone is its own store enrolled with it, and
+    // the supervisor's reports come from the server's store.
+    let (report_path, sites, server) = if via_server {
+        let (sites, server) = through_server(path, monday, &steps, &|| bar.inc(1))?;
+        (std::path::PathBuf::from(&server.db), sites, Some(server))
+    } else {
+        let store = Store::open(path)?;
+        let sites = record(&store, monday, &steps, &|| bar.inc(1))?;
+        (path.to_path_buf(), sites, None)
+    };
     bar.finish_and_clear();
 
+    let store = Store::open(&report_path)?;
     let admin = admin();
     let events = store.events(&admin, &EventFilter::default())?;
     let week = ReportQuery {
@@ -204,16 +213,6 @@ pub fn run(
         agent: None,
     };
     let supervisor = Actor::supervisor(SUPERVISOR);
-    // With --via-server the week travels to a local fieldcheck-server like
-    // a phone's, and the supervisor's reports come from the server's store.
-    let server = match via_server {
-        true => Some(through_server(&store, path, now)?),
-        false => None,
-    };
-    let report_store = match &server {
-        Some(s) => Store::open(&s.db)?,
-        None => Store::open(path)?,
-    };
     let summary = Summary {
         db: path.display().to_string(),
         week: WeekRange {
@@ -223,8 +222,8 @@ pub fn run(
         sites: sites.added + sites.replaced,
         retained_fixes: events.iter().filter(|e| e.location_retained).count(),
         totals: totals(&events),
-        attendance: report_store.attendance_report(&supervisor, &week, now)?,
-        sales: report_store.sales_report(&supervisor, &week, now)?,
+        attendance: store.attendance_report(&supervisor, &week, now)?,
+        sales: store.sales_report(&supervisor, &week, now)?,
         flags: store.flags(&admin, None, now)?,
         verify: store.verify()?,
         server,
@@ -945,26 +944,102 @@ struct Summary {
 #[derive(Debug, Serialize)]
 struct ViaServer {
     url: String,
+    /// The server's store (the reports above are read from it).
     db: String,
-    device_id: String,
-    batches: u64,
+    /// One phone per agent, each its own store enrolled with the server.
+    devices: Vec<ViaDevice>,
+    /// Events all devices sent, in how many signed batches.
     events: u64,
-    acked_seq: i64,
-    /// `verify` on the server's store after the import.
+    batches: u64,
+    /// `verify` on the server's store afterwards: its own chain, every
+    /// imported chain and the rows derived from them.
     server_chain_intact: bool,
 }
 
-/// Batches of the demo's push: small enough to show several round trips.
-const DEMO_BATCH: usize = 50;
+#[derive(Debug, Serialize)]
+struct ViaDevice {
+    agent: &'static str,
+    device_id: String,
+    db: String,
+    events: u64,
+    batches: u64,
+    acked_seq: i64,
+    /// Configuration changes its pulls applied (sites, shifts, the flag).
+    config_changes: u64,
+}
 
-/// Starts `fieldcheck-server` (found beside this executable) on a fresh
-/// store next to the demo's, on 127.0.0.1 port 0; enrols the demo's store
-/// as a device, pushes its week through the HTTP API, and stops the server
-/// with SIGTERM (it drains and commits).
-fn through_server(store: &Store, path: &Path, now: DateTime<Utc>) -> Result<ViaServer, Error> {
+/// A phone of the demo: its store, key and sync totals.
+struct Phone {
+    agent: &'static str,
+    store: Store,
+    key: fieldcheck_core::device::SoftwareKey,
+    db: String,
+    events: u64,
+    batches: u64,
+    config_changes: u64,
+}
+
+/// The clock of a replayed week, shared by the demo's phones (as their
+/// device clock) and the server (through its `--clock-file`), so the
+/// server sees each event arrive when it was recorded.
+struct ReplayClock {
+    file: std::path::PathBuf,
+    now: std::sync::Mutex<DateTime<Utc>>,
+}
+
+impl ReplayClock {
+    fn set(&self, at: DateTime<Utc>) -> Result<(), Error> {
+        if let Ok(mut now) = self.now.lock() {
+            *now = at;
+        }
+        fs::write(&self.file, time::format_rfc3339(at))?;
+        Ok(())
+    }
+}
+
+impl fieldcheck_core::sync_client::SyncClock for ReplayClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.now.lock().map(|t| *t).unwrap_or_else(|_| Utc::now())
+    }
+    fn pause(&self, duration: std::time::Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+/// A file beside the demo's store: `{path}{suffix}`.
+fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
+/// A fresh demo store at `path` (a previous demo's is replaced).
+fn fresh_demo_store(path: &Path) -> Result<Store, Error> {
+    if previous_demo(path)? {
+        remove_store(path)?;
+    }
+    let store = Store::open(path)?;
+    store.set_meta(&admin(), DEMO_KEY, "1")?;
+    Ok(store)
+}
+
+/// The week through a real local `fieldcheck-server` (found beside this
+/// executable, on 127.0.0.1 port 0, its clock following the replay). The
+/// server's store holds the sites and shifts; each agent's phone enrols
+/// with its own one-time code and pulls them; the phones record their
+/// agent's calls and push after each, while the supervisor's acts (the
+/// security flag, the reviews) happen on the server, and every phone
+/// pulls after them. The server stops with SIGTERM (it drains and
+/// commits).
+fn through_server(
+    path: &Path,
+    monday: NaiveDate,
+    steps: &[Step],
+    progress: &dyn Fn(),
+) -> Result<(ImportSummary, ViaServer), Error> {
     use fieldcheck_core::Platform;
     use fieldcheck_core::device::SoftwareKey;
-    use fieldcheck_core::sync_client::{ShiftedClock, SyncClient};
+    use fieldcheck_core::sync_client::SyncClient;
     use std::io::BufRead;
 
     let exe = std::env::current_exe()?;
@@ -979,21 +1054,27 @@ fn through_server(store: &Store, path: &Path, now: DateTime<Utc>) -> Result<ViaS
             ),
         ));
     }
-    let mut server_db = path.as_os_str().to_owned();
-    server_db.push(".server.db");
-    let server_db = std::path::PathBuf::from(server_db);
-    if previous_demo(&server_db)? {
-        remove_store(&server_db)?;
+    let server_db = beside(path, ".server.db");
+    let server_store = fresh_demo_store(&server_db)?;
+    let imported_at = at_local(monday - Duration::days(7), JAKARTA, 9, 0);
+    let sites = server_store.import_sites(&admin(), SITES, imported_at)?;
+    set_shifts(&server_store, imported_at)?;
+    let start = steps.first().map_or(imported_at, |s| s.at) - Duration::hours(1);
+    let clock = ReplayClock {
+        file: beside(path, ".clock"),
+        now: std::sync::Mutex::new(start),
+    };
+    clock.set(start)?;
+    let mut codes = Vec::new();
+    for agent in AGENTS {
+        codes.push(server_store.create_enrolment_code(&admin(), agent.id, 60, start)?);
     }
-    let server_store = Store::open(&server_db)?;
-    server_store.set_meta(&admin(), DEMO_KEY, "1")?;
-    set_shifts(&server_store, now - Duration::days(28))?;
-    let code = server_store.create_enrolment_code(&admin(), AGENTS[0].id, 10, Utc::now())?;
-    drop(server_store);
 
     let mut child = std::process::Command::new(&server_bin)
         .arg("--db")
         .arg(&server_db)
+        .arg("--clock-file")
+        .arg(&clock.file)
         .args(["--listen", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -1018,27 +1099,106 @@ fn through_server(store: &Store, path: &Path, now: DateTime<Utc>) -> Result<ViaS
             "fieldcheck-server did not start",
         )));
     };
-    let pushed = (|| {
-        let key = SoftwareKey::generate();
-        let transport = crate::http::HttpTransport::new();
-        let clock = ShiftedClock::reading(now);
-        let client = SyncClient::new(store, &transport, &clock);
-        client.enrol(&url, &code.code, Platform::Cli, &key, Some(key.to_pkcs8()?), false)?;
-        client.push(&key, DEMO_BATCH)
+    let transport = crate::http::HttpTransport::new();
+    let week = (|| -> Result<Vec<Phone>, Error> {
+        let mut phones = Vec::new();
+        for (agent, code) in AGENTS.iter().zip(&codes) {
+            let db = beside(path, &format!(".{}.db", agent.id));
+            let store = fresh_demo_store(&db)?;
+            let key = SoftwareKey::generate();
+            let client = SyncClient::new(&store, &transport, &clock);
+            client.enrol(
+                &url,
+                &code.code,
+                Platform::Cli,
+                &key,
+                Some(key.to_pkcs8()?),
+                false,
+            )?;
+            // As the apps do: the server's sites and shift, at once.
+            let pulled = client.pull()?;
+            phones.push(Phone {
+                agent: agent.id,
+                store,
+                key,
+                db: db.display().to_string(),
+                events: 0,
+                batches: 0,
+                config_changes: pulled.config,
+            });
+        }
+        let mut leads = BTreeMap::new();
+        for step in steps {
+            clock.set(step.at)?;
+            match step_agent(&step.action) {
+                // A phone's own act, sent as soon as it is recorded.
+                Some(agent) => {
+                    let phone = phones
+                        .iter_mut()
+                        .find(|p| p.agent == agent)
+                        .ok_or_else(|| Error::NotFound(format!("demo agent {agent}")))?;
+                    apply(&phone.store, step, &mut leads)?;
+                    let pushed = SyncClient::new(&phone.store, &transport, &clock)
+                        .push(&phone.key, DEMO_BATCH)?;
+                    phone.events += pushed.events;
+                    phone.batches += pushed.batches;
+                }
+                // The supervisor's, on the server; the phones pull it.
+                None => {
+                    apply(&server_store, step, &mut leads)?;
+                    for phone in &mut phones {
+                        let pulled = SyncClient::new(&phone.store, &transport, &clock).pull()?;
+                        phone.config_changes += pulled.config;
+                    }
+                }
+            }
+            progress();
+        }
+        Ok(phones)
     })();
     stop(&mut child);
-    let report = pushed?;
+    let _ = fs::remove_file(&clock.file);
+    let phones = week?;
     let server_chain_intact = Store::open(&server_db)?.verify()?.intact;
-    Ok(ViaServer {
-        url,
-        db: server_db.display().to_string(),
-        device_id: store.device_id()?,
-        batches: report.batches,
-        events: report.events,
-        acked_seq: report.acked_seq,
-        server_chain_intact,
-    })
+    let mut devices = Vec::new();
+    for phone in phones {
+        devices.push(ViaDevice {
+            agent: phone.agent,
+            device_id: phone.store.device_id()?,
+            db: phone.db,
+            events: phone.events,
+            batches: phone.batches,
+            acked_seq: phone.store.sync_status(&admin())?.acked_seq,
+            config_changes: phone.config_changes,
+        });
+    }
+    Ok((
+        sites,
+        ViaServer {
+            url,
+            db: server_db.display().to_string(),
+            events: devices.iter().map(|d| d.events).sum(),
+            batches: devices.iter().map(|d| d.batches).sum(),
+            devices,
+            server_chain_intact,
+        },
+    ))
 }
+
+/// The agent whose phone makes a step, or `None` for the supervisor's.
+fn step_agent(action: &Action) -> Option<&'static str> {
+    match action {
+        Action::Consent { agent, .. }
+        | Action::Fix { agent, .. }
+        | Action::Lead { agent, .. }
+        | Action::Status { agent, .. }
+        | Action::Txn { agent, .. } => Some(agent),
+        Action::SecurityFlag { .. } | Action::Review { .. } => None,
+    }
+}
+
+/// Batches of the demo's push: small enough to show several round trips.
+const DEMO_BATCH: usize = 50;
 
 #[derive(Debug, Serialize)]
 struct WeekRange {
@@ -1173,12 +1333,11 @@ fn render(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     if let Some(v) = &s.server {
         writeln!(
             w,
-            "Via server {}: device {} sent {} event(s) in {} signed batch(es), acknowledged to {}; the reports above are the server's ({}, chain {}).",
+            "Via server {}: {} phones, one per agent, each enrolled with its own code, pulled the server's sites, shifts and flag, and sent {} event(s) in {} signed batch(es); the reports above are the server's ({}, chain {}).",
             v.url,
-            v.device_id,
+            v.devices.len(),
             v.events,
             v.batches,
-            v.acked_seq,
             v.db,
             if v.server_chain_intact {
                 "intact"
@@ -1186,6 +1345,13 @@ fn render(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
                 "BROKEN"
             }
         )?;
+        for d in &v.devices {
+            writeln!(
+                w,
+                "  {:<10} device {} ({}): {} event(s), acknowledged to {}, {} configuration change(s) pulled",
+                d.agent, d.device_id, d.db, d.events, d.acked_seq, d.config_changes
+            )?;
+        }
     }
     writeln!(
         w,
@@ -1195,6 +1361,11 @@ fn render(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
         s.week.to
     )?;
     match &s.verify.first_broken {
+        None if s.verify.imported_events_checked > 0 => writeln!(
+            w,
+            "Chain: intact, {} event(s) verified, and {} imported from the phones with every row derived from them.",
+            s.verify.events_checked, s.verify.imported_events_checked
+        ),
         None => writeln!(
             w,
             "Chain: intact, {} event(s) verified.",

@@ -136,7 +136,7 @@ fn a_devices_days_show_in_the_supervisors_report_and_a_replay_is_absorbed() {
     let batch = pending(&a, "1000");
     let parsed: Value = serde_json::from_str(&batch).unwrap();
     assert_eq!(parsed["format"], "fieldcheck-sync");
-    assert_eq!(parsed["version"], 1);
+    assert_eq!(parsed["version"], 2);
     assert_eq!(parsed["device_id"], device_id(&a).as_str());
     // Two consents, four check-ins and -outs, one lead.
     assert_eq!(parsed["events"].as_array().unwrap().len(), 7);

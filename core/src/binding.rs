@@ -173,7 +173,10 @@ impl<'a> Binding<'a> {
     fn lead_problem(&self, lead: &str, holdings: &dyn Holdings) -> Result<Option<String>> {
         Ok(match self.owner(lead, holdings)? {
             Some(owner) if owner == self.agent => None,
-            Some(owner) => Some(format!("lead {lead} is agent {owner}'s, not {}'s", self.agent)),
+            Some(owner) => Some(format!(
+                "lead {lead} is agent {owner}'s, not {}'s",
+                self.agent
+            )),
             None => Some(format!(
                 "it is about {lead}, which is neither agent {} nor one of their leads",
                 self.agent
@@ -185,9 +188,10 @@ impl<'a> Binding<'a> {
     /// purged on the device), never another agent's.
     fn foreign_lead(&self, lead: &str, holdings: &dyn Holdings) -> Result<Option<String>> {
         Ok(match self.owner(lead, holdings)? {
-            Some(owner) if owner != self.agent => {
-                Some(format!("lead {lead} is agent {owner}'s, not {}'s", self.agent))
-            }
+            Some(owner) if owner != self.agent => Some(format!(
+                "lead {lead} is agent {owner}'s, not {}'s",
+                self.agent
+            )),
             _ => None,
         })
     }
@@ -236,14 +240,24 @@ mod tests {
         );
         assert_eq!(judge(&mut b, "consent", json!({"subject": "ani"})), None);
         assert!(judge(&mut b, "consent", json!({"subject": "joko"})).is_some());
-        assert_eq!(judge(&mut b, "restriction", json!({"subject": "ani"})), None);
+        assert_eq!(
+            judge(&mut b, "restriction", json!({"subject": "ani"})),
+            None
+        );
         assert_eq!(
             judge(&mut b, "restriction", json!({"subject": "lead-of-ani"})),
             None
         );
         assert!(judge(&mut b, "restriction", json!({"subject": "lead-of-joko"})).is_some());
         assert!(judge(&mut b, "restriction", json!({"subject": "joko"})).is_some());
-        for never in ["review", "flag", "flag_end", "policy", "agent_name", "key_rotation"] {
+        for never in [
+            "review",
+            "flag",
+            "flag_end",
+            "policy",
+            "agent_name",
+            "key_rotation",
+        ] {
             let why = judge(&mut b, never, json!({"agent": "ani"})).unwrap();
             assert!(why.contains("never a device's"), "{never}: {why}");
         }
@@ -255,15 +269,21 @@ mod tests {
     #[test]
     fn leads_are_the_agents_own_including_one_created_in_the_same_run() {
         let mut b = Binding::new("ani");
-        let activity = |lead: &str, agent: &str, action: &str| {
-            json!({"lead_id": lead, "agent": agent, "action": action})
-        };
+        let activity = |lead: &str, agent: &str, action: &str| json!({"lead_id": lead, "agent": agent, "action": action});
         assert_eq!(
-            judge(&mut b, "lead_activity", activity("new-lead", "ani", "created")),
+            judge(
+                &mut b,
+                "lead_activity",
+                activity("new-lead", "ani", "created")
+            ),
             None
         );
         assert_eq!(
-            judge(&mut b, "transaction", json!({"agent": "ani", "lead_id": "new-lead"})),
+            judge(
+                &mut b,
+                "transaction",
+                json!({"agent": "ani", "lead_id": "new-lead"})
+            ),
             None
         );
         assert_eq!(
@@ -271,26 +291,44 @@ mod tests {
             None
         );
         assert!(
-            judge(&mut b, "lead_activity", activity("lead-of-joko", "ani", "updated")).is_some()
+            judge(
+                &mut b,
+                "lead_activity",
+                activity("lead-of-joko", "ani", "updated")
+            )
+            .is_some()
         );
         assert!(judge(&mut b, "lead_activity", activity("x", "joko", "created")).is_some());
         assert!(
-            judge(&mut b, "transaction", json!({"agent": "ani", "lead_id": "lead-of-joko"}))
-                .is_some()
+            judge(
+                &mut b,
+                "transaction",
+                json!({"agent": "ani", "lead_id": "lead-of-joko"})
+            )
+            .is_some()
         );
         assert_eq!(
-            judge(&mut b, "transaction", json!({"agent": "ani", "lead_id": null})),
+            judge(
+                &mut b,
+                "transaction",
+                json!({"agent": "ani", "lead_id": null})
+            ),
             None
         );
-        assert!(judge(&mut b, "transaction", json!({"agent": "joko", "lead_id": null})).is_some());
+        assert!(
+            judge(
+                &mut b,
+                "transaction",
+                json!({"agent": "joko", "lead_id": null})
+            )
+            .is_some()
+        );
     }
 
     #[test]
     fn requests_and_their_completions_follow_their_subject() {
         let mut b = Binding::new("ani");
-        let request = |id: &str, kind: &str, subject: &str| {
-            json!({"id": id, "subject_kind": kind, "subject": subject})
-        };
+        let request = |id: &str, kind: &str, subject: &str| json!({"id": id, "subject_kind": kind, "subject": subject});
         assert_eq!(
             judge(&mut b, "privacy_request", request("r1", "agent", "ani")),
             None
@@ -300,12 +338,37 @@ mod tests {
             None
         );
         assert_eq!(
-            judge(&mut b, "privacy_request", request("r2", "lead", "lead-of-ani")),
+            judge(
+                &mut b,
+                "privacy_request",
+                request("r2", "lead", "lead-of-ani")
+            ),
             None
         );
         assert!(judge(&mut b, "privacy_request", request("r3", "agent", "joko")).is_some());
-        assert!(judge(&mut b, "privacy_request", request("r4", "lead", "lead-of-joko")).is_some());
-        assert!(judge(&mut b, "privacy_request_done", json!({"request_id": "req-joko"})).is_some());
-        assert!(judge(&mut b, "privacy_request_done", json!({"request_id": "nobody"})).is_some());
+        assert!(
+            judge(
+                &mut b,
+                "privacy_request",
+                request("r4", "lead", "lead-of-joko")
+            )
+            .is_some()
+        );
+        assert!(
+            judge(
+                &mut b,
+                "privacy_request_done",
+                json!({"request_id": "req-joko"})
+            )
+            .is_some()
+        );
+        assert!(
+            judge(
+                &mut b,
+                "privacy_request_done",
+                json!({"request_id": "nobody"})
+            )
+            .is_some()
+        );
     }
 }

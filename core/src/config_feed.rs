@@ -377,8 +377,7 @@ impl ConfigBody {
 }
 
 fn field_of<T: serde::de::DeserializeOwned>(kind: ChangeKind, v: Value) -> Result<T> {
-    serde_json::from_value(v)
-        .map_err(|e| Error::invalid("config", format!("a {kind} change: {e}")))
+    serde_json::from_value(v).map_err(|e| Error::invalid("config", format!("a {kind} change: {e}")))
 }
 
 fn actor(id: String, role: &str) -> Result<Actor> {
@@ -508,7 +507,9 @@ pub struct CheckedChange {
 /// moved fails here, naming the feed and seq, before anything is applied.
 pub fn check_feed(name: &str, from: FeedHead, answer: &FeedAnswer) -> Result<Vec<CheckedChange>> {
     let broken = |seq: i64, why: &str| {
-        Error::ConfigFeed(format!("the {name} configuration feed is broken at change {seq}: {why}"))
+        Error::ConfigFeed(format!(
+            "the {name} configuration feed is broken at change {seq}: {why}"
+        ))
     };
     let mut at = from;
     let mut checked = Vec::with_capacity(answer.changes.len());
@@ -517,7 +518,10 @@ pub fn check_feed(name: &str, from: FeedHead, answer: &FeedAnswer) -> Result<Vec
         if seq != at.seq + 1 {
             return Err(broken(
                 seq,
-                &format!("expected change {} (a change is missing or out of order)", at.seq + 1),
+                &format!(
+                    "expected change {} (a change is missing or out of order)",
+                    at.seq + 1
+                ),
             ));
         }
         let prev_hash = decode_hash(&change.prev_hash)
@@ -573,7 +577,9 @@ pub fn check_feed(name: &str, from: FeedHead, answer: &FeedAnswer) -> Result<Vec
 
 /// What a device chains in `config_applied`: SHA-256 over each applied
 /// change's feed, seq and hash, in the order applied.
-pub fn applied_digest<'a>(changes: impl IntoIterator<Item = (&'a str, &'a CheckedChange)>) -> String {
+pub fn applied_digest<'a>(
+    changes: impl IntoIterator<Item = (&'a str, &'a CheckedChange)>,
+) -> String {
     let mut hasher = Sha256::new();
     for (feed, change) in changes {
         hasher.update(feed.as_bytes());
@@ -629,7 +635,10 @@ mod tests {
     fn a_linked_feed_checks_and_any_alteration_drop_or_move_fails() {
         let good = answer(&[
             (ChangeKind::Rules, rules(5)),
-            (ChangeKind::Controller, ConfigBody::Controller("d".into()).encode()),
+            (
+                ChangeKind::Controller,
+                ConfigBody::Controller("d".into()).encode(),
+            ),
             (ChangeKind::Rules, rules(7)),
         ]);
         let checked = check_feed("global", FeedHead::EMPTY, &good).unwrap();
@@ -674,7 +683,10 @@ mod tests {
     fn superseded_changes_may_travel_as_links_but_the_latest_needs_its_body() {
         let mut feed = answer(&[(ChangeKind::Rules, rules(5)), (ChangeKind::Rules, rules(7))]);
         feed.changes[0].body = None;
-        assert_eq!(check_feed("global", FeedHead::EMPTY, &feed).unwrap().len(), 2);
+        assert_eq!(
+            check_feed("global", FeedHead::EMPTY, &feed).unwrap().len(),
+            2
+        );
         feed.changes[1].body = None;
         assert!(check_feed("global", FeedHead::EMPTY, &feed).is_err());
         let mut flags = answer(&[(ChangeKind::Rules, rules(5))]);
@@ -702,7 +714,13 @@ mod tests {
             agent: FeedHead::EMPTY,
         };
         assert_eq!(ConfigCursor::decode(&c.encode()), Some(c));
-        for junk in ["", "12", "c1.4", "c2.0.00.0.00", &format!("{}.x", c.encode())] {
+        for junk in [
+            "",
+            "12",
+            "c1.4",
+            "c2.0.00.0.00",
+            &format!("{}.x", c.encode()),
+        ] {
             assert_eq!(ConfigCursor::decode(junk), None, "{junk}");
         }
     }

@@ -53,6 +53,12 @@ pub struct EnrolledDevice {
     /// The last seq of this device's chain held here (0 before any batch).
     pub acked_seq: i64,
     pub revoked: bool,
+    /// How far this device's imported chain has been verified (a full
+    /// `verify`, extended by each import that continued it), and when.
+    #[serde(skip)]
+    pub verified_seq: i64,
+    #[serde(skip)]
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 /// What a valid bearer token identifies.

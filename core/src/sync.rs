@@ -320,10 +320,15 @@ impl SyncBatch {
 /// Retained coordinates must be what the event's chained digest says: a
 /// mismatch is a malformed batch.
 fn check_retained(wire: &RetainedWire, e: &SyncEvent, seq: i64) -> Result<RetainedLocation> {
-    let bad = |why: &str| Error::invalid("batch", format!("event {seq}: retained coordinates {why}"));
+    let bad =
+        |why: &str| Error::invalid("batch", format!("event {seq}: retained coordinates {why}"));
     let canonical = match (&e.canonical, e.event_type.as_str()) {
         (Some(c), "attendance") => c,
-        _ => return Err(bad("beside an event that is no attendance event with content")),
+        _ => {
+            return Err(bad(
+                "beside an event that is no attendance event with content",
+            ));
+        }
     };
     let digest = serde_json::from_str::<serde_json::Value>(canonical)
         .ok()
@@ -363,7 +368,12 @@ fn check_retained(wire: &RetainedWire, e: &SyncEvent, seq: i64) -> Result<Retain
 
 /// The hash covers the canonical text only: its `type` (always present),
 /// `id` and `seq` must be the ones the batch files the event under.
-pub(crate) fn check_names(canonical: &str, event_type: &str, event_id: &str, seq: i64) -> Result<(), String> {
+pub(crate) fn check_names(
+    canonical: &str,
+    event_type: &str,
+    event_id: &str,
+    seq: i64,
+) -> Result<(), String> {
     let value: serde_json::Value = serde_json::from_str(canonical)
         .map_err(|e| format!("content is not canonical JSON: {e}"))?;
     let object = value.as_object().ok_or("content is not a JSON object")?;

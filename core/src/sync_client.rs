@@ -20,13 +20,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::config_feed::AppliedConfig;
 use crate::device::ServerLink;
 use crate::device::{DeviceKeystore, Platform, to_base64};
 use crate::error::{Error, Result};
 use crate::sync::{SyncBatch, SyncStatus};
 use crate::time::whole_second;
 use crate::wire::DecisionNotice;
-use crate::config_feed::AppliedConfig;
 use crate::wire::{
     BATCHES_PATH, BatchAnswer, CONFIG_PATH, ConfigAnswer, DECISIONS_PATH, DecisionsAnswer,
     ENROL_PATH, EnrolAnswer, EnrolRequest, Problem, ProblemType, SIGNATURE_HEADER,
@@ -284,9 +284,7 @@ impl<'a> SyncClient<'a> {
         let mut resend_from: Option<i64> = None;
         let mut gaps = 0;
         loop {
-            let batch = self
-                .store
-                .outbox_from(resend_from, limit, with_locations)?;
+            let batch = self.store.outbox_from(resend_from, limit, with_locations)?;
             if batch.events.is_empty() {
                 break;
             }
@@ -383,7 +381,11 @@ impl<'a> SyncClient<'a> {
         let applied = self.store.apply_config(&answer, now)?;
         report.config = applied.changes;
         report.config_cursor = applied.cursor;
-        report.config_kinds = applied.kinds.iter().map(|k| k.as_str().to_string()).collect();
+        report.config_kinds = applied
+            .kinds
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect();
         report.config_reset = applied.reset;
         report.consent_renewal_required = applied.consent_renewal_required;
         report.restricted = applied.restricted;

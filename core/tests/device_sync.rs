@@ -145,13 +145,14 @@ impl<'a> Loopback<'a> {
                 });
             answer(result, ProblemType::MalformedRequest)
         } else if let Some(query) = path.strip_prefix("/api/v1/sync/config") {
-            let after = query
-                .strip_prefix("?after=")
-                .map(|c| percent_decode(c));
+            let after = query.strip_prefix("?after=").map(|c| percent_decode(c));
             let result = self
                 .server
                 .authorised_device(token.as_deref())
-                .and_then(|d| self.server.config_for_device(&d.agent, after.as_deref(), now))
+                .and_then(|d| {
+                    self.server
+                        .config_for_device(&d.agent, after.as_deref(), now)
+                })
                 .map(|answer| serde_json::to_vec(&answer).unwrap());
             answer(result, ProblemType::MalformedRequest)
         } else {

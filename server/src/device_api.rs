@@ -133,12 +133,12 @@ pub async fn enrol(State(state): State<AppState>, body: Result<Bytes, BytesRejec
     };
     let device_id = request.device_id.clone();
     let store = state.store.clone();
-    let now = Utc::now();
+    let now = state.now();
     let response = match blocking(move || store.enrol_device(&request, now)).await {
         Ok(Ok((device_token, agent))) => Json(EnrolAnswer {
             device_token,
             agent,
-            server_time: format_rfc3339(Utc::now()),
+            server_time: format_rfc3339(state.now()),
         })
         .into_response(),
         Ok(Err(e)) => ProblemResponse::from_error(&e, ProblemType::MalformedRequest),
@@ -179,7 +179,7 @@ pub async fn receive_batch(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let store = state.store.clone();
-    let now = Utc::now();
+    let now = state.now();
     let result = blocking(move || {
         store.receive_device_batch(token.as_deref(), signature.as_deref(), &body, now)
     })
@@ -198,7 +198,7 @@ pub async fn receive_batch(
                 duplicates: received.report.skipped_replayed,
                 retained_dropped: (received.version >= 2)
                     .then_some(received.report.retained_dropped),
-                server_time: format_rfc3339(Utc::now()),
+                server_time: format_rfc3339(state.now()),
             })
             .into_response()
         }
@@ -253,7 +253,7 @@ pub async fn decisions(
         Ok(Ok((decisions, cursor))) => Json(DecisionsAnswer {
             decisions,
             cursor,
-            server_time: format_rfc3339(Utc::now()),
+            server_time: format_rfc3339(state.now()),
         })
         .into_response(),
         Ok(Err(e)) => ProblemResponse::from_error(&e, ProblemType::MalformedRequest),
@@ -299,9 +299,10 @@ pub async fn config(
     };
     let token = bearer(&headers);
     let store = state.store.clone();
+    let now = state.now();
     let result = blocking(move || {
         let device = store.authorised_device(token.as_deref())?;
-        store.config_for_device(&device.agent, after.as_deref(), Utc::now())
+        store.config_for_device(&device.agent, after.as_deref(), now)
     })
     .await;
     let response = match result {

@@ -1,6 +1,7 @@
 //! The server as a library: the router the binary serves and the tests
 //! drive in-process.
 
+pub mod clock;
 pub mod console;
 pub mod device_api;
 pub mod json_log;
@@ -21,6 +22,7 @@ use fieldcheck_core::wire::{BATCHES_PATH, CONFIG_PATH, DECISIONS_PATH, ENROL_PAT
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::clock::ServerClock;
 use crate::device_api::DeviceLimiter;
 use crate::metrics::Metrics;
 
@@ -32,6 +34,7 @@ pub struct AppConfig {
     pub max_body_bytes: usize,
     /// Served over TLS (cookies get `Secure`).
     pub tls: bool,
+    pub clock: ServerClock,
 }
 
 /// What every handler shares.
@@ -43,6 +46,13 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub tls: bool,
     pub sign_in_throttle: Arc<Mutex<console::throttle::SignInThrottle>>,
+    pub clock: Arc<ServerClock>,
+}
+
+impl AppState {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
 }
 
 pub fn router(config: AppConfig) -> Router {
@@ -53,6 +63,7 @@ pub fn router(config: AppConfig) -> Router {
         max_body_bytes: config.max_body_bytes,
         tls: config.tls,
         sign_in_throttle: Arc::default(),
+        clock: Arc::new(config.clock),
     };
     Router::new()
         .route("/healthz", get(device_api::healthz))

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use fieldcheck_core::Store;
 
+use fieldcheck_server::clock::ServerClock;
 use fieldcheck_server::{AppConfig, json_log, router};
 
 #[derive(Parser, Debug)]
@@ -34,6 +35,14 @@ struct Args {
     /// Largest request body taken; larger ones get 413 too-large.
     #[arg(long, default_value_t = 8 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Seconds between the server's own retention purges (PRODUCT.md §4,
+    /// §12.2: at least hourly).
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=3600), hide = true)]
+    purge_every_s: u64,
+    /// Demos and tests: read the time from this file (RFC 3339) at every
+    /// request instead of the system clock.
+    #[arg(long, hide = true)]
+    clock_file: Option<PathBuf>,
 }
 
 /// Time requests in flight get to finish after SIGTERM/SIGINT.
@@ -67,16 +76,32 @@ fn main() -> ExitCode {
 
 async fn serve(args: Args) -> Result<(), String> {
     let db = args.db.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&db))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot open {}: {e}", args.db.display()))?;
+    let clock = args
+        .clock_file
+        .clone()
+        .map_or(ServerClock::System, ServerClock::File);
+    let opened_at = clock.now();
+    let store = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&db)?;
+        // From now on it keeps what devices send under its own flags.
+        store.serve_as_server(opened_at)?;
+        Ok::<_, fieldcheck_core::Error>(store)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot open {}: {e}", args.db.display()))?;
     let store = Arc::new(store);
     let tls = args.tls_cert.is_some();
+    tokio::spawn(purge_regularly(
+        store.clone(),
+        clock.clone(),
+        Duration::from_secs(args.purge_every_s),
+    ));
     let app = router(AppConfig {
         store: store.clone(),
         max_body_bytes: args.max_body_bytes,
         tls,
+        clock,
     });
 
     let listener = std::net::TcpListener::bind(&args.listen)
@@ -115,6 +140,34 @@ async fn serve(args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     log::info!("stopped");
     Ok(())
+}
+
+/// The server's own retention purge (PRODUCT.md §4, §12.2): retained
+/// coordinates at `retain_until`, every record past its retention, with
+/// the byte guarantees of `purge`. One at a time: the store's single
+/// writer serialises it with everything else.
+async fn purge_regularly(store: Arc<Store>, clock: ServerClock, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let store = store.clone();
+        let now = clock.now();
+        let purged = tokio::task::spawn_blocking(move || {
+            store.purge(&fieldcheck_core::Actor::admin("fieldcheck-server"), now)
+        })
+        .await;
+        match purged {
+            Ok(Ok(report)) => log::info!(
+                "purge: {} retained location(s), {} attendance event(s), {} imported event(s)",
+                report.retained_locations,
+                report.attendance_events,
+                report.imported_events
+            ),
+            Ok(Err(e)) => log::error!("purge failed: {e}"),
+            Err(e) => log::error!("purge failed: {e}"),
+        }
+    }
 }
 
 fn announce(scheme: &str, addr: SocketAddr) {

@@ -1,6 +1,8 @@
 //! `fieldcheck demo --via-server`: the demo week travels through a real
-//! local fieldcheck-server, and the supervisor's reports read from the
-//! server's store equal those of the demo run on one store.
+//! local fieldcheck-server, one enrolled phone per agent, the server
+//! deciding sites, shifts, the flag and the reviews; the supervisor's
+//! reports read from the server's store equal those of the demo run on one
+//! store.
 
 mod common;
 
@@ -31,10 +33,41 @@ fn the_demo_week_through_the_server_reports_what_it_reports_locally() {
             .unwrap()
             .starts_with("http://127.0.0.1:")
     );
-    assert_eq!(server["events"], local["verify"]["events_checked"]);
-    assert!(server["batches"].as_u64().unwrap() >= 2);
     assert_eq!(server["server_chain_intact"], true);
     assert!(local.get("server").is_none());
+    // One phone per agent, each speaking only for its agent.
+    let devices = server["devices"].as_array().unwrap();
+    let agents: Vec<&str> = devices
+        .iter()
+        .map(|d| d["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            "agt-budi",
+            "agt-dewi",
+            "agt-eko",
+            "agt-siti",
+            "agt-sanne",
+            "agt-lars"
+        ]
+    );
+    let mut ids: Vec<&str> = devices
+        .iter()
+        .map(|d| d["device_id"].as_str().unwrap())
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
+    for d in devices {
+        assert!(d["events"].as_u64().unwrap() > 0, "{d}");
+        assert_eq!(d["events"].as_i64(), d["acked_seq"].as_i64(), "{d}");
+        // The server's sites and shift, and for Eko the flag.
+        assert!(d["config_changes"].as_u64().unwrap() >= 2, "{d}");
+    }
+    // The flag was set on the server, reached Eko's phone, and the
+    // coordinates it kept reached the server.
+    assert_eq!(through["flags"].as_array().unwrap().len(), 1);
+    assert_eq!(through["retained_fixes"], local["retained_fixes"]);
     for part in ["attendance", "sales"] {
         // Ids are new each run, and a review's note (personal free text)
         // reaches the server as a digest only: compare the decisions.
@@ -51,7 +84,8 @@ fn the_demo_week_through_the_server_reports_what_it_reports_locally() {
         assert_eq!(strip(&through), strip(&local), "{part}");
         assert!(!local[part].as_object().unwrap().is_empty());
     }
-    // The server's store is there to look at, with every device event.
+    // The server's store is there to look at, with every attendance event
+    // of every phone, each from its agent's device.
     let server_db = dir.path().join("via.db.server.db");
     let events = cli(&server_db, &["--json", "events"], None)
         .ok()
@@ -61,7 +95,17 @@ fn the_demo_week_through_the_server_reports_what_it_reports_locally() {
         events.len(),
         local["totals"]["events"].as_u64().unwrap() as usize
     );
-    // A second run replaces both demo stores.
+    for e in &events {
+        let phone = devices
+            .iter()
+            .find(|d| d["device_id"] == e["device_id"])
+            .unwrap();
+        assert_eq!(phone["agent"], e["agent"]);
+    }
+    let verify = cli(&server_db, &["--json", "verify"], None).ok().json();
+    assert_eq!(verify["intact"], true);
+    assert!(verify["imported_events_checked"].as_u64().unwrap() > 60);
+    // A second run replaces every demo store.
     cli(
         &via,
         &["--json", "--now", now, "demo", "--via-server"],

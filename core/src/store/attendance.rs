@@ -175,7 +175,9 @@ impl Store {
             // Events imported from devices (a supervisor's or the server's
             // store), read from the canonical text their chain carries.
             let mut stmt = tx.prepare_cached(
-                "SELECT a.device_id, e.canonical, a.clock_skew FROM sync_attendance a
+                "SELECT a.device_id, e.canonical, a.clock_skew,
+                        EXISTS (SELECT 1 FROM sync_retained_locations r WHERE r.event_id = a.event_id)
+                 FROM sync_attendance a
                  JOIN sync_events e ON e.device_id = a.device_id AND e.seq = a.seq
                  WHERE (?1 IS NULL OR a.agent = ?1)
                    AND (?2 IS NULL OR a.captured_at >= ?2)
@@ -194,6 +196,7 @@ impl Store {
                 let mut event =
                     AttendanceEvent::from_canonical(&canonical, &device).map_err(corrupt)?;
                 event.clock_skew = r.get(2)?;
+                event.location_retained = r.get(3)?;
                 events.push(event);
             }
             Ok(events)
@@ -212,7 +215,7 @@ impl Store {
         event_id: &str,
     ) -> Result<Option<RetainedLocation>> {
         actor.may_supervise()?;
-        self.read(|tx| load_retained(tx, event_id))
+        self.read(|tx| load_any_retained(tx, event_id))
     }
 }
 
@@ -459,10 +462,30 @@ pub(super) fn load_retained(
     tx: &Transaction<'_>,
     event_id: &str,
 ) -> Result<Option<RetainedLocation>> {
-    tx.prepare_cached(
+    load_retained_from(tx, "retained_locations", event_id)
+}
+
+/// The coordinates kept of `event_id`: this store's own, or (on a server)
+/// those a device sent and a flag of this server kept.
+pub(super) fn load_any_retained(
+    tx: &Transaction<'_>,
+    event_id: &str,
+) -> Result<Option<RetainedLocation>> {
+    match load_retained_from(tx, "retained_locations", event_id)? {
+        Some(found) => Ok(Some(found)),
+        None => load_retained_from(tx, "sync_retained_locations", event_id),
+    }
+}
+
+fn load_retained_from(
+    tx: &Transaction<'_>,
+    table: &str,
+    event_id: &str,
+) -> Result<Option<RetainedLocation>> {
+    tx.prepare_cached(&format!(
         "SELECT event_id, lat, lon, accuracy_m, captured_at, flag_ids, salt, retain_until
-         FROM retained_locations WHERE event_id = ?1",
-    )?
+         FROM {table} WHERE event_id = ?1"
+    ))?
     .query_row([event_id], |r| {
         Ok((
             r.get::<_, String>(0)?,

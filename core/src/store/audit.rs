@@ -246,7 +246,11 @@ pub(super) fn settle_ended_flag(
                         "UPDATE {table} SET flag_ids = ?2,
                            retain_until = MIN(retain_until, ?3) WHERE event_id = ?1"
                     ))?
-                    .execute((&event_id, ids.join(","), until.timestamp()))?;
+                    .execute((
+                        &event_id,
+                        ids.join(","),
+                        until.timestamp(),
+                    ))?;
                 }
                 _ => {
                     tx.prepare_cached(&format!("DELETE FROM {table} WHERE event_id = ?1"))?

@@ -120,9 +120,14 @@ fn feed_answer(
     let mut latest_seen = BTreeSet::new();
     let mut changes = Vec::with_capacity(rows.len());
     for (seq, kind_text, body, prev_hash, hash) in rows.drain(..).rev() {
-        let kind = ChangeKind::parse("kind", &kind_text).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let kind =
+            ChangeKind::parse("kind", &kind_text).map_err(|e| Error::Corrupt(e.to_string()))?;
         let latest = latest_seen.insert(kind);
-        let body = if kind.supersedes() && !latest { None } else { body };
+        let body = if kind.supersedes() && !latest {
+            None
+        } else {
+            body
+        };
         let personal = match (&body, kind) {
             (Some(text), ChangeKind::Flag) if agent_feed => flag_personal(tx, text)?,
             (Some(_), ChangeKind::Controller) => controller_personal(tx)?,
@@ -305,12 +310,14 @@ fn misplaced(change: &CheckedChange, why: &str) -> Error {
 /// The global feed carries nothing about one agent.
 fn check_global(change: &CheckedChange) -> Result<()> {
     match &change.body {
-        Some(ConfigBody::Shift(_) | ConfigBody::Restriction(_)) => {
-            Err(misplaced(change, "belongs on an agent's feed, not the global one"))
-        }
-        Some(ConfigBody::Flag(f)) if matches!(f.scope, FlagScope::Agent(_)) => {
-            Err(misplaced(change, "is a flag on one agent on the global feed"))
-        }
+        Some(ConfigBody::Shift(_) | ConfigBody::Restriction(_)) => Err(misplaced(
+            change,
+            "belongs on an agent's feed, not the global one",
+        )),
+        Some(ConfigBody::Flag(f)) if matches!(f.scope, FlagScope::Agent(_)) => Err(misplaced(
+            change,
+            "is a flag on one agent on the global feed",
+        )),
         _ => Ok(()),
     }
 }
@@ -556,7 +563,13 @@ pub(super) fn feeds_disagree(tx: &Transaction<'_>) -> Result<Option<(String, Str
             let prev = to_hash(&r.get::<_, Vec<u8>>(3)?)?;
             let hash = to_hash(&r.get::<_, Vec<u8>>(4)?)?;
             let row = format!("{label} feed, change {seq}");
-            let broken = |why: &str| Ok(Some(("config_feed".to_string(), row.clone(), why.to_string())));
+            let broken = |why: &str| {
+                Ok(Some((
+                    "config_feed".to_string(),
+                    row.clone(),
+                    why.to_string(),
+                )))
+            };
             if seq != at.seq + 1 {
                 return broken(&format!("change {} is missing", at.seq + 1));
             }
@@ -628,12 +641,14 @@ impl FeedState {
         if settings::stored_rules(tx)? != self.rules {
             return differ("meta", "rules", "the rules");
         }
-        let controller = policy::stored_controller(tx)?
-            .map(|(ctx, salt)| controller_digest(&ctx, &salt));
+        let controller =
+            policy::stored_controller(tx)?.map(|(ctx, salt)| controller_digest(&ctx, &salt));
         if controller != self.controller {
             return differ("meta", "receipt_controller", "the receipts' controller");
         }
-        let canon = |sql: &str, f: &dyn Fn(&rusqlite::Row<'_>) -> Result<Vec<u8>>| -> Result<Vec<Vec<u8>>> {
+        let canon = |sql: &str,
+                     f: &dyn Fn(&rusqlite::Row<'_>) -> Result<Vec<u8>>|
+         -> Result<Vec<Vec<u8>>> {
             let mut stmt = tx.prepare(sql)?;
             let mut rows = stmt.query([])?;
             let mut out = Vec::new();
@@ -645,10 +660,9 @@ impl FeedState {
         };
         let mut expected = self.policies;
         expected.sort();
-        if canon(
-            "SELECT id FROM policies_in_force",
-            &|r| Ok(policy_canonical(tx, &r.get::<_, String>(0)?)?),
-        )? != expected
+        if canon("SELECT id FROM policies_in_force", &|r| {
+            Ok(policy_canonical(tx, &r.get::<_, String>(0)?)?)
+        })? != expected
         {
             return differ("policy_versions", "*", "the privacy-policy versions");
         }
@@ -706,7 +720,11 @@ impl FeedState {
                 None => None,
             };
             if stored.as_ref() != Some(expected) {
-                return differ("restriction_log", subject, &format!("the restriction of {subject}"));
+                return differ(
+                    "restriction_log",
+                    subject,
+                    &format!("the restriction of {subject}"),
+                );
             }
         }
         Ok(None)
@@ -715,7 +733,11 @@ impl FeedState {
 
 /// Whether the tables in force are the applied (server's) ones.
 fn in_force_is_applied(tx: &Transaction<'_>) -> Result<bool> {
-    Ok(tx.query_row("SELECT EXISTS (SELECT 1 FROM config_state)", [], |r| r.get(0))?)
+    Ok(
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM config_state)", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 fn policy_canonical(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>> {
@@ -733,7 +755,15 @@ fn restriction_canonical(tx: &Transaction<'_>, id: &str) -> Result<Option<Vec<u8
              FROM restrictions_in_force WHERE id = ?1",
         )?
         .query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })
         .optional()?;
     row.map(|(id, seq, subject, restricted, at, actor_id, role)| {

@@ -17,9 +17,9 @@ use rusqlite::{OptionalExtension, Transaction};
 use super::connection::Store;
 use super::feed;
 use super::memo::{self, EventMemo};
-use crate::config_feed::{ConfigBody, ShiftPatternRow, ShiftRows};
 use super::month::{self, month_key};
 use crate::attendance::AttendanceEvent;
+use crate::config_feed::{ConfigBody, ShiftPatternRow, ShiftRows};
 use crate::error::{Error, Result};
 use crate::evaluation::Reason;
 use crate::shift::{
@@ -340,7 +340,11 @@ pub(super) fn agents_with_shifts(tx: &Transaction<'_>) -> Result<Vec<String>> {
 
 /// Replaces an agent's shift with `rows` (a device applying its server's),
 /// recomputing their days when the zone changes.
-pub(super) fn replace_shift(tx: &Transaction<'_>, rows: &ShiftRows, default_zone: Tz) -> Result<()> {
+pub(super) fn replace_shift(
+    tx: &Transaction<'_>,
+    rows: &ShiftRows,
+    default_zone: Tz,
+) -> Result<()> {
     let before = zone_of(tx, &rows.agent, default_zone)?;
     let tz = parse_zone(&rows.tz)?;
     tx.execute("DELETE FROM shift_versions WHERE agent = ?1", [&rows.agent])?;
@@ -351,7 +355,13 @@ pub(super) fn replace_shift(tx: &Transaction<'_>, rows: &ShiftRows, default_zone
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(rusqlite::params![
-            rows.agent, v.from_day, v.start_min, v.end_min, v.days, v.set_at, v.actor_id,
+            rows.agent,
+            v.from_day,
+            v.start_min,
+            v.end_min,
+            v.days,
+            v.set_at,
+            v.actor_id,
             v.actor_role,
         ])?;
     }
@@ -365,7 +375,14 @@ pub(super) fn replace_shift(tx: &Transaction<'_>, rows: &ShiftRows, default_zone
            actor_role = excluded.actor_role",
     )?
     .execute(rusqlite::params![
-        rows.agent, c.start_min, c.end_min, c.days, rows.tz, c.set_at, c.actor_id, c.actor_role,
+        rows.agent,
+        c.start_min,
+        c.end_min,
+        c.days,
+        rows.tz,
+        c.set_at,
+        c.actor_id,
+        c.actor_role,
     ])?;
     if before != tz {
         rebuild_agent(tx, &rows.agent, tz)?;

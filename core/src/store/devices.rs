@@ -162,7 +162,8 @@ impl Store {
         self.read(|tx| {
             let mut stmt = tx.prepare(
                 "SELECT d.device_id, d.agent, d.platform, d.enrolled_at, d.last_sync_at,
-                        IFNULL(s.last_seq, 0), d.revoked_at IS NOT NULL
+                        IFNULL(s.last_seq, 0), d.revoked_at IS NOT NULL,
+                        IFNULL(s.verified_seq, 0), s.verified_at
                  FROM enrolled_devices d LEFT JOIN sync_devices s ON s.device_id = d.device_id
                  ORDER BY d.agent, d.enrolled_at, d.device_id",
             )?;
@@ -183,6 +184,12 @@ impl Store {
                         .map_err(corrupt)?,
                     acked_seq: r.get(5)?,
                     revoked: r.get(6)?,
+                    verified_seq: r.get(7)?,
+                    verified_at: r
+                        .get::<_, Option<i64>>(8)?
+                        .map(|t| from_unix("verified_at", t))
+                        .transpose()
+                        .map_err(corrupt)?,
                 });
             }
             Ok(devices)

@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 /// Where `feed` stands (empty: seq 0 and the zero hash).
 pub(super) fn head(tx: &Transaction<'_>, feed: &str) -> Result<FeedHead> {
     let last: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT seq, hash FROM config_feed WHERE feed = ?1 ORDER BY seq DESC LIMIT 1")?
+        .prepare_cached(
+            "SELECT seq, hash FROM config_feed WHERE feed = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
         .query_row([feed], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match last {

@@ -8,7 +8,7 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::attendance::load_retained;
+use super::attendance::load_any_retained;
 use super::connection::Store;
 use crate::attendance::RetainedLocation;
 use crate::error::{Error, Result};
@@ -42,11 +42,14 @@ impl Store {
         validate_text("reason", reason, 1024)?;
         self.write(|tx| {
             let agent: String = tx
-                .prepare_cached("SELECT agent FROM attendance_events WHERE id = ?1")?
+                .prepare_cached(
+                    "SELECT agent FROM attendance_events WHERE id = ?1
+                     UNION ALL SELECT agent FROM sync_attendance WHERE event_id = ?1 LIMIT 1",
+                )?
                 .query_row([event_id], |r| r.get(0))
                 .optional()?
                 .ok_or_else(|| Error::NotFound(format!("attendance event {event_id}")))?;
-            let Some(location) = load_retained(tx, event_id)? else {
+            let Some(location) = load_any_retained(tx, event_id)? else {
                 return Ok(None);
             };
             tx.prepare_cached(

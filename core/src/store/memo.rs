@@ -20,9 +20,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::chain::ChainMemo;
 use super::month::Month;
 use crate::audit::AuditFlag;
-use super::chain::ChainMemo;
 use crate::device_clock::DeviceClock;
 use crate::evaluation::AgentContext;
 

@@ -59,9 +59,9 @@ pub use retention::PurgeReport;
 pub use sessions::SignIn;
 pub use sites::ImportSummary;
 pub use synced::SyncedRecord;
-pub use verify::VerifyStatus;
 #[cfg(any(test, feature = "synthetic"))]
 pub use synthetic::SyntheticAttendance;
+pub use verify::VerifyStatus;
 
 impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
@@ -124,3 +124,6 @@ mod privacy_tests;
 
 #[cfg(test)]
 mod sync_tests;
+
+#[cfg(test)]
+mod config_tests;

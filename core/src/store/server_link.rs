@@ -87,7 +87,6 @@ impl Store {
         })
     }
 
-
     /// Keeps the offset between the server's clock and this device's,
     /// measured when an answer arrived.
     pub fn note_server_time(&self, server_time: &str, local_now: DateTime<Utc>) -> Result<i64> {

@@ -114,13 +114,22 @@ pub(super) fn replace_all(tx: &Transaction<'_>, rows: &[SiteRow], now: i64) -> R
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for row in rows {
-        let site = Site::from_feature_json(&row.feature).map_err(|e| {
-            Error::invalid("sites", format!("site {} is unreadable: {e}", row.id))
-        })?;
+        let site = Site::from_feature_json(&row.feature)
+            .map_err(|e| Error::invalid("sites", format!("site {} is unreadable: {e}", row.id)))?;
         if site.id != row.id {
-            return Err(Error::invalid("sites", format!("site {} names itself {}", row.id, site.id)));
+            return Err(Error::invalid(
+                "sites",
+                format!("site {} names itself {}", row.id, site.id),
+            ));
         }
-        insert.execute((&row.id, &site.name, &row.feature, row.ref_lat, row.ref_lon, now))?;
+        insert.execute((
+            &row.id,
+            &site.name,
+            &row.feature,
+            row.ref_lat,
+            row.ref_lon,
+            now,
+        ))?;
     }
     Ok(())
 }

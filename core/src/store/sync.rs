@@ -19,14 +19,14 @@ use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 use serde::Deserialize;
 
-use super::connection::Store;
 use super::binding::StoreHoldings;
+use super::connection::Store;
 use super::{attendance, audit, chain, days, synced, verify};
-use crate::binding::Binding;
-use crate::error::DeviceError;
 use crate::attendance::AttendanceEvent;
+use crate::binding::Binding;
 use crate::chain::{GENESIS, Hash, link};
 use crate::device_clock::skew_suspected;
+use crate::error::DeviceError;
 use crate::error::{Error, Result};
 use crate::rules::Rules;
 use crate::sync::{
@@ -34,7 +34,6 @@ use crate::sync::{
     MAX_BATCH_EVENTS, RetainedWire, SyncAnchor, SyncBatch, SyncError, SyncEvent, SyncStatus,
 };
 use crate::types::{Actor, validate_id};
-
 
 const DEVICE_ID_KEY: &str = "device_id";
 const ACKED_KEY: &str = "sync_acked_seq";
@@ -564,11 +563,12 @@ pub(super) fn import(
     if known.is_none() {
         tx.execute(
             "INSERT INTO sync_devices (device_id, base_seq, base_hash, last_seq, last_hash,
-               first_imported_at, last_imported_at)
-             VALUES (?1, ?2, ?3, ?2, ?3, ?4, ?4)",
+               first_imported_at, last_imported_at, verified_seq)
+             VALUES (?1, ?2, ?3, ?2, ?3, ?4, ?4, ?2)",
             (device, base_seq, &last_hash[..], now.timestamp()),
         )?;
     }
+    let held_before = last_seq;
 
     let mut zones: HashMap<String, Tz> = HashMap::new();
     for (i, e) in batch.events.iter().enumerate() {
@@ -644,9 +644,15 @@ pub(super) fn import(
                     }
                     if let Some(location) = &e.retained {
                         let kept = match (&folded, options.keep_locations) {
-                            (Folded::New { event, .. }, true) => {
-                                keep_retained(tx, device, e.seq, event, location, now, options.rules)?
-                            }
+                            (Folded::New { event, .. }, true) => keep_retained(
+                                tx,
+                                device,
+                                e.seq,
+                                event,
+                                location,
+                                now,
+                                options.rules,
+                            )?,
                             _ => false,
                         };
                         if kept {
@@ -681,6 +687,13 @@ pub(super) fn import(
             "UPDATE sync_devices SET last_seq = ?2, last_hash = ?3, last_imported_at = ?4
              WHERE device_id = ?1",
             (device, last_seq, &last_hash[..], now.timestamp()),
+        )?;
+        // The new events were checked against what was held: a verified
+        // prefix stays verified, now to the new end.
+        tx.execute(
+            "UPDATE sync_devices SET verified_seq = ?2, verified_at = ?3
+             WHERE device_id = ?1 AND verified_seq >= ?4",
+            (device, last_seq, now.timestamp(), held_before),
         )?;
     }
     report.devices = device_states(tx, Some(device))?;

@@ -10,13 +10,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{
-    attendance, audit, config, consent, leads, policy, privacy, restriction, review,
-    verify_imports,
+    attendance, audit, config, consent, leads, policy, privacy, restriction, review, verify_imports,
 };
-use crate::config_feed::ConfigApplied;
 use crate::attendance::AttendanceEvent;
 use crate::audit::{AuditFlag, FlagEnd};
 use crate::chain::{BrokenLink, GENESIS, VerifyReport, link};
+use crate::config_feed::ConfigApplied;
 use crate::consent::ConsentEntry;
 use crate::error::{Error, Result};
 use crate::leads::{LeadActivity, Transaction as TxnRecord};
@@ -263,14 +262,16 @@ impl Store {
                     |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?
-                .map(|(at, intact, events_checked, problem)| -> Result<VerifyStatus> {
-                    Ok(VerifyStatus {
-                        checked_at: crate::time::from_unix("checked_at", at)?,
-                        intact,
-                        events_checked,
-                        problem,
-                    })
-                })
+                .map(
+                    |(at, intact, events_checked, problem)| -> Result<VerifyStatus> {
+                        Ok(VerifyStatus {
+                            checked_at: crate::time::from_unix("checked_at", at)?,
+                            intact,
+                            events_checked,
+                            problem,
+                        })
+                    },
+                )
                 .transpose()?)
         })
     }

@@ -55,8 +55,10 @@ pub(super) fn imported_chains(tx: &Transaction<'_>) -> Result<(u64, Option<Broke
             "SELECT device_id, base_seq, base_hash, last_seq, last_hash FROM sync_devices
              ORDER BY device_id",
         )?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-            .collect::<rusqlite::Result<_>>()?
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?
     };
     let mut checked = 0u64;
     let mut stmt = tx.prepare(
@@ -82,7 +84,9 @@ pub(super) fn imported_chains(tx: &Transaction<'_>) -> Result<(u64, Option<Broke
                         &device,
                         expected,
                         None,
-                        format!("imported event {expected} is missing (the next one held is {seq})"),
+                        format!(
+                            "imported event {expected} is missing (the next one held is {seq})"
+                        ),
                     )),
                 ));
             }
@@ -167,9 +171,8 @@ pub(super) fn derived_rows(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
         let event_type: String = r.get(2)?;
         let event_id: String = r.get(3)?;
         let canonical: String = r.get(4)?;
-        let unreadable = |e: Error| {
-            Error::Corrupt(format!("imported event {device} {seq} is unreadable: {e}"))
-        };
+        let unreadable =
+            |e: Error| Error::Corrupt(format!("imported event {device} {seq} is unreadable: {e}"));
         if event_type == AttendanceEvent::EVENT_TYPE {
             let event = AttendanceEvent::from_canonical(&canonical, &device).map_err(unreadable)?;
             attendance.entry(event_id).or_default().push((
@@ -203,9 +206,11 @@ pub(super) fn derived_rows(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
         }
     }
     for (event_id, (device, seq, row)) in &stored {
-        let matches = attendance
-            .get(event_id)
-            .is_some_and(|copies| copies.iter().any(|(d, s, r)| d == device && s == seq && r == row));
+        let matches = attendance.get(event_id).is_some_and(|copies| {
+            copies
+                .iter()
+                .any(|(d, s, r)| d == device && s == seq && r == row)
+        });
         if !matches {
             return Ok(Some(row_break(
                 "sync_attendance",
@@ -214,7 +219,8 @@ pub(super) fn derived_rows(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
             )));
         }
     }
-    let mut own = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM attendance_events WHERE id = ?1)")?;
+    let mut own =
+        tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM attendance_events WHERE id = ?1)")?;
     for (event_id, copies) in &attendance {
         if !stored.contains_key(event_id) && !own.query_row([event_id], |r| r.get::<_, bool>(0))? {
             let (device, seq, _) = &copies[0];
@@ -252,13 +258,13 @@ pub(super) fn derived_rows(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
 
     // The subjects index.
     let stored_subjects: BTreeSet<(String, i64, String, String)> = {
-        let mut stmt = tx.prepare("SELECT device_id, seq, subject_kind, subject FROM sync_subjects")?;
+        let mut stmt =
+            tx.prepare("SELECT device_id, seq, subject_kind, subject FROM sync_subjects")?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<rusqlite::Result<_>>()?
     };
-    if let Some((device, seq, kind, subject)) = stored_subjects
-        .symmetric_difference(&subjects)
-        .next()
+    if let Some((device, seq, kind, subject)) =
+        stored_subjects.symmetric_difference(&subjects).next()
     {
         return Ok(Some(row_break(
             "sync_subjects",
@@ -286,14 +292,20 @@ pub(super) fn derived_rows(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
                 accuracy_m: r.get(6)?,
                 captured_at: from_unix(r.get(7)?)?,
                 salt: r.get(8)?,
-                flag_ids: r.get::<_, String>(9)?.split(',').map(str::to_string).collect(),
+                flag_ids: r
+                    .get::<_, String>(9)?
+                    .split(',')
+                    .map(str::to_string)
+                    .collect(),
                 retain_until: from_unix(r.get(10)?)?,
             };
-            let ok = events_by_position.get(&(device.clone(), seq)).is_some_and(|e| {
-                e.id == event_id
-                    && e.agent == agent
-                    && e.coords_digest.as_deref() == Some(location.digest().as_str())
-            });
+            let ok = events_by_position
+                .get(&(device.clone(), seq))
+                .is_some_and(|e| {
+                    e.id == event_id
+                        && e.agent == agent
+                        && e.coords_digest.as_deref() == Some(location.digest().as_str())
+                });
             if !ok {
                 return Ok(Some(row_break(
                     "sync_retained_locations",
@@ -355,7 +367,8 @@ fn day_summary(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
             let corrupt = |e: Error| Error::Corrupt(format!("stored event is unreadable: {e}"));
             let agent: String = r.get(0)?;
             let kind: String = r.get(1)?;
-            let reasons = AttendanceEvent::parse_reasons(&r.get::<_, String>(3)?).map_err(corrupt)?;
+            let reasons =
+                AttendanceEvent::parse_reasons(&r.get::<_, String>(3)?).map_err(corrupt)?;
             let site: Option<String> = r.get(4)?;
             let input = DayInput {
                 agent: &agent,
@@ -375,10 +388,12 @@ fn day_summary(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
                 }
                 _ => 0,
             };
-            let slot = expected.entry((agent.clone(), key)).or_insert_with(|| ExpectedMonth {
-                month: [month::Day::default(); month::DAYS],
-                sources: vec![HashSet::new(); month::DAYS],
-            });
+            let slot = expected
+                .entry((agent.clone(), key))
+                .or_insert_with(|| ExpectedMonth {
+                    month: [month::Day::default(); month::DAYS],
+                    sources: vec![HashSet::new(); month::DAYS],
+                });
             let day = date.day0() as usize;
             days::apply_to_day(&mut slot.month[day], &input, number)?;
             slot.sources[day].insert(from);

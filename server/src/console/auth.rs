@@ -10,7 +10,7 @@ use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use fieldcheck_core::SignIn;
 use serde::Deserialize;
 
@@ -73,15 +73,10 @@ pub(super) async fn sign_in(
     }
     let store = state.store.clone();
     let id = user_id.clone();
-    let result = blocking(move || {
-        store.sign_in(
-            &id,
-            &form.password,
-            Duration::hours(SESSION_HOURS),
-            Utc::now(),
-        )
-    })
-    .await;
+    let now = state.now();
+    let result =
+        blocking(move || store.sign_in(&id, &form.password, Duration::hours(SESSION_HOURS), now))
+            .await;
     match result {
         Ok(Ok(SignIn::Started { token, user })) => {
             if let Ok(mut t) = state.sign_in_throttle.lock() {

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/devices", get(devices))
         .route("/devices/revoke", post(revoke))
+        .route("/devices/verify", post(verify_now))
         .route("/flags", get(flags).post(set_flag))
         .route("/flags/end", post(end_flag))
         .route("/sites", get(sites).post(import_sites))
@@ -68,7 +69,7 @@ fn notice(text: Option<&str>, error: bool) -> Markup {
 // ---------------------------------------------------------------------------
 // Devices
 
-fn device_columns(t: &Text) -> [&'static str; 7] {
+fn device_columns(t: &Text) -> [&'static str; 8] {
     [
         t.device,
         t.agent,
@@ -76,6 +77,7 @@ fn device_columns(t: &Text) -> [&'static str; 7] {
         t.enrolled,
         t.last_sync,
         t.acked_seq,
+        t.chain,
         t.status,
     ]
 }
@@ -97,7 +99,9 @@ async fn devices_page(
     let store = state.store.clone();
     // Devices are listed by the admin's authority, then narrowed to the team.
     let admin = fieldcheck_core::Actor::admin(session.user.id.clone());
-    let mut list = match store_call(move || store.enrolled_devices(&admin)).await {
+    let listed =
+        store_call(move || Ok((store.enrolled_devices(&admin)?, store.last_verification()?))).await;
+    let (mut list, checked) = match listed {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -115,6 +119,24 @@ async fn devices_page(
             html! {
                 h1 { (t.devices) }
                 (notice(message, status != StatusCode::OK))
+                section.verify-status aria-label=(t.chain) {
+                    @match &checked {
+                        None => p { (t.never_verified) },
+                        Some(c) if c.intact => p.notice role="status" {
+                            ((t.last_check_intact)(&when(c.checked_at), c.events_checked))
+                        },
+                        Some(c) => div.error role="alert" {
+                            p { ((t.last_check_broken)(&when(c.checked_at))) }
+                            @if let Some(problem) = &c.problem { p { code { (problem) } } }
+                        },
+                    }
+                    @if is_admin {
+                        form method="post" action="/devices/verify" {
+                            input type="hidden" name="csrf_token" value=(csrf);
+                            button.secondary type="submit" { (t.verify_now) }
+                        }
+                    }
+                }
                 p.muted { (t.devices_help) }
                 @if list.is_empty() {
                     p { (t.no_devices) }
@@ -128,6 +150,12 @@ async fn devices_page(
                                         td { (when(d.enrolled_at)) }
                                         td { (d.last_sync_at.map_or(t.never.to_string(), when)) }
                                         td { (d.acked_seq) }
+                                        td {
+                                            @match d.verified_at {
+                                                Some(at) if d.verified_seq > 0 => ((t.verified_through)(d.verified_seq, &when(at))),
+                                                _ => (t.not_verified_yet),
+                                            }
+                                        }
                                         td {
                                             @if d.revoked {
                                                 span.badge.bad { (t.revoked) }
@@ -164,9 +192,31 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let device = field(&fields, "device_id").to_string();
     let store = state.store.clone();
     let actor = session.actor();
-    match blocking(move || store.revoke_device(&actor, &device, Utc::now())).await {
+    let now = state.now();
+    match blocking(move || store.revoke_device(&actor, &device, now)).await {
         Ok(Ok(())) => see_other("/devices"),
         Ok(Err(Error::NotFound(_))) => session.not_found(),
+        Ok(Err(e)) => internal(&e),
+        Err(r) => r,
+    }
+}
+
+/// `Verify now` (admins): the full check, kept for this page.
+async fn verify_now(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if checked_form(&session, &body).is_none() {
+        return stale_form(&session);
+    }
+    if session.user.role != UserRole::Admin {
+        return session.refused(session.t().admin_verifies);
+    }
+    let store = state.store.clone();
+    let now = state.now();
+    match blocking(move || store.verify_and_record(now)).await {
+        Ok(Ok(_)) => see_other("/devices"),
         Ok(Err(e)) => internal(&e),
         Err(r) => r,
     }
@@ -202,12 +252,13 @@ async fn flags_page(
 ) -> Response {
     let store = state.store.clone();
     let actor = session.actor();
-    let mut list = match store_call(move || store.flags(&actor, None, Utc::now())).await {
+    let now = state.now();
+    let mut list = match store_call(move || store.flags(&actor, None, now)).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     list.retain(|f| flag_visible(session, f));
-    let now = Utc::now();
+    let now = state.now();
     let csrf = session.csrf();
     let t = session.t();
     let columns = flag_columns(t);
@@ -309,7 +360,8 @@ async fn set_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     };
     let store = state.store.clone();
     let actor = session.actor();
-    match blocking(move || store.set_flag(&actor, &request, Utc::now())).await {
+    let now = state.now();
+    match blocking(move || store.set_flag(&actor, &request, now)).await {
         Ok(Ok(_)) => see_other("/flags"),
         Ok(Err(Error::InvalidInput { field, reason })) => {
             flags_page(
@@ -339,7 +391,8 @@ async fn end_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let store = state.store.clone();
     let actor = session.actor();
     let id = flag_id.clone();
-    let listed = match store_call(move || store.flags(&actor, None, Utc::now())).await {
+    let now = state.now();
+    let listed = match store_call(move || store.flags(&actor, None, now)).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -351,7 +404,8 @@ async fn end_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     }
     let store = state.store.clone();
     let actor = session.actor();
-    match blocking(move || store.end_flag(&actor, &flag_id, Utc::now())).await {
+    let now = state.now();
+    match blocking(move || store.end_flag(&actor, &flag_id, now)).await {
         Ok(Ok(_)) => see_other("/flags"),
         Ok(Err(Error::InvalidInput { field, reason })) => {
             flags_page(
@@ -493,7 +547,8 @@ async fn import_sites(
     let store = state.store.clone();
     let actor = session.actor();
     let text = geojson.clone();
-    match blocking(move || store.import_sites(&actor, &text, Utc::now())).await {
+    let now = state.now();
+    match blocking(move || store.import_sites(&actor, &text, now)).await {
         Ok(Ok(summary)) => {
             let message = (session.t().imported)(summary.added, summary.replaced);
             sites_page(&state, &session, StatusCode::OK, Some(&message), "").await
@@ -566,7 +621,7 @@ async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(l) => l,
         Err(r) => return r,
     };
-    let now = Utc::now();
+    let now = state.now();
     let overdue =
         |r: &fieldcheck_core::privacy::Request| r.status == RequestStatus::Open && r.due_at < now;
     let overdue_count = list.iter().filter(|r| overdue(r)).count();

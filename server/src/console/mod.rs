@@ -18,7 +18,7 @@ use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use fieldcheck_core::{Actor, ConsoleUser, UserRole};
 use maud::Markup;
 use sha2::{Digest, Sha256};
@@ -163,7 +163,8 @@ pub(super) async fn session(
     };
     let store = state.store.clone();
     let lookup = token.clone();
-    match blocking(move || store.session_user(&lookup, Utc::now())).await? {
+    let now = state.now();
+    match blocking(move || store.session_user(&lookup, now)).await? {
         Ok(Some(user)) => Ok(Some(Session {
             user,
             token,

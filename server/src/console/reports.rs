@@ -4,7 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use fieldcheck_core::ReportQuery;
 use fieldcheck_core::report::render::{DocumentFormat, attendance_document, sales_document};
 use serde::Deserialize;
@@ -35,7 +35,8 @@ async fn team_sales(
         to,
         agent: None,
     };
-    let mut report = match blocking(move || store.sales_report(&actor, &query, Utc::now())).await? {
+    let now = state.now();
+    let mut report = match blocking(move || store.sales_report(&actor, &query, now)).await? {
         Ok(r) => r,
         Err(e) => return Err(internal(&e)),
     };
@@ -44,8 +45,8 @@ async fn team_sales(
 }
 
 /// The period asked for, by default the last seven days.
-fn period(q: &PeriodQuery) -> Option<(NaiveDate, NaiveDate)> {
-    let today = pages::today(Utc::now());
+fn period(q: &PeriodQuery, now: chrono::DateTime<chrono::Utc>) -> Option<(NaiveDate, NaiveDate)> {
+    let today = pages::today(now);
     Some((
         parse_date(q.from.as_deref(), today - Duration::days(6))?,
         parse_date(q.to.as_deref(), today)?,
@@ -61,7 +62,7 @@ pub(super) async fn reports(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Some((from, to)) = period(&q) else {
+    let Some((from, to)) = period(&q, state.now()) else {
         return bad_dates(&session);
     };
     let attendance = match team_attendance(&state, &session, from, to, None).await {
@@ -105,7 +106,7 @@ pub(super) async fn report_download(
         "json" => (DocumentFormat::Json, "application/json"),
         _ => return session.not_found(),
     };
-    let Some((from, to)) = period(&q) else {
+    let Some((from, to)) = period(&q, state.now()) else {
         return bad_dates(&session);
     };
     let bytes = match kind.as_str() {

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use fieldcheck_core::review::Decision;
 use fieldcheck_core::shift::day_bounds;
 use fieldcheck_core::{Error, EventFilter, ReportQuery};
@@ -32,7 +32,7 @@ pub(super) async fn home(
         Ok(None) => return sign_in_form(&headers, StatusCode::OK, None, ""),
         Err(r) => return r,
     };
-    let today = pages::today(Utc::now());
+    let today = pages::today(state.now());
     let (Some(from), Some(to)) = (
         parse_date(
             q.from.as_deref(),
@@ -60,7 +60,8 @@ pub(super) async fn home(
     };
     let store = state.store.clone();
     let actor = session.actor();
-    let flags = match store_call(move || store.flags(&actor, None, Utc::now())).await {
+    let now = state.now();
+    let flags = match store_call(move || store.flags(&actor, None, now)).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -89,22 +90,22 @@ pub(super) async fn team_attendance(
     let store = state.store.clone();
     let actor = session.actor();
     let query = ReportQuery { from, to, agent };
-    let mut report =
-        match blocking(move || store.attendance_report(&actor, &query, Utc::now())).await? {
-            Ok(r) => r,
-            Err(Error::InvalidInput { .. }) => {
-                return Err(session.page(
-                    StatusCode::BAD_REQUEST,
-                    pages::message(
-                        session.t(),
-                        Some((&session.user, &session.csrf())),
-                        session.t().bad_period,
-                        session.t().period_help,
-                    ),
-                ));
-            }
-            Err(e) => return Err(internal(&e)),
-        };
+    let now = state.now();
+    let mut report = match blocking(move || store.attendance_report(&actor, &query, now)).await? {
+        Ok(r) => r,
+        Err(Error::InvalidInput { .. }) => {
+            return Err(session.page(
+                StatusCode::BAD_REQUEST,
+                pages::message(
+                    session.t(),
+                    Some((&session.user, &session.csrf())),
+                    session.t().bad_period,
+                    session.t().period_help,
+                ),
+            ));
+        }
+        Err(e) => return Err(internal(&e)),
+    };
     report.retain_agents(|a| session.may_see(a));
     Ok(report)
 }
@@ -118,6 +119,7 @@ async fn load_day(
     let store = state.store.clone();
     let actor = session.actor();
     let agent_id = agent.to_string();
+    let now = state.now();
     let loaded = blocking(move || {
         let zone = store.agent_zone(&agent_id)?;
         let (start, end) = day_bounds(zone, date);
@@ -149,7 +151,7 @@ async fn load_day(
                 to: date,
                 agent: Some(agent_id.clone()),
             },
-            Utc::now(),
+            now,
         )?;
         Ok(DayData {
             zone,
@@ -186,7 +188,7 @@ struct DayData {
     events: Vec<fieldcheck_core::AttendanceEvent>,
     reviews: Vec<fieldcheck_core::review::Review>,
     /// Imported events' sync times.
-    synced: std::collections::HashMap<String, chrono::DateTime<Utc>>,
+    synced: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>,
     location_views: Vec<fieldcheck_core::store::LocationView>,
     summary: Option<fieldcheck_core::report::AttendanceDay>,
 }
@@ -323,9 +325,10 @@ pub(super) async fn review(
     let store = state.store.clone();
     let actor = session.actor();
     let agent_id = agent.clone();
+    let now = state.now();
     let result = blocking(move || match event_id {
-        Some(event) => store.review(&actor, &event, decision, &note, Utc::now()),
-        None => store.review_day(&actor, &agent_id, date, decision, &note, Utc::now()),
+        Some(event) => store.review(&actor, &event, decision, &note, now),
+        None => store.review_day(&actor, &agent_id, date, decision, &note, now),
     })
     .await;
     match result {
@@ -388,9 +391,9 @@ pub(super) async fn show_location(
     let actor = session.actor();
     let event_id = form.event_id.clone();
     let reason = form.reason.clone();
+    let now = state.now();
     let shown =
-        blocking(move || store.view_retained_location(&actor, &event_id, &reason, Utc::now()))
-            .await;
+        blocking(move || store.view_retained_location(&actor, &event_id, &reason, now)).await;
     let location = match shown {
         Ok(Ok(Some(location))) => location,
         Ok(Ok(None)) => return session.not_found(),
@@ -475,9 +478,10 @@ pub(super) async fn bulk_review(
     let store = state.store.clone();
     let actor = session.actor();
     let count = days.len();
+    let now = state.now();
     let result = blocking(move || {
         for (agent, date) in &days {
-            store.review_day(&actor, agent, *date, decision, &note, Utc::now())?;
+            store.review_day(&actor, agent, *date, decision, &note, now)?;
         }
         Ok(())
     })
