@@ -7,6 +7,9 @@
 pub mod attendance;
 pub mod audit;
 pub mod binding;
+/// Test support: coordinates searched for in a store's files.
+#[cfg(any(test, feature = "synthetic"))]
+pub mod byte_scan;
 pub mod chain;
 pub mod config_feed;
 pub mod consent;

@@ -3,10 +3,8 @@
 //! file; under a flag they are kept; after purge past retention they are
 //! gone from every file, free pages included.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use fieldcheck_core::byte_scan::find_coordinates;
 use fieldcheck_core::{
     Actor, ConsentChange, EventKind, Fix, FixRequest, FlagPurpose, FlagRequest, FlagScope,
     Permission, Store,
@@ -18,96 +16,6 @@ const SITES: &str = r#"{"type":"FeatureCollection","features":[
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
-}
-
-/// Every way a coordinate is commonly written down.
-fn encodings(value: f64) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for text in [
-        format!("{value}"),
-        format!("{value:.4}"),
-        format!("{value:.5}"),
-        format!("{value:.6}"),
-        format!("{value:.7}"),
-    ] {
-        out.push((format!("text {text}"), text.into_bytes()));
-    }
-    out.push(("f64 le".into(), value.to_le_bytes().to_vec()));
-    out.push(("f64 be".into(), value.to_be_bytes().to_vec()));
-    out.push(("f32 le".into(), (value as f32).to_le_bytes().to_vec()));
-    out.push(("f32 be".into(), (value as f32).to_be_bytes().to_vec()));
-    for scale in [1e5, 1e6, 1e7] {
-        let scaled = (value * scale).round();
-        out.push((
-            format!("i32 le x{scale}"),
-            (scaled as i32).to_le_bytes().to_vec(),
-        ));
-        out.push((
-            format!("i32 be x{scale}"),
-            (scaled as i32).to_be_bytes().to_vec(),
-        ));
-        out.push((
-            format!("i64 le x{scale}"),
-            (scaled as i64).to_le_bytes().to_vec(),
-        ));
-        out.push((
-            format!("i64 be x{scale}"),
-            (scaled as i64).to_be_bytes().to_vec(),
-        ));
-    }
-    out
-}
-
-fn store_files(db: &Path) -> Vec<PathBuf> {
-    let mut files = vec![db.to_path_buf()];
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let mut name = db.as_os_str().to_owned();
-        name.push(suffix);
-        files.push(PathBuf::from(name));
-    }
-    files
-}
-
-/// Which encodings of which coordinates appear in which file. One pass per
-/// file: every needle is at least 4 bytes, so candidate positions are found
-/// through a map keyed by the first 4 bytes.
-fn find(db: &Path, coords: &[(f64, f64)]) -> Vec<String> {
-    let mut needles: Vec<(String, Vec<u8>)> = Vec::new();
-    for &(lat, lon) in coords {
-        for value in [lat, lon] {
-            for (label, bytes) in encodings(value) {
-                needles.push((format!("{value} as {label}"), bytes));
-            }
-        }
-    }
-    let mut by_prefix: HashMap<[u8; 4], Vec<usize>> = HashMap::new();
-    for (i, (_, bytes)) in needles.iter().enumerate() {
-        let prefix: [u8; 4] = bytes[..4].try_into().expect("needles are at least 4 bytes");
-        by_prefix.entry(prefix).or_default().push(i);
-    }
-    let mut hits = Vec::new();
-    for file in store_files(db) {
-        let Ok(bytes) = std::fs::read(&file) else {
-            continue;
-        };
-        let mut found = vec![false; needles.len()];
-        for pos in 0..bytes.len().saturating_sub(3) {
-            let prefix: [u8; 4] = bytes[pos..pos + 4].try_into().unwrap();
-            if let Some(candidates) = by_prefix.get(&prefix) {
-                for &i in candidates {
-                    if bytes[pos..].starts_with(&needles[i].1) {
-                        found[i] = true;
-                    }
-                }
-            }
-        }
-        for (i, hit) in found.into_iter().enumerate() {
-            if hit {
-                hits.push(format!("{} in {}", needles[i].0, file.display()));
-            }
-        }
-    }
-    hits
 }
 
 /// Distinctive positions inside and around the site, none equal to the
@@ -188,7 +96,7 @@ fn coordinates_leave_no_bytes_unless_flagged_and_none_after_purge() {
 
     // Self-check: the search does find a value we know is stored (the
     // site's centre, which is not a fix and not personal).
-    assert!(!find(&db, &[(-6.1944, 106.8227)]).is_empty());
+    assert!(!find_coordinates(&db, &[(-6.1944, 106.8227)]).is_empty());
 
     // 1. No flag: accepted, rejected, mock and stale fixes leave nothing.
     let unflagged = fixes(1, 40);
@@ -210,13 +118,13 @@ fn coordinates_leave_no_bytes_unless_flagged_and_none_after_purge() {
             "scenario lacks {expected}: {reasons:?}"
         );
     }
-    let hits = find(&db, &unflagged);
+    let hits = find_coordinates(&db, &unflagged);
     assert!(
         hits.is_empty(),
         "coordinates stored without a flag: {hits:?}"
     );
     drop(store);
-    let hits = find(&db, &unflagged);
+    let hits = find_coordinates(&db, &unflagged);
     assert!(hits.is_empty(), "coordinates found after close: {hits:?}");
 
     // 2. Under a security flag the coordinates are kept.
@@ -240,7 +148,7 @@ fn coordinates_leave_no_bytes_unless_flagged_and_none_after_purge() {
         assert!(e.location_retained);
     }
     for &(lat, lon) in &flagged {
-        let hits = find(&db, &[(lat, lon)]);
+        let hits = find_coordinates(&db, &[(lat, lon)]);
         assert!(
             hits.iter().any(|h| h.contains("f64 be")),
             "flagged fix {lat},{lon} not found: {hits:?}"
@@ -253,11 +161,11 @@ fn coordinates_leave_no_bytes_unless_flagged_and_none_after_purge() {
         .purge(&admin, retain_until + Duration::seconds(1))
         .unwrap();
     assert_eq!(report.retained_locations, flagged.len());
-    let hits = find(&db, &flagged);
+    let hits = find_coordinates(&db, &flagged);
     assert!(hits.is_empty(), "coordinates survive purge: {hits:?}");
     assert!(store.verify().unwrap().intact);
     drop(store);
-    let hits = find(&db, &flagged);
+    let hits = find_coordinates(&db, &flagged);
     assert!(hits.is_empty(), "coordinates found after close: {hits:?}");
-    assert!(find(&db, &unflagged).is_empty());
+    assert!(find_coordinates(&db, &unflagged).is_empty());
 }

@@ -291,3 +291,109 @@ pub fn enrol_code(server_db: &Path, agent: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// A browser without JavaScript: a cookie jar of one cookie, no redirects
+/// followed (the tests look at them).
+pub struct Browser {
+    pub base: String,
+    pub agent: ureq::Agent,
+    pub cookie: Option<String>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub headers: ureq::http::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The page's CSRF token (every state-changing form carries one).
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = self.body.find(marker).expect("a csrf_token field") + marker.len();
+        self.body[start..start + 64].to_string()
+    }
+}
+
+impl Browser {
+    pub fn new(server: &Server) -> Browser {
+        Browser {
+            base: server.url.clone(),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build()
+                .into(),
+            cookie: None,
+        }
+    }
+
+    pub fn read(&mut self, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
+        let mut response = result.expect("an HTTP answer");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        if let Some(set) = headers.get("set-cookie") {
+            let value = set.to_str().unwrap();
+            let pair = value.split(';').next().unwrap();
+            let (_, token) = pair.split_once('=').unwrap();
+            self.cookie = (!token.is_empty()).then(|| pair.to_string());
+        }
+        let body = response.body_mut().read_to_string().unwrap();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn get(&mut self, path: &str) -> Page {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            request = request.header("Cookie", c);
+        }
+        let result = request.call();
+        self.read(result)
+    }
+
+    pub fn get_with(&mut self, path: &str, header: (&str, &str)) -> Page {
+        let mut request = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header(header.0, header.1);
+        if let Some(c) = &self.cookie {
+            request = request.header("Cookie", c);
+        }
+        let result = request.call();
+        self.read(result)
+    }
+
+    pub fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let mut request = self.agent.post(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            request = request.header("Cookie", c);
+        }
+        let result = request.send_form(form.iter().copied());
+        self.read(result)
+    }
+
+    pub fn sign_in(&mut self, user: &str, password: &str) -> Page {
+        self.post("/sign-in", &[("user", user), ("password", password)])
+    }
+}
+
+pub fn add_user(db: &Path, id: &str, role: &str, team: &str) {
+    let mut args = vec!["user", "add", "--id", id, "--user-role", role];
+    if !team.is_empty() {
+        args.extend(["--team", team]);
+    }
+    args.push("--password-stdin");
+    cli(db, &args, Some("correct horse battery\n")).ok();
+}
