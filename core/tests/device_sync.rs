@@ -2,7 +2,8 @@
 //! through an in-process loopback transport that can fail on purpose:
 //! enrolment codes are one-time and expire, batches are signed and checked,
 //! replays change nothing, a server that lost events gets them resent, the
-//! retry policy keeps to its budget, and decisions reach the device.
+//! retry policy keeps to its budget, decisions reach the device, and a
+//! configuration answer changed on the way applies nothing.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -14,7 +15,8 @@ use fieldcheck_core::sync_client::{
     Method, SyncClient, SyncClock, Transport, WireRequest, WireResponse,
 };
 use fieldcheck_core::wire::{
-    BatchAnswer, DecisionsAnswer, EnrolAnswer, EnrolRequest, ProblemType, problem_for,
+    BatchAnswer, ConfigAnswer, DecisionsAnswer, EnrolAnswer, EnrolRequest, ProblemType,
+    problem_for,
 };
 use fieldcheck_core::{
     Actor, ConsentChange, Decision, DeviceError, Error, EventKind, Fix, FixRequest, Permission,
@@ -41,6 +43,9 @@ enum Fault {
     Status(u16, Option<u64>),
     /// Serve the request, then drop the answer (the server committed).
     LoseAnswer,
+    /// Serve the next configuration request and change its answer on the
+    /// way (other requests pass untouched).
+    Config(fn(&mut ConfigAnswer)),
 }
 
 /// Routes requests to a server store as `fieldcheck-server` does, through
@@ -171,8 +176,23 @@ impl Transport for Loopback<'_> {
             .lock()
             .unwrap()
             .push((request.method, request.url.clone()));
-        match self.faults.lock().unwrap().pop_front() {
+        let mut faults = self.faults.lock().unwrap();
+        if matches!(faults.front(), Some(Fault::Config(_))) && !request.url.contains("/sync/config")
+        {
+            drop(faults);
+            return Ok(self.serve(request));
+        }
+        let fault = faults.pop_front();
+        drop(faults);
+        match fault {
             None => Ok(self.serve(request)),
+            Some(Fault::Config(mangle)) => {
+                let mut served = self.serve(request);
+                let mut answer: ConfigAnswer = serde_json::from_slice(&served.body).unwrap();
+                mangle(&mut answer);
+                served.body = serde_json::to_vec(&answer).unwrap();
+                Ok(served)
+            }
             Some(Fault::Network) => Err("connection refused".into()),
             Some(Fault::Status(status, retry_after_s)) => Ok(WireResponse {
                 status,
@@ -682,4 +702,80 @@ fn percent_decode(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+#[test]
+fn a_configuration_answer_altered_cut_or_reordered_on_the_way_applies_nothing() {
+    let s = stores();
+    s.server.import_sites(&admin(), SITES, t0()).unwrap();
+    let transport = Loopback::new(&s.server);
+    let clock = TestClock::new();
+    let key = SoftwareKey::generate();
+    enrol(&s, &transport, &clock, &key);
+    let client = SyncClient::new(&s.device, &transport, &clock);
+    let first = client.pull().unwrap();
+    assert!(first.config_reset);
+    assert_eq!(first.config_kinds, ["sites"]);
+
+    // Three changes on the server, one feed.
+    s.server
+        .set_rules(
+            &admin(),
+            fieldcheck_core::Rules {
+                late_grace_min: 5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    s.server.publish_policy(&admin(), "2", true, t0()).unwrap();
+    s.server
+        .set_flag(
+            &Actor::supervisor("sup"),
+            &fieldcheck_core::FlagRequest {
+                scope: fieldcheck_core::FlagScope::Everyone,
+                purpose: fieldcheck_core::FlagPurpose::Audit,
+                reason: "quarterly audit".into(),
+                expires_at: t0() + chrono::Duration::days(1),
+            },
+            t0(),
+        )
+        .unwrap();
+    let state = |store: &Store| {
+        (
+            store.rules().late_grace_min,
+            store.policy_versions().unwrap().len(),
+            store.sync_status(&admin()).unwrap().head_seq,
+            store.server_link().unwrap().unwrap().config_cursor,
+        )
+    };
+    let before = state(&s.device);
+    let faults: [(&str, fn(&mut ConfigAnswer)); 5] = [
+        ("a body altered without its hash", |a| {
+            let body = a.global.changes[1].body.take().unwrap();
+            a.global.changes[1].body = Some(body.replace("true", "false"));
+        }),
+        ("the last change dropped", |a| {
+            a.global.changes.pop();
+        }),
+        ("the first change dropped", |a| {
+            a.global.changes.remove(0);
+        }),
+        ("two changes swapped", |a| a.global.changes.swap(0, 2)),
+        ("the head moved", |a| a.global.head.seq += 1),
+    ];
+    for (what, mangle) in faults {
+        transport.fail_next(&[Fault::Config(mangle)]);
+        let e = client.pull().unwrap_err();
+        assert!(matches!(e, Error::ConfigFeed(_)), "{what}: {e}");
+        assert_eq!(e.kind(), fieldcheck_core::ErrorKind::Storage, "{what}");
+        assert_eq!(state(&s.device), before, "{what}: nothing applied");
+    }
+    let honest = client.pull().unwrap();
+    assert_eq!(honest.config, 3);
+    assert_eq!(honest.config_kinds, ["rules", "policy", "flag"]);
+    // Location consent was given before policy 2, which requires renewal.
+    assert!(honest.consent_renewal_required);
+    assert!(!honest.restricted);
+    assert_eq!(s.device.rules().late_grace_min, 5);
+    assert!(s.device.verify().unwrap().intact);
 }
