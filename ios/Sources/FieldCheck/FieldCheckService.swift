@@ -375,15 +375,22 @@ public final class FieldCheckService: Sendable {
     // Enclave's, or `softwareKeystore()` in tests).
 
     /// Enrols this device with `serverURL` using a one-time code from the
-    /// server's admin.
+    /// server's admin, then pulls what the server decides (sites, rules,
+    /// shift, flags, policy, restriction) so the next check-in is judged by
+    /// it. A pull that fails here leaves the device enrolled; the next
+    /// `pull` (or `BackgroundSync` round) brings the configuration.
     public func enrol(
         serverURL: String, code: String, keystore: any DeviceKeystore, transport: any HttpTransport
     ) async throws -> Enrolment {
         let box = WireBox(keystore: keystore, transport: transport)
         return try await perform { core, _, _ in
-            try core.enrolDevice(
+            let enrolment = try core.enrolDevice(
                 serverUrl: serverURL, code: code, platform: .ios,
                 keystore: box.keystore, transport: box.transport)
+            // Enrolled all the same if this fails: the configuration comes
+            // with the next pull.
+            _ = try? core.syncPull(transport: box.transport)
+            return enrolment
         }
     }
 
@@ -398,7 +405,10 @@ public final class FieldCheckService: Sendable {
         }
     }
 
-    /// Fetches the supervisors' decisions about this device's agent.
+    /// Fetches the supervisors' decisions about this device's agent and
+    /// the configuration the server decided, applied in one transaction;
+    /// the report says what changed (kinds, renewal of consent now
+    /// required, restricted).
     public func pull(transport: any HttpTransport) async throws -> PullReport {
         let box = WireBox(keystore: nil, transport: transport)
         return try await perform { core, _, _ in try core.syncPull(transport: box.transport) }

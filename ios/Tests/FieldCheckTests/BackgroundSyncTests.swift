@@ -84,6 +84,12 @@ final class ScriptedServer: HttpTransport, @unchecked Sendable {
         if request.url.contains("/api/v1/sync/decisions") {
             return ok(#"{"decisions":[],"cursor":"0","server_time":"\#(now)"}"#)
         }
+        if request.url.contains("/api/v1/sync/config") {
+            // A server that decided nothing yet: two empty feeds, as a snapshot.
+            let zero = String(repeating: "0", count: 64)
+            let feed = #"{"changes":[],"head":{"seq":0,"hash":"\#(zero)"}}"#
+            return ok(#"{"snapshot":true,"global":\#(feed),"agent":\#(feed),"cursor":"c1.0.\#(zero).0.\#(zero)","server_time":"\#(now)"}"#)
+        }
         return HttpResponse(status: 404, retryAfterS: nil, body: Data())
     }
 }
@@ -94,7 +100,7 @@ final class BackgroundSyncTests: XCTestCase {
         let (store, _) = try await makeStore(agents: ["a1"], clock: clock, function: name)
         let fixes = (0..<10).map { _ in fixAtHQ(clock.now) }
         let a1 = FieldCheckService(core: store, actor: agent("a1"), location: SimulatedLocationSource(fixes), clock: clock.read)
-        _ = try await a1.enrol(serverURL: "http://scripted.invalid", code: "CODE", keystore: keystore, transport: server)
+        _ = try await a1.enrol(serverURL: "https://scripted.invalid", code: "CODE", keystore: keystore, transport: server)
         return a1
     }
 
@@ -156,7 +162,8 @@ final class BackgroundSyncTests: XCTestCase {
         XCTAssertEqual(server.batches.count, 0)
         online.value = true
         let synced = await sync.runOnce()
-        XCTAssertEqual(synced, .synced(events: 2, decisions: 0), "the consent entry and the check-in")
+        XCTAssertEqual(synced, .synced(events: 3, decisions: 0),
+                       "the consent entry, the configuration applied at enrolment and the check-in")
     }
 
     /// The Secure Enclave hands out X9.63 points; the server takes DER SPKI.

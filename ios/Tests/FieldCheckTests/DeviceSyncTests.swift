@@ -90,7 +90,8 @@ final class DeviceSyncTests: XCTestCase {
         XCTAssertEqual(problem, "bad-code")
 
         let pushed = try await a1.push(keystore: keystore, transport: transport)
-        XCTAssertEqual(pushed.events, 2)
+        // The consent entry, the check-in and the configuration applied at enrolment.
+        XCTAssertEqual(pushed.events, 3)
         XCTAssertEqual(pushed.pending, 0)
 
         _ = try cli(["--actor", "sup-1", "--role", "supervisor", "review", event.id, "--approve", "--note", "on time"])
@@ -127,6 +128,45 @@ final class DeviceSyncTests: XCTestCase {
         _ = try await a1.checkOut()
         let ended = await task.value
         XCTAssertEqual(ended, .stopped(status: 403, problem: "revoked-device"))
+    }
+
+    /// What the server decides reaches the phone: a flag set on the server
+    /// (the CLI on its store) arrives with the next `BackgroundSync` round,
+    /// and the next check-in under it keeps its coordinates, which the
+    /// following round sends to the server. The device clock is the real
+    /// one, like the server's.
+    func testAFlagSetOnTheServerReachesThePhoneThroughBackgroundSync() async throws {
+        let clock = ManualClock(Date())
+        let (store, _) = try await makeStore(agents: ["a1"], clock: clock)
+        let sites = try makeTemporaryDirectory().appendingPathComponent("sites.geojson")
+        try oneSiteGeoJSON.write(to: sites, atomically: true, encoding: .utf8)
+        _ = try cli(["site", "import", sites.path])
+        let a1 = FieldCheckService(core: store, actor: agent("a1"),
+                                   location: SimulatedLocationSource([fixAtHQ(clock.now), fixAtHQ(clock.now)]),
+                                   clock: clock.read)
+        let keystore = softwareKeystore()
+        let transport = URLSessionTransport()
+        _ = try await a1.enrol(serverURL: url, code: try enrolCode("a1"), keystore: keystore, transport: transport)
+        let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(2 * 86_400))
+        _ = try cli(["audit", "flag", "--agent", "a1", "--purpose", "security",
+                     "--reason", "mock location suspected", "--until", until])
+        let sync = BackgroundSync(service: a1, keystore: keystore, transport: transport, interval: 3600)
+        guard case .synced = await sync.runOnce() else { return XCTFail("the round did not sync") }
+        let flags = try await a1.flags(covering: "a1")
+        XCTAssertEqual(flags.count, 1)
+        XCTAssertEqual(flags.first?.reason, "mock location suspected")
+
+        // The fix comes after the flag was set (on the server's clock too).
+        clock.now = Date()
+        let phone = FieldCheckService(core: store, actor: agent("a1"),
+                                      location: SimulatedLocationSource([fixAtHQ(clock.now)]), clock: clock.read)
+        let event = try await phone.checkIn()
+        XCTAssertTrue(event.accepted)
+        XCTAssertTrue(event.locationRetained, "kept under the server's flag")
+        guard case .synced = await sync.runOnce() else { return XCTFail("the round did not sync") }
+        let onServer = try cli(["--json", "events", "--agent", "a1"]).split(separator: "\n")
+        XCTAssertEqual(onServer.count, 1)
+        XCTAssertTrue(onServer[0].contains(#""location_retained":true"#), String(onServer[0]))
     }
 
     /// The server goes down before a push and comes back while the core is
@@ -168,11 +208,12 @@ final class InMemoryTransportTests: XCTestCase {
         _ = try await a1.checkIn()
         let server = ScriptedServer(refusals: [503])  // the core backs off and sends the batch again
         let keystore = softwareKeystore()
-        let enrolment = try await a1.enrol(serverURL: "http://memory.invalid", code: "CODE-1",
+        let enrolment = try await a1.enrol(serverURL: "https://memory.invalid", code: "CODE-1",
                                            keystore: keystore, transport: server)
         XCTAssertEqual(enrolment.agent, "a1")
         let pushed = try await a1.push(keystore: keystore, transport: server)
-        XCTAssertEqual(pushed.events, 2)
+        // The consent entry, the check-in and the configuration applied at enrolment.
+        XCTAssertEqual(pushed.events, 3)
         XCTAssertEqual(pushed.pending, 0)
         let batches = server.batches
         XCTAssertEqual(batches.count, 2, "the 503 was retried")

@@ -20,6 +20,7 @@ import app.fieldcheck.core.DeviceKeystore
 import app.fieldcheck.core.Enrolment
 import app.fieldcheck.core.EventKind
 import app.fieldcheck.core.FieldCheck
+import app.fieldcheck.core.FieldCheckException
 import app.fieldcheck.core.FlagRequest
 import app.fieldcheck.core.HttpTransport
 import app.fieldcheck.core.Lead
@@ -202,19 +203,38 @@ class FieldCheckClient(
     // send, retries, acknowledgements) is the core's; the app hands in the
     // platform's transport and keystore.
 
-    /** Enrols this device with [serverUrl] using a one-time [code] from the server's admin. */
+    /**
+     * Enrols this device with [serverUrl] using a one-time [code] from the
+     * server's admin, then pulls what the server decides (sites, rules,
+     * shift, flags, policy, restriction) so the next check-in is judged by
+     * it. A pull that fails here leaves the device enrolled; the next
+     * [pull] (or [BackgroundSync] round) brings the configuration.
+     */
     suspend fun enrol(
         serverUrl: String,
         code: String,
         keystore: DeviceKeystore,
         transport: HttpTransport,
-    ): Enrolment = io { core.enrolDevice(serverUrl, code, Platform.ANDROID, keystore, transport) }
+    ): Enrolment = io {
+        val enrolment = core.enrolDevice(serverUrl, code, Platform.ANDROID, keystore, transport)
+        try {
+            core.syncPull(transport)
+        } catch (_: FieldCheckException) {
+            // Enrolled all the same: the configuration comes with the next pull.
+        }
+        enrolment
+    }
 
     /** Sends the outbox as signed batches until it is empty; retries wait on [dispatcher]. */
     suspend fun push(keystore: DeviceKeystore, transport: HttpTransport, limit: UInt = 1000u): PushReport =
         io { core.syncPush(keystore, transport, limit) }
 
-    /** Fetches the supervisors' decisions about this device's agent. */
+    /**
+     * Fetches the supervisors' decisions about this device's agent and the
+     * configuration the server decided, applied in one transaction; the
+     * report says what changed (kinds, renewal of consent now required,
+     * restricted).
+     */
     suspend fun pull(transport: HttpTransport): PullReport = io { core.syncPull(transport) }
 
     /** How each day was judged: decisions pulled from the server, oldest first. */

@@ -85,11 +85,48 @@ class BackgroundSyncTest {
         assertEquals(1L, client.syncStatus(admin).pending, "the refused check-in stays in the outbox")
     }
 
+    /**
+     * What the server decides reaches the phone: a flag set on the server (the
+     * CLI on its store) arrives with the next round, and the next check-in
+     * under it keeps its coordinates, which the following round sends to the
+     * server. The device clock is the real one, like the server's.
+     */
+    @Test
+    fun aFlagSetOnTheServerReachesThePhoneThroughBackgroundSync() = runBlocking<Unit> {
+        val real = TestServer(dir).also { server = it }
+        val sites = File(dir, "sites.geojson").apply { writeText(Fixtures.SITES) }
+        real.cli("site", "import", sites.path)
+        val now = MutableClock(java.time.Instant.now())
+        FieldCheckClient.open(File(dir, "flagged.db").path, FixedLocationSource(HQ_LAT, HQ_LON, clock = now), now).use { phone ->
+            phone.setConsent(a1, Permission.LOCATION, true)
+            val transport = OkHttpTransport()
+            val keystore = softwareKeystore()
+            phone.enrol(real.url, real.enrolCode("a1"), keystore, transport)
+            val until = java.time.Instant.now().plus(java.time.Duration.ofDays(2)).toString()
+            real.cli("audit", "flag", "--agent", "a1", "--purpose", "security", "--reason", "mock location suspected", "--until", until)
+            val sync = BackgroundSync(phone, keystore, transport, interval = 1.hours)
+            val round = assertIs<SyncRound.Synced>(sync.runOnce())
+            assertEquals(listOf("flag"), round.pull.configKinds)
+            val flags = phone.flagsCovering(a1)
+            assertEquals("mock location suspected", flags.single().reason)
+
+            // The fix comes after the flag was set (on the server's clock too).
+            now.now = java.time.Instant.now()
+            val event = phone.checkIn(a1)
+            assertTrue(event.accepted)
+            assertTrue(event.locationRetained, "kept under the server's flag")
+            assertIs<SyncRound.Synced>(sync.runOnce())
+            val onServer = real.cli("--json", "events", "--agent", "a1").lines().filter { it.isNotBlank() }
+            assertEquals(1, onServer.size)
+            assertTrue("\"location_retained\":true" in onServer[0], onServer[0])
+        }
+    }
+
     @Test
     fun failedRoundsBackOffDoublingUpToTheCapAndASuccessResetsIt() = runBlocking<Unit> {
         val server = ScriptedServer(refusals = List(4) { 404 }) // a 404 the core does not retry
         val keystore = softwareKeystore()
-        client.enrol("http://flaky.invalid", "CODE", keystore, server)
+        client.enrol("https://flaky.invalid", "CODE", keystore, server)
         val sync = BackgroundSync(
             client, keystore, server,
             interval = 1.hours, firstBackoff = 10.milliseconds, maxBackoff = 40.milliseconds,
@@ -114,7 +151,7 @@ class BackgroundSyncTest {
     fun offlineRoundsTryNothing() = runBlocking<Unit> {
         val server = ScriptedServer()
         val keystore = softwareKeystore()
-        client.enrol("http://flaky.invalid", "CODE", keystore, server)
+        client.enrol("https://flaky.invalid", "CODE", keystore, server)
         var online = false
         val sync = BackgroundSync(client, keystore, server, isOnline = { online })
         client.checkIn(a1)

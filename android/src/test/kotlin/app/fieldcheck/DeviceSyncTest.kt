@@ -95,7 +95,8 @@ class DeviceSyncTest {
             assertEquals("bad-code", reused.problem)
 
             val pushed = c.push(keystore, transport)
-            assertEquals(2uL, pushed.events)
+            // The consent entry, the check-in and the configuration applied at enrolment.
+            assertEquals(3uL, pushed.events)
             assertEquals(0L, pushed.pending)
             // Signed by a key the server does not know: refused, nothing released.
             c.checkOut(a1)
@@ -126,9 +127,10 @@ class DeviceSyncTest {
             c.checkIn(a1)
             val server = ScriptedServer(refusals = listOf(503)) // the core backs off and sends the batch again
             val keystore = softwareKeystore()
-            assertEquals("a1", c.enrol("http://memory.invalid", "CODE-1", keystore, server).agent)
+            assertEquals("a1", c.enrol("https://memory.invalid", "CODE-1", keystore, server).agent)
             val pushed = c.push(keystore, server)
-            assertEquals(2uL, pushed.events)
+            // The consent entry, the check-in and the configuration applied at enrolment.
+            assertEquals(3uL, pushed.events)
             assertEquals(0L, pushed.pending)
             val batches = server.batches()
             assertEquals(2, batches.size, "the 503 was retried")

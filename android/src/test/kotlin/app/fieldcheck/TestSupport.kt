@@ -160,6 +160,13 @@ class TestServer(private val dir: File) {
  * accepts each up to its `to_seq`; no decision is waiting. Records every
  * request.
  */
+/** The configuration answer of a server that decided nothing yet: two empty feeds, as a snapshot. */
+private val EMPTY_CONFIG = run {
+    val zero = "0".repeat(64)
+    val feed = """{"changes":[],"head":{"seq":0,"hash":"$zero"}}"""
+    """{"snapshot":true,"global":$feed,"agent":$feed,"cursor":"c1.0.$zero.0.$zero","server_time":"NOW"}"""
+}
+
 class ScriptedServer(refusals: List<Int> = emptyList()) : HttpTransport {
     private val pending = ArrayDeque(refusals)
     private val seen = java.util.Collections.synchronizedList(mutableListOf<HttpRequest>())
@@ -191,6 +198,7 @@ class ScriptedServer(refusals: List<Int> = emptyList()) : HttpTransport {
                 )
             }
             request.url.contains("/api/v1/sync/decisions") -> ok("""{"decisions":[],"cursor":"0","server_time":"$now"}""")
+            request.url.contains("/api/v1/sync/config") -> ok(EMPTY_CONFIG.replace("NOW", now))
             else -> HttpResponse(404.toUShort(), null, ByteArray(0))
         }
     }
