@@ -77,6 +77,7 @@ cp "$root/scripts/schemathesis.toml" schemathesis.toml
 # documented as 429 and stays within the document too).
 "$venv/bin/st" run "$url/api/v1/openapi.json" --checks all \
   --include-path /api/v1/sync/decisions --include-path /api/v1/sync/batches \
+  --include-path /api/v1/sync/config \
   -H "Authorization: Bearer $token" \
   --max-examples 60 --workers 1 --seed 1 --warnings off --no-color
 

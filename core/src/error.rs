@@ -193,17 +193,22 @@ pub enum DeviceError {
     /// An event the device may not send (PRODUCT.md §12.2, "A device speaks
     /// for one agent"): about another agent, or a supervisor's or admin's
     /// act. The whole batch is refused.
-    #[error(
-        "device {device} is enrolled for agent {agent}; its event {seq} ({event_type} {event_id}) is refused: {reason}"
-    )]
-    AgentMismatch {
-        device: String,
-        agent: String,
-        seq: i64,
-        event_type: String,
-        event_id: String,
-        reason: String,
-    },
+    #[error("{0}")]
+    AgentMismatch(Box<AgentRefusal>),
+}
+
+/// Which event of a batch its device may not send, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "device {device} is enrolled for agent {agent}; its event {seq} ({event_type} {event_id}) is refused: {reason}"
+)]
+pub struct AgentRefusal {
+    pub device: String,
+    pub agent: String,
+    pub seq: i64,
+    pub event_type: String,
+    pub event_id: String,
+    pub reason: String,
 }
 
 impl From<DeviceError> for Error {

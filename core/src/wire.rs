@@ -313,7 +313,7 @@ pub fn problem_for(error: &Error, malformed: ProblemType) -> Option<Problem> {
                 DeviceError::Revoked(_) => ProblemType::RevokedDevice,
                 DeviceError::Mismatch { .. } => ProblemType::DeviceMismatch,
                 DeviceError::BadSignature(_) => ProblemType::BadSignature,
-                DeviceError::AgentMismatch { .. } => ProblemType::AgentMismatch,
+                DeviceError::AgentMismatch(_) => ProblemType::AgentMismatch,
             },
             None,
         ),

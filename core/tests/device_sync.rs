@@ -15,8 +15,7 @@ use fieldcheck_core::sync_client::{
     Method, SyncClient, SyncClock, Transport, WireRequest, WireResponse,
 };
 use fieldcheck_core::wire::{
-    BatchAnswer, ConfigAnswer, DecisionsAnswer, EnrolAnswer, EnrolRequest, ProblemType,
-    problem_for,
+    BatchAnswer, ConfigAnswer, DecisionsAnswer, EnrolAnswer, EnrolRequest, ProblemType, problem_for,
 };
 use fieldcheck_core::{
     Actor, ConsentChange, Decision, DeviceError, Error, EventKind, Fix, FixRequest, Permission,
@@ -150,7 +149,7 @@ impl<'a> Loopback<'a> {
                 });
             answer(result, ProblemType::MalformedRequest)
         } else if let Some(query) = path.strip_prefix("/api/v1/sync/config") {
-            let after = query.strip_prefix("?after=").map(|c| percent_decode(c));
+            let after = query.strip_prefix("?after=").map(percent_decode);
             let result = self
                 .server
                 .authorised_device(token.as_deref())
@@ -749,7 +748,8 @@ fn a_configuration_answer_altered_cut_or_reordered_on_the_way_applies_nothing() 
         )
     };
     let before = state(&s.device);
-    let faults: [(&str, fn(&mut ConfigAnswer)); 5] = [
+    type Mangle = fn(&mut ConfigAnswer);
+    let faults: [(&str, Mangle); 5] = [
         ("a body altered without its hash", |a| {
             let body = a.global.changes[1].body.take().unwrap();
             a.global.changes[1].body = Some(body.replace("true", "false"));

@@ -211,6 +211,23 @@ try {
   await page.goto(server.url + '/');
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
 
+  // An admin runs the full check from the devices page: the server's own
+  // chain, the phone's imported chain, every row derived from it, the feeds.
+  fieldcheck(serverDb, ['user', 'add', '--id', 'adm-1', '--user-role', 'admin', '--password-stdin'],
+    'correct horse battery\n');
+  await page.getByLabel('User').fill('adm-1');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Review queue' }).waitFor();
+  await page.goto(server.url + '/devices');
+  await page.getByText('No full check has run on this store yet.').waitFor();
+  await page.getByRole('button', { name: 'Verify now' }).click();
+  await page.getByRole('status').filter({ hasText: /Last full check .*: intact/ }).waitFor();
+  assert.match(await page.locator('#devices').innerText(), /verified through event \d+/);
+  await axe(page, 'devices-admin');
+  await fits(page, 'devices-admin');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+
   // The agent's phone pulls the four decisions.
   const pulled = JSON.parse(fieldcheck(deviceDb, ['--json', 'sync', 'pull']));
   assert.equal(pulled.decisions, 4);
@@ -219,7 +236,7 @@ try {
   const late6 = reviews.find((r) => r.date === '2026-01-06');
   assert.equal(late6.decision, 'rejected');
   assert.equal(late6.note, note);
-  console.log('console e2e: sign-in, queue, timeline, reject, bulk approve, CSV, sign-out, pull: ok');
+  console.log('console e2e: sign-in, queue, timeline, reject, bulk approve, CSV, sign-out, verify now, pull: ok');
 } finally {
   if (browser) await browser.close();
   if (server) server.child.kill('SIGTERM');

@@ -107,19 +107,39 @@ fn feed_answer(
     after: i64,
     agent_feed: bool,
 ) -> Result<FeedAnswer> {
-    let mut rows: Vec<(i64, String, Option<String>, Vec<u8>, Vec<u8>)> = {
+    struct Row {
+        seq: i64,
+        kind: String,
+        body: Option<String>,
+        prev_hash: Vec<u8>,
+        hash: Vec<u8>,
+    }
+    let rows: Vec<Row> = {
         let mut stmt = tx.prepare_cached(
             "SELECT seq, kind, body, prev_hash, hash FROM config_feed
              WHERE feed = ?1 AND seq > ?2 ORDER BY seq",
         )?;
         stmt.query_map((feed, after), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok(Row {
+                seq: r.get(0)?,
+                kind: r.get(1)?,
+                body: r.get(2)?,
+                prev_hash: r.get(3)?,
+                hash: r.get(4)?,
+            })
         })?
         .collect::<rusqlite::Result<_>>()?
     };
     let mut latest_seen = BTreeSet::new();
     let mut changes = Vec::with_capacity(rows.len());
-    for (seq, kind_text, body, prev_hash, hash) in rows.drain(..).rev() {
+    for Row {
+        seq,
+        kind: kind_text,
+        body,
+        prev_hash,
+        hash,
+    } in rows.into_iter().rev()
+    {
         let kind =
             ChangeKind::parse("kind", &kind_text).map_err(|e| Error::Corrupt(e.to_string()))?;
         let latest = latest_seen.insert(kind);
@@ -193,6 +213,35 @@ fn apply(tx: &Transaction<'_>, answer: &ConfigAnswer, now: DateTime<Utc>) -> Res
     };
     let global = check_feed("global", from_global, &answer.global)?;
     let own = check_feed("agent", from_agent, &answer.agent)?;
+    // A snapshot of exactly what is already in force (the same heads)
+    // changes nothing, and chains nothing.
+    let configured: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM config_state)", [], |r| {
+        r.get(0)
+    })?;
+    let stated = |feed: &crate::wire::FeedAnswer| {
+        crate::config_feed::decode_hash(&feed.head.hash).map(|hash| FeedHead {
+            seq: feed.head.seq,
+            hash,
+        })
+    };
+    if answer.snapshot
+        && configured
+        && stated(&answer.global) == Some(feed::head(tx, GLOBAL_FEED)?)
+        && stated(&answer.agent) == Some(feed::head(tx, &agent)?)
+    {
+        tx.execute(
+            "UPDATE server_link SET config_cursor = ?1",
+            [&answer.cursor],
+        )?;
+        return standing(
+            tx,
+            &agent,
+            AppliedConfig {
+                cursor: answer.cursor.clone(),
+                ..AppliedConfig::default()
+            },
+        );
+    }
     for change in &global {
         check_global(change)?;
     }
@@ -285,18 +334,31 @@ fn apply(tx: &Transaction<'_>, answer: &ConfigAnswer, now: DateTime<Utc>) -> Res
         );
     }
 
-    let location = consent::latest(tx, &agent, Permission::Location)?.filter(|e| e.granted);
+    standing(
+        tx,
+        &agent,
+        AppliedConfig {
+            changes: count,
+            kinds: kinds.into_iter().collect(),
+            reset: answer.snapshot,
+            cursor: answer.cursor.clone(),
+            ..AppliedConfig::default()
+        },
+    )
+}
+
+/// `applied`, with where the agent now stands: renewal of location
+/// consent required, restricted.
+fn standing(tx: &Transaction<'_>, agent: &str, applied: AppliedConfig) -> Result<AppliedConfig> {
+    let location = consent::latest(tx, agent, Permission::Location)?.filter(|e| e.granted);
     let consent_renewal_required = match &location {
         Some(entry) => policy::renewal_required(tx, &entry.policy_version)?,
         None => false,
     };
     Ok(AppliedConfig {
-        changes: count,
-        kinds: kinds.into_iter().collect(),
-        reset: answer.snapshot,
-        cursor: answer.cursor.clone(),
         consent_renewal_required,
-        restricted: super::restriction::is_restricted(tx, &agent)?,
+        restricted: super::restriction::is_restricted(tx, agent)?,
+        ..applied
     })
 }
 
@@ -496,42 +558,28 @@ pub(super) fn applied_for_verify(
     tx: &Transaction<'_>,
     id: &str,
 ) -> Result<Option<(Vec<u8>, Option<String>)>> {
-    let row: Option<(String, i64, String, String, String, i64, bool, i64)> = tx
+    let read = |r: &rusqlite::Row<'_>| -> Result<ConfigApplied> {
+        Ok(ConfigApplied {
+            id: r.get(0)?,
+            seq: r.get(1)?,
+            agent: r.get(2)?,
+            cursor: r.get(3)?,
+            digest: r.get(4)?,
+            changes: u64::try_from(r.get::<_, i64>(5)?)
+                .map_err(|_| Error::Corrupt("negative change count".into()))?,
+            reset: r.get(6)?,
+            at: from_unix("at", r.get(7)?)?,
+        })
+    };
+    let applied = tx
         .prepare_cached(
             "SELECT id, seq, agent, cursor, digest, changes, reset, at FROM config_applied
              WHERE id = ?1",
         )?
-        .query_row([id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
-        })
-        .optional()?;
-    row.map(|(id, seq, agent, cursor, digest, changes, reset, at)| {
-        Ok((
-            ConfigApplied {
-                id,
-                seq,
-                agent,
-                cursor,
-                digest,
-                changes: u64::try_from(changes)
-                    .map_err(|_| Error::Corrupt("negative change count".into()))?,
-                reset,
-                at: from_unix("at", at)?,
-            }
-            .canonical(),
-            None,
-        ))
-    })
-    .transpose()
+        .query_row([id], |r| Ok(read(r)))
+        .optional()?
+        .transpose()?;
+    Ok(applied.map(|a| (a.canonical(), None)))
 }
 
 /// What the feeds say the configuration is, against what this store's
@@ -661,7 +709,7 @@ impl FeedState {
         let mut expected = self.policies;
         expected.sort();
         if canon("SELECT id FROM policies_in_force", &|r| {
-            Ok(policy_canonical(tx, &r.get::<_, String>(0)?)?)
+            policy_canonical(tx, &r.get::<_, String>(0)?)
         })? != expected
         {
             return differ("policy_versions", "*", "the privacy-policy versions");

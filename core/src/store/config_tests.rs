@@ -668,7 +668,8 @@ fn the_server_refuses_a_whole_batch_holding_what_the_device_may_not_send() {
         source: None,
         note: None,
     };
-    let cases: Vec<(&str, Box<dyn Fn(&Store)>)> = vec![
+    type Record = Box<dyn Fn(&Store)>;
+    let cases: Vec<(&str, Record)> = vec![
         (
             "another agent's attendance",
             Box::new(|s| {
@@ -742,7 +743,7 @@ fn the_server_refuses_a_whole_batch_holding_what_the_device_may_not_send() {
             make(s);
         });
         match p.push(t0() + Duration::minutes(1)) {
-            Err(Error::Device(DeviceError::AgentMismatch { .. })) => {}
+            Err(Error::Device(DeviceError::AgentMismatch(_))) => {}
             other => panic!("{what}: {other:?}"),
         }
         let after = p.server.sync_status(&admin()).unwrap().imported_devices[0].clone();
@@ -813,6 +814,11 @@ fn a_server_restored_from_an_older_backup_answers_with_a_snapshot() {
     assert!(applied.reset);
     assert_eq!(p.device.sites().unwrap().len(), 1);
     assert!(p.device.verify().unwrap().intact);
+    // The same snapshot again changes nothing and chains nothing.
+    let head = p.device.sync_status(&admin()).unwrap().head_seq;
+    let again = p.device.apply_config(&answer, t0()).unwrap();
+    assert_eq!((again.changes, again.reset), (0, false));
+    assert_eq!(p.device.sync_status(&admin()).unwrap().head_seq, head);
 }
 
 #[test]

@@ -29,7 +29,6 @@ pub struct OpenOptions {
     pub durability: Durability,
 }
 
-thread_local!(pub static PHASES: std::cell::RefCell<Vec<[f64;3]>> = Default::default());
 pub struct Store {
     pub(super) path: PathBuf,
     writer: Mutex<Writer>,
@@ -97,7 +96,6 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>, &mut WriterMemo) -> Result<T>,
     ) -> Result<T> {
-        let t0 = std::time::Instant::now();
         let mut writer = self.lock_writer();
         let Writer { conn, memo } = &mut *writer;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -109,18 +107,8 @@ impl Store {
             if memo.data_version != Some(data_version(&tx)?) {
                 *memo = WriterMemo::default();
             }
-            let t1 = std::time::Instant::now();
             let value = f(&tx, memo)?;
-            let t2 = std::time::Instant::now();
             tx.commit()?;
-            let t3 = std::time::Instant::now();
-            PHASES.with(|p| {
-                p.borrow_mut().push([
-                    (t1 - t0).as_secs_f64() * 1e6,
-                    (t2 - t1).as_secs_f64() * 1e6,
-                    (t3 - t2).as_secs_f64() * 1e6,
-                ])
-            });
             Ok(value)
         })();
         match outcome {

@@ -26,7 +26,7 @@ use crate::attendance::AttendanceEvent;
 use crate::binding::Binding;
 use crate::chain::{GENESIS, Hash, link};
 use crate::device_clock::skew_suspected;
-use crate::error::DeviceError;
+use crate::error::{AgentRefusal, DeviceError};
 use crate::error::{Error, Result};
 use crate::rules::Rules;
 use crate::sync::{
@@ -619,14 +619,14 @@ pub(super) fn import(
                 && let Some(reason) =
                     binding.judge(&e.event_type, e.canonical.as_deref(), &StoreHoldings(tx))?
             {
-                return Err(DeviceError::AgentMismatch {
+                return Err(DeviceError::AgentMismatch(Box::new(AgentRefusal {
                     device: device.into(),
                     agent: binding.agent().into(),
                     seq: e.seq,
                     event_type: e.event_type.clone(),
                     event_id: e.event_id.clone(),
                     reason,
-                }
+                }))
                 .into());
             }
             insert_event(tx, device, e, now)?;

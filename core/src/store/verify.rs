@@ -255,24 +255,23 @@ impl Store {
     /// the problem it named.
     pub fn last_verification(&self) -> Result<Option<VerifyStatus>> {
         self.read(|tx| {
-            Ok(tx
-                .query_row(
-                    "SELECT checked_at, intact, events_checked, problem FROM verify_status",
-                    [],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?
-                .map(
-                    |(at, intact, events_checked, problem)| -> Result<VerifyStatus> {
-                        Ok(VerifyStatus {
-                            checked_at: crate::time::from_unix("checked_at", at)?,
-                            intact,
-                            events_checked,
-                            problem,
-                        })
-                    },
-                )
-                .transpose()?)
+            tx.query_row(
+                "SELECT checked_at, intact, events_checked, problem FROM verify_status",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?
+            .map(
+                |(at, intact, events_checked, problem)| -> Result<VerifyStatus> {
+                    Ok(VerifyStatus {
+                        checked_at: crate::time::from_unix("checked_at", at)?,
+                        intact,
+                        events_checked,
+                        problem,
+                    })
+                },
+            )
+            .transpose()
         })
     }
 }
