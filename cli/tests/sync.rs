@@ -524,3 +524,57 @@ fn an_import_killed_with_sigkill_loses_nothing_and_its_retry_completes_it() {
         .unwrap();
     assert_eq!(distinct, (EVENTS - BIG_DEVICE_AGENTS) as i64);
 }
+
+#[test]
+fn coordinates_travel_only_with_locations_and_a_store_that_is_no_server_drops_them() {
+    let a = Env::with_sites_and_consent(&["a1"]);
+    a.run_at(
+        "2026-01-05T01:00:00Z",
+        &[
+            "audit",
+            "flag",
+            "--agent",
+            "a1",
+            "--purpose",
+            "security",
+            "--reason",
+            "spoofing suspected",
+            "--until",
+            "2026-01-10T00:00:00Z",
+        ],
+    )
+    .ok();
+    a.check("check-in", "a1", HQ, "10", &[]);
+    let plain = pending(&a, "100");
+    assert!(!plain.contains("\"retained\""), "{plain}");
+    let with = a
+        .run(&["sync", "pending", "--limit", "100", "--with-locations"])
+        .ok()
+        .stdout;
+    let batch: Value = serde_json::from_str(&with).unwrap();
+    assert_eq!(batch["version"], 2);
+    let retained: Vec<&Value> = batch["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.get("retained"))
+        .collect();
+    assert_eq!(retained.len(), 1);
+    assert_eq!(retained[0]["lat"].as_f64(), Some(HQ.0.parse().unwrap()));
+    assert_eq!(retained[0]["flag_ids"].as_array().unwrap().len(), 1);
+
+    // A supervisor's store is no server: it keeps none, and says so.
+    let b = Env::new();
+    let imported = import(&b, &with).ok().json();
+    assert_eq!(imported["retained_dropped"], 1);
+    assert_eq!(imported["retained_kept"], 0);
+    let human = b.run(&[
+        "sync",
+        "import",
+        b.write("again.json", &with).to_str().unwrap(),
+    ]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let events = b.run(&["--json", "events"]).ok().json_lines();
+    assert!(events.iter().all(|e| e["location_retained"] == false));
+    assert_intact(&b);
+}
