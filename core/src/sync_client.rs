@@ -358,24 +358,8 @@ impl<'a> SyncClient<'a> {
     pub fn pull(&self) -> Result<PullReport> {
         let mut report = self.pull_decisions()?;
         let link = self.link()?;
-        let url = match &link.config_cursor {
-            Some(c) => format!(
-                "{}{CONFIG_PATH}?after={}",
-                link.server_url,
-                percent_encode(c)
-            ),
-            None => format!("{}{CONFIG_PATH}", link.server_url),
-        };
-        let response = self.send(&WireRequest {
-            method: Method::Get,
-            url,
-            headers: vec![(
-                "Authorization".into(),
-                format!("Bearer {}", link.device_token),
-            )],
-            body: Vec::new(),
-        })?;
-        let answer: ConfigAnswer = expect_ok(&response)?;
+        let answer: ConfigAnswer =
+            expect_ok(&self.get_after(&link, CONFIG_PATH, link.config_cursor.as_deref())?)?;
         let now = self.clock.now();
         self.store.note_server_time(&answer.server_time, now)?;
         let applied = self.store.apply_config(&answer, now)?;
@@ -397,24 +381,8 @@ impl<'a> SyncClient<'a> {
         let mut cursor = link.decisions_cursor.clone();
         let mut report = PullReport::default();
         loop {
-            let url = match &cursor {
-                Some(c) => format!(
-                    "{}{DECISIONS_PATH}?after={}",
-                    link.server_url,
-                    percent_encode(c)
-                ),
-                None => format!("{}{DECISIONS_PATH}", link.server_url),
-            };
-            let response = self.send(&WireRequest {
-                method: Method::Get,
-                url,
-                headers: vec![(
-                    "Authorization".into(),
-                    format!("Bearer {}", link.device_token),
-                )],
-                body: Vec::new(),
-            })?;
-            let answer: DecisionsAnswer = expect_ok(&response)?;
+            let answer: DecisionsAnswer =
+                expect_ok(&self.get_after(&link, DECISIONS_PATH, cursor.as_deref())?)?;
             let now = self.clock.now();
             self.store.note_server_time(&answer.server_time, now)?;
             report.decisions +=
@@ -428,6 +396,29 @@ impl<'a> SyncClient<'a> {
             }
         }
         Ok(report)
+    }
+
+    /// `GET path?after=CURSOR` (from the start without a cursor) with the
+    /// device's token, under the retry policy.
+    fn get_after(
+        &self,
+        link: &ServerLink,
+        path: &str,
+        after: Option<&str>,
+    ) -> Result<WireResponse> {
+        let url = match after {
+            Some(c) => format!("{}{path}?after={}", link.server_url, percent_encode(c)),
+            None => format!("{}{path}", link.server_url),
+        };
+        self.send(&WireRequest {
+            method: Method::Get,
+            url,
+            headers: vec![(
+                "Authorization".into(),
+                format!("Bearer {}", link.device_token),
+            )],
+            body: Vec::new(),
+        })
     }
 
     fn link(&self) -> Result<ServerLink> {

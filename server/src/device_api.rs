@@ -229,12 +229,39 @@ pub async fn decisions(
     headers: HeaderMap,
     query: Result<Query<DecisionsQuery>, QueryRejection>,
 ) -> Response {
-    let device_id = match device_of(&state, &headers).await {
+    let after = query.map(|Query(q)| q.after);
+    device_get(&state, &headers, after, move |store, agent, after, now| {
+        let (decisions, cursor) = store.decisions_after(agent, after, DECISIONS_PAGE)?;
+        Ok(Json(DecisionsAnswer {
+            decisions,
+            cursor,
+            server_time: format_rfc3339(now),
+        }))
+    })
+    .await
+}
+
+/// A device's `GET …?after=CURSOR`: the token (and its rate), the query,
+/// then `answer` with the device's agent on the blocking pool.
+async fn device_get<T: IntoResponse + Send + 'static>(
+    state: &AppState,
+    headers: &HeaderMap,
+    after: Result<Option<String>, QueryRejection>,
+    answer: impl FnOnce(
+        &fieldcheck_core::Store,
+        &str,
+        Option<&str>,
+        chrono::DateTime<Utc>,
+    ) -> fieldcheck_core::Result<T>
+    + Send
+    + 'static,
+) -> Response {
+    let device_id = match device_of(state, headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let after = match query {
-        Ok(Query(q)) => q.after,
+    let after = match after {
+        Ok(after) => after,
         Err(e) => {
             return with_device(
                 ProblemResponse::new(ProblemType::MalformedRequest, e.body_text()).into_response(),
@@ -242,20 +269,16 @@ pub async fn decisions(
             );
         }
     };
-    let token = bearer(&headers);
+    let token = bearer(headers);
     let store = state.store.clone();
+    let now = state.now();
     let result = blocking(move || {
         let device = store.authorised_device(token.as_deref())?;
-        store.decisions_after(&device.agent, after.as_deref(), DECISIONS_PAGE)
+        answer(&store, &device.agent, after.as_deref(), now)
     })
     .await;
     let response = match result {
-        Ok(Ok((decisions, cursor))) => Json(DecisionsAnswer {
-            decisions,
-            cursor,
-            server_time: format_rfc3339(state.now()),
-        })
-        .into_response(),
+        Ok(Ok(answer)) => answer.into_response(),
         Ok(Err(e)) => ProblemResponse::from_error(&e, ProblemType::MalformedRequest),
         Err(r) => r,
     };
@@ -284,33 +307,11 @@ pub async fn config(
     headers: HeaderMap,
     query: Result<Query<ConfigQuery>, QueryRejection>,
 ) -> Response {
-    let device_id = match device_of(&state, &headers).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let after = match query {
-        Ok(Query(q)) => q.after,
-        Err(e) => {
-            return with_device(
-                ProblemResponse::new(ProblemType::MalformedRequest, e.body_text()).into_response(),
-                &device_id,
-            );
-        }
-    };
-    let token = bearer(&headers);
-    let store = state.store.clone();
-    let now = state.now();
-    let result = blocking(move || {
-        let device = store.authorised_device(token.as_deref())?;
-        store.config_for_device(&device.agent, after.as_deref(), now)
+    let after = query.map(|Query(q)| q.after);
+    device_get(&state, &headers, after, |store, agent, after, now| {
+        store.config_for_device(agent, after, now).map(Json)
     })
-    .await;
-    let response = match result {
-        Ok(Ok(answer)) => Json(answer).into_response(),
-        Ok(Err(e)) => ProblemResponse::from_error(&e, ProblemType::MalformedRequest),
-        Err(r) => r,
-    };
-    with_device(response, &device_id)
+    .await
 }
 
 /// Unknown paths: a problem document, like every other refusal.

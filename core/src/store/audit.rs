@@ -71,24 +71,7 @@ impl Store {
                     ended_at: None,
                 })
             })?;
-            tx.prepare_cached(&format!(
-                "INSERT INTO audit_flags ({COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-            ))?
-            .execute(rusqlite::params![
-                flag.id,
-                flag.seq,
-                flag.scope.kind(),
-                flag.scope.id(),
-                flag.purpose.as_str(),
-                flag.reason,
-                &salt[..],
-                flag.reason_digest,
-                flag.set_by.id,
-                flag.set_by.role.as_str(),
-                flag.starts_at.timestamp(),
-                flag.expires_at.timestamp(),
-            ])?;
+            insert_flag(tx, OWN_FLAGS, &flag, Some(&salt))?;
             feed::append(tx, feed_of(&flag.scope), &ConfigBody::Flag(flag.clone()))?;
             log::info!(
                 "{} flag {} set ({})",
@@ -124,18 +107,7 @@ impl Store {
                     ended_by: actor.clone(),
                 })
             })?;
-            tx.prepare_cached(
-                "INSERT INTO audit_flag_ends (id, seq, flag_id, ended_at, actor_id, actor_role)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(rusqlite::params![
-                end.id,
-                end.seq,
-                end.flag_id,
-                end.ended_at.timestamp(),
-                end.ended_by.id,
-                end.ended_by.role.as_str(),
-            ])?;
+            insert_end(tx, OWN_ENDS, &end)?;
             feed::append(tx, feed_of(&flag.scope), &ConfigBody::FlagEnd(end.clone()))?;
             settle_ended_flag(tx, flag_id, now, &rules)?;
             log::info!("flag {flag_id} ended early");
@@ -296,38 +268,100 @@ pub(super) fn load_flag(tx: &Transaction<'_>, id: &str) -> Result<Option<AuditFl
     .transpose()
 }
 
+/// This store's own flags and their ends; what an enrolled device applied
+/// of its server's (never part of the device's chain).
+pub(super) const OWN_FLAGS: &str = "audit_flags";
+pub(super) const APPLIED_FLAGS: &str = "applied_flags";
+pub(super) const OWN_ENDS: &str = "audit_flag_ends";
+pub(super) const APPLIED_ENDS: &str = "applied_flag_ends";
+
+/// Stores a flag in `table` ([`OWN_FLAGS`] or [`APPLIED_FLAGS`]); its
+/// reason and salt are `None` where they do not travel or were erased.
+pub(super) fn insert_flag(
+    tx: &Transaction<'_>,
+    table: &str,
+    flag: &AuditFlag,
+    salt: Option<&[u8]>,
+) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {table} ({COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))?
+    .execute(rusqlite::params![
+        flag.id,
+        flag.seq,
+        flag.scope.kind(),
+        flag.scope.id(),
+        flag.purpose.as_str(),
+        flag.reason,
+        salt,
+        flag.reason_digest,
+        flag.set_by.id,
+        flag.set_by.role.as_str(),
+        flag.starts_at.timestamp(),
+        flag.expires_at.timestamp(),
+    ])?;
+    Ok(())
+}
+
+/// Stores a flag's end in `table` ([`OWN_ENDS`] or [`APPLIED_ENDS`]).
+pub(super) fn insert_end(tx: &Transaction<'_>, table: &str, end: &FlagEnd) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {table} (id, seq, flag_id, ended_at, actor_id, actor_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    ))?
+    .execute(rusqlite::params![
+        end.id,
+        end.seq,
+        end.flag_id,
+        end.ended_at.timestamp(),
+        end.ended_by.id,
+        end.ended_by.role.as_str(),
+    ])?;
+    Ok(())
+}
+
+const END_COLUMNS: &str = "id, seq, flag_id, ended_at, actor_id, actor_role";
+
+fn end_from_row(r: &Row<'_>) -> Result<FlagEnd> {
+    let corrupt = |e: Error| Error::Corrupt(format!("stored flag end is unreadable: {e}"));
+    let role: String = r.get(5)?;
+    Ok(FlagEnd {
+        id: r.get(0)?,
+        seq: r.get(1)?,
+        flag_id: r.get(2)?,
+        ended_at: from_unix("ended_at", r.get(3)?).map_err(corrupt)?,
+        ended_by: Actor::new(
+            r.get::<_, String>(4)?,
+            Role::parse("actor_role", &role).map_err(corrupt)?,
+        ),
+    })
+}
+
+/// One of this store's own flag ends.
+pub(super) fn load_end(tx: &Transaction<'_>, id: &str) -> Result<Option<FlagEnd>> {
+    tx.prepare_cached(&format!(
+        "SELECT {END_COLUMNS} FROM {OWN_ENDS} WHERE id = ?1"
+    ))?
+    .query_row([id], |r| Ok(end_from_row(r)))
+    .optional()?
+    .transpose()
+}
+
+/// Every flag end in force (this store's own, or its server's).
+pub(super) fn ends_in_force(tx: &Transaction<'_>) -> Result<Vec<FlagEnd>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {END_COLUMNS} FROM flag_ends_in_force ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([], |r| Ok(end_from_row(r)))?;
+    rows.map(|r| r?).collect()
+}
+
 pub(super) fn end_for_verify(
     tx: &Transaction<'_>,
     id: &str,
 ) -> Result<Option<(Vec<u8>, Option<String>)>> {
-    let row = tx
-        .prepare_cached(
-            "SELECT id, seq, flag_id, ended_at, actor_id, actor_role FROM audit_flag_ends
-             WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })
-        .optional()?;
-    let Some((id, seq, flag_id, ended_at, actor_id, role)) = row else {
-        return Ok(None);
-    };
-    let corrupt = |e: Error| Error::Corrupt(format!("stored flag end is unreadable: {e}"));
-    let end = FlagEnd {
-        id,
-        seq,
-        flag_id,
-        ended_at: from_unix("ended_at", ended_at).map_err(corrupt)?,
-        ended_by: Actor::new(actor_id, Role::parse("actor_role", &role).map_err(corrupt)?),
-    };
-    Ok(Some((end.canonical(), None)))
+    Ok(load_end(tx, id)?.map(|end| (end.canonical(), None)))
 }
 
 fn flag_from_row(r: &Row<'_>) -> Result<AuditFlag> {

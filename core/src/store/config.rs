@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::binding::bound_agent;
 use super::chain::to_hash;
 use super::connection::Store;
-use super::{audit, chain, consent, days, feed, policy, settings, sites};
+use super::{audit, chain, consent, days, feed, policy, restriction, settings, sites};
 use crate::audit::{AuditFlag, FlagScope};
 use crate::chain::salted_digest;
 use crate::config_feed::{
@@ -34,7 +34,7 @@ use crate::config_feed::{
 };
 use crate::error::{Error, Result};
 use crate::time::{format_rfc3339, from_unix, whole_second};
-use crate::types::{Permission, Role};
+use crate::types::Permission;
 use crate::wire::{ConfigAnswer, ConfigChange, FeedAnswer};
 
 impl Store {
@@ -357,7 +357,7 @@ fn standing(tx: &Transaction<'_>, agent: &str, applied: AppliedConfig) -> Result
     };
     Ok(AppliedConfig {
         consent_renewal_required,
-        restricted: super::restriction::is_restricted(tx, agent)?,
+        restricted: restriction::is_restricted(tx, agent)?,
         ..applied
     })
 }
@@ -449,22 +449,7 @@ fn apply_change(
             personal.controller.validate()?;
             policy::write_controller(tx, Some((&personal.controller, &salt)))?;
         }
-        ConfigBody::Policy(p) => {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO applied_policy_versions
-                   (id, seq, version, requires_renewal, published_at, actor_id, actor_role)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(rusqlite::params![
-                p.id,
-                p.seq,
-                p.version,
-                p.requires_renewal,
-                p.published_at.timestamp(),
-                p.published_by.id,
-                p.published_by.role.as_str(),
-            ])?;
-        }
+        ConfigBody::Policy(p) => policy::insert_policy(tx, policy::APPLIED_POLICIES, p)?,
         ConfigBody::Flag(f) => {
             let (reason, salt) = match personal.filter(|_| matches!(f.scope, FlagScope::Agent(_))) {
                 None => (None, None),
@@ -482,22 +467,14 @@ fn apply_change(
                     (Some(p.reason), Some(salt))
                 }
             };
-            insert_applied_flag(tx, f, reason.as_deref(), salt.as_deref())?;
+            let flag = AuditFlag {
+                reason,
+                ..f.clone()
+            };
+            audit::insert_flag(tx, audit::APPLIED_FLAGS, &flag, salt.as_deref())?;
         }
         ConfigBody::FlagEnd(end) => {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO applied_flag_ends
-                   (id, seq, flag_id, ended_at, actor_id, actor_role)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(rusqlite::params![
-                end.id,
-                end.seq,
-                end.flag_id,
-                end.ended_at.timestamp(),
-                end.ended_by.id,
-                end.ended_by.role.as_str(),
-            ])?;
+            audit::insert_end(tx, audit::APPLIED_ENDS, end)?;
             // What the phone kept under the flag after its end is no
             // longer the flag's (PRODUCT.md §12.2).
             audit::settle_ended_flag(tx, &end.flag_id, end.ended_at, &rules)?;
@@ -506,50 +483,9 @@ fn apply_change(
             days::replace_shift(tx, rows, days::parse_zone(&rules.time_zone)?)?;
         }
         ConfigBody::Restriction(r) => {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO applied_restrictions
-                   (id, seq, subject, restricted, at, actor_id, actor_role)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(rusqlite::params![
-                r.id,
-                r.seq,
-                r.subject,
-                r.restricted,
-                r.at.timestamp(),
-                r.actor.id,
-                r.actor.role.as_str(),
-            ])?;
+            restriction::insert_restriction(tx, restriction::APPLIED_RESTRICTIONS, r)?
         }
     }
-    Ok(())
-}
-
-fn insert_applied_flag(
-    tx: &Transaction<'_>,
-    f: &AuditFlag,
-    reason: Option<&str>,
-    salt: Option<&[u8]>,
-) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO applied_flags (id, seq, scope, scope_id, purpose, reason,
-           reason_salt, reason_digest, set_by_id, set_by_role, starts_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(rusqlite::params![
-        f.id,
-        f.seq,
-        f.scope.kind(),
-        f.scope.id(),
-        f.purpose.as_str(),
-        reason,
-        salt,
-        f.reason_digest,
-        f.set_by.id,
-        f.set_by.role.as_str(),
-        f.starts_at.timestamp(),
-        f.expires_at.timestamp(),
-    ])?;
     Ok(())
 }
 
@@ -726,28 +662,12 @@ impl FeedState {
         }
         let mut expected = self.flag_ends;
         expected.sort();
-        let ends_table = if in_force_is_applied(tx)? {
-            "applied_flag_ends"
-        } else {
-            "audit_flag_ends"
-        };
-        if canon(
-            &format!("SELECT id, seq, flag_id, ended_at, actor_id, actor_role FROM {ends_table}"),
-            &|r| {
-                Ok(crate::audit::FlagEnd {
-                    id: r.get(0)?,
-                    seq: r.get(1)?,
-                    flag_id: r.get(2)?,
-                    ended_at: from_unix("ended_at", r.get(3)?)?,
-                    ended_by: crate::types::Actor::new(
-                        r.get::<_, String>(4)?,
-                        Role::parse("actor_role", &r.get::<_, String>(5)?)?,
-                    ),
-                }
-                .canonical())
-            },
-        )? != expected
-        {
+        let mut ends: Vec<Vec<u8>> = audit::ends_in_force(tx)?
+            .iter()
+            .map(|e| e.canonical())
+            .collect();
+        ends.sort();
+        if ends != expected {
             return differ("audit_flag_ends", "*", "the ends of flags");
         }
         let agents = days::agents_with_shifts(tx)?;
@@ -764,7 +684,10 @@ impl FeedState {
                 .query_row([subject], |r| r.get(0))
                 .optional()?;
             let stored = match latest {
-                Some(id) => restriction_canonical(tx, &id)?,
+                Some(id) => {
+                    restriction::load_entry_from(tx, restriction::RESTRICTIONS_IN_FORCE, &id)?
+                        .map(|e| e.canonical())
+                }
                 None => None,
             };
             if stored.as_ref() != Some(expected) {
@@ -779,53 +702,12 @@ impl FeedState {
     }
 }
 
-/// Whether the tables in force are the applied (server's) ones.
-fn in_force_is_applied(tx: &Transaction<'_>) -> Result<bool> {
-    Ok(
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM config_state)", [], |r| {
-            r.get(0)
-        })?,
-    )
-}
-
 fn policy_canonical(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>> {
     Ok(policy::published(tx)?
         .into_iter()
         .find(|p| p.id == id)
         .map(|p| p.canonical())
         .unwrap_or_default())
-}
-
-fn restriction_canonical(tx: &Transaction<'_>, id: &str) -> Result<Option<Vec<u8>>> {
-    let row: Option<(String, i64, String, bool, i64, String, String)> = tx
-        .prepare_cached(
-            "SELECT id, seq, subject, restricted, at, actor_id, actor_role
-             FROM restrictions_in_force WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .optional()?;
-    row.map(|(id, seq, subject, restricted, at, actor_id, role)| {
-        Ok(crate::privacy::RestrictionEntry {
-            id,
-            seq,
-            subject,
-            restricted,
-            at: from_unix("at", at)?,
-            actor: crate::types::Actor::new(actor_id, Role::parse("actor_role", &role)?),
-        }
-        .canonical())
-    })
-    .transpose()
 }
 
 /// The configuration feeds of a store written before v11, derived from
@@ -873,34 +755,15 @@ pub(super) fn derive_feeds(tx: &Transaction<'_>) -> Result<()> {
                 }
             }
             "flag_end" => {
-                let end: Option<(String, i64, String, i64, String, String)> = tx
-                    .query_row(
-                        "SELECT id, seq, flag_id, ended_at, actor_id, actor_role FROM audit_flag_ends
-                         WHERE id = ?1",
-                        [&id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-                    )
-                    .optional()?;
-                if let Some((id, seq, flag_id, ended_at, actor_id, role)) = end
-                    && let Some(flag) = audit::load_flag(tx, &flag_id)?
+                if let Some(end) = audit::load_end(tx, &id)?
+                    && let Some(flag) = audit::load_flag(tx, &end.flag_id)?
                 {
-                    let end = crate::audit::FlagEnd {
-                        id,
-                        seq,
-                        flag_id,
-                        ended_at: from_unix("ended_at", ended_at)?,
-                        ended_by: crate::types::Actor::new(
-                            actor_id,
-                            Role::parse("actor_role", &role)
-                                .map_err(|e| Error::Corrupt(e.to_string()))?,
-                        ),
-                    };
                     feed::append(tx, audit::feed_of(&flag.scope), &ConfigBody::FlagEnd(end))?;
                 }
             }
             _ => {
-                if let Some(entry) = super::restriction::load_entry(tx, &id)?
-                    && !super::restriction::is_known_lead(tx, &entry.subject)?
+                if let Some(entry) = restriction::load_entry(tx, &id)?
+                    && !restriction::is_known_lead(tx, &entry.subject)?
                 {
                     let subject = entry.subject.clone();
                     feed::append(tx, &subject, &ConfigBody::Restriction(entry))?;

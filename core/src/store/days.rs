@@ -95,11 +95,7 @@ impl Store {
                 Some(date) => load_schedules(tx, Some(agent))?
                     .pop()
                     .map(|(_, schedule)| {
-                        schedule
-                            .version_on(date)
-                            .iter()
-                            .map(|v| v.shift)
-                            .collect()
+                        schedule.version_on(date).iter().map(|v| v.shift).collect()
                     })
                     .unwrap_or_default(),
             };
@@ -122,45 +118,25 @@ impl Store {
                     .prepare_cached("DELETE FROM shift_versions WHERE agent = ?1")?
                     .execute([agent])?,
                 Some(day) => tx
-                    .prepare_cached("DELETE FROM shift_versions WHERE agent = ?1 AND from_day = ?2")?
+                    .prepare_cached(
+                        "DELETE FROM shift_versions WHERE agent = ?1 AND from_day = ?2",
+                    )?
                     .execute((agent, day))?,
             };
+            let row = |p: &Shift, from_day: Option<i64>| ShiftPatternRow {
+                from_day,
+                start_min: minutes_of(p.start),
+                end_min: minutes_of(p.end),
+                days: p.days.bits(),
+                set_at: now.timestamp(),
+                actor_id: actor.id.clone(),
+                actor_role: actor.role.as_str().to_string(),
+            };
             for p in &patterns {
-                tx.prepare_cached(
-                    "INSERT INTO shift_versions (agent, from_day, start_min, end_min, days, set_at,
-                       actor_id, actor_role)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(rusqlite::params![
-                    agent,
-                    from_day,
-                    minutes_of(p.start),
-                    minutes_of(p.end),
-                    p.days.bits(),
-                    now.timestamp(),
-                    actor.id,
-                    actor.role.as_str(),
-                ])?;
+                insert_version(tx, agent, &row(p, from_day))?;
             }
             // `shifts`: the agent's zone and the shift last set.
-            tx.prepare_cached(
-                "INSERT INTO shifts (agent, start_min, end_min, days, tz, set_at, actor_id, actor_role)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (agent) DO UPDATE SET start_min = excluded.start_min,
-                   end_min = excluded.end_min, days = excluded.days, tz = excluded.tz,
-                   set_at = excluded.set_at, actor_id = excluded.actor_id,
-                   actor_role = excluded.actor_role",
-            )?
-            .execute(rusqlite::params![
-                agent,
-                minutes_of(shift.start),
-                minutes_of(shift.end),
-                shift.days.bits(),
-                shift.tz.name(),
-                now.timestamp(),
-                actor.id,
-                actor.role.as_str(),
-            ])?;
+            write_current(tx, agent, shift.tz.name(), &row(shift, None))?;
             if before != shift.tz {
                 rebuild_agent(tx, agent, shift.tz)?;
             }
@@ -349,23 +325,36 @@ pub(super) fn replace_shift(
     let tz = parse_zone(&rows.tz)?;
     tx.execute("DELETE FROM shift_versions WHERE agent = ?1", [&rows.agent])?;
     for v in &rows.versions {
-        tx.prepare_cached(
-            "INSERT INTO shift_versions (agent, from_day, start_min, end_min, days, set_at,
-               actor_id, actor_role)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(rusqlite::params![
-            rows.agent,
-            v.from_day,
-            v.start_min,
-            v.end_min,
-            v.days,
-            v.set_at,
-            v.actor_id,
-            v.actor_role,
-        ])?;
+        insert_version(tx, &rows.agent, v)?;
     }
-    let c = &rows.current;
+    write_current(tx, &rows.agent, &rows.tz, &rows.current)?;
+    if before != tz {
+        rebuild_agent(tx, &rows.agent, tz)?;
+    }
+    Ok(())
+}
+
+fn insert_version(tx: &Transaction<'_>, agent: &str, v: &ShiftPatternRow) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO shift_versions (agent, from_day, start_min, end_min, days, set_at,
+           actor_id, actor_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(rusqlite::params![
+        agent,
+        v.from_day,
+        v.start_min,
+        v.end_min,
+        v.days,
+        v.set_at,
+        v.actor_id,
+        v.actor_role,
+    ])?;
+    Ok(())
+}
+
+/// The agent's zone and the shift last set (`shifts`).
+fn write_current(tx: &Transaction<'_>, agent: &str, tz: &str, c: &ShiftPatternRow) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO shifts (agent, start_min, end_min, days, tz, set_at, actor_id, actor_role)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -375,18 +364,15 @@ pub(super) fn replace_shift(
            actor_role = excluded.actor_role",
     )?
     .execute(rusqlite::params![
-        rows.agent,
+        agent,
         c.start_min,
         c.end_min,
         c.days,
-        rows.tz,
+        tz,
         c.set_at,
         c.actor_id,
         c.actor_role,
     ])?;
-    if before != tz {
-        rebuild_agent(tx, &rows.agent, tz)?;
-    }
     Ok(())
 }
 

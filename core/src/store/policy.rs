@@ -61,18 +61,7 @@ impl Store {
                     published_by: actor.clone(),
                 })
             })?;
-            tx.prepare_cached(&format!(
-                "INSERT INTO policy_versions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-            ))?
-            .execute(rusqlite::params![
-                published.id,
-                published.seq,
-                published.version,
-                published.requires_renewal,
-                published.published_at.timestamp(),
-                published.published_by.id,
-                published.published_by.role.as_str(),
-            ])?;
+            insert_policy(tx, OWN_POLICIES, &published)?;
             feed::append_global(tx, &ConfigBody::Policy(published.clone()))?;
             log::info!(
                 "privacy policy {} published{}",
@@ -132,6 +121,29 @@ impl Store {
             .unwrap_or_else(ReceiptContext::unconfigured);
         Ok(consent_receipt(&entry, &ctx))
     }
+}
+
+/// This store's own policy versions; what an enrolled device applied of its
+/// server's.
+pub(super) const OWN_POLICIES: &str = "policy_versions";
+pub(super) const APPLIED_POLICIES: &str = "applied_policy_versions";
+
+/// Stores a published version in `table` ([`OWN_POLICIES`] or
+/// [`APPLIED_POLICIES`]).
+pub(super) fn insert_policy(tx: &Transaction<'_>, table: &str, p: &PolicyVersion) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {table} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?
+    .execute(rusqlite::params![
+        p.id,
+        p.seq,
+        p.version,
+        p.requires_renewal,
+        p.published_at.timestamp(),
+        p.published_by.id,
+        p.published_by.role.as_str(),
+    ])?;
+    Ok(())
 }
 
 /// Stores the controller setting with the salt of its digest, or removes

@@ -71,19 +71,7 @@ pub(super) fn append_restriction(
             actor: actor.clone(),
         })
     })?;
-    tx.prepare_cached(
-        "INSERT INTO restriction_log (id, seq, subject, restricted, at, actor_id, actor_role)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(rusqlite::params![
-        entry.id,
-        entry.seq,
-        entry.subject,
-        entry.restricted,
-        entry.at.timestamp(),
-        entry.actor.id,
-        entry.actor.role.as_str(),
-    ])?;
+    insert_restriction(tx, OWN_RESTRICTIONS, &entry)?;
     if subject_is_agent {
         feed::append(tx, subject, &ConfigBody::Restriction(entry.clone()))?;
     }
@@ -101,12 +89,51 @@ pub(super) fn is_restricted(tx: &Transaction<'_>, subject: &str) -> Result<bool>
         .unwrap_or(false))
 }
 
+/// This store's own restriction log; what an enrolled device applied of
+/// its server's; and what is in force.
+pub(super) const OWN_RESTRICTIONS: &str = "restriction_log";
+pub(super) const APPLIED_RESTRICTIONS: &str = "applied_restrictions";
+pub(super) const RESTRICTIONS_IN_FORCE: &str = "restrictions_in_force";
+
+/// Stores an entry in `table` ([`OWN_RESTRICTIONS`] or
+/// [`APPLIED_RESTRICTIONS`]).
+pub(super) fn insert_restriction(
+    tx: &Transaction<'_>,
+    table: &str,
+    entry: &RestrictionEntry,
+) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {table} (id, seq, subject, restricted, at, actor_id, actor_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?
+    .execute(rusqlite::params![
+        entry.id,
+        entry.seq,
+        entry.subject,
+        entry.restricted,
+        entry.at.timestamp(),
+        entry.actor.id,
+        entry.actor.role.as_str(),
+    ])?;
+    Ok(())
+}
+
+/// One of this store's own entries.
 pub(super) fn load_entry(tx: &Transaction<'_>, id: &str) -> Result<Option<RestrictionEntry>> {
+    load_entry_from(tx, OWN_RESTRICTIONS, id)
+}
+
+/// An entry of `table` (one of the constants above).
+pub(super) fn load_entry_from(
+    tx: &Transaction<'_>,
+    table: &str,
+    id: &str,
+) -> Result<Option<RestrictionEntry>> {
     let row: Option<(String, i64, String, bool, i64, String, String)> = tx
-        .prepare_cached(
-            "SELECT id, seq, subject, restricted, at, actor_id, actor_role
-             FROM restriction_log WHERE id = ?1",
-        )?
+        .prepare_cached(&format!(
+            "SELECT id, seq, subject, restricted, at, actor_id, actor_role FROM {table}
+             WHERE id = ?1"
+        ))?
         .query_row([id], |r| {
             Ok((
                 r.get(0)?,

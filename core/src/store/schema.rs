@@ -128,7 +128,8 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
 /// earlier ones that rewind further): everything v11 added, removed.
 #[cfg(test)]
 pub(crate) const UNDO_V11: &str = "
-    DROP VIEW flags_in_force; DROP VIEW policies_in_force; DROP VIEW restrictions_in_force;
+    DROP VIEW flags_in_force; DROP VIEW flag_ends_in_force; DROP VIEW policies_in_force;
+    DROP VIEW restrictions_in_force;
     DROP TABLE config_feed; DROP TABLE config_state; DROP TABLE applied_flags;
     DROP TABLE applied_flag_ends; DROP TABLE applied_policy_versions;
     DROP TABLE applied_restrictions; DROP TABLE config_applied;

@@ -18,9 +18,8 @@ CREATE TABLE config_feed (
     PRIMARY KEY (feed, seq)
 ) WITHOUT ROWID;
 
--- The salt of the receipts' controller setting's digest (the setting is
--- in meta, as before).
--- (stored in meta under 'receipt_controller_salt')
+-- (The salt of the receipts' controller setting's digest is in meta, as
+-- 'receipt_controller_salt', beside the setting.)
 
 -- On an enrolled device: its server's configuration is in force once a
 -- first pull has applied it (this row), and the cursor to pull from next.
@@ -91,6 +90,13 @@ CREATE VIEW flags_in_force AS
            f.reason_digest, f.set_by_id, f.set_by_role, f.starts_at, f.expires_at,
            (SELECT e.ended_at FROM applied_flag_ends e WHERE e.flag_id = f.id) AS ended_at
     FROM applied_flags f WHERE EXISTS (SELECT 1 FROM config_state);
+
+CREATE VIEW flag_ends_in_force AS
+    SELECT id, seq, flag_id, ended_at, actor_id, actor_role
+    FROM audit_flag_ends WHERE NOT EXISTS (SELECT 1 FROM config_state)
+    UNION ALL
+    SELECT id, seq, flag_id, ended_at, actor_id, actor_role
+    FROM applied_flag_ends WHERE EXISTS (SELECT 1 FROM config_state);
 
 CREATE VIEW policies_in_force AS
     SELECT id, seq, version, requires_renewal, published_at, actor_id, actor_role
