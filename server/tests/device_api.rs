@@ -197,11 +197,12 @@ fn a_device_enrols_pushes_and_pulls_the_decisions_made_on_the_server() {
     let refused = cli(&device_db, &["--json", "sync", "push"], None);
     assert_eq!(refused.code, 3, "{}", refused.stderr);
     assert!(refused.stderr.contains("revoked-device"));
+    // The check-in, and the configuration the first pull applied.
     assert_eq!(
         cli(&device_db, &["--json", "sync", "status"], None)
             .ok()
             .json()["pending"],
-        1
+        2
     );
     let listed = cli(&server_db, &["--json", "device", "list"], None)
         .ok()
