@@ -70,9 +70,12 @@ PY
 
 cd "$work"
 cp "$root/scripts/schemathesis.toml" schemathesis.toml
-# Without credentials: every operation, refusals included.
+# Without credentials: every operation, refusals included. One worker:
+# with two, hypothesis parses sources in two threads and CPython 3.11 (the
+# machine's) can fail with "AST constructor recursion depth mismatch"
+# (cpython gh-106905), a fault of the tool, not of the API.
 "$venv/bin/st" run "$url/api/v1/openapi.json" --checks all --exclude-checks ignored_auth \
-  --max-examples 60 --workers 2 --seed 1 --warnings off --no-color
+  --max-examples 60 --workers 1 --seed 1 --warnings off --no-color
 # With the device's token (the rate limit, 120 a minute per device, is
 # documented as 429 and stays within the document too).
 "$venv/bin/st" run "$url/api/v1/openapi.json" --checks all \
