@@ -4,6 +4,7 @@
 //! transaction that records the verdict, links it into the hash chain and,
 //! only under an audit flag, keeps the coordinates. See ARCHITECTURE.md.
 
+pub mod agent_name;
 pub mod attendance;
 pub mod audit;
 pub mod binding;
@@ -24,6 +25,7 @@ pub mod money;
 pub mod personal;
 pub mod policy;
 pub mod privacy;
+pub mod queue;
 pub mod receipt;
 pub mod report;
 pub mod review;

@@ -44,6 +44,7 @@ fn sample() -> AttendanceReport {
             };
             days.push(AttendanceDay {
                 agent: (*agent).into(),
+                name: "".into(),
                 date,
                 time_zone: "Asia/Jakarta",
                 status,
@@ -59,6 +60,8 @@ fn sample() -> AttendanceReport {
                 // One late day carries a clock-skew badge in its status cell.
                 clock_skew: u32::from(status == DayStatus::Late && a == 1),
                 review: None,
+                event_reviews: Vec::new(),
+                open_visit: false,
             });
         }
     }
@@ -69,6 +72,7 @@ fn sample() -> AttendanceReport {
             late: 1,
             absent: 1,
             unscheduled: 0,
+            pending: 0,
         })
         .collect();
     AttendanceReport {

@@ -12,8 +12,13 @@ use crate::leads::LeadStatus;
 use crate::review::Decision;
 use crate::types::string_enum;
 
-/// Bumped when a field of a report changes meaning or disappears.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// Bumped when a field of the attendance report changes meaning or
+/// disappears: 2 split the day's own decision (`review`) from the
+/// decisions on its events (`event_reviews`) and added `name`.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
+
+/// The sales report's version: unchanged by the attendance report's 2.
+pub const SALES_SCHEMA_VERSION: u32 = 1;
 
 string_enum!(
     /// How an agent's local day went. `unscheduled`: checked in on a day
@@ -33,6 +38,9 @@ string_enum!(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttendanceDay {
     pub agent: Arc<str>,
+    /// The agent's display name; empty when none was given or it was
+    /// erased (a personal field: never in a log).
+    pub name: Arc<str>,
     /// The agent's local calendar date.
     pub date: NaiveDate,
     /// IANA zone the day was computed in (the shift's, else the default).
@@ -60,8 +68,26 @@ pub struct AttendanceDay {
     /// device's clock as the server bounds it (issue 12); shown when > 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub clock_skew: u32,
-    /// The latest supervisor decision on an event of that day.
+    /// The latest decision on the day itself (its `event_id` null).
     pub review: Option<Box<ReviewSummary>>,
+    /// The latest decision on each event of the day, oldest first.
+    pub event_reviews: Vec<ReviewSummary>,
+    /// A visit opened that day is still open (no later check-out): the
+    /// console's "still checked in". Not part of the report's documents.
+    #[serde(skip)]
+    pub open_visit: bool,
+}
+
+impl AttendanceDay {
+    /// How many of the day's events were last approved and rejected.
+    pub fn event_decisions(&self) -> (u32, u32) {
+        self.event_reviews
+            .iter()
+            .fold((0, 0), |(a, r), review| match review.decision {
+                Decision::Approved => (a + 1, r),
+                Decision::Rejected => (a, r + 1),
+            })
+    }
 }
 
 /// Rejected attempts per reason code: a fixed array rather than a map, so a
@@ -145,6 +171,8 @@ pub struct DateTotals {
     pub late: u32,
     pub absent: u32,
     pub unscheduled: u32,
+    /// Shift days whose start plus grace has not come yet.
+    pub pending: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -231,7 +259,7 @@ pub(crate) fn totals(days: &[AttendanceDay], from: NaiveDate, to: NaiveDate) -> 
                 DayStatus::Late => t.late += 1,
                 DayStatus::Absent => t.absent += 1,
                 DayStatus::Unscheduled => t.unscheduled += 1,
-                DayStatus::Pending => {}
+                DayStatus::Pending => t.pending += 1,
             }
         }
     }

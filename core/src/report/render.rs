@@ -103,6 +103,7 @@ pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<
     let mut w = csv_writer(out);
     let mut header: Vec<Cow<'_, str>> = [
         "agent",
+        "name",
         "date",
         "time_zone",
         "status",
@@ -123,7 +124,16 @@ pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<
             .iter()
             .map(|c| format!("rejected_{c}").into()),
     );
-    header.extend(["review_decision", "reviewer", "review_note"].map(Cow::Borrowed));
+    header.extend(
+        [
+            "review_decision",
+            "reviewer",
+            "review_note",
+            "events_approved",
+            "events_rejected",
+        ]
+        .map(Cow::Borrowed),
+    );
     w.write_record(header.iter().map(|c| c.as_bytes()))
         .map_err(csv_error)?;
 
@@ -131,6 +141,7 @@ pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<
     for day in &report.days {
         row.clear();
         row.push(guard(&day.agent));
+        row.push(guard(&day.name));
         row.push(day.date.to_string().into());
         row.push(guard(day.time_zone));
         row.push(day.status.as_str().into());
@@ -162,6 +173,9 @@ pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<
         row.push(opt_guard(review.map(|r| r.decision.as_str())));
         row.push(opt_guard(review.map(|r| r.reviewer.as_str())));
         row.push(opt_guard(review.and_then(|r| r.note.as_deref())));
+        let (approved, rejected) = day.event_decisions();
+        row.push(approved.to_string().into());
+        row.push(rejected.to_string().into());
         w.write_record(row.iter().map(|c| c.as_bytes()))
             .map_err(csv_error)?;
     }
@@ -704,10 +718,13 @@ fn attendance_chart(out: &mut String, totals: &[DateTotals]) -> fmt::Result {
 
 fn day_row(out: &mut String, day: &AttendanceDay) -> fmt::Result {
     let status = &STATUSES[status_index(day.status)];
+    write!(out, "<tr><td><bdi>{}</bdi>", Esc(&day.agent))?;
+    if !day.name.is_empty() {
+        write!(out, "<bdi class=\"sub\">{}</bdi>", Esc(&day.name))?;
+    }
     write!(
         out,
-        "<tr><td><bdi>{}</bdi></td><td>{}</td><td><span class=\"st st-{}\">{}</span>",
-        Esc(&day.agent),
+        "</td><td>{}</td><td><span class=\"st st-{}\">{}</span>",
         day.date,
         status.class,
         capitalised(status.label),
@@ -745,25 +762,30 @@ fn day_row(out: &mut String, day: &AttendanceDay) -> fmt::Result {
         write!(out, "{} ×{n}", Esc(code))?;
     }
     out.push_str("</td>");
-    match &day.review {
-        None => out.push_str("<td></td>"),
-        Some(review) => {
-            let class = match review.decision {
-                Decision::Approved => "rv-approved",
-                Decision::Rejected => "rv-rejected",
-            };
-            write!(
-                out,
-                "<td class=\"wrap\"><span class=\"{class}\">{}</span> by <bdi>{}</bdi>",
-                review.decision,
-                Esc(&review.reviewer)
-            )?;
-            if let Some(note) = &review.note {
-                write!(out, "<bdi class=\"sub\">{}</bdi>", Esc(note))?;
-            }
-            out.push_str("</td>");
+    out.push_str("<td class=\"wrap\">");
+    if let Some(review) = &day.review {
+        let class = match review.decision {
+            Decision::Approved => "rv-approved",
+            Decision::Rejected => "rv-rejected",
+        };
+        write!(
+            out,
+            "Day: <span class=\"{class}\">{}</span> by <bdi>{}</bdi>",
+            review.decision,
+            Esc(&review.reviewer)
+        )?;
+        if let Some(note) = &review.note {
+            write!(out, "<bdi class=\"sub\">{}</bdi>", Esc(note))?;
         }
     }
+    let (approved, rejected) = day.event_decisions();
+    if approved + rejected > 0 {
+        if day.review.is_some() {
+            out.push_str("<br>");
+        }
+        write!(out, "Events: {approved} approved, {rejected} rejected")?;
+    }
+    out.push_str("</td>");
     out.push_str("</tr>\n");
     Ok(())
 }
@@ -971,6 +993,7 @@ mod tests {
         let present = status != DayStatus::Absent;
         AttendanceDay {
             agent: agent.into(),
+            name: "".into(),
             date: date(d),
             time_zone: "Asia/Jakarta",
             status,
@@ -985,6 +1008,8 @@ mod tests {
             rejected_total: 0,
             clock_skew: 0,
             review: None,
+            event_reviews: Vec::new(),
+            open_visit: false,
         }
     }
 
@@ -1001,7 +1026,7 @@ mod tests {
                         DayStatus::Late => t.late += 1,
                         DayStatus::Absent => t.absent += 1,
                         DayStatus::Unscheduled => t.unscheduled += 1,
-                        DayStatus::Pending => {}
+                        DayStatus::Pending => t.pending += 1,
                     }
                 }
                 t
@@ -1058,21 +1083,26 @@ mod tests {
             .collect();
         d1.rejected_total = 3;
         d1.review = Some(Box::new(review(AWKWARD)));
+        d1.name = "@Rudi, \"Hartono\"".into();
+        let mut rejected_event = review("no");
+        rejected_event.decision = Decision::Rejected;
+        d1.event_reviews = vec![review("ok"), rejected_event.clone(), rejected_event];
         let mut d2 = day("agent-2", 1, DayStatus::Absent);
         d2.review = Some(Box::new(review("=HYPERLINK(\"http://x\")")));
         d2.missing_check_out = true;
         let text = attendance_csv_string(&report(vec![d1, d2], 1, 1));
         assert!(!text.starts_with('\u{feff}'), "no byte order mark");
-        assert!(text.starts_with("agent,date,time_zone,"));
+        assert!(text.starts_with("agent,name,date,time_zone,"));
         assert_eq!(text.matches("\r\n").count(), 3, "RFC 4180 line ends");
 
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-        assert_eq!(header.len(), 12 + REJECTION_CODES.len() + 3);
+        assert_eq!(header.len(), 13 + REJECTION_CODES.len() + 5);
         assert_eq!(
-            &header[..12],
+            &header[..13],
             [
                 "agent",
+                "name",
                 "date",
                 "time_zone",
                 "status",
@@ -1086,12 +1116,18 @@ mod tests {
                 "rejected_total"
             ]
         );
-        assert_eq!(header[12], "rejected_restricted");
-        assert_eq!(header[21], "rejected_impossible_travel");
-        assert_eq!(header[22], "rejected_sequence");
+        assert_eq!(header[13], "rejected_restricted");
+        assert_eq!(header[22], "rejected_impossible_travel");
+        assert_eq!(header[23], "rejected_sequence");
         assert_eq!(
-            &header[23..],
-            ["review_decision", "reviewer", "review_note"]
+            &header[24..],
+            [
+                "review_decision",
+                "reviewer",
+                "review_note",
+                "events_approved",
+                "events_rejected"
+            ]
         );
 
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
@@ -1099,6 +1135,11 @@ mod tests {
         let col = |name: &str| header.iter().position(|h| h == name).unwrap();
         assert_eq!(&rows[0][col("agent")], AWKWARD);
         assert_eq!(&rows[0][col("review_note")], AWKWARD);
+        assert_eq!(&rows[0][col("name")], "'@Rudi, \"Hartono\"", "guarded");
+        assert_eq!(&rows[0][col("events_approved")], "1");
+        assert_eq!(&rows[0][col("events_rejected")], "2");
+        assert_eq!(&rows[1][col("name")], "");
+        assert_eq!(&rows[1][col("events_approved")], "0");
         assert_eq!(&rows[0][col("status")], "late");
         assert_eq!(&rows[0][col("first_check_in")], "2025-05-01T08:05:00+07:00");
         assert_eq!(&rows[0][col("minutes_late")], "12");
@@ -1127,14 +1168,14 @@ mod tests {
         // Guarded free text, unguarded numbers: an agent id "-7" is guarded
         // while negative-looking numeric columns never occur.
         let text = attendance_csv_string(&report(vec![day("-7", 1, DayStatus::OnTime)], 1, 1));
-        assert!(text.lines().nth(1).unwrap().starts_with("'-7,2025-05-01,"));
+        assert!(text.lines().nth(1).unwrap().starts_with("'-7,,2025-05-01,"));
     }
 
     #[test]
     fn empty_attendance_csv_is_just_the_header() {
         let text = attendance_csv_string(&report(vec![], 1, 3));
         assert_eq!(text.lines().count(), 1);
-        assert!(text.starts_with("agent,date,"));
+        assert!(text.starts_with("agent,name,date,"));
     }
 
     /// A writer that fails like a closed pipe.

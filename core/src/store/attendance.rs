@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use super::connection::Store;
 use super::memo::{self, AgentMemo, EventMemo};
-use super::{audit, chain, consent, days, policy, restriction, server_link};
+use super::{
+    audit, chain, consent, days, policy, queue_marks, restriction, server_link, server_role,
+};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::device_clock::DeviceClock;
 use crate::error::{Error, Result};
@@ -15,6 +17,7 @@ use crate::evaluation::{
     AccuracyBand, AgentContext, Fix, PositionClass, PreviousAccepted, judge_fix,
 };
 use crate::geofence::{GeoPoint, SiteIndex};
+use crate::shift::local_date;
 use crate::time::{from_unix, whole_second};
 use crate::types::{Actor, EventKind, Permission, Role, validate_id};
 
@@ -127,6 +130,15 @@ impl Store {
             })?;
             if let Some(r) = &retained {
                 insert_retained(tx, r)?;
+            }
+            // A server's own check-ins (the CLI's) reach its review queue.
+            let server = match memo.is_server {
+                Some(known) => known,
+                None => *memo.is_server.insert(server_role::is_server(tx)?),
+            };
+            if server {
+                let date = local_date(tz, event.captured_at);
+                queue_marks::mark_known_server(tx, Some(&event.agent), date, date)?;
             }
             // This event is now the agent's previous accepted one (step 7
             // reads the latest by seq, and it has the highest).

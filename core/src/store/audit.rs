@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
-use super::{chain, feed};
+use super::{chain, feed, queue_marks};
 use crate::audit::{AuditFlag, FlagEnd, FlagPurpose, FlagRequest, FlagScope};
 use crate::chain::{new_salt, salted_digest};
 use crate::config_feed::{ConfigBody, GLOBAL_FEED};
@@ -73,6 +73,7 @@ impl Store {
             })?;
             insert_flag(tx, OWN_FLAGS, &flag, Some(&salt))?;
             feed::append(tx, feed_of(&flag.scope), &ConfigBody::Flag(flag.clone()))?;
+            queue_follows_flag(tx, &flag.scope, flag.starts_at, now)?;
             log::info!(
                 "{} flag {} set ({})",
                 flag.purpose,
@@ -110,6 +111,7 @@ impl Store {
             insert_end(tx, OWN_ENDS, &end)?;
             feed::append(tx, feed_of(&flag.scope), &ConfigBody::FlagEnd(end.clone()))?;
             settle_ended_flag(tx, flag_id, now, &rules)?;
+            queue_follows_flag(tx, &flag.scope, now, now)?;
             log::info!("flag {flag_id} ended early");
             Ok(load_flag(tx, flag_id)?.unwrap_or(flag))
         })
@@ -135,17 +137,7 @@ impl Store {
             }
             _ => {}
         }
-        let all = self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {READ_COLUMNS} FROM flags_in_force ORDER BY seq"
-            ))?;
-            let rows = stmt.query_map([], |r| Ok(flag_from_row(r)))?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(row??);
-            }
-            Ok(out)
-        })?;
+        let all = self.read(all_flags)?;
         let Some(agent) = agent else {
             return Ok(all);
         };
@@ -177,6 +169,23 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// The review queue after a flag was set or ended at `since`: the days of
+/// those it covers from then to now may gain or lose `flagged`.
+fn queue_follows_flag(
+    tx: &Transaction<'_>,
+    scope: &FlagScope,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let agent = match scope {
+        FlagScope::Agent(a) => Some(a.as_str()),
+        FlagScope::Site(_) | FlagScope::Everyone => None,
+    };
+    let from = since.date_naive() - chrono::Duration::days(1);
+    let to = now.date_naive() + chrono::Duration::days(1);
+    queue_marks::mark(tx, agent, from, to)
 }
 
 /// What a flag's end does to the coordinates it kept, here and in what
@@ -232,6 +241,16 @@ pub(super) fn settle_ended_flag(
         }
     }
     Ok(())
+}
+
+/// Every flag in force here (own on a server, applied on a device), in
+/// seq order, ended ones included.
+pub(super) fn all_flags(tx: &Transaction<'_>) -> Result<Vec<AuditFlag>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {READ_COLUMNS} FROM flags_in_force ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([], |r| Ok(flag_from_row(r)))?;
+    rows.map(|r| r?).collect()
 }
 
 /// Every flag not expired at `now` (a superset of those covering any fix

@@ -10,16 +10,17 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
-use super::feed;
 use super::memo::{self, EventMemo};
 use super::month::{self, month_key};
+use super::{feed, queue_marks};
 use crate::attendance::AttendanceEvent;
 use crate::config_feed::{ConfigBody, ShiftPatternRow, ShiftRows};
+use crate::console_user::UserRole;
 use crate::error::{Error, Result};
 use crate::evaluation::Reason;
 use crate::shift::{
@@ -86,63 +87,40 @@ impl Store {
         actor.must_be_admin()?;
         validate_id("agent", agent)?;
         let default_zone = self.default_zone()?;
+        self.write(|tx| write_shift(tx, actor, agent, from, shift, off, now, default_zone))
+    }
+
+    /// [`Store::set_shift_from`] for a console user (PRODUCT.md §12.4
+    /// "Shifts on the console"): admins for anyone, supervisors for the
+    /// agents of their team as stored now; disabled users for no one.
+    pub fn set_shift_as_user(
+        &self,
+        user_id: &str,
+        agent: &str,
+        from: Option<NaiveDate>,
+        shift: &Shift,
+        off: Option<WeekdaySet>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        validate_id("agent", agent)?;
+        let default_zone = self.default_zone()?;
         self.write(|tx| {
-            feed::refuse_if_enrolled(tx, "the shifts")?;
-            let before = zone_of(tx, agent, default_zone)?;
-            let from_day = from.map(day_number);
-            let mut patterns: Vec<Shift> = match from {
-                None => Vec::new(),
-                Some(date) => load_schedules(tx, Some(agent))?
-                    .pop()
-                    .map(|(_, schedule)| {
-                        schedule.version_on(date).iter().map(|v| v.shift).collect()
-                    })
-                    .unwrap_or_default(),
-            };
-            // The new pattern and the days off take their weekdays from
-            // the inherited patterns.
-            let taken = match off {
-                Some(off) => WeekdaySet::from_bits(shift.days.bits() | off.bits())?,
-                None => shift.days,
-            };
-            patterns.retain_mut(|p| match p.days.without(taken) {
-                Ok(days) => {
-                    p.days = days;
-                    true
+            let user = super::users::load_user(tx, user_id)?
+                .filter(|u| !u.disabled)
+                .ok_or_else(|| Error::PermissionDenied(format!("no enabled user {user_id}")))?;
+            // Recorded as the user who set it, in their own role.
+            let actor = match user.role {
+                UserRole::Admin => Actor::admin(user.id.clone()),
+                UserRole::Supervisor if user.team.iter().any(|a| a == agent) => {
+                    Actor::supervisor(user.id.clone())
                 }
-                Err(_) => false,
-            });
-            patterns.push(*shift);
-            match from_day {
-                None => tx
-                    .prepare_cached("DELETE FROM shift_versions WHERE agent = ?1")?
-                    .execute([agent])?,
-                Some(day) => tx
-                    .prepare_cached(
-                        "DELETE FROM shift_versions WHERE agent = ?1 AND from_day = ?2",
-                    )?
-                    .execute((agent, day))?,
+                UserRole::Supervisor => {
+                    return Err(Error::PermissionDenied(format!(
+                        "{agent} is not in the team of {user_id}"
+                    )));
+                }
             };
-            let row = |p: &Shift, from_day: Option<i64>| ShiftPatternRow {
-                from_day,
-                start_min: minutes_of(p.start),
-                end_min: minutes_of(p.end),
-                days: p.days.bits(),
-                set_at: now.timestamp(),
-                actor_id: actor.id.clone(),
-                actor_role: actor.role.as_str().to_string(),
-            };
-            for p in &patterns {
-                insert_version(tx, agent, &row(p, from_day))?;
-            }
-            // `shifts`: the agent's zone and the shift last set.
-            write_current(tx, agent, shift.tz.name(), &row(shift, None))?;
-            if before != shift.tz {
-                rebuild_agent(tx, agent, shift.tz)?;
-            }
-            let rows = shift_rows(tx, agent)?
-                .ok_or_else(|| Error::Corrupt(format!("the shift of {agent} was not stored")))?;
-            feed::append(tx, agent, &ConfigBody::Shift(rows))
+            write_shift(tx, &actor, agent, from, shift, off, now, default_zone)
         })
     }
 
@@ -568,6 +546,80 @@ pub(super) fn memo_disagreements(
         }
     }
     Ok(memo.months.len() + memo.summary_sites.len())
+}
+
+/// Writes a shift version (see [`Store::set_shift_from`]) for `actor`,
+/// whose authority the caller has checked.
+#[allow(clippy::too_many_arguments)]
+fn write_shift(
+    tx: &Transaction<'_>,
+    actor: &Actor,
+    agent: &str,
+    from: Option<NaiveDate>,
+    shift: &Shift,
+    off: Option<WeekdaySet>,
+    now: DateTime<Utc>,
+    default_zone: Tz,
+) -> Result<()> {
+    feed::refuse_if_enrolled(tx, "the shifts")?;
+    let before = zone_of(tx, agent, default_zone)?;
+    let from_day = from.map(day_number);
+    let mut patterns: Vec<Shift> = match from {
+        None => Vec::new(),
+        Some(date) => load_schedules(tx, Some(agent))?
+            .pop()
+            .map(|(_, schedule)| schedule.version_on(date).iter().map(|v| v.shift).collect())
+            .unwrap_or_default(),
+    };
+    // The new pattern and the days off take their weekdays from
+    // the inherited patterns.
+    let taken = match off {
+        Some(off) => WeekdaySet::from_bits(shift.days.bits() | off.bits())?,
+        None => shift.days,
+    };
+    patterns.retain_mut(|p| match p.days.without(taken) {
+        Ok(days) => {
+            p.days = days;
+            true
+        }
+        Err(_) => false,
+    });
+    patterns.push(*shift);
+    match from_day {
+        None => tx
+            .prepare_cached("DELETE FROM shift_versions WHERE agent = ?1")?
+            .execute([agent])?,
+        Some(day) => tx
+            .prepare_cached("DELETE FROM shift_versions WHERE agent = ?1 AND from_day = ?2")?
+            .execute((agent, day))?,
+    };
+    let row = |p: &Shift, from_day: Option<i64>| ShiftPatternRow {
+        from_day,
+        start_min: minutes_of(p.start),
+        end_min: minutes_of(p.end),
+        days: p.days.bits(),
+        set_at: now.timestamp(),
+        actor_id: actor.id.clone(),
+        actor_role: actor.role.as_str().to_string(),
+    };
+    for p in &patterns {
+        insert_version(tx, agent, &row(p, from_day))?;
+    }
+    // `shifts`: the agent's zone and the shift last set.
+    write_current(tx, agent, shift.tz.name(), &row(shift, None))?;
+    if before != shift.tz {
+        rebuild_agent(tx, agent, shift.tz)?;
+    }
+    let rows = shift_rows(tx, agent)?
+        .ok_or_else(|| Error::Corrupt(format!("the shift of {agent} was not stored")))?;
+    feed::append(tx, agent, &ConfigBody::Shift(rows))?;
+    // The review queue from the first day the change can touch (all of
+    // them for a new history or zone: the queue bounds it).
+    let first = match from {
+        Some(date) if before == shift.tz => date,
+        _ => NaiveDate::MIN,
+    };
+    queue_marks::mark(tx, Some(agent), first, now.date_naive() + Duration::days(1))
 }
 
 /// Recomputes an agent's days from their events (after a zone change).

@@ -11,6 +11,7 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};
+use super::server_role;
 use super::sync::{ImportBounds, ImportOptions, import};
 use crate::device::{
     DeviceCredential, EnrolledDevice, EnrolmentCode, MAX_CODE_VALID_MIN, Platform,
@@ -54,7 +55,7 @@ impl Store {
         let code = new_enrolment_code();
         let expires_at = from_unix("expires_at", now.timestamp() + valid_min * 60)?;
         self.write(|tx| {
-            mark_server(tx, now)?;
+            server_role::mark_server(tx, now)?;
             tx.execute(
                 "INSERT INTO enrolment_codes (code_digest, agent, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -336,22 +337,11 @@ fn credential(tx: &Transaction<'_>, token: &str) -> Result<DeviceCredential> {
     .ok_or_else(|| DeviceError::UnknownDevice.into())
 }
 
-/// Records that this store is a server's (`fieldcheck-server` serves it,
-/// or it mints enrolment codes): it then keeps the coordinates devices
-/// send under its own flags (PRODUCT.md §12.2).
-pub(super) fn mark_server(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<()> {
-    tx.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('server_since', ?1)",
-        [now.timestamp().to_string()],
-    )?;
-    Ok(())
-}
-
 impl Store {
-    /// Marks this store as a server's (see [`mark_server`]); called by
+    /// Marks this store as a server's (`server_role`); called by
     /// `fieldcheck-server` when it opens its store.
     pub fn serve_as_server(&self, now: DateTime<Utc>) -> Result<()> {
-        self.write(|tx| mark_server(tx, now))
+        self.write(|tx| server_role::mark_server(tx, now))
     }
 }
 

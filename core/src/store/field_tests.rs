@@ -458,12 +458,13 @@ fn jakarta_day_starts_at_17_utc_and_reports_lateness_and_missing_check_outs() {
     assert_eq!(wed.status, DayStatus::Late);
     assert_eq!(wed.minutes_late, Some(15));
     assert!(wed.missing_check_out);
+    // A decision on one of the day's events is that event's, not the
+    // day's (report schema 2).
+    assert!(wed.review.is_none());
+    assert_eq!(wed.event_reviews.len(), 1);
+    assert_eq!(wed.event_reviews[0].decision, crate::Decision::Approved);
     assert_eq!(
-        wed.review.as_ref().unwrap().decision,
-        crate::Decision::Approved
-    );
-    assert_eq!(
-        wed.review.as_ref().unwrap().note.as_deref(),
+        wed.event_reviews[0].note.as_deref(),
         Some("traffic on the toll road")
     );
     assert_eq!(day(5).unwrap().status, DayStatus::Absent);

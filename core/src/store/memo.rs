@@ -56,6 +56,8 @@ pub(super) struct WriterMemo {
     /// Every audit flag not expired at the instant given, in seq order.
     pub flags: Option<(DateTime<Utc>, Vec<AuditFlag>)>,
     pub agents: HashMap<String, AgentMemo>,
+    /// Whether this store is a server's (`server_role`).
+    pub is_server: Option<bool>,
 }
 
 /// What recording an event rereads: the chain head and the month rows of

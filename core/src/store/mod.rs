@@ -6,6 +6,7 @@
 //! `synchronous=FULL` (an acknowledged check-in survives a power cut) and
 //! `secure_delete=ON` (deleted values leave no bytes behind, PRODUCT.md §4).
 
+mod agents;
 mod attendance;
 mod audit;
 mod binding;
@@ -22,12 +23,15 @@ mod memo;
 mod month;
 mod policy;
 mod privacy;
+mod queue;
+mod queue_marks;
 mod report;
 mod restriction;
 mod retention;
 mod review;
 pub mod schema;
 mod server_link;
+mod server_role;
 mod sessions;
 mod settings;
 mod sites;
@@ -46,6 +50,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Error, Result};
 use connection::configure;
 
+pub use agents::AgentEntry;
 pub use attendance::FixRequest;
 pub use connection::{Durability, OpenOptions, Store};
 pub use consent::ConsentChange;
@@ -127,3 +132,6 @@ mod sync_tests;
 
 #[cfg(test)]
 mod config_tests;
+
+#[cfg(test)]
+mod queue_tests;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::connection::Store;
 use super::restriction::{append_restriction, load_entry};
 use super::synced::{self, SyncedRecord};
-use super::{attendance, chain, feed, leads, review};
+use super::{agents, attendance, chain, feed, leads, review};
 use crate::attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 use crate::audit::AuditFlag;
 use crate::consent::ConsentEntry;
@@ -483,8 +483,11 @@ impl Store {
                 )? {
                     export.leads.push(self.lead_with_history(&admin, lead)?);
                 }
+                let names = self.read(|tx| agents::history(tx, agent))?;
                 export.profile = json!({
                     "agent": agent,
+                    "name": names.last().and_then(|n| n.name.clone()),
+                    "name_history": names,
                     "shift": self.shift(&admin, agent)?,
                     "consent": self.consent_state(&admin, agent)?,
                     "restricted": self.is_restricted(agent)?,
@@ -609,6 +612,10 @@ impl Store {
                             "DELETE FROM sync_retained_locations WHERE agent = ?1",
                             [agent],
                         )?,
+                    });
+                    erased.push(Erased {
+                        category: "display_name",
+                        count: agents::erase(tx, agent)?,
                     });
                     erased.push(Erased {
                         category: "review_notes",

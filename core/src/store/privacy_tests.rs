@@ -596,3 +596,103 @@ fn receipts_name_an_unset_controller_as_not_configured() {
         Err(Error::NotFound(_))
     ));
 }
+
+#[test]
+fn display_names_are_versioned_reported_exported_and_erased_to_the_last_byte() {
+    let f = fixture();
+    let s = &f.store;
+    let name = "Rudi Hartono-Privacy 7c1e";
+    // Admins name agents; nobody else does, and bad names change nothing.
+    assert!(matches!(
+        s.set_agent_name(&Actor::supervisor("sup"), "rudi", name, t0()),
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        s.set_agent_name(&admin(), "rudi", "   ", t0()),
+        Err(Error::InvalidInput { .. })
+    ));
+    s.set_agent_name(&admin(), "rudi", "Rudi H", t0()).unwrap();
+    s.set_agent_name(
+        &admin(),
+        "rudi",
+        &format!("  {name} "),
+        t0() + Duration::minutes(1),
+    )
+    .unwrap();
+    let listed = s.agents(&admin()).unwrap();
+    assert_eq!(
+        listed,
+        vec![crate::store::AgentEntry {
+            agent: "rudi".into(),
+            name: Some(name.into())
+        }]
+    );
+    // Rectification keeps the history: both versions, who and when.
+    let history = s.agent_name_history(&admin(), "rudi").unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| h.name.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("Rudi H"), Some(name)]
+    );
+    // The report names the agent beside the id.
+    grant(s, "rudi", t0());
+    check_in(s, "rudi", t0() + Duration::minutes(2));
+    let report = s
+        .attendance_report(
+            &admin(),
+            &ReportQuery {
+                from: t0().date_naive(),
+                to: t0().date_naive(),
+                agent: None,
+            },
+            t0() + Duration::hours(1),
+        )
+        .unwrap();
+    assert_eq!(&*report.days[0].name, name);
+    // Exported with the subject.
+    let export = s
+        .export_subject(&admin(), &DataSubject::agent("rudi"), t0())
+        .unwrap();
+    assert_eq!(export.profile["name"], name);
+    assert_eq!(export.profile["name_history"].as_array().unwrap().len(), 2);
+    assert_intact(s);
+    s.checkpoint().unwrap();
+    assert!(
+        !files_holding(&f.path, name.as_bytes()).is_empty(),
+        "self-check"
+    );
+
+    // Erasure: every version's value and salt, to the last byte; the chain
+    // still verifies and the report shows an empty name.
+    let erased = s
+        .erase_subject(
+            &admin(),
+            &DataSubject::agent("rudi"),
+            t0() + Duration::hours(2),
+        )
+        .unwrap();
+    assert!(
+        erased
+            .erased
+            .iter()
+            .any(|e| e.category == "display_name" && e.count == 2)
+    );
+    assert_eq!(s.agents(&admin()).unwrap()[0].name, None);
+    let hits = files_holding(&f.path, name.as_bytes());
+    assert!(hits.is_empty(), "name bytes survive erasure: {hits:?}");
+    let report = s
+        .attendance_report(
+            &admin(),
+            &ReportQuery {
+                from: t0().date_naive(),
+                to: t0().date_naive(),
+                agent: None,
+            },
+            t0() + Duration::hours(3),
+        )
+        .unwrap();
+    assert_eq!(&*report.days[0].name, "");
+    assert_intact(s);
+}

@@ -12,13 +12,13 @@ use rusqlite::Transaction;
 
 use super::connection::Store;
 use super::month::{self, month_key};
-use super::{days, review};
+use super::{agents, days, review};
 use crate::error::{Error, Result};
 use crate::leads::{LeadStatus, TxnKind};
 use crate::money;
 use crate::report::{
     AttendanceDay, AttendanceReport, DayStatus, REPORT_SCHEMA_VERSION, RejectionCounts,
-    ReviewSummary, SalesReport, SalesRow,
+    ReviewSummary, SALES_SCHEMA_VERSION, SalesReport, SalesRow,
 };
 use crate::review::Decision;
 use crate::shift::{Shift, ShiftSchedule, day_bounds, day_number, minutes_late_after};
@@ -69,192 +69,17 @@ impl Store {
     ) -> Result<AttendanceReport> {
         query.validate()?;
         let agent = actor.own_scope(query.agent.as_deref(), "reports")?;
-        let grace = self.rules().late_grace_min;
-        let default_zone = self.default_zone()?;
-        let (from_day, to_day) = (day_number(query.from), day_number(query.to));
+        let days_query = DaysQuery {
+            from: query.from,
+            to: query.to,
+            agent: agent.as_deref(),
+            grace: self.rules().late_grace_min,
+            now,
+            default_zone: self.default_zone()?,
+        };
         self.read(|tx| {
             let hidden = hidden_subjects(tx, actor)?;
-            let shifts: Vec<(String, ShiftSchedule)> = days::load_schedules(tx, agent.as_deref())?;
-            let mut reviews = load_reviews(tx, from_day, to_day, agent.as_deref())?;
-            let agents_known: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM attendance_agents WHERE ?1 IS NULL OR agent = ?1",
-                [agent.as_deref()],
-                |r| r.get(0),
-            )?;
-            let span = to_day - from_day + 1;
-            let estimate = (agents_known.max(shifts.len() as i64) * span).min(1 << 20);
-            let mut builder = DayBuilder {
-                out: Vec::with_capacity(estimate as usize),
-                query,
-                grace,
-                now,
-                calendar: Calendar::new(query.from, query.to),
-            };
-
-            let sites = load_summary_sites(tx)?;
-            let mut months_stmt = tx.prepare_cached(
-                "SELECT m.agent, m.month, a.tz, m.days
-                 FROM attendance_agents a CROSS JOIN attendance_months m
-                   ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
-                 WHERE ?3 IS NULL OR a.agent = ?3
-                 ORDER BY a.agent, m.month",
-            )?;
-            let mut rows = months_stmt.query((
-                month_key(query.from),
-                month_key(query.to),
-                agent.as_deref(),
-            ))?;
-            let mut shift_list = shifts.iter().peekable();
-            // The agent being emitted, its shift, the next date to emit, and
-            // whether it is hidden from this reader.
-            let mut current: Option<(Arc<str>, Option<&ShiftSchedule>, NaiveDate, bool)> = None;
-            // The agent's zone, with its per-date offsets.
-            let mut zone_cache: Option<(String, Tz, DayOffsets)> = None;
-
-            while let Some(r) = rows.next()? {
-                let agent_bytes = r.get_ref(0)?.as_bytes()?;
-                if current
-                    .as_ref()
-                    .is_none_or(|(a, ..)| a.as_bytes() != agent_bytes)
-                {
-                    let agent_ref = std::str::from_utf8(agent_bytes)
-                        .map_err(|e| Error::Corrupt(format!("stored agent id: {e}")))?;
-                    if let Some((a, shift, next, false)) = current.take() {
-                        builder.absent_until(&a, shift, next, query.to, &mut reviews);
-                    }
-                    // Agents with a shift but no rows at all sort in between.
-                    while let Some((a, shift)) = shift_list.next_if(|(a, _)| a.as_str() < agent_ref)
-                    {
-                        if !hidden.contains(a) {
-                            builder.absent_until(
-                                &Arc::from(a.as_str()),
-                                Some(shift),
-                                query.from,
-                                query.to,
-                                &mut reviews,
-                            );
-                        }
-                    }
-                    let shift = shift_list
-                        .next_if(|(a, _)| a.as_str() == agent_ref)
-                        .map(|(_, s)| s);
-                    // One zone per agent (a zone change rebuilds its months).
-                    let tz_name = r.get_ref(2)?.as_str()?;
-                    if zone_cache
-                        .as_ref()
-                        .is_none_or(|(name, _, _)| name != tz_name)
-                    {
-                        let tz = days::parse_zone(tz_name)?;
-                        zone_cache = Some((tz_name.to_string(), tz, builder.calendar.offsets(tz)));
-                    }
-                    current = Some((
-                        Arc::from(agent_ref),
-                        shift,
-                        query.from,
-                        hidden.contains(agent_ref),
-                    ));
-                }
-                let Some((agent_id, shift, next, false)) = current.as_mut() else {
-                    continue;
-                };
-                let Some((_, tz, offsets)) = &zone_cache else {
-                    continue;
-                };
-                let tz = *tz;
-                let key: i64 = r.get(1)?;
-                let Some(days) = month::decode(key, r.get_ref(3)?.as_blob()?) else {
-                    return Err(Error::Corrupt(
-                        "an attendance summary month is damaged".into(),
-                    ));
-                };
-                let (year, month0) = (key.div_euclid(12), key.rem_euclid(12));
-                let Some(first) = i32::try_from(year)
-                    .ok()
-                    .and_then(|y| NaiveDate::from_ymd_opt(y, month0 as u32 + 1, 1))
-                else {
-                    return Err(Error::Corrupt(format!("summary month {key} out of range")));
-                };
-                for (day0, date) in first
-                    .iter_days()
-                    .take(month::DAYS)
-                    .take_while(|d| d.month0() as i64 == month0)
-                    .enumerate()
-                {
-                    if date < query.from || date > query.to {
-                        continue;
-                    }
-                    let slot = &days[day0];
-                    let flags = slot.flags;
-                    if flags & month::PRESENT == 0 {
-                        continue;
-                    }
-                    if date > *next {
-                        builder.absent_until(
-                            agent_id,
-                            *shift,
-                            *next,
-                            date - Duration::days(1),
-                            &mut reviews,
-                        );
-                    }
-                    *next = date + Duration::days(1);
-                    let index = builder.calendar.index(date);
-                    let mut rejected = RejectionCounts::default();
-                    for (reason, n) in slot.rejection_counts() {
-                        rejected.add(reason, n);
-                    }
-                    let first_in = slot.first_in.map(|(t, _)| t);
-                    let last_out = slot.last_out.map(|(t, _)| t);
-                    // A visit replaced by a new check-in is missing its
-                    // check-out at once; an open one when the local day ends.
-                    let day_over = offsets.get(index).is_none_or(|d| now.timestamp() >= d.end);
-                    let missing_check_out =
-                        flags & month::UNCLOSED != 0 || (flags & month::OPEN != 0 && day_over);
-                    // The shift in force that day (PRODUCT.md §7).
-                    let in_force = shift.and_then(|s| s.on(date));
-                    let start = in_force.and_then(|s| builder.calendar.start(s, index));
-                    let (status, minutes_late, shift_start) =
-                        judge_day(in_force, start, date, first_in, grace, now);
-                    let review = take_review(&mut reviews, agent_id, day_number(date));
-                    builder.out.push(AttendanceDay {
-                        agent: agent_id.clone(),
-                        date,
-                        time_zone: tz.name(),
-                        status,
-                        shift_start,
-                        first_check_in: first_in
-                            .map(|t| local_at(offsets, index, tz, t))
-                            .transpose()?,
-                        site_id: site(&sites, slot.first_in.map_or(0, |(_, s)| s))?,
-                        last_check_out: last_out
-                            .map(|t| local_at(offsets, index, tz, t))
-                            .transpose()?,
-                        check_out_site_id: site(&sites, slot.last_out.map_or(0, |(_, s)| s))?,
-                        minutes_late,
-                        missing_check_out,
-                        rejected_total: rejected.iter().map(|(_, n)| n).sum(),
-                        clock_skew: 0,
-                        rejected,
-                        review,
-                    });
-                }
-            }
-            if let Some((a, shift, next, false)) = current.take() {
-                builder.absent_until(&a, shift, next, query.to, &mut reviews);
-            }
-            for (a, shift) in shift_list {
-                if !hidden.contains(a) {
-                    builder.absent_until(
-                        &Arc::from(a.as_str()),
-                        Some(shift),
-                        query.from,
-                        query.to,
-                        &mut reviews,
-                    );
-                }
-            }
-            let mut days = builder.out;
-            mark_clock_skew(tx, &mut days, query, default_zone)?;
+            let days = build_days(tx, &days_query, &hidden)?;
             let totals = crate::report::totals(&days, query.from, query.to);
             Ok(AttendanceReport {
                 report: "attendance",
@@ -428,7 +253,7 @@ impl Store {
             }
             Ok(SalesReport {
                 report: "sales",
-                schema_version: REPORT_SCHEMA_VERSION,
+                schema_version: SALES_SCHEMA_VERSION,
                 from: query.from,
                 to: query.to,
                 agent: query.agent.clone(),
@@ -437,6 +262,219 @@ impl Store {
             })
         })
     }
+}
+
+/// What [`build_days`] builds: local dates `from..=to` of one agent or of
+/// everyone, judged at `now`.
+pub(super) struct DaysQuery<'a> {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub agent: Option<&'a str>,
+    pub grace: i64,
+    pub now: DateTime<Utc>,
+    pub default_zone: Tz,
+}
+
+/// The attendance report's days (sorted by agent, then date), without the
+/// subjects in `hidden`: what the report prints and what the review queue
+/// is derived from (`store::queue`), so the two never disagree.
+///
+/// One pass in agent order: per agent one index seek into the day
+/// summary, merged with the agent's shift (days without events are the
+/// shift days between rows). Nothing is hashed, sorted or looked up per
+/// row but the interned site ids.
+pub(super) fn build_days(
+    tx: &Transaction<'_>,
+    query: &DaysQuery<'_>,
+    hidden: &HashSet<String>,
+) -> Result<Vec<AttendanceDay>> {
+    let agent = query.agent;
+    let (from_day, to_day) = (day_number(query.from), day_number(query.to));
+    let shifts: Vec<(String, ShiftSchedule)> = days::load_schedules(tx, agent)?;
+    let mut reviews = load_reviews(tx, from_day, to_day, agent)?;
+    let names = agents::current_names(tx, agent)?;
+    let no_name: Arc<str> = Arc::from("");
+    let name_of = |a: &str| names.get(a).cloned().unwrap_or_else(|| no_name.clone());
+    let agents_known: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM attendance_agents WHERE ?1 IS NULL OR agent = ?1",
+        [agent],
+        |r| r.get(0),
+    )?;
+    let span = to_day - from_day + 1;
+    let estimate = (agents_known.max(shifts.len() as i64) * span).clamp(0, 1 << 20);
+    let mut builder = DayBuilder {
+        out: Vec::with_capacity(estimate as usize),
+        from: query.from,
+        to: query.to,
+        grace: query.grace,
+        now: query.now,
+        calendar: Calendar::new(query.from, query.to),
+    };
+
+    let sites = load_summary_sites(tx)?;
+    let mut months_stmt = tx.prepare_cached(
+        "SELECT m.agent, m.month, a.tz, m.days
+         FROM attendance_agents a CROSS JOIN attendance_months m
+           ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
+         WHERE ?3 IS NULL OR a.agent = ?3
+         ORDER BY a.agent, m.month",
+    )?;
+    let mut rows = months_stmt.query((month_key(query.from), month_key(query.to), agent))?;
+    let mut shift_list = shifts.iter().peekable();
+    // The agent being emitted, its name and shift, the next date to emit,
+    // and whether it is hidden from this reader.
+    let mut current: Option<(AgentRef, Option<&ShiftSchedule>, NaiveDate, bool)> = None;
+    // The agent's zone, with its per-date offsets.
+    let mut zone_cache: Option<(String, Tz, DayOffsets)> = None;
+
+    while let Some(r) = rows.next()? {
+        let agent_bytes = r.get_ref(0)?.as_bytes()?;
+        if current
+            .as_ref()
+            .is_none_or(|(a, ..)| a.id.as_bytes() != agent_bytes)
+        {
+            let agent_ref = std::str::from_utf8(agent_bytes)
+                .map_err(|e| Error::Corrupt(format!("stored agent id: {e}")))?;
+            if let Some((a, shift, next, false)) = current.take() {
+                builder.without_events(&a, shift, next, query.to, &mut reviews);
+            }
+            // Agents with a shift but no rows at all sort in between.
+            while let Some((a, shift)) = shift_list.next_if(|(a, _)| a.as_str() < agent_ref) {
+                if !hidden.contains(a) {
+                    let who = AgentRef {
+                        id: Arc::from(a.as_str()),
+                        name: name_of(a),
+                    };
+                    builder.without_events(&who, Some(shift), query.from, query.to, &mut reviews);
+                }
+            }
+            let shift = shift_list
+                .next_if(|(a, _)| a.as_str() == agent_ref)
+                .map(|(_, s)| s);
+            // One zone per agent (a zone change rebuilds its months).
+            let tz_name = r.get_ref(2)?.as_str()?;
+            if zone_cache
+                .as_ref()
+                .is_none_or(|(name, _, _)| name != tz_name)
+            {
+                let tz = days::parse_zone(tz_name)?;
+                zone_cache = Some((tz_name.to_string(), tz, builder.calendar.offsets(tz)));
+            }
+            current = Some((
+                AgentRef {
+                    id: Arc::from(agent_ref),
+                    name: name_of(agent_ref),
+                },
+                shift,
+                query.from,
+                hidden.contains(agent_ref),
+            ));
+        }
+        let Some((who, shift, next, false)) = current.as_mut() else {
+            continue;
+        };
+        let Some((_, tz, offsets)) = &zone_cache else {
+            continue;
+        };
+        let tz = *tz;
+        let key: i64 = r.get(1)?;
+        let Some(days) = month::decode(key, r.get_ref(3)?.as_blob()?) else {
+            return Err(Error::Corrupt(
+                "an attendance summary month is damaged".into(),
+            ));
+        };
+        let (year, month0) = (key.div_euclid(12), key.rem_euclid(12));
+        let Some(first) = i32::try_from(year)
+            .ok()
+            .and_then(|y| NaiveDate::from_ymd_opt(y, month0 as u32 + 1, 1))
+        else {
+            return Err(Error::Corrupt(format!("summary month {key} out of range")));
+        };
+        for (day0, date) in first
+            .iter_days()
+            .take(month::DAYS)
+            .take_while(|d| d.month0() as i64 == month0)
+            .enumerate()
+        {
+            if date < query.from || date > query.to {
+                continue;
+            }
+            let slot = &days[day0];
+            let flags = slot.flags;
+            if flags & month::PRESENT == 0 {
+                continue;
+            }
+            if date > *next {
+                builder.without_events(who, *shift, *next, date - Duration::days(1), &mut reviews);
+            }
+            *next = date + Duration::days(1);
+            let index = builder.calendar.index(date);
+            let mut rejected = RejectionCounts::default();
+            for (reason, n) in slot.rejection_counts() {
+                rejected.add(reason, n);
+            }
+            let first_in = slot.first_in.map(|(t, _)| t);
+            let last_out = slot.last_out.map(|(t, _)| t);
+            // A visit replaced by a new check-in is missing its check-out
+            // at once; an open one when the local day ends.
+            let day_over = offsets
+                .get(index)
+                .is_none_or(|d| query.now.timestamp() >= d.end);
+            let missing_check_out =
+                flags & month::UNCLOSED != 0 || (flags & month::OPEN != 0 && day_over);
+            // The shift in force that day (PRODUCT.md §7).
+            let in_force = shift.and_then(|s| s.on(date));
+            let start = in_force.and_then(|s| builder.calendar.start(s, index));
+            let (status, minutes_late, shift_start) =
+                judge_day(in_force, start, date, first_in, query.grace, query.now);
+            let (review, event_reviews) = take_reviews(&mut reviews, &who.id, day_number(date));
+            builder.out.push(AttendanceDay {
+                agent: who.id.clone(),
+                name: who.name.clone(),
+                date,
+                time_zone: tz.name(),
+                status,
+                shift_start,
+                first_check_in: first_in
+                    .map(|t| local_at(offsets, index, tz, t))
+                    .transpose()?,
+                site_id: site(&sites, slot.first_in.map_or(0, |(_, s)| s))?,
+                last_check_out: last_out
+                    .map(|t| local_at(offsets, index, tz, t))
+                    .transpose()?,
+                check_out_site_id: site(&sites, slot.last_out.map_or(0, |(_, s)| s))?,
+                minutes_late,
+                missing_check_out,
+                rejected_total: rejected.iter().map(|(_, n)| n).sum(),
+                clock_skew: 0,
+                rejected,
+                review,
+                event_reviews,
+                open_visit: flags & month::OPEN != 0,
+            });
+        }
+    }
+    if let Some((a, shift, next, false)) = current.take() {
+        builder.without_events(&a, shift, next, query.to, &mut reviews);
+    }
+    for (a, shift) in shift_list {
+        if !hidden.contains(a) {
+            let who = AgentRef {
+                id: Arc::from(a.as_str()),
+                name: name_of(a),
+            };
+            builder.without_events(&who, Some(shift), query.from, query.to, &mut reviews);
+        }
+    }
+    let mut days = builder.out;
+    mark_clock_skew(tx, &mut days, query)?;
+    Ok(days)
+}
+
+/// An agent as report rows name it.
+struct AgentRef {
+    id: Arc<str>,
+    name: Arc<str>,
 }
 
 /// Site ids by summary number (index 0 unused: "no site").
@@ -467,20 +505,22 @@ fn site(sites: &[Option<Arc<str>>], id: u32) -> Result<Option<Arc<str>>> {
 }
 
 /// Collects report days.
-struct DayBuilder<'q> {
+struct DayBuilder {
     out: Vec<AttendanceDay>,
-    query: &'q ReportQuery,
+    from: NaiveDate,
+    to: NaiveDate,
     grace: i64,
     now: DateTime<Utc>,
     calendar: Calendar,
 }
 
-impl DayBuilder<'_> {
-    /// Emits the absences of `agent` on shift days in [from, to] (no rows
-    /// exist for them).
-    fn absent_until(
+impl DayBuilder {
+    /// Emits the shift days of `agent` in [from, to] that have no events
+    /// (no summary rows): absent once start plus grace has passed, pending
+    /// before.
+    fn without_events(
         &mut self,
-        agent: &Arc<str>,
+        agent: &AgentRef,
         schedule: Option<&ShiftSchedule>,
         from: NaiveDate,
         to: NaiveDate,
@@ -489,11 +529,8 @@ impl DayBuilder<'_> {
         let Some(schedule) = schedule else {
             return;
         };
-        let mut date = from.max(self.query.from);
-        let to = to.min(self.query.to);
-        if date > to {
-            return;
-        }
+        let mut date = from.max(self.from);
+        let to = to.min(self.to);
         while date <= to {
             let Some(shift) = schedule.on(date) else {
                 date += Duration::days(1);
@@ -503,42 +540,59 @@ impl DayBuilder<'_> {
                 let start = self.calendar.start(shift, self.calendar.index(date));
                 let (status, minutes_late, shift_start) =
                     judge_day(Some(shift), start, date, None, self.grace, self.now);
-                if status == DayStatus::Absent {
-                    self.out.push(AttendanceDay {
-                        agent: agent.clone(),
-                        date,
-                        time_zone: shift.tz.name(),
-                        status,
-                        shift_start,
-                        first_check_in: None,
-                        site_id: None,
-                        last_check_out: None,
-                        check_out_site_id: None,
-                        minutes_late,
-                        missing_check_out: false,
-                        rejected: RejectionCounts::default(),
-                        rejected_total: 0,
-                        clock_skew: 0,
-                        review: take_review(reviews, agent, day_number(date)),
-                    });
-                }
+                let (review, event_reviews) = take_reviews(reviews, &agent.id, day_number(date));
+                self.out.push(AttendanceDay {
+                    agent: agent.id.clone(),
+                    name: agent.name.clone(),
+                    date,
+                    time_zone: shift.tz.name(),
+                    status,
+                    shift_start,
+                    first_check_in: None,
+                    site_id: None,
+                    last_check_out: None,
+                    check_out_site_id: None,
+                    minutes_late,
+                    missing_check_out: false,
+                    rejected: RejectionCounts::default(),
+                    rejected_total: 0,
+                    clock_skew: 0,
+                    review,
+                    event_reviews,
+                    open_visit: false,
+                });
             }
             date += Duration::days(1);
         }
     }
 }
 
-/// Reviews by agent, then day (the latest per day).
-type Reviews = HashMap<String, HashMap<i64, ReviewSummary>>;
+/// The decisions of one agent-day: the latest on the day itself, and the
+/// latest on each of its events.
+#[derive(Default)]
+struct DayReviews {
+    day: Option<ReviewSummary>,
+    events: HashMap<String, ReviewSummary>,
+}
 
-fn take_review(reviews: &mut Reviews, agent: &str, day: i64) -> Option<Box<ReviewSummary>> {
+/// Reviews by agent, then day.
+type Reviews = HashMap<String, HashMap<i64, DayReviews>>;
+
+/// The day's own decision and its events' latest decisions (oldest first).
+fn take_reviews(
+    reviews: &mut Reviews,
+    agent: &str,
+    day: i64,
+) -> (Option<Box<ReviewSummary>>, Vec<ReviewSummary>) {
     if reviews.is_empty() {
-        return None;
+        return (None, Vec::new());
     }
-    reviews
-        .get_mut(agent)
-        .and_then(|days| days.remove(&day))
-        .map(Box::new)
+    let Some(found) = reviews.get_mut(agent).and_then(|days| days.remove(&day)) else {
+        return (None, Vec::new());
+    };
+    let mut events: Vec<ReviewSummary> = found.events.into_values().collect();
+    events.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.review_id.cmp(&b.review_id)));
+    (found.day.map(Box::new), events)
 }
 
 /// Status, minutes late and shift start of one local day; `start` is the
@@ -689,9 +743,9 @@ fn hidden_subjects(tx: &Transaction<'_>, actor: &Actor) -> Result<HashSet<String
 fn mark_clock_skew(
     tx: &Transaction<'_>,
     days: &mut [AttendanceDay],
-    query: &ReportQuery,
-    default_zone: Tz,
+    query: &DaysQuery<'_>,
 ) -> Result<()> {
+    let default_zone = query.default_zone;
     // Every zone's local day lies within a day either side of UTC's.
     let from = (day_bounds(Tz::UTC, query.from).0 - Duration::days(1)).timestamp();
     let to = (day_bounds(Tz::UTC, query.to).1 + Duration::days(1)).timestamp();
@@ -700,7 +754,7 @@ fn mark_clock_skew(
          WHERE clock_skew = 1 AND captured_at BETWEEN ?1 AND ?2
            AND (?3 IS NULL OR agent = ?3)",
     )?;
-    let mut rows = stmt.query((from, to, query.agent.as_deref()))?;
+    let mut rows = stmt.query((from, to, query.agent))?;
     let mut zones: HashMap<String, Tz> = HashMap::new();
     let mut counts: HashMap<(String, NaiveDate), u32> = HashMap::new();
     while let Some(r) = rows.next()? {
@@ -784,7 +838,13 @@ fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -
     // chain order, the sort being stable) over an imported one.
     latest.sort_by_key(|(_, _, review, own)| (review.at, *own));
     for (agent, day, review, _) in latest {
-        out.entry(agent).or_default().insert(day, review);
+        let slot = out.entry(agent).or_default().entry(day).or_default();
+        match &review.event_id {
+            None => slot.day = Some(review),
+            Some(event) => {
+                slot.events.insert(event.clone(), review);
+            }
+        }
     }
     Ok(out)
 }

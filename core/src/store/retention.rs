@@ -96,6 +96,8 @@ impl Store {
                 "DELETE FROM attendance_months WHERE month < ?1",
                 [cutoff_month],
             )?;
+            // The review queue keeps no day whose events may be gone.
+            super::queue::forget_before(tx, events_before.date_naive() - Duration::days(1))?;
             report.transactions = purge_rows(
                 tx,
                 now,

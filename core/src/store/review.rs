@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
-use super::{chain, days};
+use super::{chain, days, queue_marks};
 use crate::error::{Error, Result};
 use crate::leads::validate_text;
 use crate::personal::PersonalFields;
@@ -60,17 +60,28 @@ impl Store {
         actor.may_supervise()?;
         validate_id("agent", agent)?;
         validate_text("note", note, 4096)?;
+        self.write(|tx| day_decision(tx, actor, agent, date, decision, note, now))
+    }
+
+    /// [`Store::review_day`] for several days in one transaction: all are
+    /// decided or none (the console's `Approve selected`).
+    pub fn review_days(
+        &self,
+        actor: &Actor,
+        days: &[(String, NaiveDate)],
+        decision: Decision,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Review>> {
+        actor.may_supervise()?;
+        validate_text("note", note, 4096)?;
+        for (agent, _) in days {
+            validate_id("agent", agent)?;
+        }
         self.write(|tx| {
-            append_review(
-                tx,
-                actor,
-                None,
-                agent.to_string(),
-                date,
-                decision,
-                note,
-                now,
-            )
+            days.iter()
+                .map(|(agent, date)| day_decision(tx, actor, agent, *date, decision, note, now))
+                .collect()
         })
     }
 
@@ -103,6 +114,30 @@ impl Store {
             rows.map(|r| r?).collect()
         })
     }
+}
+
+/// A decision on a whole day, and the review queue without that day.
+fn day_decision(
+    tx: &Transaction<'_>,
+    actor: &Actor,
+    agent: &str,
+    date: NaiveDate,
+    decision: Decision,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<Review> {
+    let review = append_review(
+        tx,
+        actor,
+        None,
+        agent.to_string(),
+        date,
+        decision,
+        note,
+        now,
+    )?;
+    queue_marks::mark(tx, Some(agent), date, date)?;
+    Ok(review)
 }
 
 /// Chains one review and stores it (the one write path of both kinds).

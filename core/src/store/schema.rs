@@ -9,7 +9,7 @@ use crate::rules::Rules;
 use super::{config, days, synced};
 
 /// Bump together with a new `UPGRADES` entry.
-pub const VERSION: u32 = 11;
+pub const VERSION: u32 = 12;
 
 /// The version `sql/create.sql` creates; a new store then runs the upgrade
 /// scripts above it, so each later table is written down once.
@@ -32,6 +32,7 @@ const UPGRADES: &[(u32, &str)] = &[
     (9, include_str!("sql/upgrade_v9.sql")),
     (10, include_str!("sql/upgrade_v10.sql")),
     (11, include_str!("sql/upgrade_v11.sql")),
+    (12, include_str!("sql/upgrade_v12.sql")),
 ];
 
 /// Creates a new store or upgrades an older one. A file that is not ours,
@@ -115,6 +116,9 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
         config::derive_feeds(tx)?;
         synced::index_all_subjects(tx)?;
     }
+    // v12's review queue index is built by the server's first `advance`
+    // (it needs the server's clock): no `queue_settled_through` yet means
+    // "build it whole".
     #[cfg(test)]
     if fail_derive::ARMED.with(|armed| armed.get()) {
         return Err(Error::Io(std::io::Error::other(
@@ -123,6 +127,15 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
     }
     Ok(())
 }
+
+/// Takes a current store back to v11: everything v12 added, removed.
+#[cfg(test)]
+pub(crate) const UNDO_V12: &str = "
+    DROP TABLE agent_names; DROP TABLE queue_days; DROP TABLE queue_tally;
+    DROP TABLE queue_dirty;
+    ALTER TABLE console_sessions DROP COLUMN notice;
+    DELETE FROM meta WHERE key IN ('queue_settled_through', 'queue_advanced_at');
+    PRAGMA user_version = 11;";
 
 /// Takes a current store back to v10 (tests of the v11 upgrade and of
 /// earlier ones that rewind further): everything v11 added, removed.

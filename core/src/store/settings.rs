@@ -62,6 +62,9 @@ pub(super) fn write_rules(tx: &Transaction<'_>, rules: &Rules, zone_changed: boo
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (RULES_KEY, serde_json::to_string(rules)?),
     )?;
+    // Every day's lateness and zone may have changed: the review queue is
+    // built again by its next advance.
+    super::queue_marks::invalidate(tx)?;
     // Agents without a shift count days in the default zone.
     if zone_changed {
         days::rebuild_all(tx, days::parse_zone(&rules.time_zone)?)?;

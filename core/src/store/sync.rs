@@ -12,16 +12,16 @@
 //! and their sales facts and reviews into `synced`'s tables, so reports show
 //! them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction};
 use serde::Deserialize;
 
 use super::binding::StoreHoldings;
 use super::connection::Store;
-use super::{attendance, audit, chain, days, synced, verify};
+use super::{attendance, audit, chain, days, queue_marks, server_role, synced, verify};
 use crate::attendance::AttendanceEvent;
 use crate::binding::Binding;
 use crate::chain::{GENESIS, Hash, link};
@@ -29,6 +29,7 @@ use crate::device_clock::skew_suspected;
 use crate::error::{AgentRefusal, DeviceError};
 use crate::error::{Error, Result};
 use crate::rules::Rules;
+use crate::shift::local_date;
 use crate::sync::{
     AckReport, BATCH_FORMAT, BATCH_VERSION, CheckedBatch, CheckedEvent, DeviceState, ImportReport,
     MAX_BATCH_EVENTS, RetainedWire, SyncAnchor, SyncBatch, SyncError, SyncEvent, SyncStatus,
@@ -387,7 +388,7 @@ impl Store {
                 bounds,
                 rules: &rules,
                 bound_agent: bound.as_deref(),
-                keep_locations: is_server(tx)?,
+                keep_locations: server_role::is_server(tx)?,
             };
             import(tx, &batch, now, &options, progress)
         })?;
@@ -514,18 +515,6 @@ pub(super) struct ImportOptions<'a> {
     pub keep_locations: bool,
 }
 
-/// Whether this store is a server's: `fieldcheck-server` has served it, or
-/// it has minted enrolment codes or enrolled devices.
-pub(super) fn is_server(tx: &Transaction<'_>) -> Result<bool> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'server_since')
-                 OR EXISTS (SELECT 1 FROM enrolled_devices)
-                 OR EXISTS (SELECT 1 FROM enrolment_codes)",
-        )?
-        .query_row([], |r| r.get(0))?)
-}
-
 /// Imports a checked batch received at `now` (the importer's clock).
 pub(super) fn import(
     tx: &Transaction<'_>,
@@ -571,6 +560,8 @@ pub(super) fn import(
     let held_before = last_seq;
 
     let mut zones: HashMap<String, Tz> = HashMap::new();
+    // Per agent, the first and last local date this batch added to.
+    let mut touched: BTreeMap<String, (NaiveDate, NaiveDate)> = BTreeMap::new();
     for (i, e) in batch.events.iter().enumerate() {
         if e.seq <= last_seq {
             // Already held: a replay if it is the same event, else a fork.
@@ -635,10 +626,24 @@ pub(super) fn import(
                 None => report.purged_on_device += 1,
                 Some(canonical) if e.event_type == AttendanceEvent::EVENT_TYPE => {
                     let folded = fold_imported(tx, device, e, canonical, now, bounds, &mut zones)?;
-                    match folded {
-                        Folded::New { clock_skew, .. } => {
+                    match &folded {
+                        Folded::New { clock_skew, event } => {
                             report.attendance_folded += 1;
-                            report.attendance_clock_skew += u64::from(clock_skew);
+                            report.attendance_clock_skew += u64::from(*clock_skew);
+                            let tz = days::zone_cached(
+                                tx,
+                                &mut zones,
+                                &event.agent,
+                                bounds.default_zone,
+                            )?;
+                            let date = local_date(tz, event.captured_at);
+                            touched
+                                .entry(event.agent.clone())
+                                .and_modify(|(lo, hi)| {
+                                    *lo = (*lo).min(date);
+                                    *hi = (*hi).max(date);
+                                })
+                                .or_insert((date, date));
                         }
                         Folded::AlreadyHeld => report.attendance_duplicates += 1,
                     }
@@ -695,6 +700,9 @@ pub(super) fn import(
              WHERE device_id = ?1 AND verified_seq >= ?4",
             (device, last_seq, now.timestamp(), held_before),
         )?;
+    }
+    for (agent, (from, to)) in &touched {
+        queue_marks::mark(tx, Some(agent), *from, *to)?;
     }
     report.devices = device_states(tx, Some(device))?;
     Ok(report)

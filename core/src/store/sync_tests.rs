@@ -1221,7 +1221,12 @@ fn synced_sales_and_reviews_count_in_the_importers_reports_as_on_the_device() {
     let reviewed = |store: &Store| {
         days(store)
             .into_iter()
-            .filter_map(|d| d.review.map(|r| (d.agent.to_string(), d.date, r)))
+            .flat_map(|d| {
+                let (agent, date) = (d.agent.to_string(), d.date);
+                d.event_reviews
+                    .into_iter()
+                    .map(move |r| (agent.clone(), date, r))
+            })
             .collect::<Vec<_>>()
     };
     let on_device = reviewed(&a.store);
@@ -1356,6 +1361,7 @@ fn the_v10_upgrade_folds_sales_already_imported_in_its_transaction() {
     // Back to v9: the imported events are there, their fold is not.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(crate::store::schema::UNDO_V12).unwrap();
         conn.execute_batch(crate::store::schema::UNDO_V11).unwrap();
         conn.execute_batch(
             // Everything v10 added (its reviews rebuild reruns harmlessly).
@@ -1370,7 +1376,7 @@ fn the_v10_upgrade_folds_sales_already_imported_in_its_transaction() {
     assert_eq!(
         days(&upgraded)
             .iter()
-            .filter(|d| d.review.is_some())
+            .filter(|d| !d.event_reviews.is_empty())
             .count(),
         1
     );

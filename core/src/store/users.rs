@@ -106,6 +106,18 @@ impl Store {
     }
 }
 
+/// One user as stored now, `None` when there is none.
+pub(super) fn load_user(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<ConsoleUser>> {
+    tx.prepare_cached(
+        "SELECT id, role, team, disabled_at IS NOT NULL FROM console_users WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok(user_from_parts(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .optional()?
+    .transpose()
+}
+
 pub(super) fn user_from_parts(
     id: String,
     role: String,

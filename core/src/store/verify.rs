@@ -10,8 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{
-    attendance, audit, config, consent, leads, policy, privacy, restriction, review, verify_imports,
+    agents, attendance, audit, config, consent, leads, policy, privacy, restriction, review,
+    verify_imports,
 };
+use crate::agent_name::AgentName;
 use crate::attendance::AttendanceEvent;
 use crate::audit::{AuditFlag, FlagEnd};
 use crate::chain::{BrokenLink, GENESIS, VerifyReport, link};
@@ -60,6 +62,7 @@ fn load(tx: &Transaction<'_>, event_type: &str, id: &str) -> Result<Loaded> {
         Request::EVENT_TYPE => privacy::request_for_verify(tx, id)?,
         RequestCompletion::EVENT_TYPE => privacy::completion_for_verify(tx, id)?,
         ConfigApplied::EVENT_TYPE => config::applied_for_verify(tx, id)?,
+        AgentName::EVENT_TYPE => agents::name_for_verify(tx, id)?,
         other => {
             return Err(Error::Corrupt(format!(
                 "ledger names an unknown event type {other:?}"
@@ -102,6 +105,7 @@ const EVENT_TABLES: &[(&str, &str)] = &[
     (Request::EVENT_TYPE, "privacy_requests"),
     (RequestCompletion::EVENT_TYPE, "privacy_request_completions"),
     (ConfigApplied::EVENT_TYPE, "config_applied"),
+    (AgentName::EVENT_TYPE, "agent_names"),
 ];
 
 impl Store {

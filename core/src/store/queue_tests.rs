@@ -1,0 +1,554 @@
+//! The review queue's index (PRODUCT.md §12.4) against a real server
+//! store: what enters it and when, what leaves it, its counts, its pages,
+//! and its upgrade. Every test also checks the index against the queue
+//! recomputed from the attendance report, and the kept counts against
+//! counting the rows.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use tempfile::TempDir;
+
+use super::*;
+use crate::EventFilter;
+use crate::audit::{FlagPurpose, FlagRequest, FlagScope};
+use crate::queue::{Direction, QueueCursor, QueueQuery, QueueReason, reasons_of};
+use crate::report::DayStatus;
+use crate::review::Decision;
+use crate::shift::{Shift, WeekdaySet, day_bounds, parse_hhmm, parse_time_zone};
+use crate::types::{Actor, EventKind};
+
+const SITES: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","geometry":{"type":"Point","coordinates":[106.8227,-6.1944]},
+  "properties":{"id":"jkt-hq","name":"Jakarta HQ","radius_m":150}},
+ {"type":"Feature","geometry":{"type":"Point","coordinates":[106.8456,-6.2088]},
+  "properties":{"id":"jkt-south","name":"Jakarta South","radius_m":150}}]}"#;
+const HQ: (f64, f64) = (-6.1944, 106.8227);
+const SOUTH: (f64, f64) = (-6.2088, 106.8456);
+
+fn utc(d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, d, h, mi, 0).unwrap()
+}
+
+/// 2026-03-02 is a Monday; Jakarta is UTC+7.
+fn jakarta(d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    utc(d, h, mi) - Duration::hours(7)
+}
+
+fn date(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+}
+
+fn admin() -> Actor {
+    Actor::admin("admin-1")
+}
+
+fn shift(days: &str) -> Shift {
+    Shift::new(
+        parse_hhmm("start", "08:00").unwrap(),
+        parse_hhmm("end", "17:00").unwrap(),
+        WeekdaySet::parse(days).unwrap(),
+        parse_time_zone("Asia/Jakarta").unwrap(),
+    )
+    .unwrap()
+}
+
+/// A server's store with two sites, `agents` granted location consent.
+fn server(agents: &[&str]) -> (TempDir, Store) {
+    let dir = TempDir::new().unwrap();
+    let store = open_at(&dir);
+    store.serve_as_server(utc(1, 0, 0)).unwrap();
+    store.import_sites(&admin(), SITES, utc(1, 0, 0)).unwrap();
+    for agent in agents {
+        store
+            .change_consent(
+                &Actor::agent(*agent),
+                &ConsentChange {
+                    subject: (*agent).into(),
+                    permission: crate::types::Permission::Location,
+                    granted: true,
+                    policy_version: None,
+                    source: None,
+                },
+                utc(1, 0, 0),
+            )
+            .unwrap();
+    }
+    (dir, store)
+}
+
+fn open_at(dir: &TempDir) -> Store {
+    Store::open_with(
+        dir.path().join("server.db"),
+        &OpenOptions {
+            durability: Durability::Normal,
+        },
+    )
+    .unwrap()
+}
+
+fn check(store: &Store, agent: &str, kind: EventKind, place: (f64, f64), at: DateTime<Utc>) {
+    super::tests::fix_at(store, agent, kind, place, at).unwrap();
+}
+
+fn month(agents: Option<Vec<&str>>) -> QueueQuery {
+    QueueQuery {
+        agents: agents.map(|a| a.into_iter().map(String::from).collect()),
+        site: None,
+        from: date(1),
+        to: date(31),
+        reason: None,
+        from_cursor: None,
+        limit: 50,
+    }
+}
+
+/// The queue's items as (agent, date, reason codes).
+fn listed(store: &Store, query: &QueueQuery) -> Vec<(String, NaiveDate, Vec<String>)> {
+    store
+        .review_queue(query)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|i| {
+            (
+                i.agent,
+                i.date,
+                i.reasons.iter().map(|r| r.code()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// The queue recomputed from the report at `now`, independently of the
+/// index: every day without a day decision whose reasons are not empty.
+fn recomputed(
+    store: &Store,
+    from: NaiveDate,
+    now: DateTime<Utc>,
+) -> BTreeMap<(String, NaiveDate), u32> {
+    let report = store
+        .attendance_report(
+            &admin(),
+            &ReportQuery {
+                from,
+                to: date(31),
+                agent: None,
+            },
+            now,
+        )
+        .unwrap();
+    let flags = store.flags(&admin(), None, now).unwrap();
+    let mut out = BTreeMap::new();
+    for day in report.days.iter().filter(|d| d.review.is_none()) {
+        let tz: chrono_tz::Tz = day.time_zone.parse().unwrap();
+        let (start, end) = day_bounds(tz, day.date);
+        let shift_ended = day.status == DayStatus::Absent
+            && store
+                .shift_schedule(&admin(), &day.agent)
+                .unwrap()
+                .and_then(|s| s.on(day.date).map(|s| s.end_instant(day.date)))
+                .is_some_and(|end| end <= now);
+        let flagged = flags
+            .iter()
+            .any(|f| crate::queue::flag_covers_day(f, day, start, end));
+        let reasons = reasons_of(day, shift_ended, flagged);
+        if !reasons.is_empty() {
+            out.insert((day.agent.to_string(), day.date), reasons.0);
+        }
+    }
+    out
+}
+
+/// The index equals the recomputed queue, and every kept count equals
+/// counting the index's rows for its scope.
+fn assert_consistent(store: &Store, from: NaiveDate, now: DateTime<Utc>) {
+    let index: BTreeMap<(String, NaiveDate), u32> = store
+        .read(|tx| {
+            let mut stmt = tx.prepare("SELECT agent, day, reasons FROM queue_days")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    (
+                        r.get::<_, String>(0)?,
+                        crate::shift::date_from_day_number(r.get(1)?).unwrap(),
+                    ),
+                    r.get::<_, u32>(2)?,
+                ))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .unwrap();
+    assert_eq!(
+        index,
+        recomputed(store, from, now),
+        "the index is the report's queue"
+    );
+    let mismatched: Vec<(String, String, i64, i64, i64)> = store
+        .read(|tx| {
+            let mut stmt = tx.prepare(
+                "WITH items AS (
+                   SELECT agent, day, reasons, site AS s FROM queue_days
+                   UNION SELECT agent, day, reasons, out_site FROM queue_days),
+                 scoped AS (
+                   SELECT '' AS a, '' AS st, day, reasons FROM queue_days
+                   UNION ALL SELECT agent, '', day, reasons FROM queue_days
+                   UNION ALL SELECT '', s, day, reasons FROM items WHERE s IS NOT NULL
+                   UNION ALL SELECT agent, s, day, reasons FROM items WHERE s IS NOT NULL),
+                 counted AS (
+                   SELECT a, st, day, -1 AS reason, COUNT(*) AS n FROM scoped GROUP BY a, st, day
+                   UNION ALL
+                   SELECT a, st, day, b.bit, COUNT(*) FROM scoped
+                     JOIN (WITH RECURSIVE bits(bit) AS (SELECT 0 UNION ALL SELECT bit + 1
+                           FROM bits WHERE bit < 31) SELECT bit FROM bits) b
+                     ON (reasons >> b.bit) & 1 = 1
+                   GROUP BY a, st, day, b.bit)
+                 SELECT c.a, c.st, c.day, c.reason, c.n - IFNULL(t.items, 0) FROM counted c
+                   LEFT JOIN queue_tally t ON t.agent = c.a AND t.site = c.st AND t.day = c.day
+                                          AND t.reason = c.reason
+                   WHERE c.n != IFNULL(t.items, 0)
+                 UNION ALL
+                 SELECT t.agent, t.site, t.day, t.reason, -t.items FROM queue_tally t
+                   WHERE NOT EXISTS (SELECT 1 FROM counted c WHERE c.a = t.agent
+                     AND c.st = t.site AND c.day = t.day AND c.reason = t.reason)",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .unwrap();
+    assert!(mismatched.is_empty(), "kept counts differ: {mismatched:?}");
+}
+
+fn total(store: &Store, query: &QueueQuery) -> u64 {
+    store.review_queue(query).unwrap().total
+}
+
+#[test]
+fn absences_lateness_and_open_visits_enter_when_due_and_leave_with_a_day_decision() {
+    let (_dir, store) = server(&["ani", "budi", "citra"]);
+    for agent in ["ani", "budi"] {
+        store
+            .set_shift(&admin(), agent, &shift("mon-fri"), utc(1, 0, 0))
+            .unwrap();
+    }
+    // Monday: ani late at HQ and out again; budi nothing; citra (no
+    // shift) in at the south office and never out.
+    check(&store, "ani", EventKind::CheckIn, HQ, jakarta(2, 8, 30));
+    check(&store, "ani", EventKind::CheckOut, HQ, jakarta(2, 16, 0));
+    check(&store, "citra", EventKind::CheckIn, SOUTH, jakarta(2, 9, 0));
+
+    let noon = jakarta(2, 12, 0);
+    store.settle_queue(noon).unwrap();
+    assert_consistent(&store, date(1), noon);
+    assert_eq!(
+        listed(&store, &month(None)),
+        vec![("ani".into(), date(2), vec!["late".into()])],
+        "budi's absence waits for the shift's end, citra's visit for the day's"
+    );
+
+    let evening = jakarta(2, 17, 30);
+    store.settle_queue(evening).unwrap();
+    assert_consistent(&store, date(1), evening);
+    assert_eq!(
+        listed(&store, &month(None)),
+        vec![
+            ("ani".into(), date(2), vec!["late".into()]),
+            ("budi".into(), date(2), vec!["absent".into()]),
+        ]
+    );
+
+    // citra has no shift: her days are in the default zone (UTC), which
+    // ends Monday at 07:00 in Jakarta on Tuesday.
+    let night = jakarta(3, 7, 30);
+    store.settle_queue(night).unwrap();
+    assert_consistent(&store, date(1), night);
+    let page = store.review_queue(&month(None)).unwrap();
+    assert_eq!(page.total, 3);
+    let counts: BTreeMap<String, u64> = page.counts.iter().map(|(r, n)| (r.code(), *n)).collect();
+    assert_eq!(
+        counts,
+        BTreeMap::from([
+            ("absent".into(), 1),
+            ("late".into(), 1),
+            ("missing_check_out".into(), 1)
+        ])
+    );
+
+    // Filters: a reason, agents (already resolved from names), a site.
+    let mut absent = month(None);
+    absent.reason = Some(QueueReason::Absent);
+    assert_eq!(total(&store, &absent), 1);
+    assert_eq!(listed(&store, &absent)[0].0, "budi");
+    assert_eq!(total(&store, &month(Some(vec!["ani", "budi"]))), 2);
+    assert_eq!(total(&store, &month(Some(vec![]))), 0);
+    let mut south = month(None);
+    south.site = Some("jkt-south".into());
+    assert_eq!(listed(&store, &south)[0].0, "citra");
+    assert_eq!(total(&store, &south), 1);
+    let mut ani_at_hq = month(Some(vec!["ani"]));
+    ani_at_hq.site = Some("jkt-hq".into());
+    assert_eq!(total(&store, &ani_at_hq), 1);
+    ani_at_hq.site = Some("jkt-south".into());
+    assert_eq!(total(&store, &ani_at_hq), 0);
+
+    // A decision on one of citra's events is not the day's: the day stays.
+    let citra_event = store
+        .events(
+            &admin(),
+            &EventFilter {
+                agent: Some("citra".into()),
+                ..EventFilter::default()
+            },
+        )
+        .unwrap()
+        .remove(0);
+    store
+        .review(
+            &admin(),
+            &citra_event.id,
+            Decision::Rejected,
+            "not here",
+            night,
+        )
+        .unwrap();
+    // A day decision takes ani's day out at once (the page settles first).
+    store
+        .review_day(
+            &admin(),
+            "ani",
+            date(2),
+            Decision::Approved,
+            "traffic",
+            night,
+        )
+        .unwrap();
+    store.settle_queue_if_due(night).unwrap();
+    assert_consistent(&store, date(1), night);
+    assert_eq!(
+        listed(&store, &month(None))
+            .into_iter()
+            .map(|(a, ..)| a)
+            .collect::<Vec<_>>(),
+        ["budi", "citra"]
+    );
+    assert_eq!(total(&store, &month(None)), 2);
+}
+
+#[test]
+fn every_item_is_reachable_page_by_page_both_ways() {
+    let (_dir, store) = server(&["a1", "a2", "a3"]);
+    for agent in ["a1", "a2", "a3"] {
+        store
+            .set_shift(&admin(), agent, &shift("daily"), utc(1, 0, 0))
+            .unwrap();
+    }
+    // 45 days of absences each, from mid-January: 135 items.
+    store
+        .set_shift_from(
+            &admin(),
+            "a1",
+            Some(date(1) - Duration::days(45)),
+            &shift("daily"),
+            None,
+            utc(1, 0, 0),
+        )
+        .unwrap();
+    let now = jakarta(31, 23, 0);
+    store.settle_queue(now).unwrap();
+    let first = date(1) - Duration::days(45);
+    assert_consistent(&store, first, now);
+    let mut query = month(None);
+    query.from = first;
+    let everything: BTreeSet<(String, NaiveDate)> =
+        recomputed(&store, first, now).into_keys().collect();
+    assert!(everything.len() > 120, "{}", everything.len());
+    assert_eq!(total(&store, &query), everything.len() as u64);
+
+    let mut seen: Vec<(String, NaiveDate)> = Vec::new();
+    let mut pages = Vec::new();
+    let mut at: Option<QueueCursor> = None;
+    loop {
+        query.from_cursor = at.clone().map(|c| (c, Direction::Older));
+        let page = store.review_queue(&query).unwrap();
+        assert!(page.items.len() <= 50);
+        assert_eq!(
+            page.newer.is_some(),
+            at.is_some(),
+            "a newer link after the first page"
+        );
+        seen.extend(page.items.iter().map(|i| (i.agent.clone(), i.date)));
+        pages.push(
+            page.items
+                .iter()
+                .map(|i| (i.agent.clone(), i.date))
+                .collect::<Vec<_>>(),
+        );
+        match page.older {
+            Some(next) => at = Some(next),
+            None => break,
+        }
+    }
+    // Newest first, then by agent; nothing twice, nothing left out.
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    assert_eq!(seen, sorted);
+    assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), everything);
+    assert_eq!(seen.len(), everything.len());
+
+    // Back from the oldest page, newer link by newer link.
+    let last = pages.len() - 1;
+    let first_of_last = &pages[last][0];
+    let mut at = QueueCursor {
+        date: first_of_last.1,
+        agent: first_of_last.0.clone(),
+    };
+    for expected in pages[..last].iter().rev() {
+        query.from_cursor = Some((at.clone(), Direction::Newer));
+        let page = store.review_queue(&query).unwrap();
+        let got: Vec<(String, NaiveDate)> = page
+            .items
+            .iter()
+            .map(|i| (i.agent.clone(), i.date))
+            .collect();
+        assert_eq!(&got, expected);
+        assert!(page.older.is_some());
+        match page.newer {
+            Some(c) => at = c,
+            None => assert!(std::ptr::eq(expected, &pages[0])),
+        }
+    }
+}
+
+#[test]
+fn flags_shift_versions_and_rules_move_the_queue() {
+    let (_dir, store) = server(&["ani"]);
+    store
+        .set_shift(&admin(), "ani", &shift("mon-fri"), utc(1, 0, 0))
+        .unwrap();
+    // Tuesday on time at HQ, out at 17:00.
+    check(&store, "ani", EventKind::CheckIn, HQ, jakarta(3, 7, 55));
+    check(&store, "ani", EventKind::CheckOut, HQ, jakarta(3, 17, 0));
+    let now = jakarta(3, 18, 0);
+    store.settle_queue(now).unwrap();
+    assert_eq!(
+        listed(&store, &month(None)),
+        vec![("ani".into(), date(2), vec!["absent".into()])],
+        "Monday only: Tuesday was on time"
+    );
+
+    // A flag on ani, set Tuesday evening, covers Tuesday: it is flagged.
+    let flag = store
+        .set_flag(
+            &admin(),
+            &FlagRequest {
+                scope: FlagScope::Agent("ani".into()),
+                purpose: FlagPurpose::Audit,
+                reason: "spot check".into(),
+                expires_at: now + Duration::days(7),
+            },
+            now,
+        )
+        .unwrap();
+    store.settle_queue_if_due(now).unwrap();
+    assert_consistent(&store, date(1), now);
+    assert!(listed(&store, &month(None)).contains(&(
+        "ani".into(),
+        date(3),
+        vec!["flagged".into()]
+    )));
+    // Ended at once it still covered part of Tuesday.
+    store.end_flag(&admin(), &flag.id, now).unwrap();
+    store.settle_queue_if_due(now).unwrap();
+    assert_consistent(&store, date(1), now);
+    assert_eq!(total(&store, &month(None)), 2);
+
+    // From Monday on, Mondays are days off: the absence goes.
+    store
+        .set_shift_from(
+            &admin(),
+            "ani",
+            Some(date(2)),
+            &shift("tue-fri"),
+            Some(WeekdaySet::parse("mon").unwrap()),
+            now,
+        )
+        .unwrap();
+    store.settle_queue_if_due(now).unwrap();
+    assert_consistent(&store, date(1), now);
+    assert_eq!(
+        listed(&store, &month(None)),
+        vec![("ani".into(), date(3), vec!["flagged".into()])]
+    );
+
+    // A rules change (here the grace) forgets the index; the next settle
+    // builds it whole, and it still equals the report's queue.
+    let mut rules = store.rules();
+    rules.late_grace_min = 0;
+    store.set_rules(&admin(), rules).unwrap();
+    let held: i64 = store
+        .read(|tx| {
+            Ok(tx.query_row(
+                "SELECT COUNT(*) FROM meta WHERE key LIKE 'queue_%'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(held, 0, "the rules change forgot the built index");
+    store.settle_queue_if_due(now).unwrap();
+    assert_consistent(&store, date(1), now);
+}
+
+#[test]
+fn a_phone_keeps_no_queue_and_an_upgraded_server_builds_it_whole() {
+    // A phone's store: check-ins mark nothing, settling does nothing.
+    let dir = TempDir::new().unwrap();
+    let phone = open_at(&dir);
+    phone.import_sites(&admin(), SITES, utc(1, 0, 0)).unwrap();
+    phone
+        .set_shift(&admin(), "ani", &shift("mon-fri"), utc(1, 0, 0))
+        .unwrap();
+    let rows = |store: &Store| -> (i64, i64, i64) {
+        store
+            .read(|tx| {
+                Ok((
+                    tx.query_row("SELECT COUNT(*) FROM queue_days", [], |r| r.get(0))?,
+                    tx.query_row("SELECT COUNT(*) FROM queue_tally", [], |r| r.get(0))?,
+                    tx.query_row("SELECT COUNT(*) FROM queue_dirty", [], |r| r.get(0))?,
+                ))
+            })
+            .unwrap()
+    };
+    phone.settle_queue(jakarta(9, 0, 0)).unwrap();
+    assert_eq!(rows(&phone), (0, 0, 0));
+
+    // A server's store at v11 with a week of attendance, upgraded.
+    let (dir, store) = server(&["ani", "budi"]);
+    for agent in ["ani", "budi"] {
+        store
+            .set_shift(&admin(), agent, &shift("mon-fri"), utc(1, 0, 0))
+            .unwrap();
+    }
+    check(&store, "ani", EventKind::CheckIn, HQ, jakarta(2, 8, 45));
+    check(&store, "budi", EventKind::CheckIn, SOUTH, jakarta(4, 7, 30));
+    let now = jakarta(6, 20, 0);
+    store.settle_queue(now).unwrap();
+    let before = listed(&store, &month(None));
+    assert!(before.len() >= 5, "{before:?}");
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
+        conn.execute_batch(super::schema::UNDO_V12).unwrap();
+    }
+    let upgraded = open_at(&dir);
+    assert_eq!(
+        rows(&upgraded),
+        (0, 0, 0),
+        "built by the server's clock, not at open"
+    );
+    upgraded.settle_queue_if_due(now).unwrap();
+    assert_consistent(&upgraded, date(1), now);
+    assert_eq!(listed(&upgraded, &month(None)), before);
+    assert!(upgraded.verify().unwrap().intact);
+}
