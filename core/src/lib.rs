@@ -17,6 +17,7 @@ pub mod consent;
 pub mod console_user;
 pub mod device;
 pub mod device_clock;
+pub mod enrol_link;
 pub mod error;
 pub mod evaluation;
 pub mod geofence;
@@ -35,6 +36,7 @@ pub mod store;
 pub mod sync;
 pub mod sync_client;
 pub mod time;
+pub mod today;
 pub mod types;
 pub mod wire;
 

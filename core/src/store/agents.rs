@@ -71,42 +71,12 @@ impl Store {
     }
 
     /// Every agent the console knows (PRODUCT.md §12.4: any id in a team,
-    /// a shift, an enrolment code or device, a display name or an event),
+    /// a shift, an enrolment code or device, a display name or an event:
+    /// attendance, consent, leads and transactions, own or imported),
     /// by id, with the current name. Supervisors and admins.
     pub fn agents(&self, actor: &Actor) -> Result<Vec<AgentEntry>> {
         actor.may_supervise()?;
-        self.read(|tx| {
-            let mut ids: BTreeMap<String, Option<String>> = BTreeMap::new();
-            let mut stmt = tx.prepare_cached(
-                "SELECT agent FROM attendance_agents
-                 UNION SELECT agent FROM shifts
-                 UNION SELECT agent FROM agent_names
-                 UNION SELECT agent FROM enrolment_codes
-                 UNION SELECT agent FROM enrolled_devices",
-            )?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            for id in rows {
-                ids.insert(id?, None);
-            }
-            let mut stmt = tx.prepare_cached("SELECT team FROM console_users")?;
-            let teams = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            for team in teams {
-                let team: Vec<String> = serde_json::from_str(&team?)
-                    .map_err(|e| Error::Corrupt(format!("stored team: {e}")))?;
-                for id in team {
-                    ids.entry(id).or_insert(None);
-                }
-            }
-            for (agent, name) in current_names(tx, None)? {
-                if let Some(slot) = ids.get_mut(&agent) {
-                    *slot = Some(name.to_string()).filter(|n| !n.is_empty());
-                }
-            }
-            Ok(ids
-                .into_iter()
-                .map(|(agent, name)| AgentEntry { agent, name })
-                .collect())
-        })
+        self.read(directory)
     }
 
     /// Every naming of `agent`, oldest first (supervisors, admins; agents
@@ -119,6 +89,45 @@ impl Store {
         }
         self.read(|tx| history(tx, agent))
     }
+}
+
+/// See [`Store::agents`].
+pub(super) fn directory(tx: &Transaction<'_>) -> Result<Vec<AgentEntry>> {
+    let mut ids: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut stmt = tx.prepare_cached(
+        "SELECT agent FROM attendance_agents
+         UNION SELECT subject FROM consent_ledger
+         UNION SELECT agent FROM leads
+         UNION SELECT agent FROM sync_leads
+         UNION SELECT agent FROM transactions
+         UNION SELECT agent FROM sync_transactions
+         UNION SELECT agent FROM shifts
+         UNION SELECT agent FROM agent_names
+         UNION SELECT agent FROM enrolment_codes
+         UNION SELECT agent FROM enrolled_devices",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    for id in rows {
+        ids.insert(id?, None);
+    }
+    let mut stmt = tx.prepare_cached("SELECT team FROM console_users")?;
+    let teams = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    for team in teams {
+        let team: Vec<String> = serde_json::from_str(&team?)
+            .map_err(|e| Error::Corrupt(format!("stored team: {e}")))?;
+        for id in team {
+            ids.entry(id).or_insert(None);
+        }
+    }
+    for (agent, name) in current_names(tx, None)? {
+        if let Some(slot) = ids.get_mut(&agent) {
+            *slot = Some(name.to_string()).filter(|n| !n.is_empty());
+        }
+    }
+    Ok(ids
+        .into_iter()
+        .map(|(agent, name)| AgentEntry { agent, name })
+        .collect())
 }
 
 pub(super) fn history(tx: &Transaction<'_>, agent: &str) -> Result<Vec<AgentName>> {

@@ -39,6 +39,7 @@ mod sync;
 mod synced;
 #[cfg(any(test, feature = "synthetic"))]
 mod synthetic;
+mod today;
 mod users;
 mod verify;
 mod verify_imports;

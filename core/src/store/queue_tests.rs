@@ -552,3 +552,108 @@ fn a_phone_keeps_no_queue_and_an_upgraded_server_builds_it_whole() {
     assert_eq!(listed(&upgraded, &month(None)), before);
     assert!(upgraded.verify().unwrap().intact);
 }
+
+#[test]
+fn today_puts_each_agent_on_their_own_date_and_its_counts_are_the_reports() {
+    let (_dir, store) = server(&["ani", "budi", "citra", "dodi"]);
+    let jayapura = |days: &str| {
+        let mut s = shift(days);
+        s.tz = parse_time_zone("Asia/Jayapura").unwrap();
+        s
+    };
+    store
+        .set_shift(&admin(), "ani", &shift("mon-fri"), utc(1, 0, 0))
+        .unwrap();
+    store
+        .set_shift(&admin(), "budi", &shift("mon-fri"), utc(1, 0, 0))
+        .unwrap();
+    store
+        .set_shift(&admin(), "citra", &jayapura("mon-fri"), utc(1, 0, 0))
+        .unwrap();
+    store
+        .set_agent_name(&admin(), "budi", "Budi Santoso", utc(1, 0, 0))
+        .unwrap();
+    // Monday in Jakarta: ani late and still in; budi never came.
+    check(&store, "ani", EventKind::CheckIn, HQ, jakarta(2, 8, 40));
+    // 16:30 UTC: 23:30 Monday in Jakarta, 01:30 Tuesday in Jayapura.
+    let now = utc(2, 16, 30);
+    store.settle_queue(now).unwrap();
+    let rows = store.agents_today(&admin(), None, now).unwrap();
+    let by_agent: BTreeMap<&str, &crate::today::AgentToday> =
+        rows.iter().map(|r| (r.agent.as_str(), r)).collect();
+    assert_eq!(by_agent["ani"].date, date(2));
+    assert_eq!(by_agent["citra"].date, date(3));
+    assert_eq!(by_agent["citra"].time_zone, "Asia/Jayapura");
+    assert_eq!(by_agent["budi"].name.as_deref(), Some("Budi Santoso"));
+    assert!(by_agent["ani"].still_checked_in);
+    assert!(by_agent["ani"].needs_decision);
+    // Sorted by name, else id: ani, Budi Santoso, citra, dodi.
+    assert_eq!(
+        rows.iter().map(|r| r.agent.as_str()).collect::<Vec<_>>(),
+        ["ani", "budi", "citra", "dodi"]
+    );
+    let counts = crate::today::counts(&rows);
+    // The report's totals for each agent's own date.
+    let mut expected = crate::today::TodayCounts {
+        agents: 4,
+        ..Default::default()
+    };
+    for row in &rows {
+        let report = store
+            .attendance_report(
+                &admin(),
+                &ReportQuery {
+                    from: row.date,
+                    to: row.date,
+                    agent: Some(row.agent.clone()),
+                },
+                now,
+            )
+            .unwrap();
+        let t = &report.totals[0];
+        expected.present += t.on_time + t.late;
+        expected.late += t.late;
+        expected.absent += t.absent;
+        expected.not_yet_due += t.pending;
+        expected.not_scheduled += t.unscheduled + u32::from(report.days.is_empty());
+    }
+    expected.still_checked_in = 1;
+    expected.needing_decision = 2; // ani late, budi absent past the shift end
+    assert_eq!(counts, expected);
+    assert_eq!(
+        (
+            counts.present,
+            counts.late,
+            counts.absent,
+            counts.not_yet_due,
+            counts.not_scheduled
+        ),
+        (1, 1, 1, 1, 1),
+        "ani late, budi absent, citra not yet due, dodi (a name only) not scheduled"
+    );
+    let last = store
+        .last_events(&admin(), &["ani".into(), "dodi".into()])
+        .unwrap();
+    assert_eq!(last["ani"].kind, EventKind::CheckIn);
+    assert!(!last.contains_key("dodi"));
+    // A supervisor's rows are the team's, restricted agents left out.
+    store
+        .restrict(
+            &admin(),
+            &crate::privacy::DataSubject::agent("ani"),
+            true,
+            now,
+        )
+        .unwrap();
+    let team = store
+        .agents_today(
+            &Actor::supervisor("sup"),
+            Some(&["ani".into(), "budi".into()]),
+            now,
+        )
+        .unwrap();
+    assert_eq!(
+        team.iter().map(|r| r.agent.as_str()).collect::<Vec<_>>(),
+        ["budi"]
+    );
+}

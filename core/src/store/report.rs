@@ -724,7 +724,7 @@ fn local_at(offsets: &[ZoneDay], index: usize, tz: Tz, t: i64) -> Result<DateTim
 
 /// Subjects whose processing is restricted: left out of reports except for
 /// admins (PRODUCT.md §8).
-fn hidden_subjects(tx: &Transaction<'_>, actor: &Actor) -> Result<HashSet<String>> {
+pub(super) fn hidden_subjects(tx: &Transaction<'_>, actor: &Actor) -> Result<HashSet<String>> {
     if actor.role == Role::Admin {
         return Ok(HashSet::new());
     }

@@ -69,17 +69,41 @@ impl Store {
     /// The signed-in user of a session token, if the session is live and the
     /// user not disabled.
     pub fn session_user(&self, token: &str, now: DateTime<Utc>) -> Result<Option<ConsoleUser>> {
+        Ok(self.session(token, now)?.map(|(user, _)| user))
+    }
+
+    /// [`Store::session_user`] and the confirmation waiting for the
+    /// session's next page, if any ([`Store::set_session_notice`]).
+    pub fn session(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(ConsoleUser, Option<String>)>> {
         self.read(|tx| {
             tx.prepare_cached(
-                "SELECT u.id, u.role, u.team, u.disabled_at IS NOT NULL
+                "SELECT u.id, u.role, u.team, u.disabled_at IS NOT NULL, s.notice
                  FROM console_sessions s JOIN console_users u ON u.id = s.user_id
                  WHERE s.token_digest = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
             )?
             .query_row((&secret_digest(token)[..], now.timestamp()), |r| {
-                Ok(user_from_parts(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((
+                    user_from_parts(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+                    r.get::<_, Option<String>>(4)?,
+                ))
             })
             .optional()?
+            .map(|(user, notice)| Ok((user?, notice)))
             .transpose()
+        })
+    }
+
+    /// Keeps a confirmation with the session for its next page (the
+    /// console never takes one from the URL); `None` clears it once shown.
+    pub fn set_session_notice(&self, token: &str, notice: Option<&str>) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE console_sessions SET notice = ?2 WHERE token_digest = ?1")?
+                .execute((&secret_digest(token)[..], notice))?;
+            Ok(())
         })
     }
 
@@ -195,5 +219,69 @@ mod tests {
             store.sign_in("sup-1", "correct horse", ttl, now).unwrap(),
             SignIn::Refused
         ));
+    }
+
+    #[test]
+    fn users_are_enabled_again_passwords_reset_and_the_last_admin_kept() {
+        let (_dir, store) = store();
+        let root = Actor::admin("root");
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+        let ttl = Duration::hours(8);
+        let hash = hash_password("admin pass").unwrap();
+        store
+            .add_user(&root, "boss", UserRole::Admin, &[], &hash, now)
+            .unwrap();
+        // The only enabled admin stays enabled; nothing changes.
+        let refused = store.disable_user(&root, "boss", now);
+        assert!(matches!(refused, Err(crate::Error::InvalidInput { .. })));
+        assert!(!store.users(&root).unwrap().iter().any(|u| u.disabled));
+        store
+            .add_user(&root, "boss-2", UserRole::Admin, &[], &hash, now)
+            .unwrap();
+        store.disable_user(&root, "boss", now).unwrap();
+        assert!(store.disable_user(&root, "boss-2", now).is_err());
+        store.enable_user(&root, "boss").unwrap();
+        store.disable_user(&root, "boss-2", now).unwrap();
+        assert!(matches!(
+            store.sign_in("boss", "admin pass", ttl, now).unwrap(),
+            SignIn::Started { .. }
+        ));
+        assert!(matches!(
+            store.enable_user(&root, "nobody"),
+            Err(crate::Error::NotFound(_))
+        ));
+        assert!(matches!(
+            store.enable_user(&Actor::supervisor("sup-1"), "boss-2"),
+            Err(crate::Error::PermissionDenied(_))
+        ));
+
+        // A new password: the old one fails, sessions end.
+        let SignIn::Started { token, .. } =
+            store.sign_in("sup-1", "correct horse", ttl, now).unwrap()
+        else {
+            panic!("refused");
+        };
+        store
+            .set_user_password(&root, "sup-1", &hash_password("new horse").unwrap())
+            .unwrap();
+        assert!(store.session_user(&token, now).unwrap().is_none());
+        assert!(matches!(
+            store.sign_in("sup-1", "correct horse", ttl, now).unwrap(),
+            SignIn::Refused
+        ));
+        let SignIn::Started { token, .. } = store.sign_in("sup-1", "new horse", ttl, now).unwrap()
+        else {
+            panic!("refused the new password");
+        };
+        assert!(store.set_user_password(&root, "sup-1", "plain").is_err());
+
+        // A confirmation waits with the session until cleared.
+        store
+            .set_session_notice(&token, Some("Recorded 2 decisions"))
+            .unwrap();
+        let (_, notice) = store.session(&token, now).unwrap().unwrap();
+        assert_eq!(notice.as_deref(), Some("Recorded 2 decisions"));
+        store.set_session_notice(&token, None).unwrap();
+        assert_eq!(store.session(&token, now).unwrap().unwrap().1, None);
     }
 }

@@ -68,10 +68,25 @@ impl Store {
     }
 
     /// Disables a user: they cannot sign in, and the console ends their
-    /// sessions. Admins only.
+    /// sessions. Admins only; the last enabled admin stays (a server with
+    /// no admin could not be managed from the console again).
     pub fn disable_user(&self, actor: &Actor, id: &str, now: DateTime<Utc>) -> Result<()> {
         actor.must_be_admin()?;
         self.write(|tx| {
+            let other_admins: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM console_users
+                 WHERE role = 'admin' AND disabled_at IS NULL AND id != ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            let is_enabled_admin =
+                load_user(tx, id)?.is_some_and(|u| u.role == UserRole::Admin && !u.disabled);
+            if is_enabled_admin && other_admins == 0 {
+                return Err(Error::invalid(
+                    "id",
+                    "the last enabled admin cannot be disabled",
+                ));
+            }
             let changed = tx.execute(
                 "UPDATE console_users SET disabled_at = IFNULL(disabled_at, ?2) WHERE id = ?1",
                 (id, now.timestamp()),
@@ -81,6 +96,41 @@ impl Store {
             if changed == 0 {
                 return Err(Error::NotFound(format!("user {id}")));
             }
+            Ok(())
+        })
+    }
+
+    /// Enables a disabled user again (admins); they sign in anew.
+    pub fn enable_user(&self, actor: &Actor, id: &str) -> Result<()> {
+        actor.must_be_admin()?;
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE console_users SET disabled_at = NULL WHERE id = ?1",
+                [id],
+            )?;
+            if changed == 0 {
+                return Err(Error::NotFound(format!("user {id}")));
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets a user's password to a new Argon2id hash (admins); the user's
+    /// sessions end, so whoever held the old password is signed out.
+    pub fn set_user_password(&self, actor: &Actor, id: &str, password_hash: &str) -> Result<()> {
+        actor.must_be_admin()?;
+        if !password_hash.starts_with("$argon2id$") {
+            return Err(Error::invalid("password_hash", "not an Argon2id hash"));
+        }
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE console_users SET password_hash = ?2 WHERE id = ?1",
+                (id, password_hash),
+            )?;
+            if changed == 0 {
+                return Err(Error::NotFound(format!("user {id}")));
+            }
+            tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [id])?;
             Ok(())
         })
     }

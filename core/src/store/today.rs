@@ -1,0 +1,188 @@
+//! Today at a glance (`crate::today`) from the store: each agent's local
+//! date now, the report's days for it and the day before, the review
+//! queue's items of that date, and the latest event of the agents a page
+//! shows.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rusqlite::Transaction;
+
+use super::connection::Store;
+use super::report::{self, DaysQuery};
+use super::{agents, days};
+use crate::error::{Error, Result};
+use crate::report::AttendanceDay;
+use crate::shift::{day_number, local_date};
+use crate::time::from_unix;
+use crate::today::{AgentToday, LastEvent};
+use crate::types::{Actor, EventKind};
+
+/// Up to this many agents the report is built agent by agent; past it, once
+/// for everyone (one pass over the summary beats many seeks).
+const PER_AGENT_UP_TO: usize = 200;
+
+impl Store {
+    /// Today for `agents` (`None`: every agent the console knows), each on
+    /// the local date of `now` in their zone, sorted by name then id.
+    /// Restricted agents are left out except for admins, as in reports.
+    pub fn agents_today(
+        &self,
+        actor: &Actor,
+        agents: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AgentToday>> {
+        actor.may_supervise()?;
+        let grace = self.rules().late_grace_min;
+        let default_zone = self.default_zone()?;
+        self.read(|tx| {
+            let hidden = report::hidden_subjects(tx, actor)?;
+            let names = agents::current_names(tx, None)?;
+            let ids: Vec<String> = match agents {
+                Some(list) => list.to_vec(),
+                None => agents::directory(tx)?
+                    .into_iter()
+                    .map(|e| e.agent)
+                    .collect(),
+            };
+            let ids: Vec<String> = ids.into_iter().filter(|a| !hidden.contains(a)).collect();
+            let zones: HashMap<String, Tz> = days::load_shifts(tx)?
+                .into_iter()
+                .map(|(a, s)| (a, s.tz))
+                .collect();
+            let zone_of = |a: &str| zones.get(a).copied().unwrap_or(default_zone);
+            let today_of = |a: &str| local_date(zone_of(a), now);
+            let Some((first, last)) = ids.iter().map(|a| today_of(a)).fold(None, |acc, d| {
+                Some(acc.map_or((d, d), |(lo, hi): (NaiveDate, NaiveDate)| {
+                    (lo.min(d), hi.max(d))
+                }))
+            }) else {
+                return Ok(Vec::new());
+            };
+            let first = first - Duration::days(1);
+            fn query(
+                agent: Option<&str>,
+                (from, to): (NaiveDate, NaiveDate),
+                grace: i64,
+                now: DateTime<Utc>,
+                default_zone: Tz,
+            ) -> DaysQuery<'_> {
+                DaysQuery {
+                    from,
+                    to,
+                    agent,
+                    grace,
+                    now,
+                    default_zone,
+                }
+            }
+            let mut by_day: HashMap<(String, NaiveDate), AttendanceDay> = HashMap::new();
+            let mut keep = |built: Vec<AttendanceDay>| {
+                for day in built {
+                    by_day.insert((day.agent.to_string(), day.date), day);
+                }
+            };
+            if ids.len() <= PER_AGENT_UP_TO {
+                for agent in &ids {
+                    let today = today_of(agent);
+                    keep(report::build_days(
+                        tx,
+                        &query(
+                            Some(agent),
+                            (today - Duration::days(1), today),
+                            grace,
+                            now,
+                            default_zone,
+                        ),
+                        &hidden,
+                    )?);
+                }
+            } else {
+                let everyone = query(None, (first, last), grace, now, default_zone);
+                keep(report::build_days(tx, &everyone, &hidden)?);
+            }
+            let queued = queued_days(tx, first, last)?;
+            let mut out: Vec<AgentToday> = ids
+                .iter()
+                .map(|agent| {
+                    let date = today_of(agent);
+                    let key = |d: NaiveDate| (agent.clone(), d);
+                    AgentToday::from_days(
+                        agent,
+                        names.get(agent).map(|n| n.to_string()),
+                        date,
+                        zone_of(agent).name(),
+                        by_day.get(&key(date)),
+                        by_day.get(&key(date - Duration::days(1))),
+                        queued.contains(&(agent.clone(), day_number(date))),
+                    )
+                })
+                .collect();
+            out.sort_by_cached_key(|row| {
+                (
+                    row.name.as_deref().unwrap_or(&row.agent).to_lowercase(),
+                    row.agent.clone(),
+                )
+            });
+            Ok(out)
+        })
+    }
+
+    /// The latest attendance event of each of `agents` that has one (own
+    /// and imported), for the rows a page shows.
+    pub fn last_events(
+        &self,
+        actor: &Actor,
+        agents: &[String],
+    ) -> Result<HashMap<String, LastEvent>> {
+        actor.may_supervise()?;
+        self.read(|tx| {
+            let mut out = HashMap::new();
+            for agent in agents {
+                if let Some(last) = last_event(tx, agent)? {
+                    out.insert(agent.clone(), last);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// The queue's (agent, day) pairs between two local dates.
+fn queued_days(
+    tx: &Transaction<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashSet<(String, i64)>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT agent, day FROM queue_days WHERE day BETWEEN ?1 AND ?2")?;
+    let rows = stmt.query_map((day_number(from), day_number(to)), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn last_event(tx: &Transaction<'_>, agent: &str) -> Result<Option<LastEvent>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT kind, accepted, captured_at, site_id FROM (
+           SELECT kind, accepted, captured_at, site_id FROM attendance_events
+           WHERE agent = ?1 ORDER BY seq DESC LIMIT 1)
+         UNION ALL SELECT * FROM (
+           SELECT kind, accepted, captured_at, site_id FROM sync_attendance
+           WHERE agent = ?1 ORDER BY captured_at DESC LIMIT 1)
+         ORDER BY captured_at DESC LIMIT 1",
+    )?;
+    let mut rows = stmt.query([agent])?;
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    let corrupt = |e: Error| Error::Corrupt(format!("stored event: {e}"));
+    let kind: String = r.get(0)?;
+    Ok(Some(LastEvent {
+        kind: EventKind::parse("kind", &kind).map_err(corrupt)?,
+        accepted: r.get(1)?,
+        at: from_unix("captured_at", r.get(2)?).map_err(corrupt)?,
+        site_id: r.get(3)?,
+    }))
+}
