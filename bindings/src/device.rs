@@ -79,6 +79,27 @@ pub fn software_keystore() -> Arc<dyn DeviceKeystore> {
     Arc::new(SoftwareKeystore(SoftwareKey::generate()))
 }
 
+/// A parsed enrolment link (`fieldcheck://enrol?server=URL&code=CODE`, the
+/// console's QR code).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EnrolLink {
+    pub server_url: String,
+    pub code: String,
+}
+
+/// Reads an enrolment link the camera scanned; anything else is an
+/// `InvalidInput` error. Pass its parts to `enrol_device`.
+#[uniffi::export]
+pub fn parse_enrol_link(link: String) -> Result<EnrolLink> {
+    guard(|| {
+        let parsed = core::enrol_link::EnrolLink::parse(&link)?;
+        Ok(EnrolLink {
+            server_url: parsed.server,
+            code: parsed.code,
+        })
+    })
+}
+
 /// The foreign transport seen from the core.
 struct ForeignTransport(Arc<dyn HttpTransport>);
 

@@ -96,7 +96,7 @@ pub struct RejectionCount {
     pub count: u32,
 }
 
-/// The latest supervisor decision on an event of a report day.
+/// A supervisor's decision on a report day or on one of its events.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ReviewSummary {
     pub review_id: String,
@@ -112,6 +112,8 @@ pub struct ReviewSummary {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct AttendanceDay {
     pub agent: String,
+    /// The agent's display name; empty when none was given or it was erased.
+    pub name: String,
     /// The agent's local date, "YYYY-MM-DD".
     pub date: String,
     /// The IANA zone the day was computed in; format the times below in it.
@@ -135,7 +137,10 @@ pub struct AttendanceDay {
     /// Imported events of the day whose recorded time disagrees with the
     /// device's clock as the server bounds it.
     pub clock_skew: u32,
+    /// The decision on the day itself.
     pub review: Option<ReviewSummary>,
+    /// The latest decision on each event of the day, oldest first.
+    pub event_reviews: Vec<ReviewSummary>,
 }
 
 /// Counts per local date, for a chart.
@@ -146,6 +151,8 @@ pub struct DateTotals {
     pub late: u32,
     pub absent: u32,
     pub unscheduled: u32,
+    /// Shift days whose start plus grace has not come yet.
+    pub pending: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -258,6 +265,7 @@ pub(crate) fn attendance_report_from_core(
         .map(|d| {
             Ok(AttendanceDay {
                 agent: d.agent.to_string(),
+                name: d.name.to_string(),
                 date: d.date.to_string(),
                 time_zone: d.time_zone.to_string(),
                 status: d.status,
@@ -280,6 +288,11 @@ pub(crate) fn attendance_report_from_core(
                 rejected_total: d.rejected_total,
                 clock_skew: d.clock_skew,
                 review: d.review.map(|s| review_summary_from_core(*s)).transpose()?,
+                event_reviews: d
+                    .event_reviews
+                    .into_iter()
+                    .map(review_summary_from_core)
+                    .collect::<core::Result<_>>()?,
             })
         })
         .collect::<core::Result<Vec<_>>>()?;
@@ -299,6 +312,7 @@ pub(crate) fn attendance_report_from_core(
                 late: t.late,
                 absent: t.absent,
                 unscheduled: t.unscheduled,
+                pending: t.pending,
             })
             .collect(),
     })

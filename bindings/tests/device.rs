@@ -245,3 +245,23 @@ fn the_bindings_enrol_push_and_pull_through_a_foreign_transport_and_keystore() {
     assert_eq!(reviews[0].decision, "approved");
     assert_eq!(reviews[0].event_id.as_deref(), Some(event.id.as_str()));
 }
+
+#[test]
+fn enrolment_links_from_the_console_parse_and_anything_else_is_invalid_input() {
+    let link = fieldcheck_ffi::parse_enrol_link(
+        "fieldcheck://enrol?server=https%3A%2F%2Ffc.example.co.id%3A8443&code=K7Q2-MX9P".into(),
+    )
+    .unwrap();
+    assert_eq!(link.server_url, "https://fc.example.co.id:8443");
+    assert_eq!(link.code, "K7Q2-MX9P");
+    for bad in [
+        "",
+        "fieldcheck://enrol?code=x",
+        "https://x/?server=a&code=b",
+    ] {
+        assert!(matches!(
+            fieldcheck_ffi::parse_enrol_link(bad.into()),
+            Err(FieldCheckError::InvalidInput { .. })
+        ));
+    }
+}

@@ -65,11 +65,32 @@ pub enum UserCommand {
     },
     /// Console users (one JSON object a line; never a hash).
     List,
-    /// Disable a user: no more sign-ins, their sessions end.
+    /// Disable a user: no more sign-ins, their sessions end (never the last
+    /// enabled admin).
     Disable {
         #[arg(long)]
         id: String,
     },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Set a user's password (read from stdin); their sessions end.
+    Password {
+        #[arg(long)]
+        id: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+/// The first line of stdin, without its line end.
+fn password_from_stdin() -> Result<String, Error> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -181,9 +202,7 @@ pub fn user(
             password_stdin: _,
         } => {
             actor.must_be_admin()?;
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            let password = line.trim_end_matches(['\n', '\r']);
+            let password = password_from_stdin()?;
             let role = match user_role {
                 UserRoleArg::Supervisor => UserRole::Supervisor,
                 UserRoleArg::Admin => UserRole::Admin,
@@ -193,7 +212,7 @@ pub fn user(
                 .map(|a| a.trim().to_string())
                 .filter(|a| !a.is_empty())
                 .collect();
-            let hash = hash_password(password)?;
+            let hash = hash_password(&password)?;
             let user = cli.store()?.add_user(actor, id, role, &team, &hash, now)?;
             out.value(&user, |w| {
                 writeln!(w, "user {} added ({})", user.id, user.role)
@@ -221,6 +240,23 @@ pub fn user(
             cli.store()?.disable_user(actor, id, now)?;
             out.value(&json!({"id": id, "disabled": true}), |w| {
                 writeln!(w, "user {id} disabled")
+            })?;
+        }
+        UserCommand::Enable { id } => {
+            cli.store()?.enable_user(actor, id)?;
+            out.value(&json!({"id": id, "disabled": false}), |w| {
+                writeln!(w, "user {id} enabled")
+            })?;
+        }
+        UserCommand::Password {
+            id,
+            password_stdin: _,
+        } => {
+            actor.must_be_admin()?;
+            let hash = hash_password(&password_from_stdin()?)?;
+            cli.store()?.set_user_password(actor, id, &hash)?;
+            out.value(&json!({"id": id, "password_changed": true}), |w| {
+                writeln!(w, "password of {id} changed; their sessions ended")
             })?;
         }
     }

@@ -171,8 +171,16 @@ pub enum ReportCommand {
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("decision").required(true).args(["approve", "reject"])))]
 pub struct ReviewArgs {
-    /// The attendance event reviewed.
-    event_id: String,
+    /// The attendance event reviewed (or, with --agent and --date, none:
+    /// the decision is on the agent's whole day).
+    #[arg(required_unless_present_all = ["agent", "date"], conflicts_with_all = ["agent", "date"])]
+    event_id: Option<String>,
+    /// The agent of a day decision.
+    #[arg(long, requires = "date")]
+    agent: Option<String>,
+    /// The agent's local date (YYYY-MM-DD) of a day decision.
+    #[arg(long, requires = "agent")]
+    date: Option<String>,
     #[arg(long)]
     approve: bool,
     #[arg(long)]
@@ -475,14 +483,31 @@ pub fn review(
     } else {
         Decision::Rejected
     };
-    let review = cli
-        .store()?
-        .review(actor, &args.event_id, decision, &args.note, now)?;
+    let store = cli.store()?;
+    let (review, what) = match (&args.event_id, &args.agent, &args.date) {
+        (Some(event), _, _) => (
+            store.review(actor, event, decision, &args.note, now)?,
+            format!("event {event}"),
+        ),
+        (None, Some(agent), Some(date)) => {
+            let date = fieldcheck_core::time::parse_date("date", date)?;
+            (
+                store.review_day(actor, agent, date, decision, &args.note, now)?,
+                format!("day {date} of {agent}"),
+            )
+        }
+        _ => {
+            return Err(Error::invalid(
+                "event_id",
+                "name an event, or --agent and --date",
+            ));
+        }
+    };
     out.value(&with_id(serde_json::to_value(&review)?, &review.id), |w| {
         writeln!(
             w,
-            "event {} {} by {} (review {})",
-            args.event_id, review.decision, review.reviewer.id, review.id
+            "{what} {} by {} (review {})",
+            review.decision, review.reviewer.id, review.id
         )
     })?;
     Ok(ExitCode::SUCCESS)

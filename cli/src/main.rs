@@ -4,6 +4,7 @@
 //! Exit codes: 0 success (a rejected check-in is a recorded verdict), 2 bad
 //! input or usage, 3 permission denied, 1 anything else.
 
+mod agent_cmd;
 mod bench;
 mod demo;
 mod device_cmd;
@@ -123,6 +124,9 @@ enum Command {
     /// Console users of a server's store (supervisors and admins).
     #[command(subcommand)]
     User(device_cmd::UserCommand),
+    /// Agents and their display names.
+    #[command(subcommand)]
+    Agent(agent_cmd::AgentCommand),
     /// Review decisions about an agent: pulled from the server and made here
     /// (one JSON object a line with --json).
     Reviews {
@@ -328,6 +332,7 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
         Command::Sync(cmd) => sync_cmd::sync(cli, out, &actor, cmd, now),
         Command::Device(cmd) => device_cmd::device(cli, out, &actor, cmd, now),
         Command::User(cmd) => device_cmd::user(cli, out, &actor, cmd, now),
+        Command::Agent(cmd) => agent_cmd::agent(cli, out, &actor, cmd, now),
         Command::Reviews { agent } => {
             let decisions = cli.store()?.decisions(&actor, agent.as_deref())?;
             if cli.json {

@@ -908,6 +908,13 @@ fn golden_scenario() -> (Env, BTreeMap<String, String>) {
         )
         .ok();
     }
+    // Display names: agus has one, budi's is erased below, citra none.
+    for (agent, name) in [("agus", "Agus Salim"), ("budi", "Budi Gunawan")] {
+        env.run_at(setup, &["agent", "name", "--agent", agent, "--name", name])
+            .ok();
+    }
+    env.run_at(setup, &["privacy", "erase", "--agent", "budi"])
+        .ok();
     // citra has no shift: her days are UTC dates and `unscheduled`.
     for (agent, start, end) in [("agus", "08:00", "17:00"), ("budi", "09:00", "18:00")] {
         env.run_at(
@@ -1021,6 +1028,34 @@ fn golden_scenario() -> (Env, BTreeMap<String, String>) {
         &agus_tue,
         "--approve",
         "Traffic on the toll road",
+    );
+    // The whole of agus's Tuesday approved, then one of its events
+    // rejected: the day keeps its own decision (report schema 2).
+    let agus_day = env
+        .run_at(
+            "2026-01-06T04:45:00Z",
+            &[
+                "--json",
+                "--actor",
+                "spv",
+                "--role",
+                "supervisor",
+                "review",
+                "--agent",
+                "agus",
+                "--date",
+                "2026-01-06",
+                "--approve",
+                "--note",
+                "Client visit agreed",
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(agus_day["event_id"], Value::Null);
+    ids.insert(
+        "<review:agus-tue-day-approved>".to_string(),
+        agus_day["review_id"].as_str().unwrap().to_string(),
     );
     let agus_no = review(
         "2026-01-06T05:00:00Z",
@@ -1262,6 +1297,7 @@ fn golden_reports_in_json_csv_and_html() {
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     let mut want_header: Vec<String> = [
         "agent",
+        "name",
         "date",
         "time_zone",
         "status",
@@ -1290,7 +1326,16 @@ fn golden_reports_in_json_csv_and_html() {
         "sequence",
     ];
     want_header.extend(codes.iter().map(|c| format!("rejected_{c}")));
-    want_header.extend(["review_decision", "reviewer", "review_note"].map(String::from));
+    want_header.extend(
+        [
+            "review_decision",
+            "reviewer",
+            "review_note",
+            "events_approved",
+            "events_rejected",
+        ]
+        .map(String::from),
+    );
     assert_eq!(header, want_header);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let days = expected["days"].as_array().unwrap();
@@ -1304,6 +1349,7 @@ fn golden_reports_in_json_csv_and_html() {
         let cell = |name: &str| &row[header.iter().position(|h| h == name).unwrap()];
         for field in [
             "agent",
+            "name",
             "date",
             "time_zone",
             "status",
@@ -1337,6 +1383,17 @@ fn golden_reports_in_json_csv_and_html() {
         assert_eq!(cell("review_decision"), text(&review["decision"]));
         assert_eq!(cell("reviewer"), text(&review["reviewer"]));
         assert_eq!(cell("review_note"), text(&review["note"]));
+        let decided = |d: &str| {
+            day["event_reviews"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["decision"] == d)
+                .count()
+                .to_string()
+        };
+        assert_eq!(cell("events_approved"), decided("approved"));
+        assert_eq!(cell("events_rejected"), decided("rejected"));
     }
 
     let sales_csv = report("sales", "csv").stdout;
@@ -1396,6 +1453,8 @@ fn golden_reports_in_json_csv_and_html() {
         "citra",
         "Late without notice",
         "GPS drift at the gate",
+        "Client visit agreed",
+        "Agus Salim",
     ] {
         assert!(html.contains(text), "{text}");
     }

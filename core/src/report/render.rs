@@ -763,27 +763,30 @@ fn day_row(out: &mut String, day: &AttendanceDay) -> fmt::Result {
     }
     out.push_str("</td>");
     out.push_str("<td class=\"wrap\">");
-    if let Some(review) = &day.review {
+    // The day's own decision first, then each event's latest.
+    let decisions = day
+        .review
+        .as_deref()
+        .map(|r| ("Day", r))
+        .into_iter()
+        .chain(day.event_reviews.iter().map(|r| ("Event", r)));
+    for (i, (what, review)) in decisions.enumerate() {
+        if i > 0 {
+            out.push_str("<br>");
+        }
         let class = match review.decision {
             Decision::Approved => "rv-approved",
             Decision::Rejected => "rv-rejected",
         };
         write!(
             out,
-            "Day: <span class=\"{class}\">{}</span> by <bdi>{}</bdi>",
+            "{what}: <span class=\"{class}\">{}</span> by <bdi>{}</bdi>",
             review.decision,
             Esc(&review.reviewer)
         )?;
         if let Some(note) = &review.note {
             write!(out, "<bdi class=\"sub\">{}</bdi>", Esc(note))?;
         }
-    }
-    let (approved, rejected) = day.event_decisions();
-    if approved + rejected > 0 {
-        if day.review.is_some() {
-            out.push_str("<br>");
-        }
-        write!(out, "Events: {approved} approved, {rejected} rejected")?;
     }
     out.push_str("</td>");
     out.push_str("</tr>\n");

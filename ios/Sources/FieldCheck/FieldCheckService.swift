@@ -394,6 +394,17 @@ public final class FieldCheckService: Sendable {
         }
     }
 
+    /// Enrols with a scanned `fieldcheck://enrol?server=…&code=…` link (the
+    /// console's QR code), parsed by the core; a link that is not one
+    /// throws `FieldCheckError.InvalidInput` and enrols nothing.
+    public func enrol(
+        link: String, keystore: any DeviceKeystore, transport: any HttpTransport
+    ) async throws -> Enrolment {
+        let parsed = try parseEnrolLink(link: link)
+        return try await enrol(
+            serverURL: parsed.serverUrl, code: parsed.code, keystore: keystore, transport: transport)
+    }
+
     /// Sends the outbox as signed batches until it is empty (retries wait
     /// on this service's queue).
     public func push(

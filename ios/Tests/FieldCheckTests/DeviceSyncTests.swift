@@ -112,7 +112,15 @@ final class DeviceSyncTests: XCTestCase {
         let a1 = FieldCheckService(core: store, actor: agent("a1"),
                                    location: SimulatedLocationSource([fixAtHQ(clock.now), fixAtHQ(clock.now)]), clock: clock.read)
         let keystore = softwareKeystore()
-        _ = try await a1.enrol(serverURL: url, code: try enrolCode("a1"), keystore: keystore, transport: URLSessionTransport())
+        // Enrolled from the console's link, as a scanned QR code gives it.
+        do {
+            _ = try await a1.enrol(link: "https://example.com/?code=x", keystore: keystore, transport: URLSessionTransport())
+            XCTFail("a link that is not an enrolment link enrolled")
+        } catch FieldCheckError.InvalidInput {}
+        let server = try XCTUnwrap(url.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+        _ = try await a1.enrol(
+            link: "fieldcheck://enrol?server=\(server)&code=\(try enrolCode("a1"))", keystore: keystore,
+            transport: URLSessionTransport())
         let task = startSync(a1, keystore: keystore)
         _ = try await a1.checkIn()
         var arrived = 0

@@ -228,8 +228,10 @@ final class FieldTests: XCTestCase {
         let wed = report.days[2]
         XCTAssertEqual(wed.minutesLate, 15)
         XCTAssertTrue(wed.missingCheckOut)
-        XCTAssertEqual(wed.review?.decision, .approved)
-        XCTAssertEqual(wed.review?.note, "traffic on the toll road")
+        // A decision on an event is that event's, not the day's.
+        XCTAssertNil(wed.review)
+        XCTAssertEqual(wed.eventReviews.map(\.decision), [.approved])
+        XCTAssertEqual(wed.eventReviews.first?.note, "traffic on the toll road")
         XCTAssertEqual(report.days[4].rejected, [RejectionCount(reason: .mockLocation, count: 1)])
         XCTAssertEqual(report.totals.map(\.onTime), [0, 1, 0, 0, 0])
 

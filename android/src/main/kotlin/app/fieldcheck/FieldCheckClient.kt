@@ -39,6 +39,7 @@ import app.fieldcheck.core.ReportQuery
 import app.fieldcheck.core.Review
 import app.fieldcheck.core.SalesReport
 import app.fieldcheck.core.ServerLinkInfo
+import app.fieldcheck.core.parseEnrolLink
 import app.fieldcheck.core.Shift
 import app.fieldcheck.core.ShiftVersion
 import app.fieldcheck.core.SubjectKind
@@ -223,6 +224,16 @@ class FieldCheckClient(
             // Enrolled all the same: the configuration comes with the next pull.
         }
         enrolment
+    }
+
+    /**
+     * Enrols with a scanned `fieldcheck://enrol?server=…&code=…` link (the
+     * console's QR code), parsed by the core; a link that is not one throws
+     * [FieldCheckException.InvalidInput] and enrols nothing.
+     */
+    suspend fun enrolWithLink(link: String, keystore: DeviceKeystore, transport: HttpTransport): Enrolment {
+        val parsed = io { parseEnrolLink(link) }
+        return enrol(parsed.serverUrl, parsed.code, keystore, transport)
     }
 
     /** Sends the outbox as signed batches until it is empty; retries wait on [dispatcher]. */

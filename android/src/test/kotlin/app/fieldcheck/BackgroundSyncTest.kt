@@ -6,6 +6,7 @@ import app.fieldcheck.Fixtures.HQ_LON
 import app.fieldcheck.Fixtures.admin
 import app.fieldcheck.Fixtures.agent
 import app.fieldcheck.Fixtures.instant
+import app.fieldcheck.core.FieldCheckException
 import app.fieldcheck.core.Permission
 import app.fieldcheck.core.softwareKeystore
 import app.fieldcheck.net.OkHttpTransport
@@ -13,6 +14,7 @@ import java.io.File
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
 import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
@@ -57,7 +59,12 @@ class BackgroundSyncTest {
         val real = TestServer(dir).also { server = it }
         val transport = OkHttpTransport()
         val keystore = softwareKeystore()
-        client.enrol(real.url, real.enrolCode("a1"), keystore, transport)
+        // Enrolled from the console's link, as a scanned QR code gives it.
+        assertFailsWith<FieldCheckException.InvalidInput> {
+            client.enrolWithLink("https://example.com/?code=x", keystore, transport)
+        }
+        val server = java.net.URLEncoder.encode(real.url, "UTF-8")
+        client.enrolWithLink("fieldcheck://enrol?server=$server&code=${real.enrolCode("a1")}", keystore, transport)
         // An hour between timed rounds: within this test only check-ins wake it.
         val sync = BackgroundSync(client, keystore, transport, interval = 1.hours, onRound = { rounds += it })
         val loop = async(Dispatchers.Default) { sync.run() }

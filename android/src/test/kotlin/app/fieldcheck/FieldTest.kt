@@ -221,8 +221,10 @@ class FieldTest {
             val wed = report.days[2]
             assertEquals(15u, wed.minutesLate)
             assertTrue(wed.missingCheckOut)
-            assertEquals(Decision.APPROVED, wed.review?.decision)
-            assertEquals("traffic on the toll road", wed.review?.note)
+            // A decision on an event is that event's, not the day's.
+            assertEquals(null, wed.review)
+            assertEquals(Decision.APPROVED, wed.eventReviews.single().decision)
+            assertEquals("traffic on the toll road", wed.eventReviews.single().note)
             assertEquals(Reason.MOCK_LOCATION to 1u, report.days[4].rejected.single().let { it.reason to it.count })
             assertEquals(listOf(0u, 1u, 0u, 0u, 0u), report.totals.map { it.onTime })
 
