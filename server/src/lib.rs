@@ -35,6 +35,8 @@ pub struct AppConfig {
     /// Served over TLS (cookies get `Secure`).
     pub tls: bool,
     pub clock: ServerClock,
+    /// The address devices reach the server at (enrolment links).
+    pub public_url: String,
 }
 
 /// What every handler shares.
@@ -47,6 +49,8 @@ pub struct AppState {
     pub tls: bool,
     pub sign_in_throttle: Arc<Mutex<console::throttle::SignInThrottle>>,
     pub clock: Arc<ServerClock>,
+    /// The address devices reach the server at (`--public-url`).
+    pub public_url: String,
 }
 
 impl AppState {
@@ -64,6 +68,7 @@ pub fn router(config: AppConfig) -> Router {
         tls: config.tls,
         sign_in_throttle: Arc::default(),
         clock: Arc::new(config.clock),
+        public_url: config.public_url,
     };
     Router::new()
         .route("/healthz", get(device_api::healthz))

@@ -43,6 +43,10 @@ struct Args {
     /// request instead of the system clock.
     #[arg(long, hide = true)]
     clock_file: Option<PathBuf>,
+    /// The address devices reach this server at, for the enrolment links
+    /// the console shows (default: the address it listens on).
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 /// Time requests in flight get to finish after SIGTERM/SIGINT.
@@ -97,17 +101,24 @@ async fn serve(args: Args) -> Result<(), String> {
         clock.clone(),
         Duration::from_secs(args.purge_every_s),
     ));
-    let app = router(AppConfig {
-        store: store.clone(),
-        max_body_bytes: args.max_body_bytes,
-        tls,
-        clock,
-    });
+    tokio::spawn(settle_queue_regularly(store.clone(), clock.clone()));
 
     let listener = std::net::TcpListener::bind(&args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if tls { "https" } else { "http" };
+    let public_url = match &args.public_url {
+        Some(url) => public_url(url)?,
+        None => format!("{scheme}://{addr}"),
+    };
+    let app = router(AppConfig {
+        store: store.clone(),
+        max_body_bytes: args.max_body_bytes,
+        tls,
+        clock,
+        public_url,
+    });
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -166,6 +177,39 @@ async fn purge_regularly(store: Arc<Store>, clock: ServerClock, every: Duration)
             ),
             Ok(Err(e)) => log::error!("purge failed: {e}"),
             Err(e) => log::error!("purge failed: {e}"),
+        }
+    }
+}
+
+/// `--public-url` as given, if it is an http(s) address with a host.
+fn public_url(url: &str) -> Result<String, String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+            Ok(trimmed.to_string())
+        }
+        _ => Err(format!(
+            "--public-url {url:?} is not an http:// or https:// address"
+        )),
+    }
+}
+
+/// The review queue's index kept current as days and shifts end (PRODUCT.md
+/// §12.4 "Absences reach the queue"): every minute, whatever the pages do.
+async fn settle_queue_regularly(store: Arc<Store>, clock: ServerClock) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(60));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let store = store.clone();
+        let now = clock.now();
+        match tokio::task::spawn_blocking(move || store.settle_queue(now)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::error!("review queue: {e}"),
+            Err(e) => log::error!("review queue: {e}"),
         }
     }
 }

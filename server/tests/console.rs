@@ -94,7 +94,30 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
     );
     // Other pages send a signed-out visitor there.
     let day = browser.get("/agents/a1/days/2026-01-05");
-    assert_eq!((day.status, day.header("location").as_str()), (303, "/"));
+    assert_eq!(
+        (day.status, day.header("location").as_str()),
+        (303, "/sign-in")
+    );
+    // No login CSRF: a sign-in post without this browser's pre-session
+    // token (as a cross-site form would send it) is refused, whatever the
+    // password.
+    let mut stranger = Browser::new(&server);
+    let forged = stranger.post(
+        "/sign-in",
+        &[("user", "sup-1"), ("password", "correct horse battery")],
+    );
+    assert_eq!(forged.status, 403);
+    assert!(stranger.cookie.is_none());
+    let with_other_token = stranger.post(
+        "/sign-in",
+        &[
+            ("user", "sup-1"),
+            ("password", "correct horse battery"),
+            ("csrf_token", &"0".repeat(64)),
+        ],
+    );
+    assert_eq!(with_other_token.status, 403);
+    assert!(stranger.cookie.is_none());
 
     assert_eq!(browser.sign_in("sup-1", "wrong password!").status, 401);
     assert!(browser.cookie.is_none());
@@ -108,14 +131,14 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
 
     // The queue: three days with a rejected (mocked) attempt, newest first;
     // the clean day is not there.
-    let queue = browser.get(&format!("/?{PERIOD}"));
+    let queue = browser.get(&format!("/queue?{PERIOD}"));
     assert_eq!(queue.status, 200);
     assert!(
         queue.body.contains("Needing a decision: 3"),
         "{}",
         queue.body
     );
-    assert!(queue.body.contains("rejected:mock_location: 3"));
+    assert!(queue.body.contains("rejected: mock location: 3"), "{}", queue.body);
     let order: Vec<usize> = ["2026-01-07", "2026-01-06", "2026-01-05"]
         .iter()
         .map(|d| queue.body.find(&format!("value=\"a1/{d}\"")).unwrap())
@@ -123,7 +146,7 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     assert!(!queue.body.contains("a1/2026-01-08"));
     let csrf = queue.csrf();
-    let filtered = browser.get(&format!("/?{PERIOD}&reason=late"));
+    let filtered = browser.get(&format!("/queue?{PERIOD}&reason=late"));
     assert!(filtered.body.contains("Nothing needs a decision"));
 
     // The agent's day: its timeline in the agent's zone (the server's
@@ -140,10 +163,14 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
         "01:00:00",
         "01:05:00",
         "10:00:00",
-        "mock_location",
+        "mock location",
         "rejected",
+        "No decision on the day yet.",
     ] {
         assert!(day.body.contains(needle), "{needle} missing from the day");
+    }
+    for code in ["mock_location", "check_in", "le10", ">inside<"] {
+        assert!(!day.body.contains(code), "the code {code} shown as it is");
     }
 
     // A decision without the CSRF token, or with another, changes nothing.
@@ -161,7 +188,7 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
     }
     assert!(
         browser
-            .get(&format!("/?{PERIOD}"))
+            .get(&format!("/queue?{PERIOD}"))
             .body
             .contains("Needing a decision: 3")
     );
@@ -190,6 +217,11 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
     );
     assert!(day.body.contains("rejected"));
     assert!(day.body.contains("whole day · by sup-1"));
+    assert!(day.body.contains("Decision recorded."), "the confirmation");
+    assert!(!day.body.contains("No decision on the day yet."));
+    // Shown once: the confirmation was kept with the session, not the URL.
+    let again = browser.get("/agents/a1/days/2026-01-05");
+    assert!(!again.body.contains("Decision recorded."));
 
     // Bulk: approve the other two at once.
     let bulk = browser.post(
@@ -204,15 +236,21 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
     );
     assert_eq!(
         (bulk.status, bulk.header("location").as_str()),
-        (303, "/?done=2")
+        (303, "/queue")
     );
-    let queue = browser.get(&format!("/?{PERIOD}&done=2"));
+    let queue = browser.get(&format!("/queue?{PERIOD}&done=2"));
     assert!(
         queue.body.contains("Needing a decision: 0"),
         "{}",
         queue.body
     );
     assert!(queue.body.contains("Recorded 2 decisions."));
+    // Parameters in the URL confirm nothing.
+    for page in ["/?done=999", "/queue?done=999", "/?notice=Recorded"] {
+        let shown = browser.get(page);
+        assert_eq!(shown.status, 200);
+        assert!(!shown.body.contains("Recorded"), "{page}");
+    }
 
     // The phone pulls the three decisions and shows them to the agent.
     let pulled = cli(&device_db, &["--json", "sync", "pull"], None)
@@ -297,6 +335,7 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
     browser.cookie = old_cookie;
     assert!(browser.get("/").body.contains(">Sign in</button>"));
     assert_eq!(browser.get("/agents/a1/days/2026-01-05").status, 303);
+    assert_eq!(browser.get("/queue").status, 303);
 
     // The log names the user and never the note, cookie or password.
     let log = std::fs::read_to_string(&server.log).unwrap();
@@ -318,10 +357,10 @@ fn another_team_sees_nothing_of_an_agent_and_failed_sign_ins_are_throttled() {
 
     let mut other = Browser::new(&server);
     assert_eq!(other.sign_in("sup-2", "correct horse battery").status, 303);
-    let queue = other.get(&format!("/?{PERIOD}"));
+    let queue = other.get(&format!("/queue?{PERIOD}"));
     assert!(queue.body.contains("Needing a decision: 0"));
     let csrf = queue.csrf();
-    let asked = other.get(&format!("/?{PERIOD}&agent=a1"));
+    let asked = other.get(&format!("/queue?{PERIOD}&agent=a1"));
     assert!(!asked.body.contains("a1/2026-01-05"));
     assert_eq!(other.get("/agents/a1/days/2026-01-05").status, 404);
     let unknown = other.get("/agents/nobody/days/2026-01-05");
@@ -359,7 +398,7 @@ fn another_team_sees_nothing_of_an_agent_and_failed_sign_ins_are_throttled() {
     let mut boss = Browser::new(&server);
     assert_eq!(boss.sign_in("boss", "correct horse battery").status, 303);
     assert!(
-        boss.get(&format!("/?{PERIOD}"))
+        boss.get(&format!("/queue?{PERIOD}"))
             .body
             .contains("Needing a decision: 3")
     );
@@ -581,7 +620,7 @@ fn devices_flags_sites_and_requests_pages_are_scoped_escaped_and_guarded() {
     .ok();
     let requests = boss.get("/requests");
     assert_eq!(requests.status, 200);
-    assert!(requests.body.contains("agent a1"));
+    assert!(requests.body.contains("Agent: a1"), "{}", requests.body);
     assert!(requests.body.contains("answered"));
     assert_eq!(other.get("/requests").status, 404);
     server.terminate();
@@ -688,8 +727,8 @@ fn a_retained_location_is_shown_only_with_a_reason_and_every_view_is_logged() {
     assert_eq!(again.body.matches("sup-1 at").count(), 1);
 
     // A day under an audit flag needs a look even when nothing else is off.
-    let queue = browser.get(&format!("/?{PERIOD}"));
-    assert!(queue.body.contains("flagged: 1"), "{}", queue.body);
+    let queue = browser.get(&format!("/queue?{PERIOD}"));
+    assert!(queue.body.contains("under an audit flag: 1"), "{}", queue.body);
     assert!(queue.body.contains("under an audit flag"));
     assert!(queue.body.contains("value=\"a1/2026-01-05\""));
 
@@ -748,7 +787,7 @@ fn the_console_speaks_english_or_bahasa_indonesia_as_asked() {
         "{lang_cookie}"
     );
     browser.cookie = Some(format!("{session_cookie}; fieldcheck_lang=id"));
-    let queue = browser.get(&format!("/?{PERIOD}"));
+    let queue = browser.get(&format!("/queue?{PERIOD}"));
     assert!(queue.body.contains("Antrean tinjauan"));
     assert!(queue.body.contains("Perlu keputusan: 3"));
     assert!(
@@ -759,8 +798,13 @@ fn the_console_speaks_english_or_bahasa_indonesia_as_asked() {
     let day = browser.get("/agents/a1/days/2026-01-05");
     assert!(day.body.contains("Lini waktu"));
     assert!(day.body.contains(">Tolak</button>"));
+    // Codes in words, in Bahasa Indonesia too.
+    assert!(day.body.contains("lokasi palsu"), "mock_location in words");
+    assert!(day.body.contains("absen masuk"), "check_in in words");
+    assert!(day.body.contains("dalam 10 m"), "le10 in words");
+    assert!(!day.body.contains("mock_location"));
     browser.cookie = Some(format!("{session_cookie}; fieldcheck_lang=en"));
-    let back = browser.get_with(&format!("/?{PERIOD}"), ("Accept-Language", "id"));
+    let back = browser.get_with(&format!("/queue?{PERIOD}"), ("Accept-Language", "id"));
     assert!(back.body.contains("Needing a decision: 3"));
     server.terminate();
 }

@@ -96,122 +96,154 @@ fn document<R: serde::Serialize>(
     })
 }
 
-/// Writes one header row, then one row per day. Times are RFC 3339 in the
-/// agent's local offset; `None` is an empty cell. Free-text cells are guarded
-/// against formula injection (see [`guard`]).
-pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<()> {
-    let mut w = csv_writer(out);
-    let mut header: Vec<Cow<'_, str>> = [
-        "agent",
-        "name",
-        "date",
-        "time_zone",
-        "status",
-        "shift_start",
-        "first_check_in",
-        "site_id",
-        "last_check_out",
-        "check_out_site_id",
-        "minutes_late",
-        "missing_check_out",
-        "rejected_total",
-    ]
-    .into_iter()
-    .map(Cow::Borrowed)
-    .collect();
-    header.extend(
-        REJECTION_CODES
-            .iter()
-            .map(|c| format!("rejected_{c}").into()),
-    );
-    header.extend(
-        [
-            "review_decision",
-            "reviewer",
-            "review_note",
-            "events_approved",
-            "events_rejected",
-        ]
-        .map(Cow::Borrowed),
-    );
-    w.write_record(header.iter().map(|c| c.as_bytes()))
-        .map_err(csv_error)?;
-
-    let mut row: Vec<Cow<'_, str>> = Vec::with_capacity(header.len());
-    for day in &report.days {
-        row.clear();
-        row.push(guard(&day.agent));
-        row.push(guard(&day.name));
-        row.push(day.date.to_string().into());
-        row.push(guard(day.time_zone));
-        row.push(day.status.as_str().into());
-        row.push(
-            day.shift_start
-                .map_or(Cow::Borrowed(""), |t| t.format("%H:%M").to_string().into()),
-        );
-        row.push(opt_time(day.first_check_in));
-        row.push(opt_guard(day.site_id.as_deref()));
-        row.push(opt_time(day.last_check_out));
-        row.push(opt_guard(day.check_out_site_id.as_deref()));
-        row.push(
-            day.minutes_late
-                .map_or(Cow::Borrowed(""), |m| m.to_string().into()),
-        );
-        row.push(
-            if day.missing_check_out {
-                "true"
-            } else {
-                "false"
-            }
-            .into(),
-        );
-        row.push(day.rejected_total.to_string().into());
-        for code in REJECTION_CODES {
-            row.push(day.rejected.get(code).unwrap_or(0).to_string().into());
-        }
-        let review = day.review.as_ref();
-        row.push(opt_guard(review.map(|r| r.decision.as_str())));
-        row.push(opt_guard(review.map(|r| r.reviewer.as_str())));
-        row.push(opt_guard(review.and_then(|r| r.note.as_deref())));
-        let (approved, rejected) = day.event_decisions();
-        row.push(approved.to_string().into());
-        row.push(rejected.to_string().into());
-        w.write_record(row.iter().map(|c| c.as_bytes()))
-            .map_err(csv_error)?;
-    }
-    w.flush()?;
-    Ok(())
+/// The table a report is as rows of text cells (a header, then one record
+/// per day or agent): what the CSV writes and what other tabular formats
+/// (the console's XLSX) write, so they hold the same rows.
+pub trait Table {
+    fn header(&self) -> Vec<Cow<'static, str>>;
+    /// Calls `record` with each row's cells, in order.
+    fn for_each_record(&self, record: &mut dyn FnMut(&[Cow<'_, str>]) -> Result<()>) -> Result<()>;
 }
 
-/// Writes one header row, then one row per agent. Amounts per currency are
-/// one cell, `IDR 1500000.00; EUR 20.00`, sorted by currency code.
-pub fn sales_csv(report: &SalesReport, out: impl io::Write) -> Result<()> {
-    let mut w = csv_writer(out);
-    let mut header: Vec<Cow<'_, str>> = vec!["agent".into(), "leads_total".into()];
-    header.extend(LeadStatus::ALL.iter().map(|s| format!("leads_{s}").into()));
-    header.extend(["conversion_rate", "closings", "premium", "cancellations"].map(Cow::Borrowed));
-    w.write_record(header.iter().map(|c| c.as_bytes()))
-        .map_err(csv_error)?;
-
-    let mut row: Vec<Cow<'_, str>> = Vec::with_capacity(header.len());
-    for agent in &report.agents {
-        row.clear();
-        row.push(guard(&agent.agent));
-        row.push(agent.leads_total.to_string().into());
-        for status in LeadStatus::ALL {
-            row.push(leads(agent, *status).to_string().into());
-        }
-        row.push(
-            agent
-                .conversion_rate
-                .map_or(Cow::Borrowed(""), |r| r.to_string().into()),
+impl Table for AttendanceReport {
+    /// Times are RFC 3339 in the agent's local offset; `None` is an empty
+    /// cell. Free-text cells are guarded against formula injection (see
+    /// [`guard`]).
+    fn header(&self) -> Vec<Cow<'static, str>> {
+        let mut header: Vec<Cow<'static, str>> = [
+            "agent",
+            "name",
+            "date",
+            "time_zone",
+            "status",
+            "shift_start",
+            "first_check_in",
+            "site_id",
+            "last_check_out",
+            "check_out_site_id",
+            "minutes_late",
+            "missing_check_out",
+            "rejected_total",
+        ]
+        .into_iter()
+        .map(Cow::Borrowed)
+        .collect();
+        header.extend(
+            REJECTION_CODES
+                .iter()
+                .map(|c| format!("rejected_{c}").into()),
         );
-        row.push(agent.closings.to_string().into());
-        row.push(guard_owned(amounts(&agent.premium)));
-        row.push(guard_owned(amounts(&agent.cancellations)));
-        w.write_record(row.iter().map(|c| c.as_bytes()))
-            .map_err(csv_error)?;
+        header.extend(
+            [
+                "review_decision",
+                "reviewer",
+                "review_note",
+                "events_approved",
+                "events_rejected",
+            ]
+            .map(Cow::Borrowed),
+        );
+        header
     }
+
+    fn for_each_record(&self, record: &mut dyn FnMut(&[Cow<'_, str>]) -> Result<()>) -> Result<()> {
+        let mut row: Vec<Cow<'_, str>> = Vec::with_capacity(13 + REJECTION_CODES.len() + 5);
+        for day in &self.days {
+            row.clear();
+            row.push(guard(&day.agent));
+            row.push(guard(&day.name));
+            row.push(day.date.to_string().into());
+            row.push(guard(day.time_zone));
+            row.push(day.status.as_str().into());
+            row.push(
+                day.shift_start
+                    .map_or(Cow::Borrowed(""), |t| t.format("%H:%M").to_string().into()),
+            );
+            row.push(opt_time(day.first_check_in));
+            row.push(opt_guard(day.site_id.as_deref()));
+            row.push(opt_time(day.last_check_out));
+            row.push(opt_guard(day.check_out_site_id.as_deref()));
+            row.push(
+                day.minutes_late
+                    .map_or(Cow::Borrowed(""), |m| m.to_string().into()),
+            );
+            row.push(
+                if day.missing_check_out {
+                    "true"
+                } else {
+                    "false"
+                }
+                .into(),
+            );
+            row.push(day.rejected_total.to_string().into());
+            for code in REJECTION_CODES {
+                row.push(day.rejected.get(code).unwrap_or(0).to_string().into());
+            }
+            let review = day.review.as_ref();
+            row.push(opt_guard(review.map(|r| r.decision.as_str())));
+            row.push(opt_guard(review.map(|r| r.reviewer.as_str())));
+            row.push(opt_guard(review.and_then(|r| r.note.as_deref())));
+            let (approved, rejected) = day.event_decisions();
+            row.push(approved.to_string().into());
+            row.push(rejected.to_string().into());
+            record(&row)?;
+        }
+        Ok(())
+    }
+}
+
+impl Table for SalesReport {
+    /// Amounts per currency are one cell, `IDR 1500000.00; EUR 20.00`,
+    /// sorted by currency code.
+    fn header(&self) -> Vec<Cow<'static, str>> {
+        let mut header: Vec<Cow<'static, str>> = vec!["agent".into(), "leads_total".into()];
+        header.extend(LeadStatus::ALL.iter().map(|s| format!("leads_{s}").into()));
+        header
+            .extend(["conversion_rate", "closings", "premium", "cancellations"].map(Cow::Borrowed));
+        header
+    }
+
+    fn for_each_record(&self, record: &mut dyn FnMut(&[Cow<'_, str>]) -> Result<()>) -> Result<()> {
+        let mut row: Vec<Cow<'_, str>> = Vec::with_capacity(6 + LeadStatus::ALL.len());
+        for agent in &self.agents {
+            row.clear();
+            row.push(guard(&agent.agent));
+            row.push(agent.leads_total.to_string().into());
+            for status in LeadStatus::ALL {
+                row.push(leads(agent, *status).to_string().into());
+            }
+            row.push(
+                agent
+                    .conversion_rate
+                    .map_or(Cow::Borrowed(""), |r| r.to_string().into()),
+            );
+            row.push(agent.closings.to_string().into());
+            row.push(guard_owned(amounts(&agent.premium)));
+            row.push(guard_owned(amounts(&agent.cancellations)));
+            record(&row)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes one header row, then one row per day (see [`Table`]).
+pub fn attendance_csv(report: &AttendanceReport, out: impl io::Write) -> Result<()> {
+    table_csv(report, out)
+}
+
+/// Writes one header row, then one row per agent (see [`Table`]).
+pub fn sales_csv(report: &SalesReport, out: impl io::Write) -> Result<()> {
+    table_csv(report, out)
+}
+
+fn table_csv(table: &dyn Table, out: impl io::Write) -> Result<()> {
+    let mut w = csv_writer(out);
+    w.write_record(table.header().iter().map(|c| c.as_bytes()))
+        .map_err(csv_error)?;
+    table.for_each_record(&mut |row| {
+        w.write_record(row.iter().map(|c| c.as_bytes()))
+            .map_err(csv_error)
+    })?;
     w.flush()?;
     Ok(())
 }

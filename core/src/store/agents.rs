@@ -79,6 +79,18 @@ impl Store {
         self.read(directory)
     }
 
+    /// The current display name of every agent that has one (what pages
+    /// show beside ids). Supervisors and admins.
+    pub fn agent_names(&self, actor: &Actor) -> Result<HashMap<String, String>> {
+        actor.may_supervise()?;
+        self.read(|tx| {
+            Ok(current_names(tx, None)?
+                .into_iter()
+                .map(|(agent, name)| (agent, name.to_string()))
+                .collect())
+        })
+    }
+
     /// Every naming of `agent`, oldest first (supervisors, admins; agents
     /// for themselves).
     pub fn agent_name_history(&self, actor: &Actor, agent: &str) -> Result<Vec<AgentName>> {

@@ -94,6 +94,12 @@ impl Store {
         })
     }
 
+    /// The subjects left out of what `actor` is shown (restricted ones, for
+    /// everyone but admins; PRODUCT.md §8).
+    pub fn hidden_from(&self, actor: &Actor) -> Result<HashSet<String>> {
+        self.read(|tx| hidden_subjects(tx, actor))
+    }
+
     /// Leads by status, conversion, closings and premium per agent over a
     /// period of the agent's local dates (PRODUCT.md §6).
     pub fn sales_report(

@@ -16,7 +16,8 @@ use serde::Deserialize;
 
 use super::i18n::Text;
 use super::{
-    SESSION_HOURS, blocking, cookie, same_secret, see_other, session, sign_in_form, signed_in,
+    SESSION_HOURS, blocking, cookie, same_secret, see_other, session, sign_in_form,
+    sign_in_token_matches, signed_in,
 };
 use crate::AppState;
 use crate::problem::internal;
@@ -26,12 +27,14 @@ use crate::request_log::LoggedUser;
 pub(super) struct SignInForm {
     user: String,
     password: String,
+    #[serde(default)]
+    csrf_token: String,
 }
 
 pub(super) async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match session(&state, &headers).await {
         Ok(Some(_)) => see_other("/"),
-        Ok(None) => sign_in_form(&headers, StatusCode::OK, None, ""),
+        Ok(None) => sign_in_form(&state, &headers, StatusCode::OK, None, ""),
         Err(r) => r,
     }
 }
@@ -44,12 +47,24 @@ pub(super) async fn sign_in(
 ) -> Response {
     let Ok(form) = serde_urlencoded::from_bytes::<SignInForm>(&body) else {
         return sign_in_form(
+            &state,
             &headers,
             StatusCode::BAD_REQUEST,
             Some(&|t: &Text| t.enter_user.to_string()),
             "",
         );
     };
+    // No login CSRF: the post must carry the token of this browser's
+    // pre-session cookie, which another site can neither read nor send.
+    if !sign_in_token_matches(&headers, &form.csrf_token) {
+        return sign_in_form(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            Some(&|t: &Text| t.stale_form.to_string()),
+            "",
+        );
+    }
     let address = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
     let user_id = form.user.trim().to_string();
     let wait = state
@@ -60,6 +75,7 @@ pub(super) async fn sign_in(
     if let Some(wait) = wait {
         let minutes = wait.as_secs().div_ceil(60);
         let mut response = sign_in_form(
+            &state,
             &headers,
             StatusCode::TOO_MANY_REQUESTS,
             Some(&|t: &Text| (t.locked_out)(minutes)),
@@ -95,6 +111,7 @@ pub(super) async fn sign_in(
                 t.failed(&user_id, address, Instant::now());
             }
             sign_in_form(
+                &state,
                 &headers,
                 StatusCode::UNAUTHORIZED,
                 Some(&|t: &Text| t.wrong_password.to_string()),

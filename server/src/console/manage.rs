@@ -10,14 +10,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use fieldcheck_core::privacy::RequestStatus;
+use fieldcheck_core::privacy::{RequestStatus, SubjectKind};
 use fieldcheck_core::store::RequestFilter;
 use fieldcheck_core::{AuditFlag, Error, FlagPurpose, FlagRequest, FlagScope, UserRole};
 use maud::{Markup, html};
 
 use super::i18n::Text;
-use super::pages::{cards_table, page};
-use super::{Session, blocking, same_secret, see_other, signed_in, store_call};
+use super::pages::{Place, agent_label, cards_table, placed};
+use super::{
+    Session, blocking, names, same_secret, see_other, signed_in, signed_in_page, store_call,
+};
 use crate::AppState;
 use crate::problem::internal;
 
@@ -83,7 +85,7 @@ fn device_columns(t: &Text) -> [&'static str; 8] {
 }
 
 async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&state, &headers).await {
+    let session = match signed_in_page(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -106,16 +108,21 @@ async fn devices_page(
         Err(r) => return r,
     };
     list.retain(|d| session.may_see(&d.agent));
+    let names = match names(state, session).await {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
     let is_admin = session.user.role == UserRole::Admin;
     let csrf = session.csrf();
     let t = session.t();
     let columns = device_columns(t);
     session.page(
         status,
-        page(
+        placed(
             t,
             t.devices,
-            Some((&session.user, &csrf)),
+            Place::Devices,
+            Some(session.chrome()),
             html! {
                 h1 { (t.devices) }
                 (notice(message, status != StatusCode::OK))
@@ -145,8 +152,8 @@ async fn devices_page(
                                 @for d in &list {
                                     tr {
                                         td { code { (d.device_id) } }
-                                        td { (d.agent) }
-                                        td { (d.platform.as_str()) }
+                                        td { (agent_label(&d.agent, names.get(&d.agent).map(String::as_str))) }
+                                        td { ((t.words.platform)(d.platform)) }
                                         td { (when(d.enrolled_at)) }
                                         td { (d.last_sync_at.map_or(t.never.to_string(), when)) }
                                         td { (d.acked_seq) }
@@ -237,7 +244,7 @@ fn flag_visible(session: &Session, flag: &AuditFlag) -> bool {
 }
 
 async fn flags(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&state, &headers).await {
+    let session = match signed_in_page(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -258,16 +265,21 @@ async fn flags_page(
         Err(r) => return r,
     };
     list.retain(|f| flag_visible(session, f));
+    let names = match names(state, session).await {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
     let now = state.now();
     let csrf = session.csrf();
     let t = session.t();
     let columns = flag_columns(t);
     session.page(
         status,
-        page(
+        placed(
             t,
             t.audit_flags,
-            Some((&session.user, &csrf)),
+            Place::Flags,
+            Some(session.chrome()),
             html! {
                 h1 { (t.audit_flags) }
                 (notice(message, status != StatusCode::OK))
@@ -278,8 +290,14 @@ async fn flags_page(
                     (cards_table(t, "flags", &columns, None, html! {
                                 @for f in &list {
                                     tr {
-                                        td { (f.purpose.as_str()) }
-                                        td { (f.scope.kind()) " " (f.scope.id().unwrap_or("")) }
+                                        td { ((t.words.purpose)(f.purpose)) }
+                                        td {
+                                            @match &f.scope {
+                                                FlagScope::Agent(a) => { (t.agent) ": " (agent_label(a, names.get(a).map(String::as_str))) }
+                                                FlagScope::Site(s) => { (t.site) ": " (s) }
+                                                FlagScope::Everyone => (t.everyone),
+                                            }
+                                        }
                                         td { (f.reason.as_deref().unwrap_or(t.erased)) }
                                         td { (f.set_by.id) }
                                         td { (when(f.starts_at)) }
@@ -429,7 +447,7 @@ fn site_columns(t: &Text) -> [&'static str; 4] {
 }
 
 async fn sites(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&state, &headers).await {
+    let session = match signed_in_page(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -454,10 +472,11 @@ async fn sites_page(
     let columns = site_columns(t);
     session.page(
         status,
-        page(
+        placed(
             t,
             t.sites,
-            Some((&session.user, &csrf)),
+            Place::Sites,
+            Some(session.chrome()),
             html! {
                 h1 { (t.sites) }
                 (notice(message, status != StatusCode::OK))
@@ -608,7 +627,7 @@ fn request_columns(t: &Text) -> [&'static str; 6] {
 }
 
 async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&state, &headers).await {
+    let session = match signed_in_page(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -631,15 +650,19 @@ async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response
             r.status == RequestStatus::Open && !overdue(r) && r.due_at < now + Duration::days(7)
         })
         .count();
-    let csrf = session.csrf();
+    let names = match names(&state, &session).await {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
     let t = session.t();
     let columns = request_columns(t);
     session.page(
         StatusCode::OK,
-        page(
+        placed(
             t,
             t.requests,
-            Some((&session.user, &csrf)),
+            Place::Requests,
+            Some(session.chrome()),
             html! {
                 h1 { (t.subject_requests) }
                 p { ((t.request_counts)(overdue_count, due_soon, list.len())) }
@@ -649,8 +672,13 @@ async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response
                     (cards_table(t, "requests", &columns, None, html! {
                                 @for r in &list {
                                     tr {
-                                        td { (r.subject.kind.as_str()) " " (r.subject.id) }
-                                        td { (r.kind.as_str()) }
+                                        td {
+                                            @match r.subject.kind {
+                                                SubjectKind::Agent => { (t.agent) ": " (agent_label(&r.subject.id, names.get(&r.subject.id).map(String::as_str))) }
+                                                SubjectKind::Lead => { (t.lead) ": " (r.subject.id) }
+                                            }
+                                        }
+                                        td { ((t.words.request)(r.kind)) }
                                         td { (when(r.received_at)) }
                                         td { (when(r.due_at)) }
                                         td {

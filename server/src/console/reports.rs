@@ -1,17 +1,20 @@
-//! The reports pages and downloads (PRODUCT.md §12.4): the CLI's documents,
+//! The reports pages and downloads (PRODUCT.md §12.4): the CLI's documents
+//! (CSV and JSON byte for byte the CLI's), XLSX with the CSV's rows,
 //! narrowed to the user's team.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
-use fieldcheck_core::ReportQuery;
 use fieldcheck_core::report::render::{DocumentFormat, attendance_document, sales_document};
+use fieldcheck_core::report::{AttendanceReport, SalesReport};
+use fieldcheck_core::{Error, ReportQuery};
+use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::review::team_attendance;
-
-use super::{Session, bad_dates, blocking, pages, parse_date, secure_headers, signed_in};
+use super::pages::{Place, agent_label, cards_table, clock, day_badges, day_href, placed};
+use super::{Session, bad_dates, blocking, names, pages, parse_date, secure_headers, xlsx};
+use super::{signed_in, signed_in_page};
 use crate::AppState;
 use crate::problem::internal;
 use crate::request_log::LoggedUser;
@@ -22,12 +25,45 @@ pub(super) struct PeriodQuery {
     to: Option<String>,
 }
 
+/// The attendance report over a period, narrowed to what the user may see
+/// (an agent outside their team gives an empty report, not an error).
+pub(super) async fn team_attendance(
+    state: &AppState,
+    session: &Session,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<AttendanceReport, Response> {
+    let store = state.store.clone();
+    let actor = session.actor();
+    let query = ReportQuery {
+        from,
+        to,
+        agent: None,
+    };
+    let now = state.now();
+    let mut report = match blocking(move || store.attendance_report(&actor, &query, now)).await? {
+        Ok(r) => r,
+        Err(Error::InvalidInput { .. }) => return Err(bad_period(session)),
+        Err(e) => return Err(internal(&e)),
+    };
+    report.retain_agents(|a| session.may_see(a));
+    Ok(report)
+}
+
+fn bad_period(session: &Session) -> Response {
+    session.message(
+        StatusCode::BAD_REQUEST,
+        session.t().bad_period,
+        session.t().period_help,
+    )
+}
+
 async fn team_sales(
     state: &AppState,
     session: &Session,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<fieldcheck_core::report::SalesReport, Response> {
+) -> Result<SalesReport, Response> {
     let store = state.store.clone();
     let actor = session.actor();
     let query = ReportQuery {
@@ -38,6 +74,7 @@ async fn team_sales(
     let now = state.now();
     let mut report = match blocking(move || store.sales_report(&actor, &query, now)).await? {
         Ok(r) => r,
+        Err(Error::InvalidInput { .. }) => return Err(bad_period(session)),
         Err(e) => return Err(internal(&e)),
     };
     report.retain_agents(|a| session.may_see(a));
@@ -58,14 +95,14 @@ pub(super) async fn reports(
     headers: HeaderMap,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
+    let session = match signed_in_page(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let Some((from, to)) = period(&q, state.now()) else {
         return bad_dates(&session);
     };
-    let attendance = match team_attendance(&state, &session, from, to, None).await {
+    let attendance = match team_attendance(&state, &session, from, to).await {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -73,24 +110,87 @@ pub(super) async fn reports(
         Ok(r) => r,
         Err(r) => return r,
     };
+    let names = match names(&state, &session).await {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
     session.page(
         StatusCode::OK,
-        pages::reports(
-            session.t(),
-            &session.user,
-            &session.csrf(),
-            &pages::ReportsView {
-                from,
-                to,
-                attendance: &attendance,
-                sales: &sales,
-            },
-        ),
+        render(&session, from, to, &attendance, &sales, &names),
     )
 }
 
+fn render(
+    session: &Session,
+    from: NaiveDate,
+    to: NaiveDate,
+    attendance: &AttendanceReport,
+    sales: &SalesReport,
+    names: &std::collections::HashMap<String, String>,
+) -> Markup {
+    let t = session.t();
+    let period = format!("from={from}&to={to}");
+    let attendance_columns = [t.date, t.agent, t.site, t.in_out, t.status, t.decision];
+    let sales_columns = [t.agent, t.leads, t.conversion, t.closings, t.premium];
+    let downloads = |kind: &str| {
+        html! {
+            p.actions {
+                a href=(format!("/reports/{kind}/csv?{period}")) download { (t.download_csv) }
+                a href=(format!("/reports/{kind}/json?{period}")) download { (t.download_json) }
+                a href=(format!("/reports/{kind}/xlsx?{period}")) download { (t.download_xlsx) }
+            }
+        }
+    };
+    let body = html! {
+        h1 { (t.reports) }
+        form.filters method="get" action="/reports" {
+            div { label for="r-from" { (t.from) } input #r-from name="from" type="date" value=(from); }
+            div { label for="r-to" { (t.to) } input #r-to name="to" type="date" value=(to); }
+            div { button type="submit" { (t.show) } }
+        }
+        h2 { (t.attendance) }
+        (downloads("attendance"))
+        p.muted { (t.report_times_help) }
+        (cards_table(t, "attendance", &attendance_columns, None, html! {
+            @for day in &attendance.days {
+                tr {
+                    td { a href=(day_href(&day.agent, day.date)) { (t.date(day.date)) } }
+                    td { (agent_label(&day.agent, Some(&day.name).filter(|n| !n.is_empty()).map(|n| &**n))) }
+                    td { (day.site_id.as_deref().unwrap_or("—")) }
+                    td { (clock(day.first_check_in)) " / " (clock(day.last_check_out)) span.sub { (day.time_zone) } }
+                    td { (day_badges(t, day)) }
+                    td {
+                        @match &day.review {
+                            Some(r) => { (t.whole_day) ": " (super::pages::decision_badge(t, r.decision)) }
+                            None => { (t.no_day_decision_short) }
+                        }
+                        @let (approved, rejected) = day.event_decisions();
+                        @if approved + rejected > 0 {
+                            span.sub { ((t.event_decisions)(approved, rejected)) }
+                        }
+                    }
+                }
+            }
+        }))
+        h2 { (t.sales) }
+        (downloads("sales"))
+        (cards_table(t, "sales", &sales_columns, None, html! {
+            @for row in &sales.agents {
+                tr {
+                    td { (agent_label(&row.agent, names.get(&row.agent).map(String::as_str))) }
+                    td { (row.leads_total) }
+                    td { (row.conversion_rate.map_or("—".to_string(), |r| t.percent(r))) }
+                    td { (row.closings) }
+                    td { @for (currency, amount) in &row.premium { (t.decimal(amount)) " " (currency) br; } }
+                }
+            }
+        }))
+    };
+    placed(t, t.reports, Place::Reports, Some(session.chrome()), body)
+}
+
 /// The same documents the CLI writes (`report attendance|sales --format
-/// csv|json`), narrowed to the user's team.
+/// csv|json`), narrowed to the user's team, and XLSX with the CSV's rows.
 pub(super) async fn report_download(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -101,23 +201,45 @@ pub(super) async fn report_download(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (doc_format, content_type) = match format.as_str() {
-        "csv" => (DocumentFormat::Csv, "text/csv; charset=utf-8"),
-        "json" => (DocumentFormat::Json, "application/json"),
+    let content_type = match format.as_str() {
+        "csv" => "text/csv; charset=utf-8",
+        "json" => "application/json",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         _ => return session.not_found(),
     };
     let Some((from, to)) = period(&q, state.now()) else {
         return bad_dates(&session);
     };
+    let document = |format: &str| match format {
+        "csv" => Some(DocumentFormat::Csv),
+        "json" => Some(DocumentFormat::Json),
+        _ => None,
+    };
     let bytes = match kind.as_str() {
-        "attendance" => match team_attendance(&state, &session, from, to, None).await {
-            Ok(r) => attendance_document(&r, doc_format),
-            Err(r) => return r,
-        },
-        "sales" => match team_sales(&state, &session, from, to).await {
-            Ok(r) => sales_document(&r, doc_format),
-            Err(r) => return r,
-        },
+        "attendance" => {
+            let report = match team_attendance(&state, &session, from, to).await {
+                Ok(r) => r,
+                Err(r) => return r,
+            };
+            match document(&format) {
+                Some(f) => attendance_document(&report, f),
+                None => blocking(move || xlsx::workbook(&report, "attendance"))
+                    .await
+                    .unwrap_or_else(|_| Err(Error::Corrupt("the blocking pool failed".into()))),
+            }
+        }
+        "sales" => {
+            let report = match team_sales(&state, &session, from, to).await {
+                Ok(r) => r,
+                Err(r) => return r,
+            };
+            match document(&format) {
+                Some(f) => sales_document(&report, f),
+                None => blocking(move || xlsx::workbook(&report, "sales"))
+                    .await
+                    .unwrap_or_else(|_| Err(Error::Corrupt("the blocking pool failed".into()))),
+            }
+        }
         _ => return session.not_found(),
     };
     let bytes = match bytes {

@@ -1,114 +1,31 @@
-//! The supervisor's review job: the queue, an agent's day, single and bulk
-//! decisions, and "show location" (PRODUCT.md §12.4).
+//! An agent's day (PRODUCT.md §12.4): the timeline of verdicts in words and
+//! in the agent's zone, the day's current decision and each event's, the
+//! decisions themselves, and "show location" (coordinates an audit flag
+//! kept, each view logged).
+
+use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{Duration, NaiveDate};
-use fieldcheck_core::review::Decision;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use fieldcheck_core::review::{Decision, Review};
 use fieldcheck_core::shift::day_bounds;
-use fieldcheck_core::{Error, EventFilter, ReportQuery};
+use fieldcheck_core::{AttendanceEvent, Error, EventFilter, PositionClass, ReportQuery};
+use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::i18n::Text;
+use super::pages::{
+    Place, agent_href, agent_label, cards_table, day_badges, day_href, decision_badge, placed,
+};
 use super::{
-    Session, bad_dates, blocking, non_empty, pages, parse_date, queue, same_secret, see_other,
-    session, sign_in_form, signed_in, store_call,
+    Session, blocking, non_empty, same_secret, see_other, signed_in, signed_in_page,
 };
 use crate::AppState;
 use crate::problem::internal;
 use crate::request_log::LoggedUser;
-
-/// Periods the queue offers by default.
-const DEFAULT_QUEUE_DAYS: i64 = 14;
-
-pub(super) async fn home(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<queue::QueueQuery>,
-) -> Response {
-    let session = match session(&state, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return sign_in_form(&headers, StatusCode::OK, None, ""),
-        Err(r) => return r,
-    };
-    let today = pages::today(state.now());
-    let (Some(from), Some(to)) = (
-        parse_date(
-            q.from.as_deref(),
-            today - Duration::days(DEFAULT_QUEUE_DAYS - 1),
-        ),
-        parse_date(q.to.as_deref(), today),
-    ) else {
-        return bad_dates(&session);
-    };
-    let filter = queue::QueueFilter {
-        agent: non_empty(q.agent),
-        site: non_empty(q.site),
-        from,
-        to,
-        reason: non_empty(q.reason),
-    };
-    let notice = q
-        .done
-        .as_deref()
-        .and_then(|n| n.parse::<usize>().ok())
-        .map(session.t().recorded);
-    let report = match team_attendance(&state, &session, from, to, filter.agent.clone()).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let store = state.store.clone();
-    let actor = session.actor();
-    let now = state.now();
-    let flags = match store_call(move || store.flags(&actor, None, now)).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let page = queue::build(report, &flags, filter);
-    session.page(
-        StatusCode::OK,
-        pages::queue(
-            session.t(),
-            &session.user,
-            &session.csrf(),
-            &page,
-            notice.as_deref(),
-        ),
-    )
-}
-
-/// The attendance report over a period, narrowed to what the user may see
-/// (an agent outside their team gives an empty report, not an error).
-pub(super) async fn team_attendance(
-    state: &AppState,
-    session: &Session,
-    from: NaiveDate,
-    to: NaiveDate,
-    agent: Option<String>,
-) -> Result<fieldcheck_core::report::AttendanceReport, Response> {
-    let store = state.store.clone();
-    let actor = session.actor();
-    let query = ReportQuery { from, to, agent };
-    let now = state.now();
-    let mut report = match blocking(move || store.attendance_report(&actor, &query, now)).await? {
-        Ok(r) => r,
-        Err(Error::InvalidInput { .. }) => {
-            return Err(session.page(
-                StatusCode::BAD_REQUEST,
-                pages::message(
-                    session.t(),
-                    Some((&session.user, &session.csrf())),
-                    session.t().bad_period,
-                    session.t().period_help,
-                ),
-            ));
-        }
-        Err(e) => return Err(internal(&e)),
-    };
-    report.retain_agents(|a| session.may_see(a));
-    Ok(report)
-}
 
 async fn load_day(
     state: &AppState,
@@ -153,8 +70,10 @@ async fn load_day(
             },
             now,
         )?;
+        let name = store.agent_names(&actor)?.remove(&agent_id);
         Ok(DayData {
             zone,
+            name,
             events,
             reviews,
             synced,
@@ -185,6 +104,7 @@ async fn visible_day(
 
 struct DayData {
     zone: chrono_tz::Tz,
+    name: Option<String>,
     events: Vec<fieldcheck_core::AttendanceEvent>,
     reviews: Vec<fieldcheck_core::review::Review>,
     /// Imported events' sync times.
@@ -233,24 +153,201 @@ fn render_day_with(
 ) -> Response {
     session.page(
         status,
-        pages::agent_day(
-            session.t(),
-            &session.user,
-            &session.csrf(),
-            &pages::DayView {
-                agent,
-                date,
-                zone: day.zone,
-                summary: day.summary.as_ref(),
-                events: &day.events,
-                reviews: &day.reviews,
-                synced: &day.synced,
-                location_views: &day.location_views,
-                located,
-                error,
-            },
-        ),
+        day_page(session, agent, date, day, error, located),
     )
+}
+
+/// The latest decision on the day itself, and on each event (reviews come
+/// oldest first).
+fn current_decisions(reviews: &[Review]) -> (Option<&Review>, HashMap<&str, &Review>) {
+    let mut day = None;
+    let mut events = HashMap::new();
+    for review in reviews {
+        match review.event_id.as_deref() {
+            None => day = Some(review),
+            Some(event) => {
+                events.insert(event, review);
+            }
+        }
+    }
+    (day, events)
+}
+
+/// What the position of a verdict was, in words, with the distance to the
+/// fence of an attempt outside it.
+fn position_words(t: &Text, e: &AttendanceEvent) -> String {
+    let word = (t.words.position)(e.position);
+    match (e.position, e.distance_m) {
+        (PositionClass::Outside, Some(m)) => format!("{word} · {}", (t.metres_from_fence)(m)),
+        _ => word.to_string(),
+    }
+}
+
+fn day_page(
+    session: &Session,
+    agent: &str,
+    date: NaiveDate,
+    v: &DayData,
+    error: Option<&str>,
+    located: Option<&fieldcheck_core::RetainedLocation>,
+) -> Markup {
+    let t = session.t();
+    let csrf = session.csrf();
+    let action = format!("{}/review", day_href(agent, date));
+    let columns = [
+        t.time, t.kind, t.verdict, t.site, t.position, t.accuracy, t.reasons, t.decision,
+        t.source,
+    ];
+    let zone = v.zone;
+    let clock = |at: &DateTime<Utc>| at.with_timezone(&zone).format("%H:%M:%S").to_string();
+    let when = |at: &DateTime<Utc>| {
+        let local = at.with_timezone(&zone);
+        format!("{} {}", t.date(local.date_naive()), local.format("%H:%M"))
+    };
+    let (day_decision, event_decisions) = current_decisions(&v.reviews);
+    let kind = |e: &AttendanceEvent| (t.words.kind)(e.kind);
+    let who = v.name.as_deref().unwrap_or(agent);
+    placed(
+        t,
+        &format!("{who} {}", t.date(date)),
+        Place::Other,
+        Some(session.chrome()),
+        html! {
+            h1 { ((t.day_of)(&t.date(date))) " · " (agent_label(agent, v.name.as_deref())) }
+            p.muted { ((t.times_in)(zone.name())) }
+            nav.pager aria-label=(t.days_nav) {
+                a href=(day_href(agent, date - Duration::days(1))) rel="prev" { (t.previous_day) }
+                a href=(format!("{}?month={}", agent_href(agent), date.format("%Y-%m"))) { (t.month_of_agent) }
+                a href=(day_href(agent, date + Duration::days(1))) rel="next" { (t.next_day) }
+            }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            @if let Some(day) = &v.summary {
+                p { (day_badges(t, day)) }
+            }
+            section aria-labelledby="day-decision" {
+                h2 #day-decision { (t.decision_on_day) }
+                @match day_decision {
+                    Some(r) => p {
+                        (decision_badge(t, r.decision)) " "
+                        ((t.by_at)(&r.reviewer.id, &when(&r.at)))
+                        @if let Some(note) = &r.note { " · “" (note) "”" }
+                    },
+                    None => p { (t.no_day_decision) },
+                }
+            }
+            h2 { (t.timeline) }
+            @if v.events.is_empty() {
+                p { (t.no_events) }
+            } @else {
+                (cards_table(t, "timeline", &columns, None, html! {
+                    @for e in &v.events {
+                        tr {
+                            td { (clock(&e.captured_at)) }
+                            td { (kind(e)) }
+                            td {
+                                @if e.accepted { span.badge.ok { (t.accepted) } } @else { span.badge.bad { (t.rejected) } }
+                                @if e.clock_skew { span.badge.bad { (t.clock_skew) } }
+                            }
+                            td { (e.site_id.as_deref().unwrap_or("—")) }
+                            td { (position_words(t, e)) }
+                            td { ((t.words.band)(e.accuracy_band)) }
+                            td {
+                                @for r in &e.reasons { span.badge { ((t.words.reason)(*r)) } }
+                                @if e.reasons.is_empty() { "—" }
+                            }
+                            td {
+                                @match event_decisions.get(e.id.as_str()) {
+                                    Some(r) => { (decision_badge(t, r.decision)) span.sub { ((t.by_at)(&r.reviewer.id, &when(&r.at))) } }
+                                    None => (t.undecided),
+                                }
+                            }
+                            td {
+                                (e.device_id.as_deref().map_or(t.this_server.to_string(), t.device_n))
+                                @if let Some(at) = v.synced.get(&e.id) { span.sub { ((t.synced_at)(&when(at))) } }
+                            }
+                        }
+                    }
+                }))
+            }
+            @if let Some(l) = located {
+                p.notice role="status" {
+                    ((t.location_shown)(&clock(&l.captured_at), &format!("{:.6}, {:.6}", l.lat, l.lon), l.accuracy_m))
+                }
+            }
+            @let retained: Vec<&AttendanceEvent> = v.events.iter().filter(|e| e.location_retained).collect();
+            @if !retained.is_empty() {
+                h2 { (t.retained_locations) }
+                p.muted { (t.retained_help) }
+                @for e in &retained {
+                    form.review-form method="post" action=(format!("{}/location", day_href(agent, date))) aria-label=((t.show_location_of)(kind(e), &clock(&e.captured_at))) {
+                        input type="hidden" name="csrf_token" value=(csrf);
+                        input type="hidden" name="event_id" value=(e.id);
+                        label for=(format!("why-{}", e.id)) { ((t.reason_for)(kind(e), &clock(&e.captured_at))) }
+                        input id=(format!("why-{}", e.id)) name="reason" required;
+                        div.actions { button.secondary type="submit" { (t.show_location) } }
+                    }
+                }
+                @if !v.location_views.is_empty() {
+                    h3 { (t.views_logged) }
+                    ul {
+                        @for view in &v.location_views {
+                            li { ((t.by_at)(&view.viewer.id, &when(&view.at))) ": “" (view.reason) "”" }
+                        }
+                    }
+                }
+            }
+            h2 { (t.decisions) }
+            @if v.reviews.is_empty() {
+                p { (t.no_decision) }
+            } @else {
+                ul {
+                    @for r in &v.reviews {
+                        li {
+                            (decision_badge(t, r.decision))
+                            " · " (r.event_id.as_deref().map_or(t.whole_day.to_string(), |id| {
+                                v.events.iter().find(|e| e.id == id).map_or_else(
+                                    || (t.event_n)(id),
+                                    |e| (t.event_at)(kind(e), &clock(&e.captured_at)),
+                                )
+                            }))
+                            " · " ((t.by_at)(&r.reviewer.id, &when(&r.at)))
+                            @if let Some(note) = &r.note { " · “" (note) "”" }
+                        }
+                    }
+                }
+            }
+            h2 { (t.decide_day) }
+            (review_form(t, &action, &csrf, None, "note-day", t.decide_whole_day))
+            @for e in &v.events {
+                details {
+                    summary { ((t.decide_the)(kind(e), &clock(&e.captured_at))) }
+                    (review_form(t, &action, &csrf, Some(&e.id), &format!("note-{}", e.id), t.decide_event))
+                }
+            }
+        },
+    )
+}
+
+fn review_form(
+    t: &Text,
+    action: &str,
+    csrf: &str,
+    event_id: Option<&str>,
+    id: &str,
+    what: &str,
+) -> Markup {
+    html! {
+        form.review-form method="post" action=(action) aria-label=(what) {
+            input type="hidden" name="csrf_token" value=(csrf);
+            @if let Some(event) = event_id { input type="hidden" name="event_id" value=(event); }
+            label for=(id) { (t.note) }
+            textarea id=(id) name="note" required {}
+            div.actions {
+                button type="submit" name="decision" value="approve" { (t.approve) }
+                button.reject type="submit" name="decision" value="reject" { (t.reject) }
+            }
+        }
+    }
 }
 
 pub(super) async fn agent_day(
@@ -258,7 +355,7 @@ pub(super) async fn agent_day(
     headers: HeaderMap,
     Path((agent, date)): Path<(String, String)>,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
+    let session = match signed_in_page(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -333,7 +430,10 @@ pub(super) async fn review(
     .await;
     match result {
         Ok(Ok(_)) => {
-            let mut response = see_other(&pages::day_href(&agent, date));
+            session
+                .confirm(&state, session.t().decision_recorded.to_string())
+                .await;
+            let mut response = see_other(&day_href(&agent, date));
             response
                 .extensions_mut()
                 .insert(LoggedUser(session.user.id));
@@ -417,84 +517,4 @@ pub(super) async fn show_location(
         None,
         Some(&location),
     )
-}
-
-pub(super) async fn bulk_review(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return session.refused(session.t().stale_form);
-    };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
-    if !same_secret(field("csrf_token"), &session.csrf()) {
-        return session.refused(session.t().stale_form);
-    }
-    let decision = decision_of(field("decision")).unwrap_or(Decision::Approved);
-    let note = field("note").trim().to_string();
-    let mut days: Vec<(String, NaiveDate)> = Vec::new();
-    for (_, value) in fields.iter().filter(|(k, _)| k == "day") {
-        // "agent/YYYY-MM-DD"; agent ids may hold '/', dates never do.
-        let Some((agent, date)) = value.rsplit_once('/') else {
-            return session.not_found();
-        };
-        let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
-            return session.not_found();
-        };
-        if !session.may_see(agent) {
-            return session.not_found();
-        }
-        days.push((agent.to_string(), date));
-    }
-    let message = if days.is_empty() {
-        Some(session.t().select_one)
-    } else if note.is_empty() {
-        Some(session.t().write_note)
-    } else {
-        None
-    };
-    if let Some(message) = message {
-        return session.page(
-            StatusCode::BAD_REQUEST,
-            pages::message(
-                session.t(),
-                Some((&session.user, &session.csrf())),
-                session.t().nothing_decided,
-                message,
-            ),
-        );
-    }
-    let store = state.store.clone();
-    let actor = session.actor();
-    let count = days.len();
-    let now = state.now();
-    let result = blocking(move || {
-        for (agent, date) in &days {
-            store.review_day(&actor, agent, *date, decision, &note, now)?;
-        }
-        Ok(())
-    })
-    .await;
-    match result {
-        Ok(Ok(())) => {
-            let mut response = see_other(&format!("/?done={count}"));
-            response
-                .extensions_mut()
-                .insert(LoggedUser(session.user.id));
-            response
-        }
-        Ok(Err(e)) => internal(&e),
-        Err(r) => r,
-    }
 }

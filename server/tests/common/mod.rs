@@ -298,6 +298,8 @@ pub struct Browser {
     pub base: String,
     pub agent: ureq::Agent,
     pub cookie: Option<String>,
+    /// The pre-session cookie the sign-in form's token is derived from.
+    pub pre: Option<String>,
 }
 
 pub struct Page {
@@ -333,18 +335,33 @@ impl Browser {
                 .build()
                 .into(),
             cookie: None,
+            pre: None,
         }
+    }
+
+    /// The `Cookie` header this browser sends.
+    fn cookies(&self) -> Option<String> {
+        let jar: Vec<&str> = [self.cookie.as_deref(), self.pre.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!jar.is_empty()).then(|| jar.join("; "))
     }
 
     pub fn read(&mut self, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
         let mut response = result.expect("an HTTP answer");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        if let Some(set) = headers.get("set-cookie") {
+        for set in headers.get_all("set-cookie") {
             let value = set.to_str().unwrap();
             let pair = value.split(';').next().unwrap();
-            let (_, token) = pair.split_once('=').unwrap();
-            self.cookie = (!token.is_empty()).then(|| pair.to_string());
+            let (name, token) = pair.split_once('=').unwrap();
+            let kept = (!token.is_empty()).then(|| pair.to_string());
+            match name {
+                "fieldcheck_pre" => self.pre = kept,
+                "fieldcheck_session" => self.cookie = kept,
+                _ => {}
+            }
         }
         let body = response.body_mut().read_to_string().unwrap();
         Page {
@@ -356,7 +373,7 @@ impl Browser {
 
     pub fn get(&mut self, path: &str) -> Page {
         let mut request = self.agent.get(format!("{}{path}", self.base));
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookies() {
             request = request.header("Cookie", c);
         }
         let result = request.call();
@@ -368,7 +385,7 @@ impl Browser {
             .agent
             .get(format!("{}{path}", self.base))
             .header(header.0, header.1);
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookies() {
             request = request.header("Cookie", c);
         }
         let result = request.call();
@@ -377,15 +394,26 @@ impl Browser {
 
     pub fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let mut request = self.agent.post(format!("{}{path}", self.base));
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookies() {
             request = request.header("Cookie", c);
         }
         let result = request.send_form(form.iter().copied());
         self.read(result)
     }
 
+    /// Signs in as a person does: the form first (its token comes from
+    /// the pre-session cookie it sets), then the post.
     pub fn sign_in(&mut self, user: &str, password: &str) -> Page {
-        self.post("/sign-in", &[("user", user), ("password", password)])
+        let form = self.get("/sign-in");
+        let token = if form.body.contains("name=\"csrf_token\"") {
+            form.csrf()
+        } else {
+            String::new()
+        };
+        self.post(
+            "/sign-in",
+            &[("user", user), ("password", password), ("csrf_token", &token)],
+        )
     }
 }
 
