@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The console's end-to-end test in a real browser: installs npm
-# playwright-core and axe-core (pinned, cached in
-# ${FIELDCHECK_TOOLCHAINS:-~/.cache/fieldcheck-toolchains}), uses Debian's
+# The console's end-to-end tests in a real browser: installs npm
+# playwright-core and axe-core (pinned) and openpyxl from PyPI (to read the
+# XLSX downloads back), cached in
+# ${FIELDCHECK_TOOLCHAINS:-~/.cache/fieldcheck-toolchains}, uses Debian's
 # Chromium (installed with apt when missing), builds the server and the CLI
-# and runs tests/browser/console.e2e.mjs, which starts the server itself on
-# 127.0.0.1 port 0. FIELDCHECK_SCREENSHOTS=DIR keeps the screenshots.
+# and runs tests/browser/*.e2e.mjs, each of which starts the server itself
+# on 127.0.0.1 port 0. FIELDCHECK_SCREENSHOTS=DIR keeps the screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -35,9 +36,23 @@ if [ ! -d "$prefix/node_modules/playwright-core" ] || [ ! -d "$prefix/node_modul
   mv "$tmp" "$prefix"
 fi
 
+openpyxl_version=3.1.5
+venv=$toolchains/openpyxl-$openpyxl_version
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import openpyxl' 2>/dev/null; then
+  rm -rf "$venv.tmp"
+  python3 -m venv "$venv.tmp" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv.tmp"; }
+  "$venv.tmp/bin/pip" install --quiet --disable-pip-version-check "openpyxl==$openpyxl_version"
+  rm -rf "$venv"
+  mv "$venv.tmp" "$venv"
+fi
+
 cargo build --locked -p fieldcheck-server -p fieldcheck-cli
-FIELDCHECK_CLI=$root/target/debug/fieldcheck \
-FIELDCHECK_SERVER=$root/target/debug/fieldcheck-server \
-CHROMIUM=$chromium \
-NODE_PATH=$prefix/node_modules \
-  node "$root/tests/browser/console.e2e.mjs"
+for test in "$root"/tests/browser/*.e2e.mjs; do
+  echo "-- $(basename "$test")"
+  FIELDCHECK_CLI=$root/target/debug/fieldcheck \
+  FIELDCHECK_SERVER=$root/target/debug/fieldcheck-server \
+  CHROMIUM=$chromium \
+  NODE_PATH=$prefix/node_modules \
+  XLSX_PYTHON=$venv/bin/python \
+    node "$test"
+done

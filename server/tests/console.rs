@@ -138,7 +138,11 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
         "{}",
         queue.body
     );
-    assert!(queue.body.contains("rejected: mock location: 3"), "{}", queue.body);
+    assert!(
+        queue.body.contains("rejected: mock location: 3"),
+        "{}",
+        queue.body
+    );
     let order: Vec<usize> = ["2026-01-07", "2026-01-06", "2026-01-05"]
         .iter()
         .map(|d| queue.body.find(&format!("value=\"a1/{d}\"")).unwrap())
@@ -728,7 +732,11 @@ fn a_retained_location_is_shown_only_with_a_reason_and_every_view_is_logged() {
 
     // A day under an audit flag needs a look even when nothing else is off.
     let queue = browser.get(&format!("/queue?{PERIOD}"));
-    assert!(queue.body.contains("under an audit flag: 1"), "{}", queue.body);
+    assert!(
+        queue.body.contains("under an audit flag: 1"),
+        "{}",
+        queue.body
+    );
     assert!(queue.body.contains("under an audit flag"));
     assert!(queue.body.contains("value=\"a1/2026-01-05\""));
 

@@ -11,28 +11,16 @@
 // Run by scripts/test-console-browser.sh, which installs the packages and
 // sets FIELDCHECK_CLI, FIELDCHECK_SERVER, CHROMIUM and NODE_PATH.
 
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-const CLI = process.env.FIELDCHECK_CLI;
-const SERVER = process.env.FIELDCHECK_SERVER;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = process.env.FIELDCHECK_SCREENSHOTS;
-assert.ok(CLI && SERVER, 'FIELDCHECK_CLI and FIELDCHECK_SERVER must be set');
+import { axe, chromium, CHROMIUM, fieldcheck, fits, showFailure, startServer } from './support.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'fieldcheck-console-'));
 const serverDb = join(work, 'server.db');
 const deviceDb = join(work, 'device.db');
-const fieldcheck = (db, args, input) =>
-  execFileSync(CLI, ['--db', db, ...args], { input: input ?? '', encoding: 'utf8' });
 
 const SITES = JSON.stringify({
   type: 'FeatureCollection',
@@ -48,58 +36,14 @@ function checkAt(kind, at, mock = false) {
     '--accuracy', '10', '--at', at, '--now', at, ...(mock ? ['--mock'] : [])]);
 }
 
-async function startServer() {
-  const child = spawn(SERVER, ['--db', serverDb, '--listen', '127.0.0.1:0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.resume();
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the server did not start')), 20000);
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/^listening on (http:\/\/\S+)/m);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    child.on('exit', (code) => reject(new Error(`the server exited: ${code}`)));
-  });
-  return { child, url };
-}
-
-async function axe(page, name) {
-  // The console's CSP forbids every script; the test context bypasses it
-  // (bypassCSP) for axe-core alone.
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    (await axe.run(document, { resultTypes: ['violations'] })).violations
-      .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })));
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${name}: axe-core found ${JSON.stringify(bad)}`);
-  const rules = await page.evaluate(() => axe.getRules().length); // eslint-disable-line no-undef
-  console.log(`${name}: axe-core ran ${rules} rules, no serious or critical violation` +
-    (result.length ? `; minor: ${JSON.stringify(result)}` : ''));
-  return result;
-}
-
-async function fits(page, name) {
-  for (const width of [412, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    const { scroll, inner } = await page.evaluate(() => ({
-      scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
-    }));
-    assert.ok(scroll <= inner, `${name} at ${width} px: ${scroll} px wide in ${inner}`);
-    if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
 let server;
 let browser;
+let page;
 try {
   // A server with a supervisor of team a1, the agent's shift at 08:00 in
   // Jakarta, and a device that pushed a week: Monday, Wednesday-Friday on
   // time with a mocked attempt each, Tuesday 30 minutes late (20 past the grace).
-  server = await startServer();
+  server = await startServer(serverDb);
   fieldcheck(serverDb, ['user', 'add', '--id', 'sup-1', '--user-role', 'supervisor',
     '--team', 'a1', '--password-stdin'], 'correct horse battery\n');
   fieldcheck(serverDb, ['shift', 'set', '--agent', 'a1', '--start', '08:00', '--end', '17:00',
@@ -124,7 +68,7 @@ try {
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const context = await browser.newContext({ acceptDownloads: true, bypassCSP: true, viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
+  page = await context.newPage();
 
   // Sign in.
   await page.goto(server.url + '/');
@@ -135,27 +79,32 @@ try {
   await page.getByRole('alert').filter({ hasText: 'Wrong user or password' }).waitFor();
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Review queue' }).waitFor();
+  await page.getByRole('heading', { name: 'Today', exact: true }).waitFor();
   const cookies = await context.cookies();
   const session = cookies.find((c) => c.name === 'fieldcheck_session');
   assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
 
   // The queue for January, filtered by the form.
+  await page.getByRole('link', { name: 'Review queue' }).click();
+  await page.getByRole('heading', { name: 'Review queue' }).waitFor();
   await page.getByLabel('From').fill('2026-01-01');
   await page.getByLabel('To').fill('2026-01-31');
   await page.getByRole('button', { name: 'Filter' }).click();
-  await page.getByRole('heading', { name: 'Needing a decision: 5', exact: true }).waitFor();
+  // Five days with something to decide, and the 17 other weekdays of
+  // January the agent never came (absences reach the queue too).
+  await page.getByRole('heading', { name: 'Needing a decision: 22', exact: true }).waitFor();
   await axe(page, 'queue');
   await fits(page, 'queue');
   const rows = page.locator('#queue tbody tr');
-  assert.equal(await rows.count(), 5);
-  assert.match(await rows.first().innerText(), /2026-01-09/, 'newest first');
+  assert.equal(await rows.count(), 22);
+  assert.match(await rows.first().innerText(), /2026-01-30/, 'newest first');
+  assert.equal(await rows.filter({ hasText: 'absent' }).count(), 17);
 
   // Find the late day and open its timeline.
   const late = rows.filter({ hasText: 'late 20 min' });
   assert.equal(await late.count(), 1);
   await late.getByRole('link', { name: '2026-01-06' }).click();
-  await page.getByRole('heading', { name: 'Agent a1, 2026-01-06' }).waitFor();
+  await page.getByRole('heading', { name: 'Day 2026-01-06 · a1' }).waitFor();
   assert.match(await page.locator('#timeline').innerText(), /08:30:00/);
   await axe(page, 'timeline');
   await fits(page, 'timeline');
@@ -165,21 +114,22 @@ try {
   const dayForm = page.getByRole('form', { name: 'Decide the whole day' });
   await dayForm.getByLabel('Note').fill(note);
   await dayForm.getByRole('button', { name: 'Reject' }).click();
-  await page.getByText('rejected · whole day · by sup-1').waitFor();
+  await page.getByText('Decision recorded.').waitFor();
+  await page.locator('li').filter({ hasText: 'rejected · whole day · by sup-1' }).waitFor();
   assert.ok((await page.locator('li').filter({ hasText: note }).count()) === 1, 'the note shown as text');
 
   // Back in the queue: approve three others at once.
   await page.getByRole('link', { name: 'Review queue' }).click();
-  await page.goto(server.url + '/?from=2026-01-01&to=2026-01-31');
-  await page.getByRole('heading', { name: 'Needing a decision: 4', exact: true }).waitFor();
+  await page.goto(server.url + '/queue?from=2026-01-01&to=2026-01-31');
+  await page.getByRole('heading', { name: 'Needing a decision: 21', exact: true }).waitFor();
   for (const d of ['2026-01-07', '2026-01-08', '2026-01-09']) {
     await page.getByLabel(`Select a1 ${d}`).check();
   }
-  await page.getByLabel('Note').fill('checked with the branch');
+  await page.getByLabel('Note', { exact: true }).fill('checked with the branch');
   await page.getByRole('button', { name: 'Approve selected' }).click();
   await page.getByText('Recorded 3 decisions.').waitFor();
-  await page.goto(server.url + '/?from=2026-01-01&to=2026-01-31');
-  await page.getByRole('heading', { name: 'Needing a decision: 1', exact: true }).waitFor();
+  await page.goto(server.url + '/queue?from=2026-01-01&to=2026-01-31');
+  await page.getByRole('heading', { name: 'Needing a decision: 18', exact: true }).waitFor();
 
   // Reports: download the CSV and compare it with the CLI's.
   await page.goto(server.url + '/reports?from=2026-01-01&to=2026-01-31');
@@ -193,7 +143,7 @@ try {
   const fromCli = fieldcheck(serverDb, ['report', 'attendance', '--from', '2026-01-01',
     '--to', '2026-01-31', '--format', 'csv']);
   assert.equal(csv, fromCli);
-  assert.match(csv, /a1,2026-01-06/);
+  assert.match(csv, /a1,,2026-01-06,/);
 
   // The other pages pass the same checks.
   for (const path of ['/devices', '/flags', '/sites']) {
@@ -218,7 +168,7 @@ try {
   await page.getByLabel('User').fill('adm-1');
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Review queue' }).waitFor();
+  await page.getByRole('heading', { name: 'Today', exact: true }).waitFor();
   await page.goto(server.url + '/devices');
   await page.getByText('No full check has run on this store yet.').waitFor();
   await page.getByRole('button', { name: 'Verify now' }).click();
@@ -237,6 +187,9 @@ try {
   assert.equal(late6.decision, 'rejected');
   assert.equal(late6.note, note);
   console.log('console e2e: sign-in, queue, timeline, reject, bulk approve, CSV, sign-out, verify now, pull: ok');
+} catch (e) {
+  await showFailure(page);
+  throw e;
 } finally {
   if (browser) await browser.close();
   if (server) server.child.kill('SIGTERM');

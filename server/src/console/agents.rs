@@ -220,7 +220,15 @@ pub(super) async fn agent(
         Ok(s) => s,
         Err(r) => return r,
     };
-    agent_page(&state, &session, &agent, q.month.as_deref(), StatusCode::OK, None).await
+    agent_page(
+        &state,
+        &session,
+        &agent,
+        q.month.as_deref(),
+        StatusCode::OK,
+        None,
+    )
+    .await
 }
 
 async fn agent_page(
@@ -349,7 +357,7 @@ fn render_agent(session: &Session, v: &AgentView<'_>) -> Markup {
                             td.outside aria-hidden="true" {}
                         } @else {
                             td {
-                                a href=(day_href(v.agent, *date)) aria-label=(t.date(*date)) { (date.day()) }
+                                a href=(day_href(v.agent, *date)) { (date.day()) span.visually-hidden { " " (t.date(*date)) } }
                                 @match v.days.get(date) {
                                     Some(d) => {
                                         " " (status_badge(t, d.status, d.minutes_late))
@@ -506,8 +514,15 @@ pub(super) async fn set_shift(
         Ok(v) => v,
         Err(Error::InvalidInput { field, reason }) => {
             let why = format!("{field}: {reason}");
-            return agent_page(&state, &session, &agent, None, StatusCode::BAD_REQUEST, Some(&why))
-                .await;
+            return agent_page(
+                &state,
+                &session,
+                &agent,
+                None,
+                StatusCode::BAD_REQUEST,
+                Some(&why),
+            )
+            .await;
         }
         Err(e) => return internal(&e),
     };
@@ -515,10 +530,9 @@ pub(super) async fn set_shift(
     let user = session.user.id.clone();
     let agent_id = agent.clone();
     let now = state.now();
-    let result = blocking(move || {
-        store.set_shift_as_user(&user, &agent_id, Some(from), &shift, off, now)
-    })
-    .await;
+    let result =
+        blocking(move || store.set_shift_as_user(&user, &agent_id, Some(from), &shift, off, now))
+            .await;
     match result {
         Ok(Ok(())) => {
             session
@@ -529,7 +543,15 @@ pub(super) async fn set_shift(
         Ok(Err(Error::PermissionDenied(_))) => session.not_found(),
         Ok(Err(Error::InvalidInput { field, reason })) => {
             let why = format!("{field}: {reason}");
-            agent_page(&state, &session, &agent, None, StatusCode::BAD_REQUEST, Some(&why)).await
+            agent_page(
+                &state,
+                &session,
+                &agent,
+                None,
+                StatusCode::BAD_REQUEST,
+                Some(&why),
+            )
+            .await
         }
         Ok(Err(e)) => internal(&e),
         Err(r) => r,
@@ -566,7 +588,15 @@ pub(super) async fn set_name(
         }
         Ok(Err(Error::InvalidInput { field, reason })) => {
             let why = format!("{field}: {reason}");
-            agent_page(&state, &session, &agent, None, StatusCode::BAD_REQUEST, Some(&why)).await
+            agent_page(
+                &state,
+                &session,
+                &agent,
+                None,
+                StatusCode::BAD_REQUEST,
+                Some(&why),
+            )
+            .await
         }
         Ok(Err(e)) => internal(&e),
         Err(r) => r,

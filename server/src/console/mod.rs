@@ -275,7 +275,10 @@ pub(super) async fn signed_in_page(
 }
 
 /// Display names by agent id, for pages that show agents.
-pub(super) async fn names(state: &AppState, session: &Session) -> Result<HashMap<String, String>, Response> {
+pub(super) async fn names(
+    state: &AppState,
+    session: &Session,
+) -> Result<HashMap<String, String>, Response> {
     let store = state.store.clone();
     let actor = session.actor();
     store_call(move || store.agent_names(&actor)).await

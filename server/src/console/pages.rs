@@ -68,6 +68,7 @@ th{background:#eef1f4;font-weight:600}
 .signin input{width:100%}
 .signin button{margin-top:1rem;width:100%}
 .muted{color:#555}
+code{overflow-wrap:anywhere;word-break:break-all}
 .sub{display:block;color:#555;font-size:.9rem}
 .qr{background:#fff;padding:1rem;border:1px solid #d0d0d0;border-radius:6px;display:inline-block;max-width:100%}
 .qr svg{width:min(18rem,100%);height:auto;display:block}

@@ -300,7 +300,12 @@ pub(super) async fn mint_code(
     .to_link();
     session.page(
         StatusCode::OK,
-        code_page(&session, &code, names.get(&agent).map(String::as_str), &link),
+        code_page(
+            &session,
+            &code,
+            names.get(&agent).map(String::as_str),
+            &link,
+        ),
     )
 }
 
@@ -335,5 +340,11 @@ fn code_page(session: &Session, code: &EnrolmentCode, name: Option<&str>, link: 
         p { code { (link) } }
         p { a href="/people" { (t.back_to_people) } }
     };
-    placed(t, t.enrolment_code, Place::People, Some(session.chrome()), body)
+    placed(
+        t,
+        t.enrolment_code,
+        Place::People,
+        Some(session.chrome()),
+        body,
+    )
 }

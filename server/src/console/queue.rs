@@ -18,8 +18,8 @@ use super::pages::{
     Place, agent_label, cards_table, clock, day_href, encode, placed, reason_badges,
 };
 use super::{
-    Session, bad_dates, blocking, names, non_empty, pages, parse_date, resolve_agents,
-    same_secret, see_other, signed_in, signed_in_page, store_call, visible_agents,
+    Session, bad_dates, blocking, names, non_empty, pages, parse_date, resolve_agents, same_secret,
+    see_other, signed_in, signed_in_page, store_call, visible_agents,
 };
 use crate::AppState;
 use crate::problem::internal;
@@ -231,14 +231,16 @@ fn render(
         ..here.clone()
     }
     .href();
-    let pager = html! {
-        @if q.newer.is_some() || q.older.is_some() {
-            nav.pager aria-label=(t.pages) {
-                @if let Some(c) = &q.newer {
-                    a href=(p.at(Some(c), Direction::Newer).href()) rel="prev" { (t.newer_items) }
-                }
-                @if let Some(c) = &q.older {
-                    a href=(p.at(Some(c), Direction::Older).href()) rel="next" { (t.older_items) }
+    let pager = |label: &str| {
+        html! {
+            @if q.newer.is_some() || q.older.is_some() {
+                nav.pager aria-label=(label) {
+                    @if let Some(c) = &q.newer {
+                        a href=(p.at(Some(c), Direction::Newer).href()) rel="prev" { (t.newer_items) }
+                    }
+                    @if let Some(c) = &q.older {
+                        a href=(p.at(Some(c), Direction::Older).href()) rel="next" { (t.older_items) }
+                    }
                 }
             }
         }
@@ -277,10 +279,10 @@ fn render(
             }
             @if q.items.is_empty() {
                 p { (t.nothing_needed) }
-                (pager)
+                (pager(t.pages))
             } @else {
                 p.muted { (t.queue_help) }
-                (pager)
+                (pager(t.pages))
                 form method="post" action="/reviews/bulk" {
                     input type="hidden" name="csrf_token" value=(csrf);
                     input type="hidden" name="back" value=(serde_urlencoded::to_string(&here).unwrap_or_default());
@@ -315,7 +317,7 @@ fn render(
                         }
                     }
                 }
-                (pager)
+                (pager(t.pages_below))
             }
         },
     )
@@ -391,9 +393,7 @@ pub(super) async fn bulk_review(
     let result = blocking(move || store.review_days(&actor, &days, decision, &note, now)).await;
     match result {
         Ok(Ok(_)) => {
-            session
-                .confirm(&state, (session.t().recorded)(count))
-                .await;
+            session.confirm(&state, (session.t().recorded)(count)).await;
             let mut response = see_other(&back.href());
             response
                 .extensions_mut()

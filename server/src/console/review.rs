@@ -20,9 +20,7 @@ use super::i18n::Text;
 use super::pages::{
     Place, agent_href, agent_label, cards_table, day_badges, day_href, decision_badge, placed,
 };
-use super::{
-    Session, blocking, non_empty, same_secret, see_other, signed_in, signed_in_page,
-};
+use super::{Session, blocking, non_empty, same_secret, see_other, signed_in, signed_in_page};
 use crate::AppState;
 use crate::problem::internal;
 use crate::request_log::LoggedUser;
@@ -151,10 +149,7 @@ fn render_day_with(
     error: Option<&str>,
     located: Option<&fieldcheck_core::RetainedLocation>,
 ) -> Response {
-    session.page(
-        status,
-        day_page(session, agent, date, day, error, located),
-    )
+    session.page(status, day_page(session, agent, date, day, error, located))
 }
 
 /// The latest decision on the day itself, and on each event (reviews come
@@ -195,8 +190,7 @@ fn day_page(
     let csrf = session.csrf();
     let action = format!("{}/review", day_href(agent, date));
     let columns = [
-        t.time, t.kind, t.verdict, t.site, t.position, t.accuracy, t.reasons, t.decision,
-        t.source,
+        t.time, t.kind, t.verdict, t.site, t.position, t.accuracy, t.reasons, t.decision, t.source,
     ];
     let zone = v.zone;
     let clock = |at: &DateTime<Utc>| at.with_timezone(&zone).format("%H:%M:%S").to_string();

@@ -297,11 +297,7 @@ fn status_badge(session: &Session, row: &AgentToday) -> Markup {
 
 /// When the last event was, in the agent's zone: the time, and the date
 /// when it is not today.
-fn last_when(
-    session: &Session,
-    e: &fieldcheck_core::today::LastEvent,
-    row: &AgentToday,
-) -> String {
+fn last_when(session: &Session, e: &fieldcheck_core::today::LastEvent, row: &AgentToday) -> String {
     let t = session.t();
     let zone: chrono_tz::Tz = row.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let local = e.at.with_timezone(&zone).date_naive();

@@ -43,7 +43,9 @@ pub(crate) fn workbook_with(table: &dyn Table, name: &str, rows_per_sheet: u32) 
     let mut sheets = 0u32;
     let mut new_sheet = |book: &mut Workbook| -> Result<Worksheet> {
         sheets += 1;
-        let mut sheet = book.new_worksheet_with_constant_memory().map_err(xlsx_error)?;
+        let mut sheet = book
+            .new_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
         let title = if sheets == 1 {
             name.to_string()
         } else {
@@ -99,7 +101,11 @@ mod tests {
 
     impl Table for Rows {
         fn header(&self) -> Vec<Cow<'static, str>> {
-            vec!["agent".into(), "rejected_total".into(), "review_note".into()]
+            vec![
+                "agent".into(),
+                "rejected_total".into(),
+                "review_note".into(),
+            ]
         }
         fn for_each_record(
             &self,
@@ -130,7 +136,10 @@ mod tests {
         }
         assert!(!holds(&bytes, "xl/worksheets/sheet4.xml"));
         let exact = workbook_with(&Rows(6), "attendance", 3).unwrap();
-        assert!(!holds(&exact, "xl/worksheets/sheet3.xml"), "6 rows fill two sheets");
+        assert!(
+            !holds(&exact, "xl/worksheets/sheet3.xml"),
+            "6 rows fill two sheets"
+        );
         let empty = workbook_with(&Rows(0), "sales", 3).unwrap();
         assert!(holds(&empty, "xl/worksheets/sheet1.xml"));
         assert!(!holds(&empty, "xl/worksheets/sheet2.xml"));

@@ -412,7 +412,11 @@ impl Browser {
         };
         self.post(
             "/sign-in",
-            &[("user", user), ("password", password), ("csrf_token", &token)],
+            &[
+                ("user", user),
+                ("password", password),
+                ("csrf_token", &token),
+            ],
         )
     }
 }

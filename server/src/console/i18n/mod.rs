@@ -12,8 +12,7 @@ use chrono::Weekday;
 use fieldcheck_core::queue::QueueReason;
 use fieldcheck_core::today::TodayStatus;
 use fieldcheck_core::{
-    AccuracyBand, EventKind, FlagPurpose, Platform, PositionClass, Reason, RequestKind,
-    UserRole,
+    AccuracyBand, EventKind, FlagPurpose, Platform, PositionClass, Reason, RequestKind, UserRole,
 };
 
 pub const LANG_COOKIE: &str = "fieldcheck_lang";
@@ -334,6 +333,7 @@ pub struct Text {
     pub not_yet_due: &'static str,
     pub older_items: &'static str,
     pub pages: &'static str,
+    pub pages_below: &'static str,
     pub people: &'static str,
     pub present: &'static str,
     pub previous_day: &'static str,
