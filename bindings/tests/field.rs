@@ -539,7 +539,9 @@ fn the_attendance_report_as_records_and_as_documents() {
     let wed = &report.days[2];
     assert_eq!(wed.minutes_late, Some(15));
     assert!(wed.missing_check_out);
-    let review = wed.review.as_ref().unwrap();
+    // A decision on an event is that event's, not the day's.
+    assert!(wed.review.is_none());
+    let review = &wed.event_reviews[0];
     assert_eq!(
         (review.decision, review.reviewer.as_str()),
         (Decision::Approved, "s1")
@@ -582,7 +584,7 @@ fn the_attendance_report_as_records_and_as_documents() {
         .unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(
-        lines[0].starts_with("agent,date,time_zone,"),
+        lines[0].starts_with("agent,name,date,time_zone,"),
         "{}",
         lines[0]
     );

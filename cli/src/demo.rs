@@ -896,24 +896,11 @@ fn apply(
             decision,
             note,
         } => {
-            let zone = AGENTS
-                .iter()
-                .find(|a| a.id == *agent)
-                .map(|a| a.zone)
-                .unwrap_or(JAKARTA);
-            let filter = EventFilter {
-                agent: Some(agent.to_string()),
-                from: Some(at_local(*date, zone, 0, 0)),
-                to: Some(at_local(*date + Duration::days(1), zone, 0, 0)),
-            };
-            let event = store
-                .events(&admin(), &filter)?
-                .into_iter()
-                .find(|e| e.accepted && e.kind == EventKind::CheckIn)
-                .ok_or_else(|| Error::NotFound(format!("{agent}'s check-in on {date}")))?;
-            store.review(
+            // A decision on the agent's whole day, as the console makes it.
+            store.review_day(
                 &Actor::supervisor(SUPERVISOR),
-                &event.id,
+                agent,
+                *date,
                 *decision,
                 note,
                 step.at,

@@ -91,6 +91,25 @@ impl Store {
         })
     }
 
+    /// The current display names of `agents` that have one (what a page
+    /// of rows shows beside their ids).
+    pub fn agent_names_of(
+        &self,
+        actor: &Actor,
+        agents: &[String],
+    ) -> Result<HashMap<String, String>> {
+        actor.may_supervise()?;
+        self.read(|tx| {
+            let mut out = HashMap::new();
+            for agent in agents {
+                if let Some(name) = current_names(tx, Some(agent))?.remove(agent) {
+                    out.insert(agent.clone(), name.to_string());
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Every naming of `agent`, oldest first (supervisors, admins; agents
     /// for themselves).
     pub fn agent_name_history(&self, actor: &Actor, agent: &str) -> Result<Vec<AgentName>> {

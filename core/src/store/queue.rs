@@ -8,10 +8,9 @@
 //! import, a day decision, a flag set or ended, a shift version), and for
 //! what only time changes (an absence once the shift has ended, a missing
 //! check-out once the day is over) over the days not yet final. [`settle`]
-//! does both; the server runs it every minute and every queue or Today
-//! page runs it first when there are marks or the last run is a minute
-//! old. Every step rewrites rows to what the report says, so any number of
-//! instances may run them.
+//! does both: the server runs it every minute, and every queue or Today
+//! page first settles the marks alone. Every step rewrites rows to what the
+//! report says, so any number of instances may run them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -36,13 +35,12 @@ use crate::shift::{ShiftSchedule, date_from_day_number, day_bounds, day_number};
 
 /// `queue_tally.reason` of the count of items (any reason).
 const ITEMS: i64 = -1;
-/// How often pages bring the index up to date themselves.
-const ADVANCE_EVERY_S: i64 = 60;
 /// Every zone's local date lies within a day of UTC's, and an overnight
 /// shift ends the next local day: a date three UTC days back is final.
 const UNSETTLED_DAYS: i64 = 3;
-/// Days resynced in one pass, bounding the report held in memory.
-const SPAN_DAYS: i64 = 62;
+/// Days resynced in one pass, bounding the report held in memory (a
+/// month of every agent).
+const SPAN_DAYS: i64 = 31;
 
 /// One index row: what the page shows of an item.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +154,9 @@ fn resync_span(
 
     let held = held_rows(tx, agent, day_number(from), day_number(to))?;
     let keys: BTreeSet<&(String, i64)> = held.keys().chain(wanted.keys()).collect();
+    // Count changes summed per key first: a whole build writes each
+    // everyone's and each site's count once, not once per item.
+    let mut deltas: HashMap<(String, String, i64, i64), i64> = HashMap::new();
     for key in keys {
         let (old, new) = (held.get(key), wanted.get(key));
         if old == new {
@@ -163,12 +164,12 @@ fn resync_span(
         }
         let (agent_id, day) = key;
         if let Some(old) = old {
-            tally(tx, agent_id, *day, old, -1)?;
+            tally(&mut deltas, agent_id, *day, old, -1);
             tx.prepare_cached("DELETE FROM queue_days WHERE agent = ?1 AND day = ?2")?
                 .execute((agent_id, day))?;
         }
         if let Some(new) = new {
-            tally(tx, agent_id, *day, new, 1)?;
+            tally(&mut deltas, agent_id, *day, new, 1);
             tx.prepare_cached(
                 "INSERT INTO queue_days (agent, day, reasons, status, time_zone, first_in,
                    last_out, site, out_site, minutes_late)
@@ -188,7 +189,7 @@ fn resync_span(
             ])?;
         }
     }
-    Ok(())
+    apply_tally(tx, deltas)
 }
 
 fn held_rows(
@@ -225,37 +226,63 @@ fn held_rows(
     Ok(out)
 }
 
-/// Adds (`sign` 1) or takes away (-1) one item's counts.
-fn tally(tx: &Transaction<'_>, agent: &str, day: i64, row: &Row, sign: i64) -> Result<()> {
+/// Adds (`sign` 1) or takes away (-1) one item's counts to `deltas`.
+fn tally(
+    deltas: &mut HashMap<(String, String, i64, i64), i64>,
+    agent: &str,
+    day: i64,
+    row: &Row,
+    sign: i64,
+) {
     let reasons = ReasonSet(row.reasons);
     let codes: Vec<i64> = std::iter::once(ITEMS)
         .chain(reasons.iter().map(|r| i64::from(r.bit())))
         .collect();
     for (scope_agent, scope_site) in row.scopes(agent) {
         for reason in &codes {
-            tx.prepare_cached(
-                "INSERT INTO queue_tally (agent, site, day, reason, items)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (agent, site, day, reason) DO UPDATE SET items = items + ?5",
-            )?
-            .execute((scope_agent, scope_site, day, reason, sign))?;
+            *deltas
+                .entry((
+                    scope_agent.to_string(),
+                    scope_site.to_string(),
+                    day,
+                    *reason,
+                ))
+                .or_default() += sign;
         }
-        if sign < 0 {
+    }
+}
+
+/// Writes the summed count changes; counts that reach zero go.
+fn apply_tally(
+    tx: &Transaction<'_>,
+    deltas: HashMap<(String, String, i64, i64), i64>,
+) -> Result<()> {
+    for ((agent, site, day, reason), delta) in deltas {
+        if delta == 0 {
+            continue;
+        }
+        tx.prepare_cached(
+            "INSERT INTO queue_tally (agent, site, day, reason, items)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (agent, site, day, reason) DO UPDATE SET items = items + ?5",
+        )?
+        .execute((&agent, &site, day, reason, delta))?;
+        if delta < 0 {
             tx.prepare_cached(
                 "DELETE FROM queue_tally
-                 WHERE agent = ?1 AND site = ?2 AND day = ?3 AND items <= 0",
+                 WHERE agent = ?1 AND site = ?2 AND day = ?3 AND reason = ?4 AND items <= 0",
             )?
-            .execute((scope_agent, scope_site, day))?;
+            .execute((&agent, &site, day, reason))?;
         }
     }
     Ok(())
 }
 
-/// Settles the writers' marks, then, when the last run is a minute old
-/// (or `force`), what time changed: every agent's days from the first
-/// unsettled one to tomorrow (UTC). Builds the whole index when it has
-/// never been built (or the rules changed). A server's store only.
-pub(super) fn settle(tx: &Transaction<'_>, now: DateTime<Utc>, force: bool) -> Result<()> {
+/// Settles the writers' marks, then, `with_time`, what time changed: every
+/// agent's days from the first unsettled one to tomorrow (UTC). Builds the
+/// whole index when it has never been built (or the rules changed). A
+/// server's store only.
+pub(super) fn settle(tx: &Transaction<'_>, now: DateTime<Utc>, with_time: bool) -> Result<()> {
     if !is_server(tx)? {
         return Ok(());
     }
@@ -269,7 +296,7 @@ pub(super) fn settle(tx: &Transaction<'_>, now: DateTime<Utc>, force: bool) -> R
             resync(tx, agent, (*from).max(first), *to, now)?;
         }
     }
-    if !(force || settled.is_none() || advance_due(tx, now)?) {
+    if !(with_time || settled.is_none()) {
         return Ok(());
     }
     let from = match settled {
@@ -310,17 +337,6 @@ fn take_marks(tx: &Transaction<'_>) -> Result<BTreeMap<String, (NaiveDate, Naive
     drop(rows);
     tx.execute("DELETE FROM queue_dirty", [])?;
     Ok(out)
-}
-
-/// Whether the time-driven part last ran a minute ago or more (or in
-/// another clock's future).
-fn advance_due(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<bool> {
-    let last: Option<i64> = tx
-        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([ADVANCED_KEY], |r| r.get::<_, String>(0))
-        .optional()?
-        .and_then(|t| t.parse().ok());
-    Ok(last.is_none_or(|at| !(0..ADVANCE_EVERY_S).contains(&(now.timestamp() - at))))
 }
 
 /// The first date the whole index covers: the oldest summary month, shift
@@ -382,26 +398,29 @@ fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
 }
 
 impl Store {
-    /// Settles the queue's index now, marks and time alike (the server's
-    /// minute job; tests).
+    /// Settles the queue's index now, marks and time alike: the server's
+    /// minute job (and tests).
     pub fn settle_queue(&self, now: DateTime<Utc>) -> Result<()> {
         self.write(|tx| settle(tx, now, true))
     }
 
-    /// Settles the queue's index if there are marks or the time-driven
-    /// part is due: pages call this before reading the queue, so a
-    /// decision or an import shows at once. Reads first, so an idle index
+    /// Settles the writers' marks, if there are any (and builds the index
+    /// if it never was): pages call this before reading the queue, so a
+    /// decision or an import shows at once. What time alone changes is the
+    /// minute job's, so no page pays for it. Reads first, so an idle index
     /// costs no write.
     pub fn settle_queue_if_due(&self, now: DateTime<Utc>) -> Result<()> {
         let due = self.read(|tx| {
             if !is_server(tx)? {
                 return Ok(false);
             }
-            let marked: bool =
-                tx.query_row("SELECT EXISTS (SELECT 1 FROM queue_dirty)", [], |r| {
-                    r.get(0)
-                })?;
-            Ok(marked || advance_due(tx, now)?)
+            let (marked, built): (bool, bool) = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM queue_dirty),
+                        EXISTS (SELECT 1 FROM meta WHERE key = ?1)",
+                [SETTLED_KEY],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(marked || !built)
         })?;
         if due {
             self.write(|tx| settle(tx, now, false))?;

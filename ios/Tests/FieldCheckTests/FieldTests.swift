@@ -244,7 +244,7 @@ final class FieldTests: XCTestCase {
         XCTAssertEqual(document.days[1].first_check_in, "2026-03-03T06:30:00+07:00")
         XCTAssertEqual(document.days[4].rejected, ["mock_location": 1])
         let csv = try await s1.attendanceReportDocument(week, format: .csv)
-        XCTAssertTrue(csv.hasPrefix("agent,date,time_zone,"), csv)
+        XCTAssertTrue(csv.hasPrefix("agent,name,date,time_zone,"), csv)
         XCTAssertEqual(csv.split(separator: "\r\n").count, 6)
         let html = try await s1.attendanceReportDocument(week, format: .html)
         XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))

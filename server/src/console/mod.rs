@@ -284,6 +284,17 @@ pub(super) async fn names(
     store_call(move || store.agent_names(&actor)).await
 }
 
+/// Display names of `agents`, for a page of rows.
+pub(super) async fn names_of(
+    state: &AppState,
+    session: &Session,
+    agents: Vec<String>,
+) -> Result<HashMap<String, String>, Response> {
+    let store = state.store.clone();
+    let actor = session.actor();
+    store_call(move || store.agent_names_of(&actor, &agents)).await
+}
+
 /// The agents `session` may see now, or `None` for everyone (admins): the
 /// team, less restricted agents (PRODUCT.md §8: reports omit them except
 /// for admins).

@@ -18,8 +18,8 @@ use super::pages::{
     Place, agent_label, cards_table, clock, day_href, encode, placed, reason_badges,
 };
 use super::{
-    Session, bad_dates, blocking, names, non_empty, pages, parse_date, resolve_agents, same_secret,
-    see_other, signed_in, signed_in_page, store_call, visible_agents,
+    Session, bad_dates, blocking, names_of, non_empty, pages, parse_date, resolve_agents,
+    same_secret, see_other, signed_in, signed_in_page, store_call, visible_agents,
 };
 use crate::AppState;
 use crate::problem::internal;
@@ -176,7 +176,8 @@ pub(super) async fn page(
         Ok(q) => q,
         Err(r) => return r,
     };
-    let names = match names(&state, &session).await {
+    let ids: Vec<String> = queue.items.iter().map(|i| i.agent.clone()).collect();
+    let names = match names_of(&state, &session, ids).await {
         Ok(n) => n,
         Err(r) => return r,
     };

@@ -68,7 +68,9 @@ async fn load_day(
             },
             now,
         )?;
-        let name = store.agent_names(&actor)?.remove(&agent_id);
+        let name = store
+            .agent_names_of(&actor, std::slice::from_ref(&agent_id))?
+            .remove(&agent_id);
         Ok(DayData {
             zone,
             name,

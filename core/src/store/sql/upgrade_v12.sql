@@ -33,7 +33,9 @@ CREATE TABLE queue_days (
     minutes_late INTEGER,
     PRIMARY KEY (agent, day)
 ) WITHOUT ROWID;
-CREATE INDEX queue_days_newest ON queue_days (day, agent);
+-- Newest first, then by agent: the queue's order, read forward for older
+-- pages and backward for newer ones.
+CREATE INDEX queue_days_newest ON queue_days (day DESC, agent ASC);
 
 -- The queue's counts, kept with its rows: items per reason bit (-1: every
 -- item) and day, for everyone (agent and site ''), one agent (site ''),

@@ -239,7 +239,7 @@ class FieldTest {
             assertEquals("2026-03-03T06:30:00+07:00", days[1]["first_check_in"])
             assertEquals(mapOf("mock_location" to 1L), days[4]["rejected"])
             val csv = c.attendanceReportDocument(supervisor, from, to, ReportFormat.CSV)
-            assertTrue(csv.startsWith("agent,date,time_zone,"), csv)
+            assertTrue(csv.startsWith("agent,name,date,time_zone,"), csv)
             assertEquals(6, csv.trimEnd().lines().size)
             val html = c.attendanceReportDocument(supervisor, from, to, ReportFormat.HTML)
             assertTrue(html.startsWith("<!DOCTYPE html>") && html.trimEnd().endsWith("</html>"))
