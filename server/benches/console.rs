@@ -177,6 +177,33 @@ fn main() {
         out
     };
     let month = "from=2026-03-02&to=2026-03-31";
+    // What the timed pages hold: a full page of a large queue, and the
+    // supervisor's fifty agents on Today.
+    let body = |cookie: &str, path: &str| -> String {
+        http.get(format!("{url}{path}"))
+            .header("Cookie", cookie)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    let waiting = |page: &str| -> u64 {
+        let marker = "Needing a decision: ";
+        let at = page.find(marker).unwrap() + marker.len();
+        page[at..].split('<').next().unwrap().parse().unwrap()
+    };
+    let admin_queue = body(&boss, &format!("/queue?{month}"));
+    let sup_queue_page = body(&sup, &format!("/queue?{month}"));
+    let sup_today = body(&sup, "/");
+    assert_eq!(admin_queue.matches("name=\"day\"").count(), 50);
+    assert_eq!(
+        sup_today.matches("<tr>").count(),
+        50 + 1,
+        "50 agents and the header"
+    );
+    let (all_items, team_items) = (waiting(&admin_queue), waiting(&sup_queue_page));
+    assert!(team_items > 50 && all_items > team_items);
     let queue = time(&boss, &format!("/queue?{month}"), 40);
     let queue_week = time(&boss, "/queue?from=2026-03-24&to=2026-03-31", 20);
     let timeline = time(&boss, "/agents/agent-00042/days/2026-03-11", 50);
@@ -194,6 +221,9 @@ fn main() {
     };
     println!(
         "console: {agents} agents, 200 sites, {events} events over 30 days (release server, loopback)"
+    );
+    println!(
+        "  queue for the month: {all_items} agent-days need a decision, {team_items} of them the supervisor's"
     );
     println!(
         "  admin: queue, first page, the month:  p50 {:>7.1} ms  p95 {:>7.1} ms (target p95 <= 100)",

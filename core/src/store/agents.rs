@@ -175,11 +175,18 @@ pub(super) fn current_names(
     tx: &Transaction<'_>,
     agent: Option<&str>,
 ) -> Result<HashMap<String, Arc<str>>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT n.agent, n.digests, n.sealed FROM agent_names n
-         WHERE (?1 IS NULL OR n.agent = ?1)
-           AND n.seq = (SELECT MAX(seq) FROM agent_names m WHERE m.agent = n.agent)",
-    )?;
+    let mut stmt = tx.prepare_cached(match agent {
+        Some(_) => {
+            "SELECT n.agent, n.digests, n.sealed FROM agent_names n
+             WHERE n.agent = ?1
+               AND n.seq = (SELECT MAX(seq) FROM agent_names m WHERE m.agent = n.agent)"
+        }
+        None => {
+            "SELECT n.agent, n.digests, n.sealed FROM agent_names n
+             WHERE ?1 IS NULL
+               AND n.seq = (SELECT MAX(seq) FROM agent_names m WHERE m.agent = n.agent)"
+        }
+    })?;
     let mut rows = stmt.query([agent])?;
     let mut out = HashMap::new();
     while let Some(r) = rows.next()? {

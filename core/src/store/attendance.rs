@@ -164,10 +164,17 @@ impl Store {
                 _ => filter.agent = Some(actor.id.clone()),
             }
         }
+        // One agent's events are a seek on its index (`?1 IS NULL OR …`
+        // would scan every event of the store).
+        let (one, one_imported) = if filter.agent.is_some() {
+            ("agent = ?1", "a.agent = ?1")
+        } else {
+            ("?1 IS NULL", "?1 IS NULL")
+        };
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {EVENT_COLUMNS} FROM attendance_events
-                 WHERE (?1 IS NULL OR agent = ?1)
+                 WHERE {one}
                    AND (?2 IS NULL OR captured_at >= ?2)
                    AND (?3 IS NULL OR captured_at <= ?3)
                  ORDER BY seq"
@@ -186,17 +193,17 @@ impl Store {
             }
             // Events imported from devices (a supervisor's or the server's
             // store), read from the canonical text their chain carries.
-            let mut stmt = tx.prepare_cached(
+            let mut stmt = tx.prepare_cached(&format!(
                 "SELECT a.device_id, e.canonical, a.clock_skew,
                         EXISTS (SELECT 1 FROM sync_retained_locations r WHERE r.event_id = a.event_id)
                  FROM sync_attendance a
                  JOIN sync_events e ON e.device_id = a.device_id AND e.seq = a.seq
-                 WHERE (?1 IS NULL OR a.agent = ?1)
+                 WHERE {one_imported}
                    AND (?2 IS NULL OR a.captured_at >= ?2)
                    AND (?3 IS NULL OR a.captured_at <= ?3)
                    AND e.canonical IS NOT NULL
-                 ORDER BY a.captured_at, a.device_id, a.seq",
-            )?;
+                 ORDER BY a.captured_at, a.device_id, a.seq"
+            ))?;
             let mut rows = stmt.query((
                 filter.agent.as_deref(),
                 filter.from.map(|t| t.timestamp()),

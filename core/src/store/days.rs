@@ -206,12 +206,21 @@ pub(super) fn load_schedules(
     tx: &Transaction<'_>,
     agent: Option<&str>,
 ) -> Result<Vec<(String, ShiftSchedule)>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT v.agent, v.start_min, v.end_min, v.days, s.tz, v.from_day
-         FROM shift_versions v JOIN shifts s ON s.agent = v.agent
-         WHERE ?1 IS NULL OR v.agent = ?1
-         ORDER BY v.agent, IFNULL(v.from_day, -1000000000)",
-    )?;
+    // One agent's is a seek on its index; `?1 IS NULL OR …` would scan.
+    let mut stmt = tx.prepare_cached(match agent {
+        Some(_) => {
+            "SELECT v.agent, v.start_min, v.end_min, v.days, s.tz, v.from_day
+             FROM shift_versions v JOIN shifts s ON s.agent = v.agent
+             WHERE v.agent = ?1
+             ORDER BY v.agent, IFNULL(v.from_day, -1000000000)"
+        }
+        None => {
+            "SELECT v.agent, v.start_min, v.end_min, v.days, s.tz, v.from_day
+             FROM shift_versions v JOIN shifts s ON s.agent = v.agent
+             WHERE ?1 IS NULL
+             ORDER BY v.agent, IFNULL(v.from_day, -1000000000)"
+        }
+    })?;
     let mut rows = stmt.query([agent])?;
     let mut out: Vec<(String, ShiftSchedule)> = Vec::new();
     while let Some(r) = rows.next()? {

@@ -198,11 +198,19 @@ fn held_rows(
     from: i64,
     to: i64,
 ) -> Result<BTreeMap<(String, i64), Row>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT agent, day, reasons, status, time_zone, first_in, last_out, site, out_site,
-                minutes_late
-         FROM queue_days WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR agent = ?3)",
-    )?;
+    // One agent's rows are a seek on the key (agent, day).
+    let mut stmt = tx.prepare_cached(match agent {
+        Some(_) => {
+            "SELECT agent, day, reasons, status, time_zone, first_in, last_out, site, out_site,
+                    minutes_late
+             FROM queue_days WHERE agent = ?3 AND day BETWEEN ?1 AND ?2"
+        }
+        None => {
+            "SELECT agent, day, reasons, status, time_zone, first_in, last_out, site, out_site,
+                    minutes_late
+             FROM queue_days WHERE day BETWEEN ?1 AND ?2 AND ?3 IS NULL"
+        }
+    })?;
     let mut rows = stmt.query((from, to, agent))?;
     let mut out = BTreeMap::new();
     while let Some(r) = rows.next()? {

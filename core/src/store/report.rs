@@ -301,11 +301,10 @@ pub(super) fn build_days(
     let names = agents::current_names(tx, agent)?;
     let no_name: Arc<str> = Arc::from("");
     let name_of = |a: &str| names.get(a).cloned().unwrap_or_else(|| no_name.clone());
-    let agents_known: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM attendance_agents WHERE ?1 IS NULL OR agent = ?1",
-        [agent],
-        |r| r.get(0),
-    )?;
+    let agents_known: i64 = match agent {
+        Some(_) => 1,
+        None => tx.query_row("SELECT COUNT(*) FROM attendance_agents", [], |r| r.get(0))?,
+    };
     let span = to_day - from_day + 1;
     let estimate = (agents_known.max(shifts.len() as i64) * span).clamp(0, 1 << 20);
     let mut builder = DayBuilder {
@@ -318,13 +317,24 @@ pub(super) fn build_days(
     };
 
     let sites = load_summary_sites(tx)?;
-    let mut months_stmt = tx.prepare_cached(
-        "SELECT m.agent, m.month, a.tz, m.days
-         FROM attendance_agents a CROSS JOIN attendance_months m
-           ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
-         WHERE ?3 IS NULL OR a.agent = ?3
-         ORDER BY a.agent, m.month",
-    )?;
+    // One agent's months are a seek; `?3 IS NULL OR …` would scan every
+    // agent.
+    let mut months_stmt = tx.prepare_cached(match agent {
+        Some(_) => {
+            "SELECT m.agent, m.month, a.tz, m.days
+             FROM attendance_agents a CROSS JOIN attendance_months m
+               ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
+             WHERE a.agent = ?3
+             ORDER BY a.agent, m.month"
+        }
+        None => {
+            "SELECT m.agent, m.month, a.tz, m.days
+             FROM attendance_agents a CROSS JOIN attendance_months m
+               ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
+             WHERE ?3 IS NULL
+             ORDER BY a.agent, m.month"
+        }
+    })?;
     let mut rows = months_stmt.query((month_key(query.from), month_key(query.to), agent))?;
     let mut shift_list = shifts.iter().peekable();
     // The agent being emitted, its name and shift, the next date to emit,
@@ -784,9 +794,13 @@ fn mark_clock_skew(
 /// The latest review per agent-day.
 fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -> Result<Reviews> {
     let mut out = Reviews::new();
+    let one = if agent.is_some() {
+        "agent = ?3"
+    } else {
+        "?3 IS NULL"
+    };
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {} FROM reviews WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR agent = ?3)
-         ORDER BY seq",
+        "SELECT {} FROM reviews WHERE day BETWEEN ?1 AND ?2 AND {one} ORDER BY seq",
         review::review_columns()
     ))?;
     let rows = stmt.query_map((from, to, agent), |r| Ok(review::review_from_row(r)))?;
@@ -808,10 +822,10 @@ fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -
         ));
     }
     // Decisions made on devices: their notes travel as digests only.
-    let mut stmt = tx.prepare_cached(
+    let mut stmt = tx.prepare_cached(&format!(
         "SELECT agent, day, review_id, event_id, decision, actor_id, at FROM sync_reviews
-         WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR agent = ?3)",
-    )?;
+         WHERE day BETWEEN ?1 AND ?2 AND {one}"
+    ))?;
     let rows = stmt.query_map((from, to, agent), |r| {
         Ok((
             r.get::<_, String>(0)?,

@@ -132,7 +132,7 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
 #[cfg(test)]
 pub(crate) const UNDO_V12: &str = "
     DROP TABLE agent_names; DROP TABLE queue_days; DROP TABLE queue_tally;
-    DROP TABLE queue_dirty;
+    DROP TABLE queue_dirty; DROP INDEX sync_attendance_by_agent_time;
     ALTER TABLE console_sessions DROP COLUMN notice;
     DELETE FROM meta WHERE key IN ('queue_settled_through', 'queue_advanced_at');
     PRAGMA user_version = 11;";

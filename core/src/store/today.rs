@@ -164,13 +164,19 @@ fn queued_days(
 }
 
 fn last_event(tx: &Transaction<'_>, agent: &str) -> Result<Option<LastEvent>> {
+    // Own events: the latest accepted and the latest rejected, each a seek
+    // on (agent, accepted, seq); imported ones: a seek on (agent,
+    // captured_at). The latest captured of the three.
     let mut stmt = tx.prepare_cached(
         "SELECT kind, accepted, captured_at, site_id FROM (
-           SELECT kind, accepted, captured_at, site_id FROM attendance_events
-           WHERE agent = ?1 ORDER BY seq DESC LIMIT 1)
-         UNION ALL SELECT * FROM (
-           SELECT kind, accepted, captured_at, site_id FROM sync_attendance
-           WHERE agent = ?1 ORDER BY captured_at DESC LIMIT 1)
+           SELECT * FROM (SELECT kind, accepted, captured_at, site_id FROM attendance_events
+                          WHERE agent = ?1 AND accepted = 1 ORDER BY seq DESC LIMIT 1)
+           UNION ALL
+           SELECT * FROM (SELECT kind, accepted, captured_at, site_id FROM attendance_events
+                          WHERE agent = ?1 AND accepted = 0 ORDER BY seq DESC LIMIT 1)
+           UNION ALL
+           SELECT * FROM (SELECT kind, accepted, captured_at, site_id FROM sync_attendance
+                          WHERE agent = ?1 ORDER BY captured_at DESC LIMIT 1))
          ORDER BY captured_at DESC LIMIT 1",
     )?;
     let mut rows = stmt.query([agent])?;

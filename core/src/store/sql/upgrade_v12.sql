@@ -59,6 +59,10 @@ CREATE TABLE queue_dirty (
     to_day INTEGER NOT NULL
 );
 
+-- An agent's imported events by time: the console's day of an agent and
+-- its latest event.
+CREATE INDEX sync_attendance_by_agent_time ON sync_attendance (agent, captured_at);
+
 -- A confirmation the console shows once after an action, kept with the
 -- session (never read from the URL).
 ALTER TABLE console_sessions ADD COLUMN notice TEXT;
