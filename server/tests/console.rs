@@ -816,3 +816,227 @@ fn the_console_speaks_english_or_bahasa_indonesia_as_asked() {
     assert!(back.body.contains("Needing a decision: 3"));
     server.terminate();
 }
+
+#[test]
+fn people_agents_and_shifts_are_managed_on_the_console_by_whom_may() {
+    let dir = TempDir::new().unwrap();
+    let server_db = dir.path().join("server.db");
+    let server = Server::start(
+        &server_db,
+        &["--public-url", "https://fieldcheck.example.co.id/"],
+    );
+    add_user(&server_db, "boss", "admin", "");
+    add_user(&server_db, "sup-1", "supervisor", "a1");
+    add_user(&server_db, "sup-2", "supervisor", "b9");
+    cli(
+        &server_db,
+        &["agent", "name", "--agent", "a1", "--name", "Rudi <Hartono>"],
+        None,
+    )
+    .ok();
+    let mut boss = Browser::new(&server);
+    boss.sign_in("boss", "correct horse battery");
+    let mut sup = Browser::new(&server);
+    sup.sign_in("sup-1", "correct horse battery");
+    let mut other = Browser::new(&server);
+    other.sign_in("sup-2", "correct horse battery");
+
+    // Agents: found by part of the name (escaped), a1's page for its team.
+    let agents = sup.get("/agents?q=HART");
+    assert!(
+        agents.body.contains("Rudi &lt;Hartono&gt;"),
+        "{}",
+        agents.body
+    );
+    assert_eq!(sup.get("/agents?q=nobody").body.matches("<tr>").count(), 0);
+    assert_eq!(other.get("/agents/a1").status, 404);
+    assert!(!other.get("/agents").body.contains("Hartono"));
+    let page = sup.get("/agents/a1");
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf();
+
+    // A shift from a date: the team's supervisor may, another may not, and
+    // a bad form changes nothing.
+    let shift = |browser: &mut Browser, csrf: &str, start: &str| {
+        browser.post(
+            "/agents/a1/shift",
+            &[
+                ("csrf_token", csrf),
+                ("from", "2026-12-07"),
+                ("start", start),
+                ("end", "17:00"),
+                ("day", "mon"),
+                ("day", "tue"),
+                ("day", "wed"),
+                ("day", "thu"),
+                ("day", "fri"),
+                ("off", "sat"),
+                ("off", "sun"),
+                ("tz", "Asia/Jakarta"),
+            ],
+        )
+    };
+    let other_csrf = other.get("/").csrf();
+    assert_eq!(shift(&mut other, &other_csrf, "08:00").status, 404);
+    assert_eq!(shift(&mut sup, "forged", "08:00").status, 403);
+    assert_eq!(shift(&mut sup, &csrf, "8 o'clock").status, 400);
+    assert!(
+        cli(
+            &server_db,
+            &["--json", "shift", "list", "--agent", "a1"],
+            None
+        )
+        .ok()
+        .stdout
+        .trim()
+        .is_empty()
+    );
+    let saved = shift(&mut sup, &csrf, "08:30");
+    assert_eq!(
+        (saved.status, saved.header("location").as_str()),
+        (303, "/agents/a1")
+    );
+    let listed = cli(
+        &server_db,
+        &["--json", "shift", "list", "--agent", "a1"],
+        None,
+    )
+    .ok()
+    .json_lines();
+    assert_eq!(listed[0]["from"], "2026-12-07");
+    assert_eq!(listed[0]["shift"]["start"], "08:30");
+    assert!(
+        sup.get("/agents/a1")
+            .body
+            .contains("Shift saved from 2026-12-07")
+    );
+    // Only admins name agents.
+    let named = sup.post("/agents/a1/name", &[("csrf_token", &csrf), ("name", "X")]);
+    assert_eq!(named.status, 403);
+    let boss_csrf = boss.get("/people").csrf();
+    let named = boss.post(
+        "/agents/a1/name",
+        &[("csrf_token", &boss_csrf), ("name", "Rudi Hartono")],
+    );
+    assert_eq!(named.status, 303);
+    let listed = cli(&server_db, &["--json", "agent", "list"], None)
+        .ok()
+        .json_lines();
+    assert!(listed.contains(&serde_json::json!({"agent": "a1", "name": "Rudi Hartono"})));
+
+    // People: admins only.
+    assert_eq!(sup.get("/people").status, 404);
+    let refused = sup.post("/people/users/sup-2/disable", &[("csrf_token", &csrf)]);
+    assert_eq!(refused.status, 403);
+    let people = boss.get("/people");
+    assert!(people.body.contains("sup-2"));
+    // The last enabled admin stays; another user is disabled, enabled
+    // again, and given a new password.
+    let last = boss.post("/people/users/boss/disable", &[("csrf_token", &boss_csrf)]);
+    assert_eq!(last.status, 400);
+    assert!(
+        last.body
+            .contains("The last enabled admin cannot be disabled")
+    );
+    let off = boss.post("/people/users/sup-2/disable", &[("csrf_token", &boss_csrf)]);
+    assert_eq!(off.status, 303);
+    assert!(other.get("/").body.contains(">Sign in</button>"));
+    assert!(boss.get("/people").body.contains("User sup-2 disabled"));
+    boss.post("/people/users/sup-2/enable", &[("csrf_token", &boss_csrf)]);
+    let reset = boss.post(
+        "/people/users/sup-2/password",
+        &[
+            ("csrf_token", &boss_csrf),
+            ("password", "a brand new password"),
+        ],
+    );
+    assert_eq!(reset.status, 303);
+    let mut again = Browser::new(&server);
+    assert_eq!(again.sign_in("sup-2", "correct horse battery").status, 401);
+    assert_eq!(again.sign_in("sup-2", "a brand new password").status, 303);
+    let added = boss.post(
+        "/people/users",
+        &[
+            ("csrf_token", &boss_csrf),
+            ("id", "sup-3"),
+            ("role", "supervisor"),
+            ("team", "a1, a2"),
+            ("password", "another good password"),
+        ],
+    );
+    assert_eq!(added.status, 303);
+    let users = cli(&server_db, &["--json", "user", "list"], None)
+        .ok()
+        .json_lines();
+    let sup3 = users.iter().find(|u| u["id"] == "sup-3").unwrap();
+    assert_eq!(sup3["team"], serde_json::json!(["a1", "a2"]));
+
+    // An enrolment code: shown once, never cached, its link from
+    // --public-url; the code works once.
+    let minted = boss.post(
+        "/people/codes",
+        &[
+            ("csrf_token", &boss_csrf),
+            ("agent", "a1"),
+            ("valid_min", "30"),
+        ],
+    );
+    assert_eq!(minted.status, 200);
+    assert_eq!(minted.header("cache-control"), "no-store");
+    assert!(minted.body.contains("<svg"), "a QR code");
+    assert!(
+        minted
+            .body
+            .contains("fieldcheck://enrol?server=https%3A%2F%2Ffieldcheck.example.co.id&amp;code="),
+        "{}",
+        minted.body
+    );
+    let marker = "<p class=\"code\" aria-label=\"Enrolment code\">";
+    let at = minted.body.find(marker).unwrap() + marker.len();
+    let code = minted.body[at..].split('<').next().unwrap().to_string();
+    let link = format!(
+        "fieldcheck://enrol?server={}&code={code}",
+        percent(&server.url)
+    );
+    // A link for this server built as the page builds it, parsed by the
+    // core as the apps parse a scanned one.
+    let parsed = fieldcheck_core::enrol_link::EnrolLink::parse(&link).unwrap();
+    assert_eq!(parsed.code, code);
+    let device = dir.path().join("device.db");
+    cli(
+        &device,
+        &[
+            "device",
+            "enrol",
+            "--server",
+            &parsed.server,
+            "--code",
+            &parsed.code,
+        ],
+        None,
+    )
+    .ok();
+    let twice = cli(
+        &dir.path().join("second.db"),
+        &["device", "enrol", "--server", &server.url, "--code", &code],
+        None,
+    );
+    assert_eq!(twice.code, 2, "{}", twice.stderr);
+    // The log holds neither the code nor a name.
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(!log.contains(&code));
+    assert!(!log.contains("Hartono"));
+    server.terminate();
+}
+
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
