@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use fieldcheck_core::report::AttendanceDay;
@@ -24,8 +24,7 @@ use super::pages::{
     status_badge, table_with_class,
 };
 use super::{
-    Session, blocking, names, non_empty, same_secret, see_other, signed_in, signed_in_page,
-    store_call, visible_agents,
+    Posting, Session, Viewing, blocking, names, non_empty, same_secret, store_call, visible_agents,
 };
 use crate::AppState;
 use crate::problem::internal;
@@ -79,13 +78,9 @@ fn devices_words(t: &Text, devices: &[&EnrolledDevice]) -> String {
 
 pub(super) async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Viewing(session): Viewing,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let visible = match visible_agents(&state, &session).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -212,14 +207,10 @@ fn last_of_month(first: NaiveDate) -> NaiveDate {
 
 pub(super) async fn agent(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Viewing(session): Viewing,
     Path(agent): Path<String>,
     Query(q): Query<MonthQuery>,
 ) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     agent_page(
         &state,
         &session,
@@ -475,14 +466,10 @@ fn ticked(fields: &[(String, String)], name: &str) -> Option<String> {
 
 pub(super) async fn set_shift(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Posting(session): Posting,
     Path(agent): Path<String>,
     body: Bytes,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Some(fields) = checked_form(&session, &body) else {
         return session.refused(session.t().stale_form);
     };
@@ -512,19 +499,7 @@ pub(super) async fn set_shift(
     })();
     let (from, shift, off) = match parsed {
         Ok(v) => v,
-        Err(Error::InvalidInput { field, reason }) => {
-            let why = format!("{field}: {reason}");
-            return agent_page(
-                &state,
-                &session,
-                &agent,
-                None,
-                StatusCode::BAD_REQUEST,
-                Some(&why),
-            )
-            .await;
-        }
-        Err(e) => return internal(&e),
+        Err(e) => return answer(&state, &session, &agent, Err(e), String::new()).await,
     };
     let store = state.store.clone();
     let user = session.user.id.clone();
@@ -533,41 +508,50 @@ pub(super) async fn set_shift(
     let result =
         blocking(move || store.set_shift_as_user(&user, &agent_id, Some(from), &shift, off, now))
             .await;
+    let done = (session.t().shift_saved)(&session.t().date(from));
     match result {
-        Ok(Ok(())) => {
-            session
-                .confirm(&state, (session.t().shift_saved)(&session.t().date(from)))
-                .await;
-            see_other(&agent_href(&agent))
+        Ok(result) => answer(&state, &session, &agent, result, done).await,
+        Err(r) => r,
+    }
+}
+
+/// The answer to a change on an agent's page: back to the page with the
+/// confirmation `done`, or the page again saying what was wrong.
+async fn answer(
+    state: &AppState,
+    session: &Session,
+    agent: &str,
+    result: fieldcheck_core::Result<()>,
+    done: String,
+) -> Response {
+    match result {
+        Ok(()) => {
+            session.confirm(state, done).await;
+            session.redirect(&agent_href(agent))
         }
-        Ok(Err(Error::PermissionDenied(_))) => session.not_found(),
-        Ok(Err(Error::InvalidInput { field, reason })) => {
+        Err(Error::PermissionDenied(_)) => session.not_found(),
+        Err(Error::InvalidInput { field, reason }) => {
             let why = format!("{field}: {reason}");
             agent_page(
-                &state,
-                &session,
-                &agent,
+                state,
+                session,
+                agent,
                 None,
                 StatusCode::BAD_REQUEST,
                 Some(&why),
             )
             .await
         }
-        Ok(Err(e)) => internal(&e),
-        Err(r) => r,
+        Err(e) => internal(&e),
     }
 }
 
 pub(super) async fn set_name(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Posting(session): Posting,
     Path(agent): Path<String>,
     body: Bytes,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Some(fields) = checked_form(&session, &body) else {
         return session.refused(session.t().stale_form);
     };
@@ -579,26 +563,10 @@ pub(super) async fn set_name(
     let actor = session.actor();
     let agent_id = agent.clone();
     let now = state.now();
-    match blocking(move || store.set_agent_name(&actor, &agent_id, &name, now)).await {
-        Ok(Ok(_)) => {
-            session
-                .confirm(&state, session.t().name_saved.to_string())
-                .await;
-            see_other(&agent_href(&agent))
-        }
-        Ok(Err(Error::InvalidInput { field, reason })) => {
-            let why = format!("{field}: {reason}");
-            agent_page(
-                &state,
-                &session,
-                &agent,
-                None,
-                StatusCode::BAD_REQUEST,
-                Some(&why),
-            )
-            .await
-        }
-        Ok(Err(e)) => internal(&e),
+    let result = blocking(move || store.set_agent_name(&actor, &agent_id, &name, now)).await;
+    let done = session.t().name_saved.to_string();
+    match result {
+        Ok(result) => answer(&state, &session, &agent, result.map(|_| ()), done).await,
         Err(r) => r,
     }
 }

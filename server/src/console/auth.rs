@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use super::i18n::Text;
 use super::{
-    SESSION_HOURS, blocking, cookie, same_secret, see_other, session, sign_in_form,
-    sign_in_token_matches, signed_in,
+    Posting, SESSION_HOURS, blocking, cookie, same_secret, see_other, session, sign_in_form,
+    sign_in_token_matches,
 };
 use crate::AppState;
 use crate::problem::internal;
@@ -131,13 +131,10 @@ pub(super) struct CsrfForm {
 
 pub(super) async fn sign_out(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Posting(session): Posting,
+    _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let form: CsrfForm = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfForm {
         csrf_token: String::new(),
     });

@@ -17,9 +17,7 @@ use maud::{Markup, html};
 
 use super::i18n::Text;
 use super::pages::{Place, agent_label, cards_table, placed};
-use super::{
-    Session, blocking, names, same_secret, see_other, signed_in, signed_in_page, store_call,
-};
+use super::{Posting, Session, Viewing, blocking, names, same_secret, signed_in, store_call};
 use crate::AppState;
 use crate::problem::internal;
 
@@ -84,11 +82,11 @@ fn device_columns(t: &Text) -> [&'static str; 8] {
     ]
 }
 
-async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn devices(
+    State(state): State<AppState>,
+    Viewing(session): Viewing,
+    _headers: HeaderMap,
+) -> Response {
     devices_page(&state, &session, StatusCode::OK, None).await
 }
 
@@ -185,11 +183,7 @@ async fn devices_page(
     )
 }
 
-async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn revoke(State(state): State<AppState>, Posting(session): Posting, body: Bytes) -> Response {
     let Some(fields) = checked_form(&session, &body) else {
         return stale_form(&session);
     };
@@ -201,7 +195,7 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let actor = session.actor();
     let now = state.now();
     match blocking(move || store.revoke_device(&actor, &device, now)).await {
-        Ok(Ok(())) => see_other("/devices"),
+        Ok(Ok(())) => session.redirect("/devices"),
         Ok(Err(Error::NotFound(_))) => session.not_found(),
         Ok(Err(e)) => internal(&e),
         Err(r) => r,
@@ -209,11 +203,11 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
 }
 
 /// `Verify now` (admins): the full check, kept for this page.
-async fn verify_now(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn verify_now(
+    State(state): State<AppState>,
+    Posting(session): Posting,
+    body: Bytes,
+) -> Response {
     if checked_form(&session, &body).is_none() {
         return stale_form(&session);
     }
@@ -223,7 +217,7 @@ async fn verify_now(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let store = state.store.clone();
     let now = state.now();
     match blocking(move || store.verify_and_record(now)).await {
-        Ok(Ok(_)) => see_other("/devices"),
+        Ok(Ok(_)) => session.redirect("/devices"),
         Ok(Err(e)) => internal(&e),
         Err(r) => r,
     }
@@ -243,11 +237,11 @@ fn flag_visible(session: &Session, flag: &AuditFlag) -> bool {
     }
 }
 
-async fn flags(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn flags(
+    State(state): State<AppState>,
+    Viewing(session): Viewing,
+    _headers: HeaderMap,
+) -> Response {
     flags_page(&state, &session, StatusCode::OK, None).await
 }
 
@@ -338,11 +332,11 @@ async fn flags_page(
     )
 }
 
-async fn set_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn set_flag(
+    State(state): State<AppState>,
+    Posting(session): Posting,
+    body: Bytes,
+) -> Response {
     let Some(fields) = checked_form(&session, &body) else {
         return stale_form(&session);
     };
@@ -380,7 +374,7 @@ async fn set_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let actor = session.actor();
     let now = state.now();
     match blocking(move || store.set_flag(&actor, &request, now)).await {
-        Ok(Ok(_)) => see_other("/flags"),
+        Ok(Ok(_)) => session.redirect("/flags"),
         Ok(Err(Error::InvalidInput { field, reason })) => {
             flags_page(
                 &state,
@@ -397,11 +391,11 @@ async fn set_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 
 /// "End now": the flag covers no later fix (a chained end; see
 /// `Store::end_flag`).
-async fn end_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn end_flag(
+    State(state): State<AppState>,
+    Posting(session): Posting,
+    body: Bytes,
+) -> Response {
     let Some(fields) = checked_form(&session, &body) else {
         return stale_form(&session);
     };
@@ -424,7 +418,7 @@ async fn end_flag(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let actor = session.actor();
     let now = state.now();
     match blocking(move || store.end_flag(&actor, &flag_id, now)).await {
-        Ok(Ok(_)) => see_other("/flags"),
+        Ok(Ok(_)) => session.redirect("/flags"),
         Ok(Err(Error::InvalidInput { field, reason })) => {
             flags_page(
                 &state,
@@ -446,11 +440,11 @@ fn site_columns(t: &Text) -> [&'static str; 4] {
     [t.site, t.name, t.fence, t.agents]
 }
 
-async fn sites(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn sites(
+    State(state): State<AppState>,
+    Viewing(session): Viewing,
+    _headers: HeaderMap,
+) -> Response {
     sites_page(&state, &session, StatusCode::OK, None, "").await
 }
 
@@ -542,13 +536,9 @@ async fn site_form_fields(request: Request, state: &AppState) -> Option<Vec<(Str
 
 async fn import_sites(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Posting(session): Posting,
     request: Request,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let fields = site_form_fields(request, &state).await.unwrap_or_default();
     if !same_secret(field(&fields, "csrf_token"), &session.csrf()) {
         return stale_form(&session);
@@ -626,11 +616,11 @@ fn request_columns(t: &Text) -> [&'static str; 6] {
     ]
 }
 
-async fn requests(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn requests(
+    State(state): State<AppState>,
+    Viewing(session): Viewing,
+    _headers: HeaderMap,
+) -> Response {
     if session.user.role != UserRole::Admin {
         return session.not_found();
     }

@@ -23,6 +23,8 @@ pub mod xlsx;
 use std::collections::{HashMap, HashSet};
 
 use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -141,6 +143,15 @@ impl Session {
 
     pub(super) fn page(&self, status: StatusCode, markup: Markup) -> Response {
         html(status, markup, Some(&self.user.id))
+    }
+
+    /// A redirect after this user's action (logged with the user).
+    pub(super) fn redirect(&self, location: &str) -> Response {
+        let mut response = see_other(location);
+        response
+            .extensions_mut()
+            .insert(LoggedUser(self.user.id.clone()));
+        response
     }
 
     /// A page of one message.
@@ -272,6 +283,30 @@ pub(super) async fn signed_in_page(
         }
     }
     Ok(session)
+}
+
+/// The signed-in session of a form post, as an extractor: the handler
+/// runs only for a signed-in user; anyone else is sent to sign in.
+pub(super) struct Posting(pub(super) Session);
+
+impl FromRequestParts<AppState> for Posting {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        signed_in(state, &parts.headers).await.map(Posting)
+    }
+}
+
+/// The signed-in session of a page, as an extractor (see
+/// [`signed_in_page`]: a waiting confirmation is shown and taken out).
+pub(super) struct Viewing(pub(super) Session);
+
+impl FromRequestParts<AppState> for Viewing {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        signed_in_page(state, &parts.headers).await.map(Viewing)
+    }
 }
 
 /// Display names by agent id, for pages that show agents.

@@ -16,9 +16,7 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 
 use super::pages::{Place, agent_label, cards_table, placed};
-use super::{
-    Session, blocking, names, same_secret, see_other, signed_in, signed_in_page, store_call,
-};
+use super::{Session, Viewing, blocking, names, same_secret, signed_in, store_call};
 use crate::AppState;
 use crate::problem::internal;
 
@@ -50,11 +48,11 @@ async fn admin_form(
     Ok((session, fields))
 }
 
-pub(super) async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn page(
+    State(state): State<AppState>,
+    Viewing(session): Viewing,
+    _headers: HeaderMap,
+) -> Response {
     if !session.is_admin() {
         return session.not_found();
     }
@@ -150,6 +148,23 @@ fn render(session: &Session, users: &[ConsoleUser], error: Option<&str>) -> Mark
     placed(t, t.people, Place::People, Some(session.chrome()), body)
 }
 
+/// People again, saying why a change was refused (bad input), or the
+/// error's own answer.
+async fn refused(state: &AppState, session: &Session, error: Error) -> Response {
+    match error {
+        Error::InvalidInput { field, reason } => {
+            let why = if reason.contains("last enabled admin") {
+                session.t().last_admin.to_string()
+            } else {
+                format!("{field}: {reason}")
+            };
+            people_page(state, session, StatusCode::BAD_REQUEST, Some(&why)).await
+        }
+        Error::NotFound(_) => session.not_found(),
+        e => internal(&e),
+    }
+}
+
 pub(super) async fn add_user(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -184,13 +199,9 @@ pub(super) async fn add_user(
             session
                 .confirm(&state, (session.t().user_added)(&user.id))
                 .await;
-            see_other("/people")
+            session.redirect("/people")
         }
-        Ok(Err(Error::InvalidInput { field, reason })) => {
-            let why = format!("{field}: {reason}");
-            people_page(&state, &session, StatusCode::BAD_REQUEST, Some(&why)).await
-        }
-        Ok(Err(e)) => internal(&e),
+        Ok(Err(e)) => refused(&state, &session, e).await,
         Err(r) => r,
     }
 }
@@ -235,18 +246,9 @@ pub(super) async fn user_action(
     match result {
         Ok(Ok(())) => {
             session.confirm(&state, done).await;
-            see_other("/people")
+            session.redirect("/people")
         }
-        Ok(Err(Error::NotFound(_))) => session.not_found(),
-        Ok(Err(Error::InvalidInput { field, reason })) => {
-            let why = if reason.contains("last enabled admin") {
-                t.last_admin.to_string()
-            } else {
-                format!("{field}: {reason}")
-            };
-            people_page(&state, &session, StatusCode::BAD_REQUEST, Some(&why)).await
-        }
-        Ok(Err(e)) => internal(&e),
+        Ok(Err(e)) => refused(&state, &session, e).await,
         Err(r) => r,
     }
 }
@@ -282,11 +284,7 @@ pub(super) async fn mint_code(
         blocking(move || store.create_enrolment_code(&actor, &agent_id, valid_min, now)).await;
     let code = match minted {
         Ok(Ok(code)) => code,
-        Ok(Err(Error::InvalidInput { field, reason })) => {
-            let why = format!("{field}: {reason}");
-            return people_page(&state, &session, StatusCode::BAD_REQUEST, Some(&why)).await;
-        }
-        Ok(Err(e)) => return internal(&e),
+        Ok(Err(e)) => return refused(&state, &session, e).await,
         Err(r) => return r,
     };
     let names = match names(&state, &session).await {

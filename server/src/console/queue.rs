@@ -6,7 +6,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, NaiveDate};
 use fieldcheck_core::queue::{Direction, QueueCursor, QueuePage, QueueQuery, QueueReason};
@@ -18,12 +18,11 @@ use super::pages::{
     Place, agent_label, cards_table, clock, day_href, encode, placed, reason_badges,
 };
 use super::{
-    Session, bad_dates, blocking, names_of, non_empty, pages, parse_date, resolve_agents,
-    same_secret, see_other, signed_in, signed_in_page, store_call, visible_agents,
+    Posting, Session, Viewing, bad_dates, blocking, names_of, non_empty, pages, parse_date,
+    resolve_agents, same_secret, store_call, visible_agents,
 };
 use crate::AppState;
 use crate::problem::internal;
-use crate::request_log::LoggedUser;
 
 /// Items a page.
 pub const PAGE_ITEMS: usize = 50;
@@ -110,13 +109,9 @@ struct Shown {
 
 pub(super) async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Viewing(session): Viewing,
     Query(params): Query<QueueParams>,
 ) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let params = params.tidy();
     let now = state.now();
     let today = pages::today(now);
@@ -326,13 +321,9 @@ fn render(
 
 pub(super) async fn bulk_review(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Posting(session): Posting,
     body: Bytes,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
         return session.refused(session.t().stale_form);
     };
@@ -395,11 +386,7 @@ pub(super) async fn bulk_review(
     match result {
         Ok(Ok(_)) => {
             session.confirm(&state, (session.t().recorded)(count)).await;
-            let mut response = see_other(&back.href());
-            response
-                .extensions_mut()
-                .insert(LoggedUser(session.user.id));
-            response
+            session.redirect(&back.href())
         }
         Ok(Err(e)) => internal(&e),
         Err(r) => r,

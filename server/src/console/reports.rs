@@ -13,8 +13,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::pages::{Place, agent_label, cards_table, clock, day_badges, day_href, placed};
-use super::{Session, bad_dates, blocking, names, pages, parse_date, secure_headers, xlsx};
-use super::{signed_in, signed_in_page};
+use super::{
+    Posting, Session, Viewing, bad_dates, blocking, names, pages, parse_date, secure_headers, xlsx,
+};
 use crate::AppState;
 use crate::problem::internal;
 use crate::request_log::LoggedUser;
@@ -25,14 +26,54 @@ pub(super) struct PeriodQuery {
     to: Option<String>,
 }
 
-/// The attendance report over a period, narrowed to what the user may see
-/// (an agent outside their team gives an empty report, not an error).
-pub(super) async fn team_attendance(
+/// A report narrowed to the user's team (an agent outside it gives an empty
+/// report, not an error).
+trait TeamReport: Send + 'static {
+    fn build(
+        store: &fieldcheck_core::Store,
+        actor: &fieldcheck_core::Actor,
+        query: &ReportQuery,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> fieldcheck_core::Result<Self>
+    where
+        Self: Sized;
+    fn retain(&mut self, keep: impl Fn(&str) -> bool);
+}
+
+impl TeamReport for AttendanceReport {
+    fn build(
+        store: &fieldcheck_core::Store,
+        actor: &fieldcheck_core::Actor,
+        query: &ReportQuery,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> fieldcheck_core::Result<Self> {
+        store.attendance_report(actor, query, now)
+    }
+    fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.retain_agents(keep);
+    }
+}
+
+impl TeamReport for SalesReport {
+    fn build(
+        store: &fieldcheck_core::Store,
+        actor: &fieldcheck_core::Actor,
+        query: &ReportQuery,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> fieldcheck_core::Result<Self> {
+        store.sales_report(actor, query, now)
+    }
+    fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.retain_agents(keep);
+    }
+}
+
+async fn team_report<R: TeamReport>(
     state: &AppState,
     session: &Session,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<AttendanceReport, Response> {
+) -> Result<R, Response> {
     let store = state.store.clone();
     let actor = session.actor();
     let query = ReportQuery {
@@ -41,43 +82,18 @@ pub(super) async fn team_attendance(
         agent: None,
     };
     let now = state.now();
-    let mut report = match blocking(move || store.attendance_report(&actor, &query, now)).await? {
+    let mut report = match blocking(move || R::build(&store, &actor, &query, now)).await? {
         Ok(r) => r,
-        Err(Error::InvalidInput { .. }) => return Err(bad_period(session)),
+        Err(Error::InvalidInput { .. }) => {
+            return Err(session.message(
+                StatusCode::BAD_REQUEST,
+                session.t().bad_period,
+                session.t().period_help,
+            ));
+        }
         Err(e) => return Err(internal(&e)),
     };
-    report.retain_agents(|a| session.may_see(a));
-    Ok(report)
-}
-
-fn bad_period(session: &Session) -> Response {
-    session.message(
-        StatusCode::BAD_REQUEST,
-        session.t().bad_period,
-        session.t().period_help,
-    )
-}
-
-async fn team_sales(
-    state: &AppState,
-    session: &Session,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<SalesReport, Response> {
-    let store = state.store.clone();
-    let actor = session.actor();
-    let query = ReportQuery {
-        from,
-        to,
-        agent: None,
-    };
-    let now = state.now();
-    let mut report = match blocking(move || store.sales_report(&actor, &query, now)).await? {
-        Ok(r) => r,
-        Err(Error::InvalidInput { .. }) => return Err(bad_period(session)),
-        Err(e) => return Err(internal(&e)),
-    };
-    report.retain_agents(|a| session.may_see(a));
+    report.retain(|a| session.may_see(a));
     Ok(report)
 }
 
@@ -92,21 +108,17 @@ fn period(q: &PeriodQuery, now: chrono::DateTime<chrono::Utc>) -> Option<(NaiveD
 
 pub(super) async fn reports(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Viewing(session): Viewing,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Some((from, to)) = period(&q, state.now()) else {
         return bad_dates(&session);
     };
-    let attendance = match team_attendance(&state, &session, from, to).await {
+    let attendance = match team_report::<AttendanceReport>(&state, &session, from, to).await {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let sales = match team_sales(&state, &session, from, to).await {
+    let sales = match team_report::<SalesReport>(&state, &session, from, to).await {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -193,14 +205,11 @@ fn render(
 /// csv|json`), narrowed to the user's team, and XLSX with the CSV's rows.
 pub(super) async fn report_download(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Posting(session): Posting,
+    _headers: HeaderMap,
     Path((kind, format)): Path<(String, String)>,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let content_type = match format.as_str() {
         "csv" => "text/csv; charset=utf-8",
         "json" => "application/json",
@@ -217,7 +226,7 @@ pub(super) async fn report_download(
     };
     let bytes = match kind.as_str() {
         "attendance" => {
-            let report = match team_attendance(&state, &session, from, to).await {
+            let report = match team_report::<AttendanceReport>(&state, &session, from, to).await {
                 Ok(r) => r,
                 Err(r) => return r,
             };
@@ -229,7 +238,7 @@ pub(super) async fn report_download(
             }
         }
         "sales" => {
-            let report = match team_sales(&state, &session, from, to).await {
+            let report = match team_report::<SalesReport>(&state, &session, from, to).await {
                 Ok(r) => r,
                 Err(r) => return r,
             };

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fieldcheck_core::review::{Decision, Review};
@@ -20,10 +20,9 @@ use super::i18n::Text;
 use super::pages::{
     Place, agent_href, agent_label, cards_table, day_badges, day_href, decision_badge, placed,
 };
-use super::{Session, blocking, non_empty, same_secret, see_other, signed_in, signed_in_page};
+use super::{Posting, Session, Viewing, blocking, non_empty, same_secret};
 use crate::AppState;
 use crate::problem::internal;
-use crate::request_log::LoggedUser;
 
 async fn load_day(
     state: &AppState,
@@ -348,13 +347,9 @@ fn review_form(
 
 pub(super) async fn agent_day(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Viewing(session): Viewing,
     Path((agent, date)): Path<(String, String)>,
 ) -> Response {
-    let session = match signed_in_page(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     match visible_day(&state, &session, &agent, &date).await {
         Ok((date, day)) => render_day(&session, &agent, date, &day, StatusCode::OK, None),
         Err(r) => r,
@@ -383,14 +378,10 @@ fn decision_of(text: &str) -> Option<Decision> {
 
 pub(super) async fn review(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Posting(session): Posting,
     Path((agent, date)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Ok(form) = serde_urlencoded::from_bytes::<ReviewForm>(&body) else {
         return session.refused(session.t().stale_form);
     };
@@ -429,11 +420,7 @@ pub(super) async fn review(
             session
                 .confirm(&state, session.t().decision_recorded.to_string())
                 .await;
-            let mut response = see_other(&day_href(&agent, date));
-            response
-                .extensions_mut()
-                .insert(LoggedUser(session.user.id));
-            response
+            session.redirect(&day_href(&agent, date))
         }
         Ok(Err(Error::InvalidInput { field, reason })) => {
             refuse_day(&session, &agent, date, &day, &format!("{field}: {reason}"))
@@ -457,14 +444,10 @@ pub(super) struct LocationForm {
 /// day, shown once on this answer and logged with who asked and why.
 pub(super) async fn show_location(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Posting(session): Posting,
     Path((agent, date)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let form = serde_urlencoded::from_bytes::<LocationForm>(&body).ok();
     let Some(form) = form.filter(|f| same_secret(&f.csrf_token, &session.csrf())) else {
         return session.refused(session.t().stale_form);
