@@ -158,6 +158,8 @@ final class DeviceSyncTests: XCTestCase {
         let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(2 * 86_400))
         _ = try cli(["audit", "flag", "--agent", "a1", "--purpose", "security",
                      "--reason", "mock location suspected", "--until", until])
+        // The phone's clock reads after the flag began, as a real phone's would.
+        clock.now = Date()
         let sync = BackgroundSync(service: a1, keystore: keystore, transport: transport, interval: 3600)
         guard case .synced = await sync.runOnce() else { return XCTFail("the round did not sync") }
         let flags = try await a1.flags(covering: "a1")

@@ -68,7 +68,7 @@ final class ReadmeSamplesTests: XCTestCase {
         XCTAssertEqual(still.status, .lost)
         let s1 = FieldCheckService(core: store, actor: supervisor, location: SimulatedLocationSource([]))
         let csv = try await ReadmeSamples.weeklyAttendanceCSV(s1, monday: "2026-03-02", sunday: "2026-03-08")
-        XCTAssertTrue(csv.hasPrefix("agent,date,"), csv)
+        XCTAssertTrue(csv.hasPrefix("agent,name,date,"), csv)
     }
 
     private func lines(_ text: String) -> [String] {

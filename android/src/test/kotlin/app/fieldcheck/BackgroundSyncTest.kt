@@ -111,6 +111,8 @@ class BackgroundSyncTest {
             phone.enrol(real.url, real.enrolCode("a1"), keystore, transport)
             val until = java.time.Instant.now().plus(java.time.Duration.ofDays(2)).toString()
             real.cli("audit", "flag", "--agent", "a1", "--purpose", "security", "--reason", "mock location suspected", "--until", until)
+            // The phone's clock reads after the flag began, as a real phone's would.
+            now.now = java.time.Instant.now()
             val sync = BackgroundSync(phone, keystore, transport, interval = 1.hours)
             val round = assertIs<SyncRound.Synced>(sync.runOnce())
             assertEquals(listOf("flag"), round.pull.configKinds)

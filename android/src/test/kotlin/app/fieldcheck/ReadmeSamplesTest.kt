@@ -113,7 +113,7 @@ class ReadmeSamplesTest {
             client.moveLead(me, lost.id, LeadStatus.LOST)
             assertEquals(LeadStatus.LOST, policySigned(client, me, lost.id, "POL-2", "900000").status)
             val csv = weeklyAttendanceCsv(client, supervisor, LocalDate.of(2026, 3, 2))
-            assertTrue(csv.startsWith("agent,date,"), csv)
+            assertTrue(csv.startsWith("agent,name,date,"), csv)
         }
     }
 }
