@@ -32,6 +32,7 @@ pub mod report;
 pub mod review;
 pub mod rules;
 pub mod shift;
+pub mod sign_in_limit;
 pub mod store;
 pub mod sync;
 pub mod sync_client;

@@ -10,7 +10,7 @@ pub mod openapi;
 pub mod problem;
 pub mod request_log;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -47,7 +47,6 @@ pub struct AppState {
     pub limiter: Arc<DeviceLimiter>,
     pub max_body_bytes: usize,
     pub tls: bool,
-    pub sign_in_throttle: Arc<Mutex<console::throttle::SignInThrottle>>,
     pub clock: Arc<ServerClock>,
     /// The address devices reach the server at (`--public-url`).
     pub public_url: String,
@@ -66,7 +65,6 @@ pub fn router(config: AppConfig) -> Router {
         limiter: Arc::new(device_api::new_limiter()),
         max_body_bytes: config.max_body_bytes,
         tls: config.tls,
-        sign_in_throttle: Arc::default(),
         clock: Arc::new(config.clock),
         public_url: config.public_url,
     };

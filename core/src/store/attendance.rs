@@ -47,9 +47,17 @@ impl Store {
         actor.may_act_for_agent(&request.agent)?;
         // Step 1 before anything is read or written.
         request.fix.validate()?;
-        let sites = self.site_index()?;
-        let rules = self.rules();
         self.write_remembering(|tx, memo| {
+            // The sites and rules as this transaction sees them: kept in the
+            // memo, which any other commit (another process's change of the
+            // configuration included) empties.
+            let (sites, rules) = match &memo.config {
+                Some(config) => config.clone(),
+                None => memo
+                    .config
+                    .insert((self.site_index_in(tx)?, self.rules_in(tx)?))
+                    .clone(),
+            };
             // What judging needs about the agent, and their zone: read once,
             // then kept up to date below while only check-ins write.
             let agent = match memo.agents.get(&request.agent) {

@@ -79,10 +79,7 @@ impl Store {
     /// agent, or personal text that does not match its digest fails with
     /// [`Error::ConfigFeed`] and nothing is applied.
     pub fn apply_config(&self, answer: &ConfigAnswer, now: DateTime<Utc>) -> Result<AppliedConfig> {
-        let applied = self.write(|tx| apply(tx, answer, now))?;
-        self.invalidate_sites();
-        self.reload_rules()?;
-        Ok(applied)
+        self.write(|tx| apply(tx, answer, now))
     }
 }
 
@@ -257,7 +254,7 @@ fn apply(tx: &Transaction<'_>, answer: &ConfigAnswer, now: DateTime<Utc>) -> Res
     // From here on the server's configuration is the one in force (the
     // `*_in_force` views read the applied tables).
     tx.execute(
-        "INSERT OR IGNORE INTO config_state (singleton, applied_at) VALUES (1, ?1)",
+        "INSERT INTO config_state (singleton, applied_at) VALUES (1, ?1) ON CONFLICT DO NOTHING",
         [now.timestamp()],
     )?;
     if answer.snapshot {

@@ -1029,6 +1029,7 @@ fn a_v10_store_gets_feeds_for_what_it_holds_and_still_verifies() {
     drop(store);
     {
         let conn = rusqlite::Connection::open(dir.path().join("old.db")).unwrap();
+        conn.execute_batch(super::schema::UNDO_V13).unwrap();
         conn.execute_batch(super::schema::UNDO_V12).unwrap();
         conn.execute_batch(super::schema::UNDO_V11).unwrap();
     }

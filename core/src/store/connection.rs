@@ -33,9 +33,11 @@ pub struct Store {
     pub(super) path: PathBuf,
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
-    /// Built once per import, shared by concurrent judgements.
-    pub(super) sites: RwLock<Option<Arc<SiteIndex>>>,
-    pub(super) rules: RwLock<Rules>,
+    /// The site index and the rules, each with the `config_version` it was
+    /// read at (`settings::config_version`): built once per change, shared
+    /// by concurrent judgements, read again after a change by any process.
+    pub(super) sites: RwLock<Option<(i64, Arc<SiteIndex>)>>,
+    pub(super) rules: RwLock<(i64, Rules)>,
 }
 
 /// The writer connection and what it remembers between check-ins.
@@ -65,7 +67,9 @@ impl Store {
             }),
             reader: Mutex::new(reader),
             sites: RwLock::new(None),
-            rules: RwLock::new(rules),
+            // Version 0 is never stored: the first use reads the rules again
+            // with their version.
+            rules: RwLock::new((0, rules)),
         }
     }
 
@@ -154,13 +158,6 @@ impl Store {
             self.writer.clear_poison();
             writer
         })
-    }
-
-    pub fn rules(&self) -> Rules {
-        self.rules
-            .read()
-            .map(|r| r.clone())
-            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
     /// Copies the WAL into the main file and truncates it to zero bytes.

@@ -163,8 +163,8 @@ impl Store {
         self.read(|tx| {
             let mut stmt = tx.prepare(
                 "SELECT d.device_id, d.agent, d.platform, d.enrolled_at, d.last_sync_at,
-                        IFNULL(s.last_seq, 0), d.revoked_at IS NOT NULL,
-                        IFNULL(s.verified_seq, 0), s.verified_at
+                        COALESCE(s.last_seq, 0), d.revoked_at IS NOT NULL,
+                        COALESCE(s.verified_seq, 0), s.verified_at
                  FROM enrolled_devices d LEFT JOIN sync_devices s ON s.device_id = d.device_id
                  ORDER BY d.agent, d.enrolled_at, d.device_id",
             )?;
@@ -202,7 +202,7 @@ impl Store {
         actor.must_be_admin()?;
         self.write(|tx| {
             let changed = tx.execute(
-                "UPDATE enrolled_devices SET revoked_at = IFNULL(revoked_at, ?2) WHERE device_id = ?1",
+                "UPDATE enrolled_devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE device_id = ?1",
                 (device_id, now.timestamp()),
             )?;
             if changed == 0 {

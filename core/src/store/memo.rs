@@ -16,6 +16,7 @@
 //! part.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -25,6 +26,8 @@ use super::month::Month;
 use crate::audit::AuditFlag;
 use crate::device_clock::DeviceClock;
 use crate::evaluation::AgentContext;
+use crate::geofence::SiteIndex;
+use crate::rules::Rules;
 
 /// Agents remembered at most (a phone has one; a store recording for a
 /// whole team keeps the busiest): past it a map starts again empty, which
@@ -58,6 +61,8 @@ pub(super) struct WriterMemo {
     pub agents: HashMap<String, AgentMemo>,
     /// Whether this store is a server's (`server_role`).
     pub is_server: Option<bool>,
+    /// The site index and rules the check-ins judge with.
+    pub config: Option<(Arc<SiteIndex>, Rules)>,
 }
 
 /// What recording an event rereads: the chain head and the month rows of

@@ -34,6 +34,7 @@ mod server_link;
 mod server_role;
 mod sessions;
 mod settings;
+mod sign_in_limit;
 mod sites;
 mod sync;
 mod synced;

@@ -503,7 +503,7 @@ fn sum_items(
     for_each_scope(query, |agent, site| {
         let n: i64 = tx
             .prepare_cached(
-                "SELECT IFNULL(SUM(items), 0) FROM queue_tally
+                "SELECT COALESCE(SUM(items), 0) FROM queue_tally
                  WHERE agent = ?1 AND site = ?2 AND day BETWEEN ?3 AND ?4 AND reason = ?5",
             )?
             .query_row((agent, site, from, to, reason), |r| r.get(0))?;

@@ -539,6 +539,7 @@ fn a_phone_keeps_no_queue_and_an_upgraded_server_builds_it_whole() {
     drop(store);
     {
         let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
+        conn.execute_batch(super::schema::UNDO_V13).unwrap();
         conn.execute_batch(super::schema::UNDO_V12).unwrap();
     }
     let upgraded = open_at(&dir);

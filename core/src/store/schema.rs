@@ -9,7 +9,7 @@ use crate::rules::Rules;
 use super::{config, days, synced};
 
 /// Bump together with a new `UPGRADES` entry.
-pub const VERSION: u32 = 12;
+pub const VERSION: u32 = 13;
 
 /// The version `sql/create.sql` creates; a new store then runs the upgrade
 /// scripts above it, so each later table is written down once.
@@ -33,6 +33,7 @@ const UPGRADES: &[(u32, &str)] = &[
     (10, include_str!("sql/upgrade_v10.sql")),
     (11, include_str!("sql/upgrade_v11.sql")),
     (12, include_str!("sql/upgrade_v12.sql")),
+    (13, include_str!("sql/upgrade_v13.sql")),
 ];
 
 /// Creates a new store or upgrades an older one. A file that is not ours,
@@ -128,7 +129,15 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
     Ok(())
 }
 
-/// Takes a current store back to v11: everything v12 added, removed.
+/// Takes a current store back to v12: everything v13 added, removed.
+#[cfg(test)]
+pub(crate) const UNDO_V13: &str = "
+    DROP TABLE config_version; DROP TABLE sign_in_failures; DROP TABLE sign_in_locks;
+    DELETE FROM meta WHERE key = 'sign_in_salt';
+    PRAGMA user_version = 12;";
+
+/// Takes a current store back to v11: everything v12 added, removed
+/// (after [`UNDO_V13`]).
 #[cfg(test)]
 pub(crate) const UNDO_V12: &str = "
     DROP TABLE agent_names; DROP TABLE queue_days; DROP TABLE queue_tally;

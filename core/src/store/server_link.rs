@@ -122,9 +122,9 @@ impl Store {
             for d in decisions {
                 new += tx
                     .prepare_cached(
-                        "INSERT OR IGNORE INTO received_decisions (review_id, event_id, agent,
+                        "INSERT INTO received_decisions (review_id, event_id, agent,
                            date, decision, note, reviewer, decided_at, received_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
                     )?
                     .execute(rusqlite::params![
                         d.review_id,

@@ -21,7 +21,7 @@ pub(super) fn is_server(tx: &Transaction<'_>) -> Result<bool> {
 /// Records that this store is a server's.
 pub(super) fn mark_server(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<()> {
     tx.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('server_since', ?1)",
+        "INSERT INTO meta (key, value) VALUES ('server_since', ?1) ON CONFLICT DO NOTHING",
         [now.timestamp().to_string()],
     )?;
     Ok(())

@@ -2,6 +2,7 @@
 //! random token in the browser's cookie, its SHA-256 here, an expiry, and
 //! the user it belongs to. A disabled user has no session.
 
+use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, Utc};
@@ -9,10 +10,12 @@ use rand::RngCore;
 use rusqlite::OptionalExtension;
 
 use super::connection::Store;
+use super::sign_in_limit;
 use super::users::user_from_parts;
 use crate::console_user::{ConsoleUser, hash_password, password_matches};
 use crate::device::secret_digest;
 use crate::error::Result;
+use crate::sign_in_limit::Attempter;
 
 /// What a sign-in attempt came to.
 #[derive(Debug)]
@@ -21,31 +24,46 @@ pub enum SignIn {
     Started { token: String, user: ConsoleUser },
     /// Unknown user, wrong password or disabled user: told apart nowhere.
     Refused,
+    /// Too many failures for this user or from this address
+    /// (`crate::sign_in_limit`): refused unchecked for this many seconds.
+    LockedOut { retry_after_s: u64 },
 }
 
 impl Store {
     /// Checks `password` against the user's Argon2id hash (deliberately slow:
     /// call it off async workers) and opens a session of `ttl` on success.
+    /// A user or an address (`from`) locked by failed attempts is refused
+    /// before any check; a failure counts against both.
     pub fn sign_in(
         &self,
         user_id: &str,
         password: &str,
+        from: Option<IpAddr>,
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<SignIn> {
+        let attempters = Attempter::of(user_id, from);
+        if let Some(retry_after_s) = self.read(|tx| sign_in_limit::wait(tx, &attempters, now))? {
+            return Ok(SignIn::LockedOut { retry_after_s });
+        }
+        let refused = || -> Result<SignIn> {
+            self.write(|tx| sign_in_limit::record_failure(tx, &attempters, now))?;
+            Ok(SignIn::Refused)
+        };
         let Some((user, hash)) = self.user_credentials(user_id)? else {
             // Spend about the time a check takes, so an unknown user is not
             // told apart by the answer's speed.
             password_matches(&DUMMY_HASH, password);
-            return Ok(SignIn::Refused);
+            return refused();
         };
         if !password_matches(&hash, password) || user.disabled {
-            return Ok(SignIn::Refused);
+            return refused();
         }
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
         self.write(|tx| {
+            sign_in_limit::clear_user(tx, &user.id)?;
             // Expired sessions of anyone go as new ones start.
             tx.execute(
                 "DELETE FROM console_sessions WHERE expires_at <= ?1",
@@ -172,12 +190,13 @@ mod tests {
         let ttl = Duration::hours(8);
         for (user, password) in [("sup-1", "wrong horse"), ("nobody", "correct horse")] {
             assert!(matches!(
-                store.sign_in(user, password, ttl, now).unwrap(),
+                store.sign_in(user, password, None, ttl, now).unwrap(),
                 SignIn::Refused
             ));
         }
-        let SignIn::Started { token, user } =
-            store.sign_in("sup-1", "correct horse", ttl, now).unwrap()
+        let SignIn::Started { token, user } = store
+            .sign_in("sup-1", "correct horse", None, ttl, now)
+            .unwrap()
         else {
             panic!("refused the right password");
         };
@@ -204,8 +223,9 @@ mod tests {
         store.end_session(&token).unwrap();
         assert!(store.session_user(&token, now).unwrap().is_none());
 
-        let SignIn::Started { token, .. } =
-            store.sign_in("sup-1", "correct horse", ttl, now).unwrap()
+        let SignIn::Started { token, .. } = store
+            .sign_in("sup-1", "correct horse", None, ttl, now)
+            .unwrap()
         else {
             panic!("refused");
         };
@@ -216,9 +236,119 @@ mod tests {
         assert!(store.session_user(&token, now).unwrap().is_none());
         assert_eq!(store.session_count("sup-1", now).unwrap(), 0);
         assert!(matches!(
-            store.sign_in("sup-1", "correct horse", ttl, now).unwrap(),
+            store
+                .sign_in("sup-1", "correct horse", None, ttl, now)
+                .unwrap(),
             SignIn::Refused
         ));
+    }
+
+    /// The failed-sign-in limit is the store's, so a second process (a
+    /// second server instance) on the same file counts the same failures.
+    #[test]
+    fn failed_sign_ins_lock_a_user_and_an_address_for_every_process_on_the_store() {
+        use crate::sign_in_limit::{PER_ADDRESS, PER_USER, WINDOW_S};
+        let (dir, one) = store();
+        let two = Store::open(dir.path().join("server.db")).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+        let ttl = Duration::hours(8);
+        let ip: IpAddr = "10.0.0.7".parse().unwrap();
+        let at = |s: i64| start + Duration::seconds(s);
+        for i in 0..PER_USER - 1 {
+            let instance = if i % 2 == 0 { &one } else { &two };
+            let answer = instance
+                .sign_in("sup-1", "wrong", Some(ip), ttl, at(i))
+                .unwrap();
+            assert!(matches!(answer, SignIn::Refused), "attempt {i}");
+        }
+        let last = one.sign_in("sup-1", "wrong", Some(ip), ttl, at(PER_USER - 1));
+        assert!(matches!(last.unwrap(), SignIn::Refused));
+        // Locked on both instances for the window, the right password too.
+        let locked = two
+            .sign_in("sup-1", "correct horse", None, ttl, at(PER_USER))
+            .unwrap();
+        assert!(
+            matches!(locked, SignIn::LockedOut { retry_after_s } if retry_after_s == WINDOW_S as u64 - 1)
+        );
+        // Another user is not locked by it, from another address.
+        let other = two
+            .sign_in("boss", "wrong", None, ttl, at(PER_USER))
+            .unwrap();
+        assert!(matches!(other, SignIn::Refused));
+        // Over once the window has passed since the lock, and a success
+        // clears the count.
+        let free = at(PER_USER - 1 + WINDOW_S);
+        for i in 0..PER_USER - 1 {
+            one.sign_in("sup-1", "wrong", None, ttl, free + Duration::seconds(i))
+                .unwrap();
+        }
+        let back = one
+            .sign_in(
+                "sup-1",
+                "correct horse",
+                None,
+                ttl,
+                free + Duration::seconds(20),
+            )
+            .unwrap();
+        assert!(matches!(back, SignIn::Started { .. }));
+        let after = free + Duration::seconds(21);
+        assert!(matches!(
+            one.sign_in("sup-1", "wrong", None, ttl, after).unwrap(),
+            SignIn::Refused
+        ));
+        assert!(matches!(
+            two.sign_in("sup-1", "correct horse", None, ttl, after)
+                .unwrap(),
+            SignIn::Started { .. }
+        ));
+
+        // Failures older than the window do not count.
+        let quiet = after + Duration::seconds(60);
+        for i in 0..PER_USER - 1 {
+            one.sign_in("sup-1", "wrong", None, ttl, quiet + Duration::seconds(i))
+                .unwrap();
+        }
+        let later = quiet + Duration::seconds(WINDOW_S + 60);
+        one.sign_in("sup-1", "wrong", None, ttl, later).unwrap();
+        assert!(matches!(
+            two.sign_in("sup-1", "correct horse", None, ttl, later)
+                .unwrap(),
+            SignIn::Started { .. }
+        ));
+
+        // An address failing across many users is locked, for every user
+        // it tries; the same users from elsewhere are not.
+        let spray = later + Duration::seconds(1);
+        let far: IpAddr = "10.9.9.9".parse().unwrap();
+        for i in 0..PER_ADDRESS {
+            one.sign_in(&format!("user-{i}"), "guess", Some(far), ttl, spray)
+                .unwrap();
+        }
+        let blocked = two
+            .sign_in("sup-1", "correct horse", Some(far), ttl, spray)
+            .unwrap();
+        assert!(matches!(blocked, SignIn::LockedOut { .. }));
+        let elsewhere = two
+            .sign_in("sup-1", "correct horse", Some(ip), ttl, spray)
+            .unwrap();
+        assert!(matches!(elsewhere, SignIn::Started { .. }));
+
+        // Neither user ids nor addresses are kept in clear.
+        let keys: Vec<String> = one
+            .read(|tx| {
+                let mut stmt = tx.prepare(
+                    "SELECT key FROM sign_in_failures UNION ALL SELECT key FROM sign_in_locks",
+                )?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap();
+        assert!(!keys.is_empty());
+        assert!(
+            keys.iter()
+                .all(|k| k.len() == 64 && !k.contains("user-") && !k.contains("10.9"))
+        );
     }
 
     #[test]
@@ -243,7 +373,7 @@ mod tests {
         store.enable_user(&root, "boss").unwrap();
         store.disable_user(&root, "boss-2", now).unwrap();
         assert!(matches!(
-            store.sign_in("boss", "admin pass", ttl, now).unwrap(),
+            store.sign_in("boss", "admin pass", None, ttl, now).unwrap(),
             SignIn::Started { .. }
         ));
         assert!(matches!(
@@ -256,8 +386,9 @@ mod tests {
         ));
 
         // A new password: the old one fails, sessions end.
-        let SignIn::Started { token, .. } =
-            store.sign_in("sup-1", "correct horse", ttl, now).unwrap()
+        let SignIn::Started { token, .. } = store
+            .sign_in("sup-1", "correct horse", None, ttl, now)
+            .unwrap()
         else {
             panic!("refused");
         };
@@ -266,10 +397,13 @@ mod tests {
             .unwrap();
         assert!(store.session_user(&token, now).unwrap().is_none());
         assert!(matches!(
-            store.sign_in("sup-1", "correct horse", ttl, now).unwrap(),
+            store
+                .sign_in("sup-1", "correct horse", None, ttl, now)
+                .unwrap(),
             SignIn::Refused
         ));
-        let SignIn::Started { token, .. } = store.sign_in("sup-1", "new horse", ttl, now).unwrap()
+        let SignIn::Started { token, .. } =
+            store.sign_in("sup-1", "new horse", None, ttl, now).unwrap()
         else {
             panic!("refused the new password");
         };

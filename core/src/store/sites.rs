@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::connection::Store;
-use super::feed;
+use super::{feed, settings};
 use crate::config_feed::{ConfigBody, SiteRow};
 use crate::error::{Error, Result};
 use crate::geofence::SiteIndex;
@@ -35,6 +35,7 @@ impl Store {
         let sites = parse_sites(geojson)?;
         let summary = self.write(|tx| {
             feed::refuse_if_enrolled(tx, "the sites")?;
+            settings::bump_config_version(tx)?;
             let mut summary = ImportSummary {
                 added: 0,
                 replaced: 0,
@@ -69,7 +70,6 @@ impl Store {
             feed::append_global(tx, &ConfigBody::Sites(site_rows(tx)?))?;
             Ok(summary)
         })?;
-        self.invalidate_sites();
         log::info!(
             "imported {} sites ({} new, {} replaced)",
             sites.len(),
@@ -108,6 +108,7 @@ pub(super) fn site_rows(tx: &Transaction<'_>) -> Result<Vec<SiteRow>> {
 /// Replaces every stored site with `rows` (a device applying its server's
 /// list), each checked to be a site this build can read.
 pub(super) fn replace_all(tx: &Transaction<'_>, rows: &[SiteRow], now: i64) -> Result<()> {
+    settings::bump_config_version(tx)?;
     tx.execute("DELETE FROM sites", [])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO sites (id, name, feature, ref_lat, ref_lon, imported_at)
@@ -160,22 +161,23 @@ pub(super) fn load_all(tx: &Transaction<'_>) -> Result<Vec<Site>> {
 impl Store {
     /// The site index, built from the stored sites on first use.
     pub fn site_index(&self) -> Result<Arc<SiteIndex>> {
+        self.read(|tx| self.site_index_in(tx))
+    }
+
+    /// The site index as `tx` sees it, built again only after a change of
+    /// the configuration (by this process or any other on the store).
+    pub(super) fn site_index_in(&self, tx: &Transaction<'_>) -> Result<Arc<SiteIndex>> {
+        let version = settings::config_version(tx)?;
         if let Ok(slot) = self.sites.read()
-            && let Some(index) = slot.as_ref()
+            && let Some((built_at, index)) = slot.as_ref()
+            && *built_at == version
         {
             return Ok(index.clone());
         }
-        let sites = self.read(load_all)?;
-        let index = Arc::new(SiteIndex::new(sites));
+        let index = Arc::new(SiteIndex::new(load_all(tx)?));
         if let Ok(mut slot) = self.sites.write() {
-            *slot = Some(index.clone());
+            *slot = Some((version, index.clone()));
         }
         Ok(index)
-    }
-
-    pub(super) fn invalidate_sites(&self) {
-        if let Ok(mut slot) = self.sites.write() {
-            *slot = None;
-        }
     }
 }

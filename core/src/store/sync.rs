@@ -47,7 +47,7 @@ impl Store {
         }
         self.write(|tx| {
             tx.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 (DEVICE_ID_KEY, uuid::Uuid::new_v4().to_string()),
             )?;
             Ok(tx.query_row(

@@ -1361,6 +1361,7 @@ fn the_v10_upgrade_folds_sales_already_imported_in_its_transaction() {
     // Back to v9: the imported events are there, their fold is not.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(crate::store::schema::UNDO_V13).unwrap();
         conn.execute_batch(crate::store::schema::UNDO_V12).unwrap();
         conn.execute_batch(crate::store::schema::UNDO_V11).unwrap();
         conn.execute_batch(

@@ -216,9 +216,9 @@ pub(super) fn fold(
             at,
         } => {
             tx.prepare_cached(
-                "INSERT OR IGNORE INTO sync_leads
+                "INSERT INTO sync_leads
                    (lead_id, device_id, agent, status, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO NOTHING",
             )?
             .execute((&lead_id, device, &agent, &status, at))?;
         }
@@ -242,9 +242,9 @@ pub(super) fn fold(
             occurred_at,
         } => {
             tx.prepare_cached(
-                "INSERT OR IGNORE INTO sync_transactions
+                "INSERT INTO sync_transactions
                    (txn_id, device_id, agent, lead_id, kind, amount_minor, currency, occurred_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
             )?
             .execute(rusqlite::params![
                 txn_id,
@@ -268,9 +268,9 @@ pub(super) fn fold(
             actor_id,
         } => {
             tx.prepare_cached(
-                "INSERT OR IGNORE INTO sync_reviews
+                "INSERT INTO sync_reviews
                    (review_id, device_id, seq, event_id, agent, day, decision, at, actor_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
             )?
             .execute(rusqlite::params![
                 review_id, device, seq, event_id, agent, day, decision, at, actor_id
@@ -365,13 +365,13 @@ impl SyncedRows {
         )?;
         read(
             "sync_transactions",
-            "SELECT txn_id, device_id || '|' || agent || '|' || IFNULL(lead_id, '') || '|' || kind
+            "SELECT txn_id, device_id || '|' || agent || '|' || COALESCE(lead_id, '') || '|' || kind
                || '|' || amount_minor || '|' || currency || '|' || occurred_at
              FROM sync_transactions",
         )?;
         read(
             "sync_reviews",
-            "SELECT review_id, device_id || '|' || seq || '|' || IFNULL(event_id, '') || '|'
+            "SELECT review_id, device_id || '|' || seq || '|' || COALESCE(event_id, '') || '|'
                || agent || '|' || day || '|' || decision || '|' || at || '|' || actor_id
              FROM sync_reviews",
         )?;
@@ -451,8 +451,8 @@ pub(super) fn index_subjects(
 ) -> Result<()> {
     for subject in subjects_of(canonical)? {
         tx.prepare_cached(
-            "INSERT OR IGNORE INTO sync_subjects (device_id, seq, subject_kind, subject)
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sync_subjects (device_id, seq, subject_kind, subject)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
         )?
         .execute((device, seq, subject.kind.as_str(), &subject.id))?;
     }

@@ -1300,3 +1300,37 @@ fn a_failed_check_in_forgets_the_memo() {
     assert_eq!(next.seq, first.seq + 1);
     assert!(f.store.verify().unwrap().intact);
 }
+
+/// The site index and the rules are cached per process; a change made by
+/// another process on the same file (the CLI beside a running server, a
+/// second server instance) is judged with at the next check-in.
+#[test]
+fn sites_and_rules_changed_by_another_process_are_judged_with_at_once() {
+    let f = fixture();
+    let other = Store::open(&f.path).unwrap();
+    grant(&f.store, "a1", t0());
+    let (lat, lon) = (-6.3000, 106.9000);
+    let at = |m: i64| t0() + Duration::minutes(m);
+    // Nowhere near a site: judged (and the caches filled) on this process.
+    let before = check_in_at(&f.store, "a1", lat, lon, at(1)).unwrap();
+    assert!(!before.accepted);
+    assert_eq!(f.store.site_index().unwrap().sites().len(), 2);
+    // The other process adds a site there.
+    let branch = format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature",
+        "geometry":{{"type":"Point","coordinates":[{lon},{lat}]}},
+        "properties":{{"id":"depok","name":"Depok","radius_m":100}}}}]}}"#
+    );
+    other.import_sites(&admin(), &branch, at(2)).unwrap();
+    let after = check_in_at(&f.store, "a1", lat, lon, at(3)).unwrap();
+    assert!(after.accepted, "{:?}", after.reasons);
+    assert_eq!(after.site_id.as_deref(), Some("depok"));
+    assert_eq!(f.store.site_index().unwrap().sites().len(), 3);
+    // The other process tightens the rules: a 10 m fix is now too coarse.
+    let mut rules = other.rules();
+    rules.max_accuracy_m = 5.0;
+    other.set_rules(&admin(), rules).unwrap();
+    assert_eq!(f.store.rules().max_accuracy_m, 5.0);
+    let coarse = fix_at(&f.store, "a1", EventKind::CheckOut, (lat, lon), at(4)).unwrap();
+    assert_eq!(coarse.reasons, vec![Reason::LowAccuracy]);
+}

@@ -30,8 +30,8 @@ impl Store {
         let team_json = serde_json::to_string(team)?;
         self.write(|tx| {
             let inserted = tx.execute(
-                "INSERT OR IGNORE INTO console_users (id, role, team, password_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO console_users (id, role, team, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                 (
                     id,
                     role.as_str(),
@@ -88,7 +88,7 @@ impl Store {
                 ));
             }
             let changed = tx.execute(
-                "UPDATE console_users SET disabled_at = IFNULL(disabled_at, ?2) WHERE id = ?1",
+                "UPDATE console_users SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
                 (id, now.timestamp()),
             )?;
             // Their sessions end with the disabling, in the same transaction.

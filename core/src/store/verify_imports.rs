@@ -249,7 +249,7 @@ pub(super) fn derived_rows(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
 fn imported_attendance(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
     let mut stmt = tx.prepare(
         "SELECT a.event_id, a.device_id, a.seq, a.agent || '|' || a.kind || '|' || a.accepted
-                  || '|' || a.reasons || '|' || IFNULL(a.site_id, '') || '|' || a.captured_at,
+                  || '|' || a.reasons || '|' || COALESCE(a.site_id, '') || '|' || a.captured_at,
                 e.event_type, e.canonical
          FROM sync_attendance a
          LEFT JOIN sync_events e ON e.device_id = a.device_id AND e.seq = a.seq",

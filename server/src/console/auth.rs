@@ -1,8 +1,7 @@
 //! Signing in and out (PRODUCT.md §12.4): the Argon2id check on the
-//! blocking pool, the throttle of failed attempts, the session cookie.
+//! blocking pool (the store counts failed attempts), the session cookie.
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -67,37 +66,21 @@ pub(super) async fn sign_in(
     }
     let address = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
     let user_id = form.user.trim().to_string();
-    let wait = state
-        .sign_in_throttle
-        .lock()
-        .map(|mut t| t.locked(&user_id, address, Instant::now()))
-        .unwrap_or(None);
-    if let Some(wait) = wait {
-        let minutes = wait.as_secs().div_ceil(60);
-        let mut response = sign_in_form(
-            &state,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(&|t: &Text| (t.locked_out)(minutes)),
-            &user_id,
-        );
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(wait.as_secs().max(1)),
-        );
-        return response;
-    }
     let store = state.store.clone();
     let id = user_id.clone();
     let now = state.now();
-    let result =
-        blocking(move || store.sign_in(&id, &form.password, Duration::hours(SESSION_HOURS), now))
-            .await;
+    let result = blocking(move || {
+        store.sign_in(
+            &id,
+            &form.password,
+            address,
+            Duration::hours(SESSION_HOURS),
+            now,
+        )
+    })
+    .await;
     match result {
         Ok(Ok(SignIn::Started { token, user })) => {
-            if let Ok(mut t) = state.sign_in_throttle.lock() {
-                t.succeeded(&user.id);
-            }
             let mut response = see_other("/");
             response.headers_mut().insert(
                 header::SET_COOKIE,
@@ -106,17 +89,26 @@ pub(super) async fn sign_in(
             response.extensions_mut().insert(LoggedUser(user.id));
             response
         }
-        Ok(Ok(SignIn::Refused)) => {
-            if let Ok(mut t) = state.sign_in_throttle.lock() {
-                t.failed(&user_id, address, Instant::now());
-            }
-            sign_in_form(
+        Ok(Ok(SignIn::Refused)) => sign_in_form(
+            &state,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            Some(&|t: &Text| t.wrong_password.to_string()),
+            &user_id,
+        ),
+        Ok(Ok(SignIn::LockedOut { retry_after_s })) => {
+            let minutes = retry_after_s.div_ceil(60);
+            let mut response = sign_in_form(
                 &state,
                 &headers,
-                StatusCode::UNAUTHORIZED,
-                Some(&|t: &Text| t.wrong_password.to_string()),
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&|t: &Text| (t.locked_out)(minutes)),
                 &user_id,
-            )
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s.max(1)));
+            response
         }
         Ok(Err(e)) => internal(&e),
         Err(r) => r,

@@ -16,7 +16,6 @@ mod people;
 mod queue;
 mod reports;
 mod review;
-pub mod throttle;
 mod today;
 pub mod xlsx;
 
