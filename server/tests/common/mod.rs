@@ -403,6 +403,26 @@ impl Browser {
 
     /// Signs in as a person does: the form first (its token comes from
     /// the pre-session cookie it sets), then the post.
+    /// A GET that may find no server (one being restarted): `None` then.
+    pub fn try_get(&mut self, path: &str) -> Option<Page> {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(c) = self.cookies() {
+            request = request.header("Cookie", c);
+        }
+        let result = request.call();
+        result.is_ok().then(|| self.read(result))
+    }
+
+    /// A form POST that may find no server: `None` then.
+    pub fn try_post(&mut self, path: &str, form: &[(&str, &str)]) -> Option<Page> {
+        let mut request = self.agent.post(format!("{}{path}", self.base));
+        if let Some(c) = self.cookies() {
+            request = request.header("Cookie", c);
+        }
+        let result = request.send_form(form.iter().copied());
+        result.is_ok().then(|| self.read(result))
+    }
+
     pub fn sign_in(&mut self, user: &str, password: &str) -> Page {
         let form = self.get("/sign-in");
         let token = if form.body.contains("name=\"csrf_token\"") {
