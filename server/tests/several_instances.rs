@@ -236,7 +236,7 @@ fn two_instances_on_one_store_survive_kills_and_keep_every_device_whole() {
                     home: instances.urls[0].clone(),
                     instances: instances.clone(),
                     next: AtomicUsize::new(i),
-                    doubled: i % DOUBLED_EVERY == 0,
+                    doubled: i.is_multiple_of(DOUBLED_EVERY),
                     http: http.clone(),
                     answered: Arc::default(),
                 },
@@ -334,7 +334,7 @@ fn two_instances_on_one_store_survive_kills_and_keep_every_device_whole() {
                 let Some(page) = browser.try_get(&day).filter(|p| p.status == 200) else {
                     continue;
                 };
-                let decision = if turn % 3 == 0 { "approve" } else { "reject" };
+                let decision = if turn.is_multiple_of(3) { "approve" } else { "reject" };
                 let answer = browser.try_post(
                     &format!("{day}/review"),
                     &[

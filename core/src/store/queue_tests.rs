@@ -658,3 +658,115 @@ fn today_puts_each_agent_on_their_own_date_and_its_counts_are_the_reports() {
         ["budi"]
     );
 }
+
+/// A team's reports, read one agent at a time, are exactly the whole
+/// reports narrowed to the team: absences, pending days, leads and premium
+/// alike; an agent asked for outside the team gives an empty report.
+#[test]
+fn a_teams_reports_read_agent_by_agent_are_the_whole_reports_narrowed() {
+    use crate::leads::{NewLead, NewTransaction, TxnKind};
+    let (_dir, store) = server(&["ani", "budi", "citra", "dodi"]);
+    for agent in ["ani", "budi", "citra"] {
+        store
+            .set_shift(&admin(), agent, &shift("mon-fri"), utc(1, 0, 0))
+            .unwrap();
+    }
+    check(&store, "ani", EventKind::CheckIn, HQ, jakarta(2, 8, 40));
+    check(&store, "ani", EventKind::CheckOut, HQ, jakarta(2, 17, 5));
+    check(
+        &store,
+        "citra",
+        EventKind::CheckIn,
+        SOUTH,
+        jakarta(3, 7, 55),
+    );
+    check(&store, "dodi", EventKind::CheckIn, HQ, jakarta(3, 9, 0));
+    for (agent, name) in [("ani", "Wati"), ("budi", "Joko"), ("dodi", "Sri")] {
+        let lead = store
+            .add_lead(
+                &Actor::agent(agent),
+                &NewLead {
+                    agent: agent.into(),
+                    customer_name: name.into(),
+                    phone: None,
+                    email: None,
+                    product: Some("term life".into()),
+                    source: None,
+                    note: None,
+                },
+                jakarta(2, 10, 0),
+            )
+            .unwrap();
+        store
+            .add_transaction(
+                &Actor::agent(agent),
+                &NewTransaction {
+                    agent: agent.into(),
+                    kind: TxnKind::PolicyClosing,
+                    policy_number: format!("POL-{agent}"),
+                    product: "term life".into(),
+                    amount: "1500000".into(),
+                    currency: "IDR".into(),
+                    lead_id: Some(lead.id),
+                    occurred_at: Some(jakarta(3, 11, 0)),
+                },
+                jakarta(3, 11, 0),
+            )
+            .unwrap();
+    }
+    let now = utc(4, 3, 0);
+    let query = ReportQuery {
+        from: date(1),
+        to: date(6),
+        agent: None,
+    };
+    let team: Vec<String> = ["dodi", "ani", "budi", "ani", "nobody"]
+        .map(String::from)
+        .to_vec();
+    let in_team = |a: &str| team.iter().any(|t| t == a);
+    let mut whole = store.attendance_report(&admin(), &query, now).unwrap();
+    whole.retain_agents(in_team);
+    let read = store
+        .attendance_report_of(&admin(), &query, Some(&team), now)
+        .unwrap();
+    assert_eq!(read.days, whole.days);
+    assert_eq!(read.totals, whole.totals);
+    assert!(
+        read.days.iter().any(|d| &*d.agent == "budi"),
+        "budi's absences"
+    );
+    assert!(!read.days.iter().any(|d| &*d.agent == "citra"));
+    let mut sales = store.sales_report(&admin(), &query, now).unwrap();
+    sales.retain_agents(in_team);
+    let read = store
+        .sales_report_of(&admin(), &query, Some(&team), now)
+        .unwrap();
+    assert_eq!(read.agents, sales.agents);
+    assert_eq!(read.agents.len(), 3);
+    // One agent asked for: in the team, theirs; outside it, nothing.
+    let citra = ReportQuery {
+        agent: Some("citra".into()),
+        ..query.clone()
+    };
+    let outside = store
+        .attendance_report_of(&admin(), &citra, Some(&team), now)
+        .unwrap();
+    assert!(outside.days.is_empty());
+    assert!(
+        outside
+            .totals
+            .iter()
+            .all(|t| t.on_time + t.late + t.absent == 0)
+    );
+    let ani = ReportQuery {
+        agent: Some("ani".into()),
+        ..query
+    };
+    assert_eq!(
+        store
+            .attendance_report_of(&admin(), &ani, Some(&team), now)
+            .unwrap()
+            .days,
+        store.attendance_report(&admin(), &ani, now).unwrap().days
+    );
+}

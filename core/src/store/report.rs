@@ -67,19 +67,39 @@ impl Store {
         query: &ReportQuery,
         now: DateTime<Utc>,
     ) -> Result<AttendanceReport> {
+        self.attendance_report_of(actor, query, None, now)
+    }
+
+    /// [`Store::attendance_report`] of the agents of `team` only (a
+    /// supervisor's console team; `None`: everyone the actor may see),
+    /// read one agent at a time by index seeks, so that a supervisor of ten
+    /// agents pays for ten, not for the insurer.
+    pub fn attendance_report_of(
+        &self,
+        actor: &Actor,
+        query: &ReportQuery,
+        team: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> Result<AttendanceReport> {
         query.validate()?;
         let agent = actor.own_scope(query.agent.as_deref(), "reports")?;
-        let days_query = DaysQuery {
-            from: query.from,
-            to: query.to,
-            agent: agent.as_deref(),
-            grace: self.rules().late_grace_min,
-            now,
-            default_zone: self.default_zone()?,
-        };
+        let scopes = scopes(agent.as_deref(), team);
+        let grace = self.rules().late_grace_min;
+        let default_zone = self.default_zone()?;
         self.read(|tx| {
             let hidden = hidden_subjects(tx, actor)?;
-            let days = build_days(tx, &days_query, &hidden)?;
+            let mut days = Vec::new();
+            for agent in &scopes {
+                let days_query = DaysQuery {
+                    from: query.from,
+                    to: query.to,
+                    agent: *agent,
+                    grace,
+                    now,
+                    default_zone,
+                };
+                days.extend(build_days(tx, &days_query, &hidden)?);
+            }
             let totals = crate::report::totals(&days, query.from, query.to);
             Ok(AttendanceReport {
                 report: "attendance",
@@ -108,8 +128,21 @@ impl Store {
         query: &ReportQuery,
         now: DateTime<Utc>,
     ) -> Result<SalesReport> {
+        self.sales_report_of(actor, query, None, now)
+    }
+
+    /// [`Store::sales_report`] of the agents of `team` only (`None`:
+    /// everyone the actor may see), read one agent at a time.
+    pub fn sales_report_of(
+        &self,
+        actor: &Actor,
+        query: &ReportQuery,
+        team: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> Result<SalesReport> {
         query.validate()?;
         let agent = actor.own_scope(query.agent.as_deref(), "reports")?;
+        let scopes = scopes(agent.as_deref(), team);
         let default_zone = self.default_zone()?;
         self.read(|tx| {
             let hidden = hidden_subjects(tx, actor)?;
@@ -137,73 +170,79 @@ impl Store {
                 cancellations: BTreeMap::new(),
             };
 
-            let mut stmt = tx.prepare_cached(
-                // This store's leads and those its devices' chains carried.
-                "SELECT agent, status, created_at, id FROM leads WHERE (?1 IS NULL OR agent = ?1)
+            for agent in &scopes {
+                // One agent's rows by its index, or everyone's.
+                let only = if agent.is_some() {
+                    "agent = ?1"
+                } else {
+                    "?1 IS NULL"
+                };
+                let mut stmt = tx.prepare_cached(&format!(
+                    // This store's leads and those its devices' chains carried.
+                    "SELECT agent, status, created_at, id FROM leads WHERE {only}
                  UNION ALL
-                 SELECT agent, status, created_at, lead_id FROM sync_leads
-                 WHERE (?1 IS NULL OR agent = ?1)",
-            )?;
-            let mut found = stmt.query([agent.as_deref()])?;
-            while let Some(r) = found.next()? {
-                let agent_id: String = r.get(0)?;
-                let created: i64 = r.get(2)?;
-                let (start, end) = bounds(&agent_id);
-                // A restricted agent, or a lead whose customer restricted
-                // processing, is left out (admins see everything).
-                let lead_id: String = r.get(3)?;
-                if hidden.contains(&agent_id)
-                    || hidden.contains(&lead_id)
-                    || created < start
-                    || created >= end
-                {
-                    continue;
+                 SELECT agent, status, created_at, lead_id FROM sync_leads WHERE {only}"
+                ))?;
+                let mut found = stmt.query([agent])?;
+                while let Some(r) = found.next()? {
+                    let agent_id: String = r.get(0)?;
+                    let created: i64 = r.get(2)?;
+                    let (start, end) = bounds(&agent_id);
+                    // A restricted agent, or a lead whose customer restricted
+                    // processing, is left out (admins see everything).
+                    let lead_id: String = r.get(3)?;
+                    if hidden.contains(&agent_id)
+                        || hidden.contains(&lead_id)
+                        || created < start
+                        || created >= end
+                    {
+                        continue;
+                    }
+                    let status: String = r.get(1)?;
+                    let status = LeadStatus::parse("status", &status)
+                        .map_err(|e| Error::Corrupt(format!("stored lead is unreadable: {e}")))?;
+                    let row = rows
+                        .entry(agent_id.clone())
+                        .or_insert_with(|| empty_row(&agent_id));
+                    *row.leads_by_status.entry(status).or_default() += 1;
+                    row.leads_total += 1;
                 }
-                let status: String = r.get(1)?;
-                let status = LeadStatus::parse("status", &status)
-                    .map_err(|e| Error::Corrupt(format!("stored lead is unreadable: {e}")))?;
-                let row = rows
-                    .entry(agent_id.clone())
-                    .or_insert_with(|| empty_row(&agent_id));
-                *row.leads_by_status.entry(status).or_default() += 1;
-                row.leads_total += 1;
-            }
 
-            let mut stmt = tx.prepare_cached(
-                "SELECT agent, kind, currency, SUM(amount_minor), COUNT(*), MIN(occurred_at),
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT agent, kind, currency, SUM(amount_minor), COUNT(*), MIN(occurred_at),
                         MAX(occurred_at)
                  FROM (SELECT agent, kind, currency, amount_minor, occurred_at FROM transactions
+                       WHERE {only}
                        UNION ALL
                        SELECT agent, kind, currency, amount_minor, occurred_at
-                       FROM sync_transactions)
-                 WHERE (?1 IS NULL OR agent = ?1)
-                 GROUP BY agent, kind, currency",
-            )?;
-            // Grouped first, then each agent's rows are re-read only when a
-            // group straddles the agent's local period (rare).
-            let groups: Vec<(String, String, String, i64, u32, i64, i64)> = stmt
-                .query_map([agent.as_deref()], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            for (agent_id, kind, currency, sum, count, first, last) in groups {
-                if hidden.contains(&agent_id) {
-                    continue;
-                }
-                let (start, end) = bounds(&agent_id);
-                let (sum, count) = if first >= start && last < end {
-                    (sum, count)
-                } else {
-                    tx.prepare_cached(
-                        "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*)
+                       FROM sync_transactions WHERE {only})
+                 GROUP BY agent, kind, currency"
+                ))?;
+                // Grouped first, then each agent's rows are re-read only when a
+                // group straddles the agent's local period (rare).
+                let groups: Vec<(String, String, String, i64, u32, i64, i64)> = stmt
+                    .query_map([agent], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                for (agent_id, kind, currency, sum, count, first, last) in groups {
+                    if hidden.contains(&agent_id) {
+                        continue;
+                    }
+                    let (start, end) = bounds(&agent_id);
+                    let (sum, count) = if first >= start && last < end {
+                        (sum, count)
+                    } else {
+                        tx.prepare_cached(
+                            "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*)
                          FROM (SELECT agent, kind, currency, amount_minor, occurred_at
                                FROM transactions
                                UNION ALL
@@ -211,33 +250,34 @@ impl Store {
                                FROM sync_transactions)
                          WHERE agent = ?1 AND kind = ?2 AND currency = ?3
                            AND occurred_at >= ?4 AND occurred_at < ?5",
-                    )?
-                    .query_row((&agent_id, &kind, &currency, start, end), |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?
-                };
-                if count == 0 {
-                    continue;
-                }
-                let kind = TxnKind::parse("kind", &kind)
-                    .map_err(|e| Error::Corrupt(format!("stored transaction: {e}")))?;
-                let row = rows
-                    .entry(agent_id.clone())
-                    .or_insert_with(|| empty_row(&agent_id));
-                let bucket = match kind {
-                    TxnKind::Cancellation => &mut cancelled,
-                    _ => &mut premium,
-                };
-                let total = bucket
-                    .entry(agent_id.clone())
-                    .or_default()
-                    .entry(currency)
-                    .or_default();
-                *total = total.checked_add(sum).ok_or_else(|| {
-                    Error::invalid("amount", "premium total overflows 64-bit minor units")
-                })?;
-                if kind == TxnKind::PolicyClosing {
-                    row.closings += count;
+                        )?
+                        .query_row((&agent_id, &kind, &currency, start, end), |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })?
+                    };
+                    if count == 0 {
+                        continue;
+                    }
+                    let kind = TxnKind::parse("kind", &kind)
+                        .map_err(|e| Error::Corrupt(format!("stored transaction: {e}")))?;
+                    let row = rows
+                        .entry(agent_id.clone())
+                        .or_insert_with(|| empty_row(&agent_id));
+                    let bucket = match kind {
+                        TxnKind::Cancellation => &mut cancelled,
+                        _ => &mut premium,
+                    };
+                    let total = bucket
+                        .entry(agent_id.clone())
+                        .or_default()
+                        .entry(currency)
+                        .or_default();
+                    *total = total.checked_add(sum).ok_or_else(|| {
+                        Error::invalid("amount", "premium total overflows 64-bit minor units")
+                    })?;
+                    if kind == TxnKind::PolicyClosing {
+                        row.closings += count;
+                    }
                 }
             }
             for (agent_id, row) in rows.iter_mut() {
@@ -267,6 +307,23 @@ impl Store {
                 agents: rows.into_values().collect(),
             })
         })
+    }
+}
+
+/// The agents a report reads, each by itself, in the report's (byte)
+/// order: the one asked for (if in the team), the team, or `[None]` for
+/// everyone.
+fn scopes<'a>(agent: Option<&'a str>, team: Option<&'a [String]>) -> Vec<Option<&'a str>> {
+    match (agent, team) {
+        (Some(agent), Some(team)) if !team.iter().any(|a| a == agent) => Vec::new(),
+        (Some(agent), _) => vec![Some(agent)],
+        (None, Some(team)) => {
+            let mut agents: Vec<&str> = team.iter().map(String::as_str).collect();
+            agents.sort_unstable();
+            agents.dedup();
+            agents.into_iter().map(Some).collect()
+        }
+        (None, None) => vec![None],
     }
 }
 

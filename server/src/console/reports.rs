@@ -1,6 +1,6 @@
 //! The reports pages and downloads (PRODUCT.md §12.4): the CLI's documents
 //! (CSV and JSON byte for byte the CLI's), XLSX with the CSV's rows,
-//! narrowed to the user's team.
+//! of the user's team (the team read, not the whole store narrowed).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -26,18 +26,18 @@ pub(super) struct PeriodQuery {
     to: Option<String>,
 }
 
-/// A report narrowed to the user's team (an agent outside it gives an empty
-/// report, not an error).
+/// A report of the user's team, the team pushed into the store's reads (an
+/// agent outside it gives an empty report, not an error).
 trait TeamReport: Send + 'static {
     fn build(
         store: &fieldcheck_core::Store,
         actor: &fieldcheck_core::Actor,
         query: &ReportQuery,
+        team: Option<&[String]>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> fieldcheck_core::Result<Self>
     where
         Self: Sized;
-    fn retain(&mut self, keep: impl Fn(&str) -> bool);
 }
 
 impl TeamReport for AttendanceReport {
@@ -45,12 +45,10 @@ impl TeamReport for AttendanceReport {
         store: &fieldcheck_core::Store,
         actor: &fieldcheck_core::Actor,
         query: &ReportQuery,
+        team: Option<&[String]>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> fieldcheck_core::Result<Self> {
-        store.attendance_report(actor, query, now)
-    }
-    fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        self.retain_agents(keep);
+        store.attendance_report_of(actor, query, team, now)
     }
 }
 
@@ -59,12 +57,10 @@ impl TeamReport for SalesReport {
         store: &fieldcheck_core::Store,
         actor: &fieldcheck_core::Actor,
         query: &ReportQuery,
+        team: Option<&[String]>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> fieldcheck_core::Result<Self> {
-        store.sales_report(actor, query, now)
-    }
-    fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        self.retain_agents(keep);
+        store.sales_report_of(actor, query, team, now)
     }
 }
 
@@ -82,18 +78,19 @@ async fn team_report<R: TeamReport>(
         agent: None,
     };
     let now = state.now();
-    let mut report = match blocking(move || R::build(&store, &actor, &query, now)).await? {
-        Ok(r) => r,
-        Err(Error::InvalidInput { .. }) => {
-            return Err(session.message(
-                StatusCode::BAD_REQUEST,
-                session.t().bad_period,
-                session.t().period_help,
-            ));
-        }
-        Err(e) => return Err(internal(&e)),
-    };
-    report.retain(|a| session.may_see(a));
+    let team = session.team().map(<[String]>::to_vec);
+    let report =
+        match blocking(move || R::build(&store, &actor, &query, team.as_deref(), now)).await? {
+            Ok(r) => r,
+            Err(Error::InvalidInput { .. }) => {
+                return Err(session.message(
+                    StatusCode::BAD_REQUEST,
+                    session.t().bad_period,
+                    session.t().period_help,
+                ));
+            }
+            Err(e) => return Err(internal(&e)),
+        };
     Ok(report)
 }
 
