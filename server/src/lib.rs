@@ -8,6 +8,7 @@ pub mod json_log;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod readiness;
 pub mod request_log;
 
 use std::sync::Arc;

@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clap::Parser;
 use fieldcheck_core::Store;
 
 use fieldcheck_server::clock::ServerClock;
+use fieldcheck_server::readiness::{self, Gate};
 use fieldcheck_server::{AppConfig, json_log, router};
 
 #[derive(Parser, Debug)]
@@ -79,49 +80,50 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: Args) -> Result<(), String> {
-    let db = args.db.clone();
     let clock = args
         .clock_file
         .clone()
         .map_or(ServerClock::System, ServerClock::File);
-    let opened_at = clock.now();
-    let store = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&db)?;
-        // From now on it keeps what devices send under its own flags.
-        store.serve_as_server(opened_at)?;
-        Ok::<_, fieldcheck_core::Error>(store)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("cannot open {}: {e}", args.db.display()))?;
-    let store = Arc::new(store);
-    let tls = args.tls_cert.is_some();
-    tokio::spawn(purge_regularly(
-        store.clone(),
-        clock.clone(),
-        Duration::from_secs(args.purge_every_s),
-    ));
-    tokio::spawn(settle_queue_regularly(store.clone(), clock.clone()));
-
+    // Listening before the store is open (PRODUCT.md §12.5): connections
+    // wait in the backlog, and are answered 503 while the store is not
+    // ready.
     let listener = std::net::TcpListener::bind(&args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+    let tls = args.tls_cert.is_some();
     let scheme = if tls { "https" } else { "http" };
     let public_url = match &args.public_url {
         Some(url) => public_url(url)?,
         None => format!("{scheme}://{addr}"),
     };
-    let app = router(AppConfig {
-        store: store.clone(),
-        max_body_bytes: args.max_body_bytes,
-        tls,
+    let ready = Arc::new(Ready {
+        db: args.db.clone(),
         clock,
+        tls,
+        max_body_bytes: args.max_body_bytes,
         public_url,
+        purge_every: Duration::from_secs(args.purge_every_s),
+        gate: Gate::new("opening the store"),
+        store: OnceLock::new(),
     });
+    // The first attempt before the address is announced: a store that
+    // opens is served from the first request.
+    match open_store(&ready).await {
+        Ok(store) => ready.install(store),
+        Err(e) if e.waits => {
+            log::error!("{}", e.reason);
+            ready.gate.waiting(e.reason);
+            tokio::spawn(keep_trying(ready.clone()));
+        }
+        Err(e) => return Err(e.reason),
+    }
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let service = ready
+        .gate
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
 
     let result = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
@@ -145,12 +147,98 @@ async fn serve(args: Args) -> Result<(), String> {
     };
     result.map_err(|e| e.to_string())?;
     // Every request has finished: fold the WAL into the file.
-    tokio::task::spawn_blocking(move || store.checkpoint())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    if let Some(store) = ready.store.get().cloned() {
+        tokio::task::spawn_blocking(move || store.checkpoint())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+    }
     log::info!("stopped");
     Ok(())
+}
+
+/// What serving needs once the store is open.
+struct Ready {
+    db: PathBuf,
+    clock: ServerClock,
+    tls: bool,
+    max_body_bytes: usize,
+    public_url: String,
+    purge_every: Duration,
+    gate: Arc<Gate>,
+    store: OnceLock<Arc<Store>>,
+}
+
+impl Ready {
+    /// Serves the application on `store` and starts its jobs.
+    fn install(&self, store: Store) {
+        let store = Arc::new(store);
+        tokio::spawn(purge_regularly(
+            store.clone(),
+            self.clock.clone(),
+            self.purge_every,
+        ));
+        tokio::spawn(settle_queue_regularly(store.clone(), self.clock.clone()));
+        let app = router(AppConfig {
+            store: store.clone(),
+            max_body_bytes: self.max_body_bytes,
+            tls: self.tls,
+            clock: self.clock.clone(),
+            public_url: self.public_url.clone(),
+        });
+        let _ = self.store.set(store);
+        self.gate.open(app);
+        log::info!("store open: serving");
+    }
+}
+
+/// Why the store did not open, and whether waiting may help.
+struct NotOpen {
+    reason: String,
+    /// A store from a newer build waits for this server to be upgraded
+    /// (another instance may have upgraded the schema first): keep
+    /// answering 503 and trying.
+    waits: bool,
+}
+
+async fn open_store(ready: &Ready) -> Result<Store, NotOpen> {
+    let db = ready.db.clone();
+    let opened_at = ready.clock.now();
+    let opened = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&db)?;
+        // From now on it keeps what devices send under its own flags.
+        store.serve_as_server(opened_at)?;
+        Ok::<_, fieldcheck_core::Error>(store)
+    })
+    .await
+    .map_err(|e| NotOpen {
+        reason: e.to_string(),
+        waits: false,
+    })?;
+    opened.map_err(|e| match e {
+        fieldcheck_core::Error::SchemaTooNew { found, supported } => NotOpen {
+            reason: format!(
+                "the store's schema is v{found}, newer than this fieldcheck-server knows \
+                 (v{supported}): upgrade fieldcheck-server"
+            ),
+            waits: true,
+        },
+        e => NotOpen {
+            reason: format!("cannot open {}: {e}", ready.db.display()),
+            waits: false,
+        },
+    })
+}
+
+/// Tries to open the store every few seconds until it opens.
+async fn keep_trying(ready: Arc<Ready>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(readiness::RETRY_AFTER_S)).await;
+        match open_store(&ready).await {
+            Ok(store) => return ready.install(store),
+            Err(e) => ready.gate.waiting(e.reason),
+        }
+    }
 }
 
 /// The server's own retention purge (PRODUCT.md §4, §12.2): retained

@@ -230,3 +230,59 @@ fn the_server_speaks_tls_with_the_given_certificate() {
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
 }
+
+/// A store whose schema is newer than this build (another instance was
+/// upgraded first): the server listens at once, answers every request 503
+/// saying to upgrade it, and serves as soon as the store is one it knows
+/// (here the version is put back, as if the right build took over).
+#[test]
+fn a_store_from_a_newer_build_is_answered_503_until_it_can_be_served() {
+    use fieldcheck_core::store::schema::VERSION;
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("server.db");
+    cli(&db, &["--json", "device", "list"], None).ok();
+    let set_version = |v: u32| {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.pragma_update(None, "user_version", v).unwrap();
+    };
+    set_version(VERSION + 1);
+    let server = Server::start(&db, &[]);
+    for path in ["/healthz", "/api/v1/sync/decisions", "/sign-in"] {
+        let refused = common::answer(http().get(format!("{}{path}", server.url)).call());
+        assert_eq!(refused.status, 503, "{path}");
+        assert_eq!(refused.content_type, "application/problem+json");
+        assert_eq!(refused.retry_after.as_deref(), Some("2"));
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&format!("v{}", VERSION + 1))
+                && detail.contains("upgrade fieldcheck-server"),
+            "{detail}"
+        );
+    }
+    set_version(VERSION);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = common::answer(http().get(format!("{}/healthz", server.url)).call());
+        if health.status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {}",
+            health.status
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let devices = common::answer(
+        http()
+            .get(format!("{}/api/v1/sync/decisions", server.url))
+            .call(),
+    );
+    assert_eq!(
+        devices.status, 401,
+        "the device API answers once the store is open"
+    );
+    let logged = server.log_lines();
+    assert!(logged.iter().any(|l| l["status"] == 503));
+    assert!(server.terminate().success());
+}

@@ -334,7 +334,11 @@ fn two_instances_on_one_store_survive_kills_and_keep_every_device_whole() {
                 let Some(page) = browser.try_get(&day).filter(|p| p.status == 200) else {
                     continue;
                 };
-                let decision = if turn.is_multiple_of(3) { "approve" } else { "reject" };
+                let decision = if turn.is_multiple_of(3) {
+                    "approve"
+                } else {
+                    "reject"
+                };
                 let answer = browser.try_post(
                     &format!("{day}/review"),
                     &[
