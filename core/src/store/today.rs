@@ -38,7 +38,6 @@ impl Store {
         let default_zone = self.default_zone()?;
         self.read(|tx| {
             let hidden = report::hidden_subjects(tx, actor)?;
-            let names = agents::current_names(tx, None)?;
             let ids: Vec<String> = match agents {
                 Some(list) => list.to_vec(),
                 None => agents::directory(tx)?
@@ -47,10 +46,24 @@ impl Store {
                     .collect(),
             };
             let ids: Vec<String> = ids.into_iter().filter(|a| !hidden.contains(a)).collect();
-            let zones: HashMap<String, Tz> = days::load_shifts(tx)?
-                .into_iter()
-                .map(|(a, s)| (a, s.tz))
-                .collect();
+            // A team's names, zones and queue items are read agent by agent
+            // (a supervisor of ten pays for ten); everyone's in one pass.
+            let per_agent = ids.len() <= PER_AGENT_UP_TO;
+            let (names, zones) = if per_agent {
+                let mut names = HashMap::new();
+                let mut zones = HashMap::new();
+                for agent in &ids {
+                    names.extend(agents::current_names(tx, Some(agent))?);
+                    zones.insert(agent.clone(), days::zone_of(tx, agent, default_zone)?);
+                }
+                (names, zones)
+            } else {
+                let zones: HashMap<String, Tz> = days::load_shifts(tx)?
+                    .into_iter()
+                    .map(|(a, s)| (a, s.tz))
+                    .collect();
+                (agents::current_names(tx, None)?, zones)
+            };
             let zone_of = |a: &str| zones.get(a).copied().unwrap_or(default_zone);
             let today_of = |a: &str| local_date(zone_of(a), now);
             let Some((first, last)) = ids.iter().map(|a| today_of(a)).fold(None, |acc, d| {
@@ -83,7 +96,7 @@ impl Store {
                     by_day.insert((day.agent.to_string(), day.date), day);
                 }
             };
-            if ids.len() <= PER_AGENT_UP_TO {
+            if per_agent {
                 for agent in &ids {
                     let today = today_of(agent);
                     keep(report::build_days(
@@ -102,7 +115,7 @@ impl Store {
                 let everyone = query(None, (first, last), grace, now, default_zone);
                 keep(report::build_days(tx, &everyone, &hidden)?);
             }
-            let queued = queued_days(tx, first, last)?;
+            let queued = queued_days(tx, per_agent.then_some(&ids[..]), first, last)?;
             let mut out: Vec<AgentToday> = ids
                 .iter()
                 .map(|agent| {
@@ -150,17 +163,34 @@ impl Store {
 }
 
 /// The queue's (agent, day) pairs between two local dates.
+/// The queue's items from `from` to `to`, of `agents` (seeks on the
+/// queue's key) or of everyone.
 fn queued_days(
     tx: &Transaction<'_>,
+    agents: Option<&[String]>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashSet<(String, i64)>> {
-    let mut stmt =
-        tx.prepare_cached("SELECT agent, day FROM queue_days WHERE day BETWEEN ?1 AND ?2")?;
-    let rows = stmt.query_map((day_number(from), day_number(to)), |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let span = (day_number(from), day_number(to));
+    let Some(agents) = agents else {
+        let mut stmt =
+            tx.prepare_cached("SELECT agent, day FROM queue_days WHERE day BETWEEN ?1 AND ?2")?;
+        let rows = stmt.query_map(span, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        return Ok(rows.collect::<rusqlite::Result<_>>()?);
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT agent, day FROM queue_days WHERE agent = ?1 AND day BETWEEN ?2 AND ?3",
+    )?;
+    let mut out = HashSet::new();
+    for agent in agents {
+        let rows = stmt.query_map((agent, span.0, span.1), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            out.insert(row?);
+        }
+    }
+    Ok(out)
 }
 
 fn last_event(tx: &Transaction<'_>, agent: &str) -> Result<Option<LastEvent>> {
