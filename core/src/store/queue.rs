@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction, params_from_iter};
 
 use super::connection::Store;
-use super::queue_marks::{ADVANCED_KEY, SETTLED_KEY};
+use super::queue_marks::{ADVANCED_KEY, BUILDING_KEY, SETTLED_KEY};
 use super::report::{self, DaysQuery};
 use super::server_role::is_server;
 use super::{audit, days, settings};
@@ -41,6 +41,10 @@ const UNSETTLED_DAYS: i64 = 3;
 /// Days resynced in one pass, bounding the report held in memory (a
 /// month of every agent).
 const SPAN_DAYS: i64 = 31;
+/// Days of everyone's a whole build writes per transaction: other writers
+/// (device uploads, decisions, other instances) go between the steps
+/// instead of waiting for the whole build (135 s at 10,000,000 events).
+const BUILD_STEP_DAYS: i64 = 1;
 
 /// One index row: what the page shows of an item.
 #[derive(Debug, Clone, PartialEq)]
@@ -288,43 +292,81 @@ fn apply_tally(
 
 /// Settles the writers' marks, then, `with_time`, what time changed: every
 /// agent's days from the first unsettled one to tomorrow (UTC). Builds the
-/// whole index when it has never been built (or the rules changed). A
-/// server's store only.
-pub(super) fn settle(tx: &Transaction<'_>, now: DateTime<Utc>, with_time: bool) -> Result<()> {
+/// whole index when it has never been built (or the rules changed), one
+/// step of [`BUILD_STEP_DAYS`] per call. A server's store only. Returns
+/// whether the index is built (`false`: call again, in a new transaction).
+pub(super) fn settle(tx: &Transaction<'_>, now: DateTime<Utc>, with_time: bool) -> Result<bool> {
     if !is_server(tx)? {
-        return Ok(());
+        return Ok(true);
     }
     let today = now.date_naive();
     let settled = meta_date(tx, SETTLED_KEY)?;
     let marks = take_marks(tx)?;
     let first = first_day(tx, now)?;
-    if settled.is_some() {
-        for (agent, (from, to)) in &marks {
-            let agent = Some(agent.as_str()).filter(|a| !a.is_empty());
-            resync(tx, agent, (*from).max(first), *to, now)?;
-        }
+    let Some(settled) = settled else {
+        return build_step(tx, &marks, first, now);
+    };
+    for (agent, (from, to)) in &marks {
+        let agent = Some(agent.as_str()).filter(|a| !a.is_empty());
+        resync(tx, agent, (*from).max(first), *to, now)?;
     }
-    if !(with_time || settled.is_none()) {
-        return Ok(());
+    if !with_time {
+        return Ok(true);
     }
-    let from = match settled {
-        Some(settled) => (settled + Duration::days(1))
-            .min(today - Duration::days(UNSETTLED_DAYS))
-            .max(first),
+    let from = (settled + Duration::days(1))
+        .min(today - Duration::days(UNSETTLED_DAYS))
+        .max(first);
+    resync(tx, None, from, today + Duration::days(1), now)?;
+    finish(tx, now)?;
+    Ok(true)
+}
+
+/// One step of the whole build: the marks on days already built, then the
+/// next [`BUILD_STEP_DAYS`] of everyone's; the last step through tomorrow
+/// settles the index. Marks on days not built yet need nothing: their step
+/// reads what is stored then.
+fn build_step(
+    tx: &Transaction<'_>,
+    marks: &BTreeMap<String, (NaiveDate, NaiveDate)>,
+    first: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let tomorrow = now.date_naive() + Duration::days(1);
+    let built = match meta_date(tx, BUILDING_KEY)? {
+        Some(built) => built,
         None => {
             tx.execute("DELETE FROM queue_days", [])?;
             tx.execute("DELETE FROM queue_tally", [])?;
-            first
+            first - Duration::days(1)
         }
     };
-    resync(tx, None, from, today + Duration::days(1), now)?;
+    for (agent, (from, to)) in marks {
+        let agent = Some(agent.as_str()).filter(|a| !a.is_empty());
+        let (from, to) = ((*from).max(first), (*to).min(built));
+        if from <= to {
+            resync(tx, agent, from, to, now)?;
+        }
+    }
+    let next = (built + Duration::days(1)).max(first);
+    let end = (next + Duration::days(BUILD_STEP_DAYS - 1)).min(tomorrow);
+    resync(tx, None, next, end, now)?;
+    if end < tomorrow {
+        set_meta(tx, BUILDING_KEY, &end.to_string())?;
+        return Ok(false);
+    }
+    tx.execute("DELETE FROM meta WHERE key = ?1", [BUILDING_KEY])?;
+    finish(tx, now)?;
+    Ok(true)
+}
+
+/// Records that everything up to three days back is settled, and when.
+fn finish(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<()> {
     set_meta(
         tx,
         SETTLED_KEY,
-        &(today - Duration::days(UNSETTLED_DAYS)).to_string(),
+        &(now.date_naive() - Duration::days(UNSETTLED_DAYS)).to_string(),
     )?;
-    set_meta(tx, ADVANCED_KEY, &now.timestamp().to_string())?;
-    Ok(())
+    set_meta(tx, ADVANCED_KEY, &now.timestamp().to_string())
 }
 
 /// The marks, per agent ('' = everyone) the first and last date, taken
@@ -409,7 +451,8 @@ impl Store {
     /// Settles the queue's index now, marks and time alike: the server's
     /// minute job (and tests).
     pub fn settle_queue(&self, now: DateTime<Utc>) -> Result<()> {
-        self.write(|tx| settle(tx, now, true))
+        while !self.write(|tx| settle(tx, now, true))? {}
+        Ok(())
     }
 
     /// Settles the writers' marks, if there are any (and builds the index
@@ -431,7 +474,7 @@ impl Store {
             Ok(marked || !built)
         })?;
         if due {
-            self.write(|tx| settle(tx, now, false))?;
+            while !self.write(|tx| settle(tx, now, false))? {}
         }
         Ok(())
     }

@@ -18,6 +18,9 @@ use crate::shift::day_number;
 pub(super) const SETTLED_KEY: &str = "queue_settled_through";
 /// When the queue last advanced (meta, unix seconds).
 pub(super) const ADVANCED_KEY: &str = "queue_advanced_at";
+/// While the index is built whole, step by step: the last date built so
+/// far (meta; absent once built).
+pub(super) const BUILDING_KEY: &str = "queue_built_through";
 
 /// Marks `agent`'s days (everyone's when `None`) in `from..=to` for the
 /// queue to settle.
@@ -49,8 +52,8 @@ pub(super) fn mark_known_server(
 /// next advance (after a change of the rules every day depends on).
 pub(super) fn invalidate(tx: &Transaction<'_>) -> Result<()> {
     tx.execute(
-        "DELETE FROM meta WHERE key IN (?1, ?2)",
-        [SETTLED_KEY, ADVANCED_KEY],
+        "DELETE FROM meta WHERE key IN (?1, ?2, ?3)",
+        [SETTLED_KEY, ADVANCED_KEY, BUILDING_KEY],
     )?;
     Ok(())
 }

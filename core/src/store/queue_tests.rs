@@ -770,3 +770,69 @@ fn a_teams_reports_read_agent_by_agent_are_the_whole_reports_narrowed() {
         store.attendance_report(&admin(), &ani, now).unwrap().days
     );
 }
+
+/// The whole build goes a day per transaction, so uploads and decisions go
+/// between its steps: a decision on a day already built and a check-in on
+/// a day still to build, both made mid-build, are in the finished index
+/// exactly as a build without them in between would have it.
+#[test]
+fn the_whole_build_goes_step_by_step_and_keeps_what_is_written_between_steps() {
+    let (_dir, store) = server(&["ani", "budi"]);
+    for agent in ["ani", "budi"] {
+        store
+            .set_shift(&admin(), agent, &shift("mon-fri"), utc(1, 0, 0))
+            .unwrap();
+    }
+    check(&store, "ani", EventKind::CheckIn, HQ, jakarta(2, 8, 45));
+    let now = jakarta(6, 20, 0);
+    let step = || {
+        store
+            .write(|tx| super::queue::settle(tx, now, true))
+            .unwrap()
+    };
+    let built_through = || -> NaiveDate {
+        let text: String = store
+            .read(|tx| {
+                Ok(tx.query_row(
+                    "SELECT value FROM meta WHERE key = 'queue_built_through'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        crate::time::parse_date("d", &text).unwrap()
+    };
+    // Step by step, a day each, until Monday and Tuesday are built.
+    let mut steps = 0;
+    loop {
+        assert!(!step(), "built whole before Tuesday");
+        steps += 1;
+        if built_through() >= date(3) {
+            break;
+        }
+    }
+    assert_eq!(built_through(), date(3));
+    // Between steps: budi's Monday absence (built) is decided, and ani
+    // checks in late on Thursday (not built yet).
+    store
+        .review_day(
+            &admin(),
+            "budi",
+            date(2),
+            crate::review::Decision::Approved,
+            "sick note",
+            jakarta(3, 9, 0),
+        )
+        .unwrap();
+    check(&store, "ani", EventKind::CheckIn, HQ, jakarta(5, 9, 30));
+    while !step() {
+        steps += 1;
+    }
+    assert!(steps >= 5, "built in {steps} steps");
+    assert_consistent(&store, date(1), now);
+    let items = listed(&store, &month(None));
+    assert!(!items.iter().any(|(a, d, _)| a == "budi" && *d == date(2)));
+    assert!(items.iter().any(|(a, d, _)| a == "ani" && *d == date(5)));
+    // Built: the next settle is the ordinary one.
+    assert!(step());
+}
