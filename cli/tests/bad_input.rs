@@ -320,3 +320,52 @@ fn broken_geojson_names_the_feature_and_stores_nothing() {
         4
     );
 }
+
+/// A PostgreSQL URL as `--db` is refused by every verb with exit 2, named
+/// without its password, and creates nothing where a file would have gone.
+#[test]
+fn a_postgres_url_is_refused_without_showing_its_password() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = "postgres://fc:hunter2@db.example:5432/fc?sslmode=verify-full";
+    for args in [
+        &["--db", url, "verify"][..],
+        &[
+            "--db",
+            url,
+            "--json",
+            "report",
+            "attendance",
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-06",
+        ],
+        &[
+            "--db",
+            url,
+            "check-in",
+            "--agent",
+            "a1",
+            "--lat",
+            "-6.2",
+            "--lon",
+            "106.8",
+            "--accuracy",
+            "10",
+        ],
+    ] {
+        let run = fieldcheck(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("postgres://fc:***@db.example:5432/fc"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("hunter2") && !run.stdout.contains("hunter2"));
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing created"
+    );
+}

@@ -34,6 +34,7 @@ pub mod rules;
 pub mod shift;
 pub mod sign_in_limit;
 pub mod store;
+pub mod store_location;
 pub mod sync;
 pub mod sync_client;
 pub mod time;

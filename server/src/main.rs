@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use fieldcheck_core::Store;
+use fieldcheck_core::store_location::{StoreLocation, shown};
 
 use fieldcheck_server::clock::ServerClock;
 use fieldcheck_server::readiness::{self, Gate};
@@ -60,6 +61,11 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let args = Args::parse();
+    // Refused before anything listens, named without its password.
+    if let Err(e) = StoreLocation::file(&args.db) {
+        log::error!("{e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -224,7 +230,7 @@ async fn open_store(ready: &Ready) -> Result<Store, NotOpen> {
             waits: true,
         },
         e => NotOpen {
-            reason: format!("cannot open {}: {e}", ready.db.display()),
+            reason: format!("cannot open {}: {e}", shown(&ready.db)),
             waits: false,
         },
     })

@@ -286,3 +286,26 @@ fn a_store_from_a_newer_build_is_answered_503_until_it_can_be_served() {
     assert!(logged.iter().any(|l| l["status"] == 503));
     assert!(server.terminate().success());
 }
+
+/// A PostgreSQL URL as `--db`: refused at once with exit 2, logged without
+/// its password, nothing listening.
+#[test]
+fn a_postgres_url_is_refused_without_logging_its_password() {
+    let out = Command::new(common::SERVER)
+        .args([
+            "--db",
+            "postgresql://fc:hunter2@db.example/fc?password=hunter2",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "announced a listener");
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        log.contains("postgresql://fc:***@db.example/fc?password=***"),
+        "{log}"
+    );
+    assert!(!log.contains("hunter2"), "{log}");
+}

@@ -78,7 +78,8 @@ impl Store {
     /// Opens or creates a store. A damaged, foreign or newer file gives a
     /// typed error and is neither modified nor removed.
     pub fn open_with(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
+        // A PostgreSQL URL is refused here, named without its password.
+        let path = crate::store_location::StoreLocation::file(path.as_ref())?;
         if let Ok(meta) = std::fs::metadata(&path)
             && !meta.is_file()
         {
