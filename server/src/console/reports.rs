@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
-use fieldcheck_core::report::render::{DocumentFormat, attendance_document, sales_document};
+use fieldcheck_core::report::render::{DocumentFormat, Table, attendance_document, sales_document};
 use fieldcheck_core::report::{AttendanceReport, SalesReport};
 use fieldcheck_core::{Error, ReportQuery};
 use maud::{Markup, html};
@@ -38,6 +38,8 @@ trait TeamReport: Send + 'static {
     ) -> fieldcheck_core::Result<Self>
     where
         Self: Sized;
+    /// The CLI's document of the report (CSV or JSON, byte for byte).
+    fn document(&self, format: DocumentFormat) -> fieldcheck_core::Result<Vec<u8>>;
 }
 
 impl TeamReport for AttendanceReport {
@@ -50,6 +52,9 @@ impl TeamReport for AttendanceReport {
     ) -> fieldcheck_core::Result<Self> {
         store.attendance_report_of(actor, query, team, now)
     }
+    fn document(&self, format: DocumentFormat) -> fieldcheck_core::Result<Vec<u8>> {
+        attendance_document(self, format)
+    }
 }
 
 impl TeamReport for SalesReport {
@@ -61,6 +66,9 @@ impl TeamReport for SalesReport {
         now: chrono::DateTime<chrono::Utc>,
     ) -> fieldcheck_core::Result<Self> {
         store.sales_report_of(actor, query, team, now)
+    }
+    fn document(&self, format: DocumentFormat) -> fieldcheck_core::Result<Vec<u8>> {
+        sales_document(self, format)
     }
 }
 
@@ -198,6 +206,25 @@ fn render(
     placed(t, t.reports, Place::Reports, Some(session.chrome()), body)
 }
 
+/// The team's report as the file asked for: the CLI's CSV or JSON, or
+/// XLSX with the CSV's rows (built on the blocking pool).
+async fn download<R: TeamReport + Table>(
+    state: &AppState,
+    session: &Session,
+    (from, to): (NaiveDate, NaiveDate),
+    format: &str,
+    sheet: &'static str,
+) -> Result<fieldcheck_core::Result<Vec<u8>>, Response> {
+    let report = team_report::<R>(state, session, from, to).await?;
+    Ok(match format {
+        "csv" => report.document(DocumentFormat::Csv),
+        "json" => report.document(DocumentFormat::Json),
+        _ => blocking(move || xlsx::workbook(&report, sheet))
+            .await
+            .unwrap_or_else(|_| Err(Error::Corrupt("the blocking pool failed".into()))),
+    })
+}
+
 /// The same documents the CLI writes (`report attendance|sales --format
 /// csv|json`), narrowed to the user's team, and XLSX with the CSV's rows.
 pub(super) async fn report_download(
@@ -216,41 +243,17 @@ pub(super) async fn report_download(
     let Some((from, to)) = period(&q, state.now()) else {
         return bad_dates(&session);
     };
-    let document = |format: &str| match format {
-        "csv" => Some(DocumentFormat::Csv),
-        "json" => Some(DocumentFormat::Json),
-        _ => None,
-    };
     let bytes = match kind.as_str() {
         "attendance" => {
-            let report = match team_report::<AttendanceReport>(&state, &session, from, to).await {
-                Ok(r) => r,
-                Err(r) => return r,
-            };
-            match document(&format) {
-                Some(f) => attendance_document(&report, f),
-                None => blocking(move || xlsx::workbook(&report, "attendance"))
-                    .await
-                    .unwrap_or_else(|_| Err(Error::Corrupt("the blocking pool failed".into()))),
-            }
+            download::<AttendanceReport>(&state, &session, (from, to), &format, "attendance").await
         }
-        "sales" => {
-            let report = match team_report::<SalesReport>(&state, &session, from, to).await {
-                Ok(r) => r,
-                Err(r) => return r,
-            };
-            match document(&format) {
-                Some(f) => sales_document(&report, f),
-                None => blocking(move || xlsx::workbook(&report, "sales"))
-                    .await
-                    .unwrap_or_else(|_| Err(Error::Corrupt("the blocking pool failed".into()))),
-            }
-        }
+        "sales" => download::<SalesReport>(&state, &session, (from, to), &format, "sales").await,
         _ => return session.not_found(),
     };
     let bytes = match bytes {
-        Ok(b) => b,
-        Err(e) => return internal(&e),
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => return internal(&e),
+        Err(refused) => return refused,
     };
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
