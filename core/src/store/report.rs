@@ -84,9 +84,10 @@ impl Store {
         query.validate()?;
         let agent = actor.own_scope(query.agent.as_deref(), "reports")?;
         let scopes = scopes(agent.as_deref(), team);
-        let grace = self.rules().late_grace_min;
-        let default_zone = self.default_zone()?;
         self.read(|tx| {
+            // The rules as this read sees them: one read, not one per value.
+            let rules = self.rules_in(tx)?;
+            let (grace, default_zone) = (rules.late_grace_min, days::parse_zone(&rules.time_zone)?);
             let hidden = hidden_subjects(tx, actor)?;
             let mut days = Vec::new();
             for agent in &scopes {

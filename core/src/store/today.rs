@@ -34,9 +34,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<AgentToday>> {
         actor.may_supervise()?;
-        let grace = self.rules().late_grace_min;
-        let default_zone = self.default_zone()?;
         self.read(|tx| {
+            // The rules as this read sees them: one read, not one per value.
+            let rules = self.rules_in(tx)?;
+            let (grace, default_zone) = (rules.late_grace_min, days::parse_zone(&rules.time_zone)?);
             let hidden = report::hidden_subjects(tx, actor)?;
             let ids: Vec<String> = match agents {
                 Some(list) => list.to_vec(),
