@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, Transaction};
+use super::db::{OptionalExtension, Row, Transaction};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -56,7 +56,7 @@ impl Store {
             tx.prepare_cached(&format!(
                 "INSERT INTO agent_names ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))?
-            .execute(rusqlite::params![
+            .execute(super::db::params![
                 named.id,
                 named.seq,
                 named.agent,

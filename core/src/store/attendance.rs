@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use rusqlite::{OptionalExtension, Row, Transaction};
+use super::db::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
@@ -386,7 +386,7 @@ fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
            actor_id, actor_role, clock_offset_ms, last_exchange_server_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         e.id,
         e.seq,
         e.agent,
@@ -416,7 +416,7 @@ fn insert_retained(tx: &Transaction<'_>, r: &RetainedLocation) -> Result<()> {
            salt, retain_until)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         r.event_id,
         r.lat,
         r.lon,

@@ -1,7 +1,7 @@
 //! Audit and security flags in SQLite.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, Transaction};
+use super::db::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
@@ -206,7 +206,7 @@ pub(super) fn settle_ended_flag(
                  WHERE ',' || flag_ids || ',' LIKE '%,' || ?1 || ',%'"
             ))?;
             stmt.query_map([flag_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?
+                .collect::<super::db::Result<_>>()?
         };
         for (event_id, captured_at, ids) in held {
             let ids: Vec<&str> = if captured_at > ended_at.timestamp() {
@@ -306,7 +306,7 @@ pub(super) fn insert_flag(
         "INSERT OR REPLACE INTO {table} ({COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         flag.id,
         flag.seq,
         flag.scope.kind(),
@@ -329,7 +329,7 @@ pub(super) fn insert_end(tx: &Transaction<'_>, table: &str, end: &FlagEnd) -> Re
         "INSERT OR REPLACE INTO {table} (id, seq, flag_id, ended_at, actor_id, actor_role)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
     ))?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         end.id,
         end.seq,
         end.flag_id,

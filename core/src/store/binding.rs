@@ -7,7 +7,7 @@
 //! looks at the unacknowledged outbox before linking the store, and an
 //! import judges a batch from an enrolled device (`store::sync`).
 
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use crate::binding::{Binding, Holdings};
 use crate::error::{Error, Result};

@@ -4,7 +4,7 @@
 //! the sync outbox, since `sync pending` ships the rows after the acked seq.
 //! Checking it is `store::verify`.
 
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use crate::chain::{Chained, GENESIS, Hash, link};
 use crate::error::{Error, Result};

@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -125,7 +125,7 @@ fn feed_answer(
                 hash: r.get(4)?,
             })
         })?
-        .collect::<rusqlite::Result<_>>()?
+        .collect::<super::db::Result<_>>()?
     };
     let mut latest_seen = BTreeSet::new();
     let mut changes = Vec::with_capacity(rows.len());
@@ -271,7 +271,7 @@ fn apply(tx: &Transaction<'_>, answer: &ConfigAnswer, now: DateTime<Utc>) -> Res
                 "INSERT OR REPLACE INTO config_feed (feed, seq, kind, body, prev_hash, hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(rusqlite::params![
+            .execute(super::db::params![
                 feed_name,
                 change.seq,
                 change.kind.as_str(),
@@ -315,7 +315,7 @@ fn apply(tx: &Transaction<'_>, answer: &ConfigAnswer, now: DateTime<Utc>) -> Res
             "INSERT INTO config_applied (id, seq, agent, cursor, digest, changes, reset, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
-        .execute(rusqlite::params![
+        .execute(super::db::params![
             event.id,
             event.seq,
             event.agent,
@@ -491,7 +491,7 @@ pub(super) fn applied_for_verify(
     tx: &Transaction<'_>,
     id: &str,
 ) -> Result<Option<(Vec<u8>, Option<String>)>> {
-    let read = |r: &rusqlite::Row<'_>| -> Result<ConfigApplied> {
+    let read = |r: &super::db::Row<'_>| -> Result<ConfigApplied> {
         Ok(ConfigApplied {
             id: r.get(0)?,
             seq: r.get(1)?,
@@ -523,7 +523,7 @@ pub(super) fn feeds_disagree(tx: &Transaction<'_>) -> Result<Option<(String, Str
     let feeds: Vec<String> = {
         let mut stmt = tx.prepare("SELECT DISTINCT feed FROM config_feed ORDER BY feed")?;
         stmt.query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?
+            .collect::<super::db::Result<_>>()?
     };
     let mut state = FeedState::default();
     for name in &feeds {
@@ -628,13 +628,13 @@ impl FeedState {
             return differ("meta", "receipt_controller", "the receipts' controller");
         }
         let canon = |sql: &str,
-                     f: &dyn Fn(&rusqlite::Row<'_>) -> Result<Vec<u8>>|
+                     f: &dyn Fn(&super::db::Row<'_>) -> Result<Vec<u8>>|
          -> Result<Vec<Vec<u8>>> {
             let mut stmt = tx.prepare(sql)?;
             let mut rows = stmt.query([])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
-                out.push(f(r)?);
+                out.push(f(&r)?);
             }
             out.sort();
             Ok(out)
@@ -735,7 +735,7 @@ pub(super) fn derive_feeds(tx: &Transaction<'_>) -> Result<()> {
     )?;
     let events: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::db::Result<_>>()?;
     for (event_type, id) in events {
         match event_type.as_str() {
             "policy" => {

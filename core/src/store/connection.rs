@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::db::Transaction;
 
 use super::memo::WriterMemo;
 use crate::error::{Error, Result};
@@ -87,7 +89,7 @@ impl Store {
         let tx = writer
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
+        let value = f(&Transaction::Sqlite(&tx))?;
         tx.commit()?;
         Ok(value)
     }
@@ -111,7 +113,7 @@ impl Store {
             if memo.data_version != Some(data_version(&tx)?) {
                 *memo = WriterMemo::default();
             }
-            let value = f(&tx, memo)?;
+            let value = f(&Transaction::Sqlite(&tx), memo)?;
             tx.commit()?;
             Ok(value)
         })();
@@ -134,7 +136,7 @@ impl Store {
         let mut writer = self.lock_writer();
         let Writer { conn, memo } = &mut *writer;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let value = f(&tx, memo)?;
+        let value = f(&Transaction::Sqlite(&tx), memo)?;
         tx.finish()?;
         Ok(value)
     }
@@ -143,7 +145,7 @@ impl Store {
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.reader)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let value = f(&tx)?;
+        let value = f(&Transaction::Sqlite(&tx))?;
         tx.finish()?;
         Ok(value)
     }

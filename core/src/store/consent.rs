@@ -1,7 +1,7 @@
 //! The consent ledger in SQLite: insert-only.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, Transaction};
+use super::db::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
@@ -250,7 +250,7 @@ pub(super) fn append(
     tx.prepare_cached(&format!(
         "INSERT INTO consent_ledger ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     ))?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         entry.id,
         entry.seq,
         entry.subject,

@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::memo::{self, EventMemo};
@@ -176,7 +176,7 @@ pub(super) fn parse_zone(name: &str) -> Result<Tz> {
     Tz::from_str(name).map_err(|_| Error::Corrupt(format!("unknown stored time zone {name:?}")))
 }
 
-fn shift_from_row(r: &rusqlite::Row<'_>) -> Result<(String, Shift)> {
+fn shift_from_row(r: &super::db::Row<'_>) -> Result<(String, Shift)> {
     let days: i64 = r.get(3)?;
     let tz: String = r.get(4)?;
     let days = u8::try_from(days)
@@ -224,7 +224,7 @@ pub(super) fn load_schedules(
     let mut rows = stmt.query([agent])?;
     let mut out: Vec<(String, ShiftSchedule)> = Vec::new();
     while let Some(r) = rows.next()? {
-        let (agent, shift) = shift_from_row(r)?;
+        let (agent, shift) = shift_from_row(&r)?;
         let from = r
             .get::<_, Option<i64>>(5)?
             .map(|d| {
@@ -253,7 +253,7 @@ pub(super) fn load_shifts(tx: &Transaction<'_>) -> Result<Vec<(String, Shift)>> 
     rows.map(|r| r?).collect()
 }
 
-fn pattern_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ShiftPatternRow> {
+fn pattern_row(r: &super::db::Row<'_>) -> super::db::Result<ShiftPatternRow> {
     Ok(ShiftPatternRow {
         from_day: r.get(0)?,
         start_min: r.get(1)?,
@@ -285,7 +285,7 @@ pub(super) fn shift_rows(tx: &Transaction<'_>, agent: &str) -> Result<Option<Shi
     )?;
     let versions = stmt
         .query_map([agent], pattern_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::db::Result<_>>()?;
     Ok(Some(ShiftRows {
         agent: agent.to_string(),
         tz,
@@ -298,7 +298,7 @@ pub(super) fn shift_rows(tx: &Transaction<'_>, agent: &str) -> Result<Option<Shi
 pub(super) fn agents_with_shifts(tx: &Transaction<'_>) -> Result<Vec<String>> {
     let mut stmt = tx.prepare_cached("SELECT agent FROM shifts ORDER BY agent")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// Replaces an agent's shift with `rows` (a device applying its server's),
@@ -327,7 +327,7 @@ fn insert_version(tx: &Transaction<'_>, agent: &str, v: &ShiftPatternRow) -> Res
            actor_id, actor_role)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         agent,
         v.from_day,
         v.start_min,
@@ -350,7 +350,7 @@ fn write_current(tx: &Transaction<'_>, agent: &str, tz: &str, c: &ShiftPatternRo
            set_at = excluded.set_at, actor_id = excluded.actor_id,
            actor_role = excluded.actor_role",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         agent,
         c.start_min,
         c.end_min,
@@ -508,16 +508,22 @@ fn site_id(
     if let Some(id) = known.get(site) {
         return Ok(*id);
     }
+    let select = "SELECT id FROM summary_sites WHERE site = ?1";
     let found: Option<i64> = tx
-        .prepare_cached("SELECT id FROM summary_sites WHERE site = ?1")?
+        .prepare_cached(select)?
         .query_row([site], |r| r.get(0))
         .optional()?;
     let id = match found {
         Some(id) => id,
         None => {
-            tx.prepare_cached("INSERT INTO summary_sites (site) VALUES (?1)")?
-                .execute([site])?;
-            tx.last_insert_rowid()
+            // Another writer may intern the same site between the two
+            // statements (several server instances): its id is as good.
+            tx.prepare_cached(
+                "INSERT INTO summary_sites (site) VALUES (?1) ON CONFLICT DO NOTHING",
+            )?
+            .execute([site])?;
+            tx.prepare_cached(select)?
+                .query_row([site], |r| r.get(0))?
         }
     };
     let id = u32::try_from(id)
@@ -641,7 +647,7 @@ pub(super) fn rebuild_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result
     )?;
     let mut rows = stmt.query([agent])?;
     while let Some(r) = rows.next()? {
-        fold_row(tx, tz, agent, r)?;
+        fold_row(tx, tz, agent, &r)?;
     }
     refold_imported_agent(tx, agent, tz)
 }
@@ -658,12 +664,12 @@ pub(super) fn rebuild_all(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> 
     while let Some(r) = rows.next()? {
         let agent: String = r.get(5)?;
         let tz = zone_of(tx, &agent, default_zone)?;
-        fold_row(tx, tz, &agent, r)?;
+        fold_row(tx, tz, &agent, &r)?;
     }
     refold_imported(tx, default_zone)
 }
 
-fn fold_row(tx: &Transaction<'_>, tz: Tz, agent: &str, r: &rusqlite::Row<'_>) -> Result<()> {
+fn fold_row(tx: &Transaction<'_>, tz: Tz, agent: &str, r: &super::db::Row<'_>) -> Result<()> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored event is unreadable: {e}"));
     let kind: String = r.get(0)?;
     let reasons: String = r.get(2)?;
@@ -692,7 +698,7 @@ fn refold_imported_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result<()
     )?;
     let mut rows = stmt.query([agent])?;
     while let Some(r) = rows.next()? {
-        fold_imported_row(tx, tz, r)?;
+        fold_imported_row(tx, tz, &r)?;
     }
     Ok(())
 }
@@ -708,12 +714,12 @@ fn refold_imported(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> {
     while let Some(r) = rows.next()? {
         let agent: String = r.get(0)?;
         let tz = zone_of(tx, &agent, default_zone)?;
-        fold_imported_row(tx, tz, r)?;
+        fold_imported_row(tx, tz, &r)?;
     }
     Ok(())
 }
 
-fn fold_imported_row(tx: &Transaction<'_>, tz: Tz, r: &rusqlite::Row<'_>) -> Result<()> {
+fn fold_imported_row(tx: &Transaction<'_>, tz: Tz, r: &super::db::Row<'_>) -> Result<()> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored imported event is unreadable: {e}"));
     let agent: String = r.get(0)?;
     let kind: String = r.get(1)?;

@@ -7,7 +7,7 @@
 //! same transaction that records the device's last sync.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};
@@ -136,7 +136,7 @@ impl Store {
                  ON CONFLICT (device_id) DO UPDATE SET platform = excluded.platform,
                    public_key = excluded.public_key, token_digest = excluded.token_digest,
                    enrolled_at = excluded.enrolled_at",
-                rusqlite::params![
+                super::db::params![
                     request.device_id,
                     agent,
                     platform.as_str(),

@@ -4,7 +4,7 @@
 //! enrolled device's configuration is its server's ([`refuse_if_enrolled`]).
 //! What crosses the wire and what a device applies is `store::config`.
 
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use super::chain::to_hash;
 use crate::chain::link;
@@ -39,7 +39,7 @@ pub(super) fn append(tx: &Transaction<'_>, feed: &str, body: &ConfigBody) -> Res
     tx.prepare_cached(
         "INSERT INTO config_feed (feed, seq, kind, body, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         feed,
         at.seq + 1,
         body.kind().as_str(),

@@ -2,7 +2,7 @@
 //! chained activity row; `leads` holds the current fold for listing.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, Transaction as SqlTx};
+use super::db::{OptionalExtension, Row, Transaction as SqlTx};
 use uuid::Uuid;
 
 use super::chain;
@@ -71,7 +71,7 @@ impl Store {
             tx.prepare_cached(&format!(
                 "INSERT INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, 0)"
             ))?
-            .execute(rusqlite::params![
+            .execute(super::db::params![
                 lead_id,
                 lead.agent,
                 LeadStatus::New.as_str(),
@@ -174,7 +174,7 @@ impl Store {
                    notes = ?8, updated_at = ?9
                  WHERE id = ?1",
             )?
-            .execute(rusqlite::params![
+            .execute(super::db::params![
                 lead_id,
                 status.unwrap_or(lead.status).as_str(),
                 update.customer_name,
@@ -278,7 +278,7 @@ impl Store {
                 "INSERT INTO transactions ({TXN_COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             ))?
-            .execute(rusqlite::params![
+            .execute(super::db::params![
                 record.id,
                 record.seq,
                 record.agent,
@@ -401,7 +401,7 @@ pub(super) fn insert_activity(tx: &SqlTx<'_>, a: &LeadActivity) -> Result<()> {
         "INSERT INTO lead_activity ({ACTIVITY_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     ))?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         a.id,
         a.seq,
         a.lead_id,

@@ -4,7 +4,7 @@
 //! `location_views`, which is never edited.
 
 use chrono::{DateTime, Utc};
-use rusqlite::OptionalExtension;
+use super::db::OptionalExtension;
 use serde::Serialize;
 use uuid::Uuid;
 

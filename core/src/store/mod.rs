@@ -13,6 +13,7 @@ mod binding;
 mod chain;
 mod config;
 mod connection;
+pub(crate) mod db;
 mod consent;
 mod days;
 mod devices;
@@ -113,7 +114,10 @@ impl Store {
         configure(&reader, options)?;
         reader.pragma_update(None, "query_only", true)?;
 
-        let rules = settings::load_rules(&writer)?;
+        let rules = {
+            let tx = writer.transaction()?;
+            settings::load_rules(&db::Transaction::Sqlite(&tx))?
+        };
         Ok(Store::from_connections(path, writer, reader, rules))
     }
 }

@@ -3,7 +3,7 @@
 //! lives in [`crate::policy`].
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, Transaction};
+use super::db::{OptionalExtension, Row, Transaction};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -134,7 +134,7 @@ pub(super) fn insert_policy(tx: &Transaction<'_>, table: &str, p: &PolicyVersion
     tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO {table} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
     ))?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         p.id,
         p.seq,
         p.version,

@@ -8,7 +8,7 @@
 //! Retention (time-based deletion) is `store::retention`.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{OptionalExtension, Row, Transaction};
+use super::db::{OptionalExtension, Row, Transaction};
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -85,7 +85,7 @@ impl Store {
                  ORDER BY r.seq"
             ))?;
             let rows = stmt.query_map(
-                rusqlite::params![
+                super::db::params![
                     filter.subject.as_ref().map(|s| s.kind.as_str()),
                     filter.subject.as_ref().map(|s| s.id.as_str()),
                     filter.open_only,
@@ -169,7 +169,7 @@ pub(super) fn log_in(
            actor_id, actor_role)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         request.id,
         request.seq,
         request.subject.kind.as_str(),
@@ -224,7 +224,7 @@ pub(super) fn complete_in(
            actor_role)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         completion.id,
         completion.seq,
         completion.request_id,
@@ -728,7 +728,7 @@ fn restrictions(
     let ids: Vec<String> = tx
         .prepare_cached("SELECT id FROM restriction_log WHERE subject = ?1 ORDER BY seq")?
         .query_map([subject], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::db::Result<_>>()?;
     let mut out = Vec::new();
     for id in ids {
         out.extend(load_entry(tx, &id)?);

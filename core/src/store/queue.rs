@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use rusqlite::{OptionalExtension, Transaction, params_from_iter};
+use super::db::{OptionalExtension, Transaction, params_from_iter};
 
 use super::connection::Store;
 use super::queue_marks::{ADVANCED_KEY, BUILDING_KEY, SETTLED_KEY};
@@ -179,7 +179,7 @@ fn resync_span(
                    last_out, site, out_site, minutes_late)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
-            .execute(rusqlite::params![
+            .execute(super::db::params![
                 agent_id,
                 day,
                 new.reasons,
@@ -673,12 +673,12 @@ fn select(
     let mut rows = stmt.query(params_from_iter(params))?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(item_from_row(r)?);
+        out.push(item_from_row(&r)?);
     }
     Ok(out)
 }
 
-fn item_from_row(r: &rusqlite::Row<'_>) -> Result<QueueItem> {
+fn item_from_row(r: &super::db::Row<'_>) -> Result<QueueItem> {
     let corrupt = |what: String| Error::Corrupt(format!("queue row: {what}"));
     let day: i64 = r.get(1)?;
     let date = date_from_day_number(day).ok_or_else(|| corrupt(format!("day {day}")))?;

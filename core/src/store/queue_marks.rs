@@ -8,7 +8,7 @@
 //! reads through the report, need not know it.
 
 use chrono::NaiveDate;
-use rusqlite::Transaction;
+use super::db::Transaction;
 
 use super::server_role::is_server;
 use crate::error::Result;

@@ -175,7 +175,7 @@ fn assert_consistent(store: &Store, from: NaiveDate, now: DateTime<Utc>) {
                     r.get::<_, u32>(2)?,
                 ))
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            Ok(rows.collect::<crate::store::db::Result<_>>()?)
         })
         .unwrap();
     assert_eq!(
@@ -214,7 +214,7 @@ fn assert_consistent(store: &Store, from: NaiveDate, now: DateTime<Utc>) {
             let rows = stmt.query_map([], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            Ok(rows.collect::<crate::store::db::Result<_>>()?)
         })
         .unwrap();
     assert!(mismatched.is_empty(), "kept counts differ: {mismatched:?}");

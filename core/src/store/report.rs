@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
 use chrono_tz::Tz;
-use rusqlite::Transaction;
+use super::db::Transaction;
 
 use super::connection::Store;
 use super::month::{self, month_key};
@@ -240,7 +240,7 @@ impl Store {
                             r.get(6)?,
                         ))
                     })?
-                    .collect::<rusqlite::Result<_>>()?;
+                    .collect::<super::db::Result<_>>()?;
                 for (agent_id, kind, currency, sum, count, first, last) in groups {
                     if hidden.contains(&agent_id) {
                         continue;
@@ -814,7 +814,7 @@ pub(super) fn hidden_subjects(tx: &Transaction<'_>, actor: &Actor) -> Result<Has
            AND seq = (SELECT MAX(seq) FROM restrictions_in_force s WHERE s.subject = r.subject)",
     )?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// Counts, on each day, the imported events whose recorded time the

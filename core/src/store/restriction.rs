@@ -3,7 +3,7 @@
 //! consults. Restriction as a data-subject request is `store::privacy`.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
@@ -106,7 +106,7 @@ pub(super) fn insert_restriction(
         "INSERT OR REPLACE INTO {table} (id, seq, subject, restricted, at, actor_id, actor_role)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
     ))?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         entry.id,
         entry.seq,
         entry.subject,

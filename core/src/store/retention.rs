@@ -154,7 +154,7 @@ impl Store {
 /// Marks the ledger rows of `table`'s rows matching `condition` (with ?1 =
 /// `limit`) purged, then deletes those rows.
 fn purge_rows(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &super::db::Transaction<'_>,
     now: DateTime<Utc>,
     event_type: &str,
     table: &str,
@@ -172,7 +172,7 @@ fn purge_rows(
 }
 
 /// Moves the longest purged prefix of the ledger into `chain_anchor`.
-fn fold_purged_prefix(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<usize> {
+fn fold_purged_prefix(tx: &super::db::Transaction<'_>, now: DateTime<Utc>) -> Result<usize> {
     let first_live: Option<i64> = tx.query_row(
         "SELECT MIN(seq) FROM ledger WHERE purged_at IS NULL",
         [],
@@ -190,10 +190,7 @@ fn fold_purged_prefix(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Res
             |r| Ok(Some((r.get(0)?, r.get(1)?))),
         ),
     }
-    .or_else(|e| match e {
-        rusqlite::Error::QueryReturnedNoRows => Ok(None),
-        e => Err(e),
-    })?;
+    .or_else(|e| if e.is_no_rows() { Ok(None) } else { Err(e) })?;
     let Some((seq, hash)) = last_purged else {
         return Ok(0);
     };

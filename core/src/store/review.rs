@@ -1,7 +1,7 @@
 //! Supervisor reviews: chained decisions on attendance events.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, Row, Transaction};
+use super::db::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
@@ -169,7 +169,7 @@ fn append_review(
     tx.prepare_cached(&format!(
         "INSERT INTO reviews ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         review.id,
         review.seq,
         review.event_id,

@@ -1,7 +1,9 @@
 //! Schema version, creation and upgrades (the application-services pattern:
 //! one constant for the version, one script per upgrade step).
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::db::{OptionalExtension, Transaction};
 
 use crate::error::{Error, Result};
 use crate::rules::Rules;
@@ -82,7 +84,7 @@ pub(crate) fn init(conn: &mut Connection) -> Result<Option<u32>> {
         // Data the new tables derive from the old ones lands in the same
         // transaction as the version bump: a crash or error anywhere leaves
         // the store at its old version, and the next open upgrades again.
-        derive(&tx, version)?;
+        derive(&Transaction::Sqlite(&tx), version)?;
         tx.pragma_update(None, "user_version", VERSION)?;
         tx.commit()?;
         return Ok(Some(version));

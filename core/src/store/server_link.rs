@@ -4,7 +4,7 @@
 //! from the server.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};
@@ -72,7 +72,7 @@ impl Store {
                 "INSERT INTO server_link (singleton, server_url, agent, device_token, signing_key,
                    enrolled_at, clock_offset_ms, decisions_cursor, config_cursor)
                  VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                rusqlite::params![
+                super::db::params![
                     link.server_url,
                     link.agent,
                     link.device_token,
@@ -126,7 +126,7 @@ impl Store {
                            date, decision, note, reviewer, decided_at, received_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
                     )?
-                    .execute(rusqlite::params![
+                    .execute(super::db::params![
                         d.review_id,
                         d.event_id,
                         d.agent,

@@ -4,7 +4,7 @@
 //! and keeps the review queue's index.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
+use super::db::Transaction;
 
 use crate::error::Result;
 

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use rusqlite::OptionalExtension;
+use super::db::OptionalExtension;
 
 use super::connection::Store;
 use super::sign_in_limit;
@@ -341,7 +341,7 @@ mod tests {
                     "SELECT key FROM sign_in_failures UNION ALL SELECT key FROM sign_in_locks",
                 )?;
                 let rows = stmt.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
+                Ok(rows.collect::<crate::store::db::Result<_>>()?)
             })
             .unwrap();
         assert!(!keys.is_empty());

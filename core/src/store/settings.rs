@@ -1,7 +1,7 @@
 //! Settings kept in the store's `meta` table: the rules (PRODUCT.md §3
 //! defaults, tuned by admins) and other named values.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::{days, feed};
@@ -133,8 +133,8 @@ pub(super) fn clear_rules(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn load_rules(conn: &Connection) -> Result<Rules> {
-    let json: Option<String> = conn
+pub(super) fn load_rules(tx: &Transaction<'_>) -> Result<Rules> {
+    let json: Option<String> = tx
         .query_row("SELECT value FROM meta WHERE key = ?1", [RULES_KEY], |r| {
             r.get(0)
         })

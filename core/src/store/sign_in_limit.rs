@@ -3,7 +3,7 @@
 //! and writes the same failures and locks.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use crate::error::{Error, Result};
 use crate::sign_in_limit::{Attempter, WINDOW_S};

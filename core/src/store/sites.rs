@@ -2,7 +2,7 @@
 //! before the first row is written, and written in one transaction.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
+use super::db::Transaction;
 use serde::Serialize;
 
 use std::sync::Arc;
@@ -102,7 +102,7 @@ pub(super) fn site_rows(tx: &Transaction<'_>) -> Result<Vec<SiteRow>> {
             ref_lon: r.get(3)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// Replaces every stored site with `rows` (a device applying its server's

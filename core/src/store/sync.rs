@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 use serde::Deserialize;
 
 use super::binding::StoreHoldings;
@@ -483,7 +483,7 @@ fn device_states(tx: &Transaction<'_>, only: Option<&str>) -> Result<Vec<DeviceS
             events: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 /// The rules an import applies: the zone days are counted in for agents
@@ -719,7 +719,7 @@ fn insert_event(
            canonical, imported_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         device,
         e.seq,
         e.event_type,
@@ -797,7 +797,7 @@ fn fold_imported(
            site_id, captured_at, clock_skew)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         e.event_id,
         device,
         e.seq,
@@ -850,7 +850,7 @@ fn keep_retained(
            accuracy_m, captured_at, flag_ids, salt, retain_until)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
-    .execute(rusqlite::params![
+    .execute(super::db::params![
         event.id,
         device,
         seq,

@@ -8,7 +8,7 @@
 //! An event this store already holds under the same id (its own, or one
 //! imported before from another device) is not counted twice.
 
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -246,7 +246,7 @@ pub(super) fn fold(
                    (txn_id, device_id, agent, lead_id, kind, amount_minor, currency, occurred_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
             )?
-            .execute(rusqlite::params![
+            .execute(super::db::params![
                 txn_id,
                 device,
                 agent,
@@ -272,7 +272,7 @@ pub(super) fn fold(
                    (review_id, device_id, seq, event_id, agent, day, decision, at, actor_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
             )?
-            .execute(rusqlite::params![
+            .execute(super::db::params![
                 review_id, device, seq, event_id, agent, day, decision, at, actor_id
             ])?;
         }
@@ -467,7 +467,7 @@ pub(super) fn index_all_subjects(tx: &Transaction<'_>) -> Result<()> {
     )?;
     let rows: Vec<(String, i64, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::db::Result<_>>()?;
     for (device, seq, canonical) in rows {
         index_subjects(tx, &device, seq, &canonical)?;
     }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use rusqlite::Transaction;
+use super::db::Transaction;
 
 use super::connection::Store;
 use super::report::{self, DaysQuery};
@@ -177,7 +177,7 @@ fn queued_days(
         let mut stmt =
             tx.prepare_cached("SELECT agent, day FROM queue_days WHERE day BETWEEN ?1 AND ?2")?;
         let rows = stmt.query_map(span, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        return Ok(rows.collect::<rusqlite::Result<_>>()?);
+        return Ok(rows.collect::<super::db::Result<_>>()?);
     };
     let mut stmt = tx.prepare_cached(
         "SELECT agent, day FROM queue_days WHERE agent = ?1 AND day BETWEEN ?2 AND ?3",

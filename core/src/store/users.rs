@@ -1,7 +1,7 @@
 //! Console users (PRODUCT.md §12.1) on the server's store.
 
 use chrono::{DateTime, Utc};
-use rusqlite::OptionalExtension;
+use super::db::OptionalExtension;
 
 use super::connection::Store;
 use crate::console_user::{ConsoleUser, UserRole, validate_team};
@@ -157,7 +157,7 @@ impl Store {
 }
 
 /// One user as stored now, `None` when there is none.
-pub(super) fn load_user(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<ConsoleUser>> {
+pub(super) fn load_user(tx: &super::db::Transaction<'_>, id: &str) -> Result<Option<ConsoleUser>> {
     tx.prepare_cached(
         "SELECT id, role, team, disabled_at IS NOT NULL FROM console_users WHERE id = ?1",
     )?

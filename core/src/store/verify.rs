@@ -2,7 +2,7 @@
 //! recomputed from the anchor, each present personal field against its
 //! digest, and no event row outside the chain.
 
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use super::chain::{anchor, to_hash};
 use super::connection::Store;
@@ -237,7 +237,7 @@ impl Store {
                  ON CONFLICT (singleton) DO UPDATE SET checked_at = excluded.checked_at,
                    intact = excluded.intact, events_checked = excluded.events_checked,
                    problem = excluded.problem",
-                rusqlite::params![
+                super::db::params![
                     now.timestamp(),
                     report.intact,
                     (report.events_checked + report.imported_events_checked) as i64,

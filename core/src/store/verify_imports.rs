@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Utc};
-use rusqlite::{OptionalExtension, Transaction};
+use super::db::{OptionalExtension, Transaction};
 
 use super::chain::to_hash;
 use super::days::{self, DayInput};
@@ -72,7 +72,7 @@ pub(super) fn imported_chains(tx: &Transaction<'_>) -> Result<(u64, Option<Broke
                 last_hash: r.get(4)?,
             })
         })?
-        .collect::<rusqlite::Result<_>>()?
+        .collect::<super::db::Result<_>>()?
     };
     let mut checked = 0u64;
     let mut stmt = tx.prepare(
@@ -226,7 +226,7 @@ pub(super) fn derived_rows(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
         let mut stmt =
             tx.prepare("SELECT device_id, seq, subject_kind, subject FROM sync_subjects")?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?
+            .collect::<super::db::Result<_>>()?
     };
     if let Some((device, seq, kind, subject)) =
         stored_subjects.symmetric_difference(&subjects).next()
@@ -372,7 +372,7 @@ struct DayRow {
     source: String,
 }
 
-fn day_row(r: &rusqlite::Row<'_>) -> Result<DayRow> {
+fn day_row(r: &super::db::Row<'_>) -> Result<DayRow> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored event is unreadable: {e}"));
     let kind: String = r.get(1)?;
     Ok(DayRow {
@@ -409,7 +409,7 @@ fn day_summary(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
     let site_names: HashMap<u32, String> = {
         let mut stmt = tx.prepare("SELECT id, site FROM summary_sites")?;
         stmt.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?
+            .collect::<super::db::Result<_>>()?
     };
     let site_numbers: HashMap<&str, u32> =
         site_names.iter().map(|(n, s)| (s.as_str(), *n)).collect();
@@ -424,8 +424,8 @@ fn day_summary(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
     )?;
     let mut own = own_stmt.query([])?;
     let mut imported = imported_stmt.query([])?;
-    let mut next_own = own.next()?.map(day_row).transpose()?;
-    let mut next_imported = imported.next()?.map(day_row).transpose()?;
+    let mut next_own = own.next()?.map(|r| day_row(&r)).transpose()?;
+    let mut next_imported = imported.next()?.map(|r| day_row(&r)).transpose()?;
     let mut agents_seen: HashSet<String> = HashSet::new();
     loop {
         let agent = match (&next_own, &next_imported) {
@@ -463,11 +463,11 @@ fn day_summary(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
         };
         while let Some(row) = next_own.take_if(|r| r.agent == agent) {
             fold(&row)?;
-            next_own = own.next()?.map(day_row).transpose()?;
+            next_own = own.next()?.map(|r| day_row(&r)).transpose()?;
         }
         while let Some(row) = next_imported.take_if(|r| r.agent == agent) {
             fold(&row)?;
-            next_imported = imported.next()?.map(day_row).transpose()?;
+            next_imported = imported.next()?.map(|r| day_row(&r)).transpose()?;
         }
         if let Some(broken) = compare_months(tx, &agent, &expected, skip_through)? {
             return Ok(Some(broken));
@@ -478,7 +478,7 @@ fn day_summary(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
     let mut stmt = tx.prepare("SELECT DISTINCT agent FROM attendance_months")?;
     let stored_agents: Vec<String> = stmt
         .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::db::Result<_>>()?;
     for agent in stored_agents {
         if !agents_seen.contains(&agent)
             && let Some(broken) = compare_months(tx, &agent, &BTreeMap::new(), skip_through)?
