@@ -132,7 +132,7 @@ impl From<core::Error> for FieldCheckError {
             E::Corrupt(_) | E::SchemaTooNew { .. } => FieldCheckError::StoreUnusable {
                 reason: e.to_string(),
             },
-            E::Sqlite(_) | E::Io(_) => FieldCheckError::Storage {
+            E::Sqlite(_) | E::Database(_) | E::Io(_) => FieldCheckError::Storage {
                 reason: e.to_string(),
             },
         }

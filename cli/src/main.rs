@@ -296,6 +296,7 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
     };
     fieldcheck_core::types::validate_id("actor", &cli.actor)?;
     let actor = Actor::new(cli.actor.clone(), cli.role.into());
+    refuse_phone_verb_on_postgres(cli)?;
 
     match &cli.command {
         Command::Site(cmd) => site(cli, out, &actor, cmd, now),
@@ -442,6 +443,53 @@ impl Cli {
     fn store(&self) -> Result<Store, Error> {
         Store::open(self.db.as_deref().unwrap_or(Path::new("fieldcheck.db")))
     }
+}
+
+/// The verb `cmd` names when only a phone's store takes it (PRODUCT.md
+/// §12.5): what a phone records and sends, which a server's database never
+/// holds as its own.
+fn phone_verb(cmd: &Command) -> Option<&'static str> {
+    use device_cmd::DeviceCommand;
+    use field::{LeadCommand, TxnCommand};
+    use privacy_cmd::PushCommand;
+    use sync_cmd::SyncCommand;
+    Some(match cmd {
+        Command::CheckIn(_) => "check-in",
+        Command::CheckOut(_) => "check-out",
+        Command::Consent(ConsentCommand::Grant(_)) => "consent grant",
+        Command::Consent(ConsentCommand::Withdraw(_)) => "consent withdraw",
+        Command::Lead(LeadCommand::Add { .. }) => "lead add",
+        Command::Lead(LeadCommand::Update { .. }) => "lead update",
+        Command::Txn(TxnCommand::Add { .. }) => "txn add",
+        Command::Push(PushCommand::Register { .. }) => "push register",
+        Command::Device(DeviceCommand::Enrol { .. }) => "device enrol",
+        Command::Sync(SyncCommand::Push { .. }) => "sync push",
+        Command::Sync(SyncCommand::Pull) => "sync pull",
+        Command::Sync(SyncCommand::Pending { .. }) => "sync pending",
+        Command::Sync(SyncCommand::Ack { .. }) => "sync ack",
+        Command::Demo { .. } => "demo",
+        _ => return None,
+    })
+}
+
+/// A phone's verb given a PostgreSQL URL: refused (exit 2) before anything
+/// is opened, the URL shown without its password.
+fn refuse_phone_verb_on_postgres(cli: &Cli) -> Result<(), Error> {
+    use fieldcheck_core::store_location::{StoreLocation, shown};
+    let (Some(db), Some(verb)) = (cli.db.as_deref(), phone_verb(&cli.command)) else {
+        return Ok(());
+    };
+    if let StoreLocation::Postgres(_) = StoreLocation::of(db) {
+        return Err(Error::invalid(
+            "db",
+            format!(
+                "{} is a PostgreSQL database, a server's store; `{verb}` runs on a phone's \
+                 store: give an SQLite file",
+                shown(db)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn optional_time(field: &str, text: &Option<String>) -> Result<Option<DateTime<Utc>>, Error> {

@@ -321,24 +321,24 @@ fn broken_geojson_names_the_feature_and_stores_nothing() {
     );
 }
 
-/// A PostgreSQL URL as `--db` is refused by every verb with exit 2, named
-/// without its password, and creates nothing where a file would have gone.
+/// A PostgreSQL URL as `--db` of a phone's verb is refused with exit 2,
+/// named without its password, and creates nothing where a file would have
+/// gone.
 #[test]
-fn a_postgres_url_is_refused_without_showing_its_password() {
+fn a_postgres_url_is_refused_by_phone_verbs_without_showing_its_password() {
     let dir = tempfile::TempDir::new().unwrap();
     let url = "postgres://fc:hunter2@db.example:5432/fc?sslmode=verify-full";
     for args in [
-        &["--db", url, "verify"][..],
+        &["--db", url, "sync", "pull"][..],
         &[
             "--db",
             url,
-            "--json",
-            "report",
-            "attendance",
-            "--from",
-            "2026-03-02",
-            "--to",
-            "2026-03-06",
+            "consent",
+            "grant",
+            "--agent",
+            "a1",
+            "--permission",
+            "location",
         ],
         &[
             "--db",
@@ -356,6 +356,7 @@ fn a_postgres_url_is_refused_without_showing_its_password() {
     ] {
         let run = fieldcheck(dir.path(), args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("phone's store"), "{}", run.stderr);
         assert!(
             run.stderr.contains("postgres://fc:***@db.example:5432/fc"),
             "{}",

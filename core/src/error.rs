@@ -37,6 +37,10 @@ pub enum Error {
     #[error("storage: {0}")]
     Sqlite(rusqlite::Error),
 
+    /// The PostgreSQL server refused or lost a statement or connection.
+    #[error("storage: {0}")]
+    Database(String),
+
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 
@@ -135,9 +139,11 @@ impl Error {
             }
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::NotFound(_) => ErrorKind::NotFound,
-            Error::Corrupt(_) | Error::SchemaTooNew { .. } | Error::Sqlite(_) | Error::Io(_) => {
-                ErrorKind::Storage
-            }
+            Error::Corrupt(_)
+            | Error::SchemaTooNew { .. }
+            | Error::Sqlite(_)
+            | Error::Database(_)
+            | Error::Io(_) => ErrorKind::Storage,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use fieldcheck_core::Store;
-use fieldcheck_core::store_location::{StoreLocation, shown};
+use fieldcheck_core::store_location::shown;
 
 use fieldcheck_server::clock::ServerClock;
 use fieldcheck_server::readiness::{self, Gate};
@@ -61,11 +61,6 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let args = Args::parse();
-    // Refused before anything listens, named without its password.
-    if let Err(e) = StoreLocation::file(&args.db) {
-        log::error!("{e}");
-        return ExitCode::from(2);
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -227,6 +222,11 @@ async fn open_store(ready: &Ready) -> Result<Store, NotOpen> {
                 "the store's schema is v{found}, newer than this fieldcheck-server knows \
                  (v{supported}): upgrade fieldcheck-server"
             ),
+            waits: true,
+        },
+        // A database server away or refusing: it may come back.
+        fieldcheck_core::Error::Database(e) => NotOpen {
+            reason: format!("cannot reach {}: {e}", shown(&ready.db)),
             waits: true,
         },
         e => NotOpen {

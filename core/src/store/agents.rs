@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, Row, Transaction};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -183,7 +183,7 @@ pub(super) fn current_names(
         }
         None => {
             "SELECT n.agent, n.digests, n.sealed FROM agent_names n
-             WHERE ?1 IS NULL
+             WHERE CAST(?1 AS TEXT) IS NULL
                AND n.seq = (SELECT MAX(seq) FROM agent_names m WHERE m.agent = n.agent)"
         }
     })?;

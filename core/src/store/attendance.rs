@@ -1,8 +1,8 @@
 //! Recording a judged fix: the one hot write path.
 
+use super::db::{OptionalExtension, Row, Transaction};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use super::db::{OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::connection::Store;
@@ -177,14 +177,14 @@ impl Store {
         let (one, one_imported) = if filter.agent.is_some() {
             ("agent = ?1", "a.agent = ?1")
         } else {
-            ("?1 IS NULL", "?1 IS NULL")
+            ("CAST(?1 AS TEXT) IS NULL", "CAST(?1 AS TEXT) IS NULL")
         };
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {EVENT_COLUMNS} FROM attendance_events
                  WHERE {one}
-                   AND (?2 IS NULL OR captured_at >= ?2)
-                   AND (?3 IS NULL OR captured_at <= ?3)
+                   AND (CAST(?2 AS BIGINT) IS NULL OR captured_at >= ?2)
+                   AND (CAST(?3 AS BIGINT) IS NULL OR captured_at <= ?3)
                  ORDER BY seq"
             ))?;
             let rows = stmt.query_map(
@@ -207,8 +207,8 @@ impl Store {
                  FROM sync_attendance a
                  JOIN sync_events e ON e.device_id = a.device_id AND e.seq = a.seq
                  WHERE {one_imported}
-                   AND (?2 IS NULL OR a.captured_at >= ?2)
-                   AND (?3 IS NULL OR a.captured_at <= ?3)
+                   AND (CAST(?2 AS BIGINT) IS NULL OR a.captured_at >= ?2)
+                   AND (CAST(?3 AS BIGINT) IS NULL OR a.captured_at <= ?3)
                    AND e.canonical IS NOT NULL
                  ORDER BY a.captured_at, a.device_id, a.seq"
             ))?;

@@ -1,7 +1,7 @@
 //! Audit and security flags in SQLite.
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, Row, Transaction};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::connection::Store;
@@ -225,7 +225,8 @@ pub(super) fn settle_ended_flag(
                 Some(until) if !ids.is_empty() => {
                     tx.prepare_cached(&format!(
                         "UPDATE {table} SET flag_ids = ?2,
-                           retain_until = MIN(retain_until, ?3) WHERE event_id = ?1"
+                           retain_until = CASE WHEN retain_until < ?3 THEN retain_until ELSE ?3 END
+                         WHERE event_id = ?1"
                     ))?
                     .execute((
                         &event_id,
@@ -302,32 +303,30 @@ pub(super) fn insert_flag(
     flag: &AuditFlag,
     salt: Option<&[u8]>,
 ) -> Result<()> {
-    tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO {table} ({COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-    ))?
-    .execute(super::db::params![
-        flag.id,
-        flag.seq,
-        flag.scope.kind(),
-        flag.scope.id(),
-        flag.purpose.as_str(),
-        flag.reason,
-        salt,
-        flag.reason_digest,
-        flag.set_by.id,
-        flag.set_by.role.as_str(),
-        flag.starts_at.timestamp(),
-        flag.expires_at.timestamp(),
-    ])?;
+    tx.prepare_cached(&super::db::upsert(table, COLUMNS, "id"))?
+        .execute(super::db::params![
+            flag.id,
+            flag.seq,
+            flag.scope.kind(),
+            flag.scope.id(),
+            flag.purpose.as_str(),
+            flag.reason,
+            salt,
+            flag.reason_digest,
+            flag.set_by.id,
+            flag.set_by.role.as_str(),
+            flag.starts_at.timestamp(),
+            flag.expires_at.timestamp(),
+        ])?;
     Ok(())
 }
 
 /// Stores a flag's end in `table` ([`OWN_ENDS`] or [`APPLIED_ENDS`]).
 pub(super) fn insert_end(tx: &Transaction<'_>, table: &str, end: &FlagEnd) -> Result<()> {
-    tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO {table} (id, seq, flag_id, ended_at, actor_id, actor_role)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    tx.prepare_cached(&super::db::upsert(
+        table,
+        "id, seq, flag_id, ended_at, actor_id, actor_role",
+        "id",
     ))?
     .execute(super::db::params![
         end.id,

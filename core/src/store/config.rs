@@ -16,8 +16,8 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, Transaction};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -267,10 +267,11 @@ fn apply(tx: &Transaction<'_>, answer: &ConfigAnswer, now: DateTime<Utc>) -> Res
                 apply_change(tx, body, change.personal.as_ref(), now)?;
                 kinds.insert(change.kind);
             }
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO config_feed (feed, seq, kind, body, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
+            tx.prepare_cached(&super::db::upsert(
+                "config_feed",
+                "feed, seq, kind, body, prev_hash, hash",
+                "feed, seq",
+            ))?
             .execute(super::db::params![
                 feed_name,
                 change.seq,

@@ -32,14 +32,29 @@ pub struct OpenOptions {
 }
 
 pub struct Store {
+    /// The file, or the PostgreSQL URL without its password.
     pub(super) path: PathBuf,
-    writer: Mutex<Writer>,
-    reader: Mutex<Connection>,
+    engine: Engine,
     /// The site index and the rules, each with the `config_version` it was
     /// read at (`settings::config_version`): built once per change, shared
     /// by concurrent judgements, read again after a change by any process.
     pub(super) sites: RwLock<Option<(i64, Arc<SiteIndex>)>>,
     pub(super) rules: RwLock<(i64, Rules)>,
+}
+
+/// Where the store's rows live.
+// One per store, made once and never moved: the SQLite variant's size
+// (the writer's memo) costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Engine {
+    /// One writer and one reader connection to a file.
+    Sqlite {
+        writer: Mutex<Writer>,
+        reader: Mutex<Connection>,
+    },
+    /// A pool of connections to a database that several processes share.
+    #[cfg(feature = "postgres")]
+    Postgres(super::db::pg::Pool),
 }
 
 /// The writer connection and what it remembers between check-ins.
@@ -61,13 +76,28 @@ impl Store {
         reader: Connection,
         rules: Rules,
     ) -> Store {
+        Store::with_engine(
+            path,
+            Engine::Sqlite {
+                writer: Mutex::new(Writer {
+                    conn: writer,
+                    memo: WriterMemo::default(),
+                }),
+                reader: Mutex::new(reader),
+            },
+            rules,
+        )
+    }
+
+    #[cfg(feature = "postgres")]
+    pub(super) fn from_pool(shown: PathBuf, pool: super::db::pg::Pool, rules: Rules) -> Store {
+        Store::with_engine(shown, Engine::Postgres(pool), rules)
+    }
+
+    fn with_engine(path: PathBuf, engine: Engine, rules: Rules) -> Store {
         Store {
             path,
-            writer: Mutex::new(Writer {
-                conn: writer,
-                memo: WriterMemo::default(),
-            }),
-            reader: Mutex::new(reader),
+            engine,
             sites: RwLock::new(None),
             // Version 0 is never stored: the first use reads the rules again
             // with their version.
@@ -84,7 +114,12 @@ impl Store {
     /// Forgets the check-in memo first: this write may change anything it
     /// holds.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut writer = self.lock_writer();
+        let writer = match &self.engine {
+            Engine::Sqlite { writer, .. } => writer,
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(pool) => return pg_write(pool, f),
+        };
+        let mut writer = lock_writer(writer);
         writer.memo = WriterMemo::default();
         let tx = writer
             .conn
@@ -102,7 +137,16 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>, &mut WriterMemo) -> Result<T>,
     ) -> Result<T> {
-        let mut writer = self.lock_writer();
+        let writer = match &self.engine {
+            Engine::Sqlite { writer, .. } => writer,
+            // Other processes write between any two calls: nothing is
+            // remembered.
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(pool) => {
+                return pg_write(pool, |tx| f(tx, &mut WriterMemo::default()));
+            }
+        };
+        let mut writer = lock_writer(writer);
         let Writer { conn, memo } = &mut *writer;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let outcome = (|| {
@@ -133,7 +177,14 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>, &WriterMemo) -> Result<T>,
     ) -> Result<T> {
-        let mut writer = self.lock_writer();
+        let writer = match &self.engine {
+            Engine::Sqlite { writer, .. } => writer,
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(_) => {
+                return Err(Error::invalid("store", "only an SQLite store keeps a memo"));
+            }
+        };
+        let mut writer = lock_writer(writer);
         let Writer { conn, memo } = &mut *writer;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let value = f(&Transaction::Sqlite(&tx), memo)?;
@@ -143,30 +194,76 @@ impl Store {
 
     /// Runs `f` on the reader connection (a consistent WAL snapshot).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = lock(&self.reader)?;
+        let reader = match &self.engine {
+            Engine::Sqlite { reader, .. } => reader,
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(pool) => {
+                use super::db::pg::PgTransaction;
+                let mut conn = pool.get().map_err(super::db::Error::from)?;
+                // One snapshot for the whole read, like SQLite's WAL reader.
+                let tx = PgTransaction::begin(
+                    &mut conn,
+                    postgres::IsolationLevel::RepeatableRead,
+                    true,
+                )?;
+                let value = f(&Transaction::Postgres(&tx))?;
+                tx.commit()?;
+                return Ok(value);
+            }
+        };
+        let mut conn = lock(reader)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let value = f(&Transaction::Sqlite(&tx))?;
         tx.finish()?;
         Ok(value)
     }
 
-    /// A panic while holding the writer leaves SQLite consistent (the open
-    /// transaction rolls back) but may leave the memo half updated, so a
-    /// poisoned writer forgets it.
-    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
-        self.writer.lock().unwrap_or_else(|poisoned| {
-            let mut writer = poisoned.into_inner();
-            writer.memo = WriterMemo::default();
-            self.writer.clear_poison();
-            writer
-        })
+    /// Copies the WAL into the main file and truncates it to zero bytes
+    /// (SQLite; nothing to do on PostgreSQL).
+    pub fn checkpoint(&self) -> Result<()> {
+        match &self.engine {
+            Engine::Sqlite { writer, .. } => checkpoint_truncate(&lock_writer(writer).conn),
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(_) => Ok(()),
+        }
     }
 
-    /// Copies the WAL into the main file and truncates it to zero bytes.
-    pub fn checkpoint(&self) -> Result<()> {
-        let writer = self.lock_writer();
-        checkpoint_truncate(&writer.conn)
+    /// Whether the rows live in PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        !matches!(self.engine, Engine::Sqlite { .. })
     }
+}
+
+/// A panic while holding the writer leaves SQLite consistent (the open
+/// transaction rolls back) but may leave the memo half updated, so a
+/// poisoned writer forgets it.
+fn lock_writer(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
+    writer.lock().unwrap_or_else(|poisoned| {
+        let mut guard = poisoned.into_inner();
+        guard.memo = WriterMemo::default();
+        writer.clear_poison();
+        guard
+    })
+}
+
+/// A write on PostgreSQL. Writers take one transaction-scoped advisory
+/// lock first, so writes are serial as on SQLite (`BEGIN IMMEDIATE`) and
+/// every invariant the single writer kept (chain heads, device heads, month
+/// rows, cursors in commit order, one-time codes) holds across instances;
+/// reads do not wait for it. Each statement of a READ COMMITTED
+/// transaction sees every write committed before the lock was granted.
+#[cfg(feature = "postgres")]
+fn pg_write<T>(
+    pool: &super::db::pg::Pool,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    use super::db::pg::{PgTransaction, PgTx, WRITER_LOCK};
+    let mut conn = pool.get().map_err(super::db::Error::from)?;
+    let tx = PgTransaction::begin(&mut conn, postgres::IsolationLevel::ReadCommitted, false)?;
+    tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK})"))?;
+    let value = f(&Transaction::Postgres(&tx))?;
+    tx.commit()?;
+    Ok(value)
 }
 
 pub(super) fn configure(conn: &Connection, options: &OpenOptions) -> Result<()> {

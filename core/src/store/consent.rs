@@ -1,7 +1,7 @@
 //! The consent ledger in SQLite: insert-only.
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, Row, Transaction};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::connection::Store;

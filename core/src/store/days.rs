@@ -10,9 +10,9 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use super::db::{OptionalExtension, Transaction};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
-use super::db::{OptionalExtension, Transaction};
 
 use super::connection::Store;
 use super::memo::{self, EventMemo};
@@ -207,7 +207,7 @@ pub(super) fn load_schedules(
     agent: Option<&str>,
 ) -> Result<Vec<(String, ShiftSchedule)>> {
     // One agent's is a seek on its index; `?1 IS NULL OR …` would scan.
-    let mut stmt = tx.prepare_cached(match agent {
+    let mut stmt = tx.prepare_cached(&tx.dialect(match agent {
         Some(_) => {
             "SELECT v.agent, v.start_min, v.end_min, v.days, s.tz, v.from_day
              FROM shift_versions v JOIN shifts s ON s.agent = v.agent
@@ -217,10 +217,10 @@ pub(super) fn load_schedules(
         None => {
             "SELECT v.agent, v.start_min, v.end_min, v.days, s.tz, v.from_day
              FROM shift_versions v JOIN shifts s ON s.agent = v.agent
-             WHERE ?1 IS NULL
+             WHERE CAST(?1 AS TEXT) IS NULL
              ORDER BY v.agent, IFNULL(v.from_day, -1000000000)"
         }
-    })?;
+    }))?;
     let mut rows = stmt.query([agent])?;
     let mut out: Vec<(String, ShiftSchedule)> = Vec::new();
     while let Some(r) = rows.next()? {
@@ -278,11 +278,11 @@ pub(super) fn shift_rows(tx: &Transaction<'_>, agent: &str) -> Result<Option<Shi
     let Some((tz, current)) = current else {
         return Ok(None);
     };
-    let mut stmt = tx.prepare_cached(
+    let mut stmt = tx.prepare_cached(&tx.dialect(
         "SELECT from_day, start_min, end_min, days, set_at, actor_id, actor_role
          FROM shift_versions WHERE agent = ?1
          ORDER BY IFNULL(from_day, -1000000000), start_min, end_min, days",
-    )?;
+    ))?;
     let versions = stmt
         .query_map([agent], pattern_row)?
         .collect::<super::db::Result<_>>()?;
@@ -522,8 +522,7 @@ fn site_id(
                 "INSERT INTO summary_sites (site) VALUES (?1) ON CONFLICT DO NOTHING",
             )?
             .execute([site])?;
-            tx.prepare_cached(select)?
-                .query_row([site], |r| r.get(0))?
+            tx.prepare_cached(select)?.query_row([site], |r| r.get(0))?
         }
     };
     let id = u32::try_from(id)

@@ -6,8 +6,8 @@
 //! the order token, signature, batch, device, chain, and imported in the
 //! same transaction that records the device's last sync.
 
-use chrono::{DateTime, Duration, Utc};
 use super::db::{OptionalExtension, Transaction};
+use chrono::{DateTime, Duration, Utc};
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};

@@ -1,8 +1,8 @@
 //! Leads and transactions in SQLite. Each create or change appends one
 //! chained activity row; `leads` holds the current fold for listing.
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, Row, Transaction as SqlTx};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::chain;
@@ -196,7 +196,7 @@ impl Store {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {LEAD_COLUMNS} FROM leads
-                 WHERE (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR status = ?2)
+                 WHERE (CAST(?1 AS TEXT) IS NULL OR agent = ?1) AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)
                  ORDER BY created_at, id"
             ))?;
             let rows = stmt.query_map(
@@ -302,7 +302,7 @@ impl Store {
         let agent = actor.own_scope(agent, "transactions")?;
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {TXN_COLUMNS} FROM transactions WHERE (?1 IS NULL OR agent = ?1)
+                "SELECT {TXN_COLUMNS} FROM transactions WHERE (CAST(?1 AS TEXT) IS NULL OR agent = ?1)
                  ORDER BY occurred_at, seq"
             ))?;
             let rows = stmt.query_map([agent.as_deref()], |r| Ok(txn_from_row(r)))?;

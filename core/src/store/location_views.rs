@@ -3,8 +3,8 @@
 //! reason, and every such view is logged (who, when, why) in
 //! `location_views`, which is never edited.
 
-use chrono::{DateTime, Utc};
 use super::db::OptionalExtension;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 

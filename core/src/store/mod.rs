@@ -13,9 +13,9 @@ mod binding;
 mod chain;
 mod config;
 mod connection;
-pub(crate) mod db;
 mod consent;
 mod days;
+pub(crate) mod db;
 mod devices;
 mod feed;
 mod leads;
@@ -31,6 +31,8 @@ mod restriction;
 mod retention;
 mod review;
 pub mod schema;
+#[cfg(feature = "postgres")]
+mod schema_pg;
 mod server_link;
 mod server_role;
 mod sessions;
@@ -79,7 +81,14 @@ impl Store {
     /// Opens or creates a store. A damaged, foreign or newer file gives a
     /// typed error and is neither modified nor removed.
     pub fn open_with(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Store> {
-        // A PostgreSQL URL is refused here, named without its password.
+        #[cfg(feature = "postgres")]
+        if let crate::store_location::StoreLocation::Postgres(url) =
+            crate::store_location::StoreLocation::of(path.as_ref())
+        {
+            return Store::open_postgres(&url);
+        }
+        // Without the `postgres` feature a URL is refused here, named
+        // without its password.
         let path = crate::store_location::StoreLocation::file(path.as_ref())?;
         if let Ok(meta) = std::fs::metadata(&path)
             && !meta.is_file()
@@ -121,6 +130,84 @@ impl Store {
         Ok(Store::from_connections(path, writer, reader, rules))
     }
 }
+
+#[cfg(feature = "postgres")]
+impl Store {
+    /// Opens (creating or upgrading its schema) a store in a PostgreSQL
+    /// database. The password comes from the URL, `PGPASSWORD` or
+    /// `passfile=`; the URL is shown only without it.
+    fn open_postgres(url: &str) -> Result<Store> {
+        use crate::store_location::redact_url;
+        let shown = redact_url(url);
+        let config =
+            db::pg::config(url).map_err(|e| Error::invalid("db", format!("{shown}: {e}")))?;
+        let pool = db::pg::pool(config, POOL_SIZE)
+            .map_err(|e| Error::Database(format!("{shown}: {e}")))?;
+        {
+            let mut conn = pool
+                .get()
+                .map_err(|e| Error::Database(format!("{shown}: {e}")))?;
+            schema_pg::init(&mut conn.client)?;
+        }
+        let store = Store::from_pool(std::path::PathBuf::from(shown), pool, Default::default());
+        let rules = store.read(settings::load_rules)?;
+        *store.rules.write().unwrap_or_else(|p| p.into_inner()) = (0, rules);
+        Ok(store)
+    }
+}
+
+/// Connections one process keeps to PostgreSQL: the server's blocking pool
+/// runs store calls on a few threads, each needing one at a time.
+#[cfg(feature = "postgres")]
+const POOL_SIZE: u32 = 8;
+
+/// Which engine the store's tests run on: SQLite files, or, with
+/// `FIELDCHECK_TEST_PG` set to a URL whose database is `{db}`, a new
+/// PostgreSQL database per store (what `scripts/test.sh` does on its
+/// second pass).
+#[cfg(test)]
+pub(crate) mod test_engine {
+    use std::path::{Path, PathBuf};
+
+    pub fn on_postgres() -> bool {
+        std::env::var_os("FIELDCHECK_TEST_PG").is_some()
+    }
+
+    /// Where a test's store named `name` lives.
+    pub fn location(dir: &Path, name: &str) -> PathBuf {
+        #[cfg(feature = "postgres")]
+        if let Ok(template) = std::env::var("FIELDCHECK_TEST_PG") {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let db = format!(
+                "fc_test_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            );
+            let admin = template.replace("{db}", "postgres");
+            let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+                .expect("FIELDCHECK_TEST_PG names a reachable server");
+            client
+                .batch_execute(&format!("CREATE DATABASE {db}"))
+                .expect("create a test database");
+            return PathBuf::from(template.replace("{db}", &db));
+        }
+        dir.join(name)
+    }
+}
+
+/// Skips the rest of a test that only SQLite can run, saying why.
+#[cfg(test)]
+macro_rules! sqlite_only {
+    ($reason:literal) => {
+        if crate::store::test_engine::on_postgres() {
+            eprintln!("skipped on PostgreSQL: {}", $reason);
+            return;
+        }
+    };
+}
+#[cfg(test)]
+pub(crate) use sqlite_only;
 
 #[cfg(test)]
 mod tests;

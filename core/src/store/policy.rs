@@ -2,8 +2,8 @@
 //! named in consent receipts (a setting in `meta`). The renewal rule itself
 //! lives in [`crate::policy`].
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, Row, Transaction};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -131,18 +131,16 @@ pub(super) const APPLIED_POLICIES: &str = "applied_policy_versions";
 /// Stores a published version in `table` ([`OWN_POLICIES`] or
 /// [`APPLIED_POLICIES`]).
 pub(super) fn insert_policy(tx: &Transaction<'_>, table: &str, p: &PolicyVersion) -> Result<()> {
-    tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO {table} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-    ))?
-    .execute(super::db::params![
-        p.id,
-        p.seq,
-        p.version,
-        p.requires_renewal,
-        p.published_at.timestamp(),
-        p.published_by.id,
-        p.published_by.role.as_str(),
-    ])?;
+    tx.prepare_cached(&super::db::upsert(table, COLUMNS, "id"))?
+        .execute(super::db::params![
+            p.id,
+            p.seq,
+            p.version,
+            p.requires_renewal,
+            p.published_at.timestamp(),
+            p.published_by.id,
+            p.published_by.role.as_str(),
+        ])?;
     Ok(())
 }
 

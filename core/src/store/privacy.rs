@@ -7,8 +7,8 @@
 //! lead's id). Ids are opaque and stay: they are what the chain links.
 //! Retention (time-based deletion) is `store::retention`.
 
-use chrono::{DateTime, Duration, Utc};
 use super::db::{OptionalExtension, Row, Transaction};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -79,9 +79,9 @@ impl Store {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "{SELECT}
-                 WHERE (?1 IS NULL OR (r.subject_kind = ?1 AND r.subject = ?2))
+                 WHERE (CAST(?1 AS TEXT) IS NULL OR (r.subject_kind = ?1 AND r.subject = ?2))
                    AND (?3 = 0 OR c.id IS NULL)
-                   AND (?4 IS NULL OR (c.id IS NULL AND r.due_at < ?4))
+                   AND (CAST(?4 AS BIGINT) IS NULL OR (c.id IS NULL AND r.due_at < ?4))
                  ORDER BY r.seq"
             ))?;
             let rows = stmt.query_map(

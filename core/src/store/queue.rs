@@ -14,9 +14,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use super::db::{OptionalExtension, Transaction, params_from_iter};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use super::db::{OptionalExtension, Transaction, params_from_iter};
 
 use super::connection::Store;
 use super::queue_marks::{ADVANCED_KEY, BUILDING_KEY, SETTLED_KEY};
@@ -212,7 +212,7 @@ fn held_rows(
         None => {
             "SELECT agent, day, reasons, status, time_zone, first_in, last_out, site, out_site,
                     minutes_late
-             FROM queue_days WHERE day BETWEEN ?1 AND ?2 AND ?3 IS NULL"
+             FROM queue_days WHERE day BETWEEN ?1 AND ?2 AND CAST(?3 AS TEXT) IS NULL"
         }
     })?;
     let mut rows = stmt.query((from, to, agent))?;
@@ -276,7 +276,7 @@ fn apply_tally(
         tx.prepare_cached(
             "INSERT INTO queue_tally (agent, site, day, reason, items)
              VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (agent, site, day, reason) DO UPDATE SET items = items + ?5",
+             ON CONFLICT (agent, site, day, reason) DO UPDATE SET items = queue_tally.items + excluded.items",
         )?
         .execute((&agent, &site, day, reason, delta))?;
         if delta < 0 {

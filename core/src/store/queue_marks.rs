@@ -7,8 +7,8 @@
 //! them. Kept apart from the queue so that the writers, which the queue
 //! reads through the report, need not know it.
 
-use chrono::NaiveDate;
 use super::db::Transaction;
+use chrono::NaiveDate;
 
 use super::server_role::is_server;
 use crate::error::Result;

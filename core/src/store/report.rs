@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use super::db::Transaction;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
 use chrono_tz::Tz;
-use super::db::Transaction;
 
 use super::connection::Store;
 use super::month::{self, month_key};
@@ -183,7 +183,7 @@ impl Store {
                 let only = if agent.is_some() {
                     "agent = ?1"
                 } else {
-                    "?1 IS NULL"
+                    "CAST(?1 AS TEXT) IS NULL"
                 };
                 let mut stmt = tx.prepare_cached(&format!(
                     // This store's leads and those its devices' chains carried.
@@ -223,7 +223,7 @@ impl Store {
                        WHERE {only}
                        UNION ALL
                        SELECT agent, kind, currency, amount_minor, occurred_at
-                       FROM sync_transactions WHERE {only})
+                       FROM sync_transactions WHERE {only}) AS t
                  GROUP BY agent, kind, currency"
                 ))?;
                 // Grouped first, then each agent's rows are re-read only when a
@@ -255,7 +255,7 @@ impl Store {
                                FROM transactions
                                UNION ALL
                                SELECT agent, kind, currency, amount_minor, occurred_at
-                               FROM sync_transactions)
+                               FROM sync_transactions) AS t
                          WHERE agent = ?1 AND kind = ?2 AND currency = ?3
                            AND occurred_at >= ?4 AND occurred_at < ?5",
                         )?
@@ -384,7 +384,7 @@ pub(super) fn build_days(
     let sites = load_summary_sites(tx)?;
     // One agent's months are a seek; `?3 IS NULL OR …` would scan every
     // agent.
-    let mut months_stmt = tx.prepare_cached(match agent {
+    let mut months_stmt = tx.prepare_cached(&tx.dialect(match agent {
         Some(_) => {
             "SELECT m.agent, m.month, a.tz, m.days
              FROM attendance_agents a CROSS JOIN attendance_months m
@@ -396,10 +396,10 @@ pub(super) fn build_days(
             "SELECT m.agent, m.month, a.tz, m.days
              FROM attendance_agents a CROSS JOIN attendance_months m
                ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
-             WHERE ?3 IS NULL
+             WHERE CAST(?3 AS TEXT) IS NULL
              ORDER BY a.agent, m.month"
         }
-    })?;
+    }))?;
     let mut rows = months_stmt.query((month_key(query.from), month_key(query.to), agent))?;
     let mut shift_list = shifts.iter().peekable();
     // The agent being emitted, its name and shift, the next date to emit,
@@ -833,7 +833,7 @@ fn mark_clock_skew(
     let mut stmt = tx.prepare_cached(
         "SELECT agent, captured_at FROM sync_attendance
          WHERE clock_skew = 1 AND captured_at BETWEEN ?1 AND ?2
-           AND (?3 IS NULL OR agent = ?3)",
+           AND (CAST(?3 AS TEXT) IS NULL OR agent = ?3)",
     )?;
     let mut rows = stmt.query((from, to, query.agent))?;
     let mut zones: HashMap<String, Tz> = HashMap::new();
@@ -862,7 +862,7 @@ fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -
     let one = if agent.is_some() {
         "agent = ?3"
     } else {
-        "?3 IS NULL"
+        "CAST(?3 AS TEXT) IS NULL"
     };
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT {} FROM reviews WHERE day BETWEEN ?1 AND ?2 AND {one} ORDER BY seq",

@@ -2,8 +2,8 @@
 //! log: the state every processing path (check-ins, leads, reports)
 //! consults. Restriction as a data-subject request is `store::privacy`.
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, Transaction};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::connection::Store;
@@ -102,9 +102,10 @@ pub(super) fn insert_restriction(
     table: &str,
     entry: &RestrictionEntry,
 ) -> Result<()> {
-    tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO {table} (id, seq, subject, restricted, at, actor_id, actor_role)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    tx.prepare_cached(&super::db::upsert(
+        table,
+        "id, seq, subject, restricted, at, actor_id, actor_role",
+        "id",
     ))?
     .execute(super::db::params![
         entry.id,

@@ -36,7 +36,7 @@ fn agent() -> Actor {
 fn store() -> (TempDir, Store) {
     let dir = TempDir::new().unwrap();
     let store = Store::open_with(
-        dir.path().join("s.db"),
+        super::test_engine::location(dir.path(), "s.db"),
         &OpenOptions {
             durability: Durability::Normal,
         },

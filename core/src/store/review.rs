@@ -1,7 +1,7 @@
 //! Supervisor reviews: chained decisions on attendance events.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use super::db::{OptionalExtension, Row, Transaction};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::connection::Store;

@@ -3,8 +3,8 @@
 //! offset measured at the last exchange, and the review decisions pulled
 //! from the server.
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, Transaction};
+use chrono::{DateTime, Utc};
 
 use super::connection::Store;
 use super::review::{review_columns, review_from_row};
@@ -152,7 +152,7 @@ impl Store {
             let mut found = Vec::new();
             let mut stmt = tx.prepare(
                 "SELECT review_id, event_id, agent, date, decision, note, reviewer, decided_at
-                 FROM received_decisions WHERE ?1 IS NULL OR agent = ?1",
+                 FROM received_decisions WHERE CAST(?1 AS TEXT) IS NULL OR agent = ?1",
             )?;
             let mut rows = stmt.query([&agent])?;
             while let Some(r) = rows.next()? {
@@ -171,7 +171,7 @@ impl Store {
                 });
             }
             let mut stmt = tx.prepare(&format!(
-                "SELECT {} FROM reviews WHERE ?1 IS NULL OR agent = ?1",
+                "SELECT {} FROM reviews WHERE CAST(?1 AS TEXT) IS NULL OR agent = ?1",
                 review_columns()
             ))?;
             let rows = stmt.query_map([&agent], |r| Ok(review_from_row(r)))?;

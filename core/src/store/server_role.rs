@@ -3,8 +3,8 @@
 //! server's store keeps the coordinates devices send under its own flags
 //! and keeps the review queue's index.
 
-use chrono::{DateTime, Utc};
 use super::db::Transaction;
+use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 

@@ -5,9 +5,9 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+use super::db::OptionalExtension;
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use super::db::OptionalExtension;
 
 use super::connection::Store;
 use super::sign_in_limit;

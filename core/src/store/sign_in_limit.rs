@@ -2,8 +2,8 @@
 //! `crate::sign_in_limit`): every server instance on one database reads
 //! and writes the same failures and locks.
 
-use chrono::{DateTime, Utc};
 use super::db::{OptionalExtension, Transaction};
+use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::sign_in_limit::{Attempter, WINDOW_S};

@@ -1,8 +1,8 @@
 //! Site storage. Import is all-or-nothing: the whole file is validated
 //! before the first row is written, and written in one transaction.
 
-use chrono::{DateTime, Utc};
 use super::db::Transaction;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use std::sync::Arc;

@@ -14,9 +14,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::db::{OptionalExtension, Transaction};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use super::db::{OptionalExtension, Transaction};
 use serde::Deserialize;
 
 use super::binding::StoreHoldings;
@@ -472,7 +472,7 @@ fn device_states(tx: &Transaction<'_>, only: Option<&str>) -> Result<Vec<DeviceS
     let mut stmt = tx.prepare(
         "SELECT d.device_id, d.base_seq, d.last_seq, d.last_hash,
                 (SELECT COUNT(*) FROM sync_events e WHERE e.device_id = d.device_id)
-         FROM sync_devices d WHERE ?1 IS NULL OR d.device_id = ?1 ORDER BY d.device_id",
+         FROM sync_devices d WHERE CAST(?1 AS TEXT) IS NULL OR d.device_id = ?1 ORDER BY d.device_id",
     )?;
     let rows = stmt.query_map([only], |r| {
         Ok(DeviceState {

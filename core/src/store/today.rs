@@ -5,9 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::db::Transaction;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use super::db::Transaction;
 
 use super::connection::Store;
 use super::report::{self, DaysQuery};
@@ -201,13 +201,13 @@ fn last_event(tx: &Transaction<'_>, agent: &str) -> Result<Option<LastEvent>> {
     let mut stmt = tx.prepare_cached(
         "SELECT kind, accepted, captured_at, site_id FROM (
            SELECT * FROM (SELECT kind, accepted, captured_at, site_id FROM attendance_events
-                          WHERE agent = ?1 AND accepted = 1 ORDER BY seq DESC LIMIT 1)
+                          WHERE agent = ?1 AND accepted = 1 ORDER BY seq DESC LIMIT 1) AS a
            UNION ALL
            SELECT * FROM (SELECT kind, accepted, captured_at, site_id FROM attendance_events
-                          WHERE agent = ?1 AND accepted = 0 ORDER BY seq DESC LIMIT 1)
+                          WHERE agent = ?1 AND accepted = 0 ORDER BY seq DESC LIMIT 1) AS r
            UNION ALL
            SELECT * FROM (SELECT kind, accepted, captured_at, site_id FROM sync_attendance
-                          WHERE agent = ?1 ORDER BY captured_at DESC LIMIT 1))
+                          WHERE agent = ?1 ORDER BY captured_at DESC LIMIT 1) AS i) AS latest
          ORDER BY captured_at DESC LIMIT 1",
     )?;
     let mut rows = stmt.query([agent])?;

@@ -1,7 +1,7 @@
 //! Console users (PRODUCT.md §12.1) on the server's store.
 
-use chrono::{DateTime, Utc};
 use super::db::OptionalExtension;
+use chrono::{DateTime, Utc};
 
 use super::connection::Store;
 use crate::console_user::{ConsoleUser, UserRole, validate_team};

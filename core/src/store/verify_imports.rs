@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Datelike, Utc};
 use super::db::{OptionalExtension, Transaction};
+use chrono::{DateTime, Datelike, Utc};
 
 use super::chain::to_hash;
 use super::days::{self, DayInput};

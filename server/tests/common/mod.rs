@@ -125,6 +125,8 @@ impl Server {
     }
 
     fn command(db: &Path, extra: &[&str]) -> Command {
+        // (the log goes beside a file store, or to the temporary directory
+        // for a database URL)
         let mut command = Command::new(SERVER);
         command
             .arg("--db")
@@ -136,21 +138,13 @@ impl Server {
             })
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(db.with_extension("log")).unwrap());
+            .stderr(std::fs::File::create(log_path(db)).unwrap());
         command
     }
 
     fn launch(mut command: Command) -> Server {
         let mut child = command.spawn().expect("fieldcheck-server runs");
-        let log = PathBuf::from(
-            command
-                .get_args()
-                .nth(1)
-                .expect("--db FILE")
-                .to_string_lossy()
-                .into_owned(),
-        )
-        .with_extension("log");
+        let log = log_path(Path::new(command.get_args().nth(1).expect("--db FILE")));
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -448,4 +442,19 @@ pub fn add_user(db: &Path, id: &str, role: &str, team: &str) {
     }
     args.push("--password-stdin");
     cli(db, &args, Some("correct horse battery\n")).ok();
+}
+
+/// Where a server's log goes: beside its store file, or, for a PostgreSQL
+/// URL, in the temporary directory under a name made from the URL.
+fn log_path(db: &Path) -> PathBuf {
+    let text = db.to_string_lossy();
+    if text.starts_with("postgres") {
+        let name: String = text
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        std::env::temp_dir().join(format!("fc-server-{}-{name}.log", std::process::id()))
+    } else {
+        db.with_extension("log")
+    }
 }

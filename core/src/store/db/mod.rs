@@ -10,6 +10,9 @@ use rusqlite::types::{FromSql, FromSqlError, ToSql, ValueRef};
 
 pub use rusqlite::params;
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What a statement failed with, per engine.
@@ -17,12 +20,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[cfg(feature = "postgres")]
+    #[error("PostgreSQL: {}", pg::message(.0))]
+    Postgres(#[from] postgres::Error),
+    #[cfg(feature = "postgres")]
+    #[error("PostgreSQL connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
 }
 
 impl From<Error> for crate::error::Error {
     fn from(e: Error) -> Self {
         match e {
             Error::Sqlite(e) => e.into(),
+            #[cfg(feature = "postgres")]
+            e => crate::error::Error::Database(e.to_string()),
         }
     }
 }
@@ -57,12 +68,16 @@ impl<T> OptionalExtension<T> for Result<T> {
 /// through one.
 pub enum Transaction<'a> {
     Sqlite(&'a rusqlite::Transaction<'a>),
+    #[cfg(feature = "postgres")]
+    Postgres(&'a dyn pg::PgTx),
 }
 
 impl<'a> Transaction<'a> {
     pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
         Ok(match self {
             Transaction::Sqlite(tx) => Statement::SqliteCached(tx.prepare_cached(sql)?),
+            #[cfg(feature = "postgres")]
+            Transaction::Postgres(tx) => Statement::Postgres(*tx, tx.prepare(sql)?),
         })
     }
 
@@ -70,6 +85,8 @@ impl<'a> Transaction<'a> {
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
         Ok(match self {
             Transaction::Sqlite(tx) => Statement::Sqlite(tx.prepare(sql)?),
+            #[cfg(feature = "postgres")]
+            Transaction::Postgres(tx) => Statement::Postgres(*tx, tx.prepare(sql)?),
         })
     }
 
@@ -86,37 +103,79 @@ impl<'a> Transaction<'a> {
         self.prepare(sql)?.query_row(params, f)
     }
 
+    /// `sql` as this engine takes it, where the engines truly differ:
+    /// SQLite matches an expression index on its text (the shift versions'
+    /// index orders by `IFNULL(…)`, PostgreSQL's spells it `COALESCE(…)`),
+    /// and SQLite's `CROSS JOIN … ON` fixes the join order of the
+    /// attendance report, where PostgreSQL takes a plain `JOIN`.
+    pub fn dialect<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        match self {
+            Transaction::Sqlite(_) => sql.into(),
+            #[cfg(feature = "postgres")]
+            Transaction::Postgres(_) => sql
+                .replace("IFNULL(", "COALESCE(")
+                .replace("CROSS JOIN", "JOIN")
+                .into(),
+        }
+    }
+
     /// Several statements without parameters (tests that alter a store).
     #[cfg(test)]
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match self {
             Transaction::Sqlite(tx) => Ok(tx.execute_batch(sql)?),
+            #[cfg(feature = "postgres")]
+            Transaction::Postgres(tx) => tx.batch_execute(sql),
         }
     }
+}
+
+/// `INSERT OR REPLACE` written so both engines take it: an insert that
+/// overwrites the row with the same `key` (columns joined by `, `).
+pub fn upsert(table: &str, columns: &str, key: &str) -> String {
+    let names: Vec<&str> = columns.split(',').map(str::trim).collect();
+    let keys: Vec<&str> = key.split(',').map(str::trim).collect();
+    let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+    let sets: Vec<String> = names
+        .iter()
+        .filter(|n| !keys.contains(n))
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({columns}) VALUES ({}) ON CONFLICT ({key}) DO UPDATE SET {}",
+        marks.join(", "),
+        sets.join(", ")
+    )
 }
 
 /// A prepared statement.
 pub enum Statement<'t> {
     SqliteCached(rusqlite::CachedStatement<'t>),
     Sqlite(rusqlite::Statement<'t>),
+    #[cfg(feature = "postgres")]
+    Postgres(&'t dyn pg::PgTx, postgres::Statement),
 }
 
 impl<'t> Statement<'t> {
-    fn sqlite(&mut self) -> &mut rusqlite::Statement<'t> {
+    pub fn execute(&mut self, params: impl Params) -> Result<usize> {
         match self {
-            Statement::SqliteCached(s) => s,
-            Statement::Sqlite(s) => s,
+            Statement::SqliteCached(stmt) => Ok(params.with_refs(|p| stmt.execute(p))?),
+            Statement::Sqlite(stmt) => Ok(params.with_refs(|p| stmt.execute(p))?),
+            #[cfg(feature = "postgres")]
+            Statement::Postgres(tx, stmt) => params.with_refs(|p| tx.execute(stmt, p)),
         }
     }
 
-    pub fn execute(&mut self, params: impl Params) -> Result<usize> {
-        let stmt = self.sqlite();
-        Ok(params.with_refs(|p| stmt.execute(p))?)
-    }
-
     pub fn query(&mut self, params: impl Params) -> Result<Rows<'_>> {
-        let stmt = self.sqlite();
-        Ok(Rows::Sqlite(params.with_refs(|p| stmt.query(p))?))
+        match self {
+            Statement::SqliteCached(stmt) => Ok(Rows::Sqlite(params.with_refs(|p| stmt.query(p))?)),
+            Statement::Sqlite(stmt) => Ok(Rows::Sqlite(params.with_refs(|p| stmt.query(p))?)),
+            #[cfg(feature = "postgres")]
+            Statement::Postgres(tx, stmt) => Ok(Rows::Postgres {
+                rows: params.with_refs(|p| tx.query(stmt, p))?.into_iter(),
+                current: None,
+            }),
+        }
     }
 
     pub fn query_row<T>(
@@ -162,6 +221,12 @@ impl<T, F: FnMut(&Row<'_>) -> Result<T>> Iterator for MappedRows<'_, F> {
 /// The rows of a query, read one at a time.
 pub enum Rows<'s> {
     Sqlite(rusqlite::Rows<'s>),
+    /// PostgreSQL sends the whole result at once.
+    #[cfg(feature = "postgres")]
+    Postgres {
+        rows: std::vec::IntoIter<postgres::Row>,
+        current: Option<postgres::Row>,
+    },
 }
 
 impl Rows<'_> {
@@ -169,6 +234,11 @@ impl Rows<'_> {
     pub fn next(&mut self) -> Result<Option<Row<'_>>> {
         match self {
             Rows::Sqlite(rows) => Ok(rows.next()?.map(Row::Sqlite)),
+            #[cfg(feature = "postgres")]
+            Rows::Postgres { rows, current } => {
+                *current = rows.next();
+                Ok(current.as_ref().map(Row::Postgres))
+            }
         }
     }
 }
@@ -177,6 +247,8 @@ impl Rows<'_> {
 #[derive(Clone, Copy)]
 pub enum Row<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
+    #[cfg(feature = "postgres")]
+    Postgres(&'r postgres::Row),
 }
 
 impl<'r> Row<'r> {
@@ -184,6 +256,17 @@ impl<'r> Row<'r> {
     pub fn get<I: ColumnIndex, T: FromSql>(&self, idx: I) -> Result<T> {
         match self {
             Row::Sqlite(r) => Ok(r.get(idx.index())?),
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => {
+                let idx = idx.index();
+                T::column_result(pg::value_ref(r, idx)?).map_err(|e| {
+                    Error::Sqlite(rusqlite::Error::FromSqlConversionFailure(
+                        idx,
+                        rusqlite::types::Type::Null,
+                        Box::new(e),
+                    ))
+                })
+            }
         }
     }
 
@@ -191,6 +274,8 @@ impl<'r> Row<'r> {
     pub fn get_ref(&self, idx: usize) -> Result<ValueRef<'_>> {
         match self {
             Row::Sqlite(r) => Ok(r.get_ref(idx)?),
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => pg::value_ref(r, idx),
         }
     }
 }

@@ -1,0 +1,130 @@
+//! The schema on PostgreSQL: created or upgraded on open under a session
+//! advisory lock (instances starting together wait for one another), each
+//! step one transaction, the version in `fieldcheck_schema`. The version
+//! numbers are SQLite's (`schema::VERSION`); PostgreSQL stores begin at 13.
+
+use postgres::Client;
+
+use super::db::pg::SCHEMA_LOCK;
+use super::schema::VERSION;
+use crate::error::{Error, Result};
+
+/// The first version a PostgreSQL store was created at.
+const CREATE_VERSION: u32 = 13;
+const CREATE: &str = include_str!("sql/pg/schema_v13.sql");
+
+/// (version reached, script) above `CREATE_VERSION`.
+const UPGRADES: &[(u32, &str)] = &[];
+
+/// PostgreSQL 15 or later: `UNIQUE NULLS`, and the oldest release still
+/// supported when this was written.
+const OLDEST_SERVER: i64 = 150_000;
+
+fn db(e: postgres::Error) -> Error {
+    Error::Database(e.to_string())
+}
+
+/// Checks the server and creates or upgrades the schema. A database that
+/// holds other tables, or a newer schema, is refused and left untouched.
+pub(super) fn init(client: &mut Client) -> Result<()> {
+    let server: i64 = client
+        .query_one("SELECT current_setting('server_version_num')::bigint", &[])
+        .map_err(db)?
+        .get(0);
+    if server < OLDEST_SERVER {
+        return Err(Error::invalid(
+            "db",
+            format!(
+                "PostgreSQL {} is too old: 15 or later is needed",
+                server / 10_000
+            ),
+        ));
+    }
+    let encoding: String = client
+        .query_one("SELECT current_setting('server_encoding')", &[])
+        .map_err(db)?
+        .get(0);
+    if encoding != "UTF8" {
+        return Err(Error::invalid(
+            "db",
+            format!("the database's encoding is {encoding}; create it with ENCODING 'UTF8'"),
+        ));
+    }
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&SCHEMA_LOCK])
+        .map_err(db)?;
+    let outcome = init_locked(client);
+    // Released on every path; a lost connection releases it too.
+    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&SCHEMA_LOCK]);
+    outcome?;
+    unlocked.map_err(db)?;
+    Ok(())
+}
+
+fn init_locked(client: &mut Client) -> Result<()> {
+    let ours: bool = client
+        .query_one("SELECT to_regclass('fieldcheck_schema') IS NOT NULL", &[])
+        .map_err(db)?
+        .get(0);
+    if !ours {
+        let tables: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM information_schema.tables
+                 WHERE table_schema = current_schema()",
+                &[],
+            )
+            .map_err(db)?
+            .get(0);
+        if tables > 0 {
+            return Err(Error::Corrupt(
+                "a PostgreSQL database that is not a fieldcheck store (it holds other tables)"
+                    .into(),
+            ));
+        }
+        let mut tx = client.transaction().map_err(db)?;
+        tx.batch_execute(CREATE).map_err(db)?;
+        for (_, script) in UPGRADES {
+            tx.batch_execute(script).map_err(db)?;
+        }
+        tx.batch_execute(&format!(
+            "CREATE TABLE fieldcheck_schema (version BIGINT NOT NULL);
+             INSERT INTO fieldcheck_schema (version) VALUES ({VERSION});"
+        ))
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        return Ok(());
+    }
+    let found: i64 = client
+        .query_one("SELECT version FROM fieldcheck_schema", &[])
+        .map_err(db)?
+        .get(0);
+    let found = u32::try_from(found)
+        .map_err(|_| Error::Corrupt(format!("schema version {found} out of range")))?;
+    if found > VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: VERSION,
+        });
+    }
+    if found < CREATE_VERSION {
+        return Err(Error::Corrupt(format!(
+            "schema version {found} on PostgreSQL"
+        )));
+    }
+    if found < VERSION {
+        let mut tx = client.transaction().map_err(db)?;
+        for (reached, script) in UPGRADES {
+            if *reached > found {
+                log::info!("upgrading store schema to v{reached}");
+                tx.batch_execute(script).map_err(db)?;
+            }
+        }
+        tx.execute(
+            "UPDATE fieldcheck_schema SET version = $1",
+            &[&i64::from(VERSION)],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+    }
+    Ok(())
+}
