@@ -34,6 +34,9 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+echo "== The store's tests on PostgreSQL (a temporary server)"
+scripts/with-postgres.sh cargo test -p fieldcheck-core --features postgres --locked --lib store::
+
 echo "== Device API fuzzed against its OpenAPI document (schemathesis)"
 scripts/test-api-fuzz.sh
 

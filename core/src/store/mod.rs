@@ -175,6 +175,11 @@ pub(crate) mod test_engine {
 
     /// Where a test's store named `name` lives.
     pub fn location(dir: &Path, name: &str) -> PathBuf {
+        #[cfg(not(feature = "postgres"))]
+        assert!(
+            !on_postgres(),
+            "FIELDCHECK_TEST_PG needs the tests built with --features postgres"
+        );
         #[cfg(feature = "postgres")]
         if let Ok(template) = std::env::var("FIELDCHECK_TEST_PG") {
             use std::sync::atomic::{AtomicU32, Ordering};
