@@ -35,7 +35,8 @@ else
 fi
 
 echo "== The store's tests on PostgreSQL (a temporary server)"
-scripts/with-postgres.sh cargo test -p fieldcheck-core --features postgres --locked --lib store::
+scripts/with-postgres.sh bash -c 'cargo test -p fieldcheck-core --features postgres --locked --lib store:: &&
+  cargo test -p fieldcheck-server --locked --test postgres --test several_instances'
 
 echo "== Device API fuzzed against its OpenAPI document (schemathesis)"
 scripts/test-api-fuzz.sh

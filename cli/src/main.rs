@@ -72,6 +72,18 @@ impl From<RoleArg> for Role {
 }
 
 #[derive(Subcommand, Debug)]
+enum StoreCommand {
+    /// Copy every row of this store (an SQLite file or a PostgreSQL
+    /// database) into an empty PostgreSQL database; both then give the same
+    /// reports and `verify` passes on both (PRODUCT.md §12.5).
+    Copy {
+        /// The target: postgres://USER@HOST/DB (created empty beforehand).
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum Command {
     /// Import, list and export sites (GeoJSON).
     #[command(subcommand)]
@@ -133,6 +145,9 @@ enum Command {
         #[arg(long)]
         agent: Option<String>,
     },
+    /// Move a server's store: `store copy --to postgres://…`.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Delete what has outlived its retention; leaves no bytes behind.
     Purge,
     /// Recompute the hash chain; exit 1 naming the first broken link.
@@ -357,6 +372,36 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
                     )
                 }))?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store(StoreCommand::Copy { to }) => {
+            use fieldcheck_core::store_location::{StoreLocation, shown};
+            if !matches!(StoreLocation::of(to), StoreLocation::Postgres(_)) {
+                return Err(Error::invalid(
+                    "to",
+                    format!(
+                        "{} is not a PostgreSQL URL: a store is copied into postgres://…",
+                        to.display()
+                    ),
+                ));
+            }
+            let source = cli.store()?;
+            let target = Store::open(to)?;
+            let spinner = out.spinner("copying");
+            let report = source.copy_into(&actor, &target)?;
+            spinner.finish_and_clear();
+            out.value(
+                &json!({ "to": shown(to), "tables": report.tables, "rows": report.rows }),
+                |w| {
+                    writeln!(
+                        w,
+                        "copied {} row(s) of {} table(s) into {}",
+                        report.rows,
+                        report.tables,
+                        shown(to)
+                    )
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Purge => {

@@ -185,7 +185,8 @@ fn restart(db: &Path, server: &mut Server, url: &str) {
 #[test]
 fn two_instances_on_one_store_survive_kills_and_keep_every_device_whole() {
     let dir = TempDir::new().unwrap();
-    let db = dir.path().join("server.db");
+    // One SQLite file, or, in the PostgreSQL pass, one database.
+    let db = common::postgres_database().unwrap_or_else(|| dir.path().join("server.db"));
     let sites = dir.path().join("sites.geojson");
     std::fs::write(&sites, SITES).unwrap();
     cli(&db, &["site", "import", sites.to_str().unwrap()], None).ok();
@@ -484,6 +485,21 @@ fn two_instances_on_one_store_survive_kills_and_keep_every_device_whole() {
 /// event listing leaves out events other than attendance, so the table
 /// itself is read).
 fn events_per_device(db: &Path) -> BTreeMap<String, Vec<i64>> {
+    let url = db.to_string_lossy();
+    if url.starts_with("postgres") {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut out: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        for row in client
+            .query(
+                "SELECT device_id, seq FROM sync_events ORDER BY device_id, seq",
+                &[],
+            )
+            .unwrap()
+        {
+            out.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        return out;
+    }
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut stmt = conn
         .prepare("SELECT device_id, seq FROM sync_events ORDER BY device_id, seq")

@@ -14,6 +14,8 @@ mod chain;
 mod config;
 mod connection;
 mod consent;
+#[cfg(feature = "postgres")]
+mod copy;
 mod days;
 pub(crate) mod db;
 mod devices;
@@ -59,6 +61,8 @@ pub use agents::AgentEntry;
 pub use attendance::FixRequest;
 pub use connection::{Durability, OpenOptions, Store};
 pub use consent::ConsentChange;
+#[cfg(feature = "postgres")]
+pub use copy::CopyReport;
 pub use devices::ReceivedBatch;
 pub use leads::LeadFilter;
 pub use location_views::LocationView;

@@ -128,3 +128,85 @@ fn init_locked(client: &mut Client) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use crate::store::{Store, test_engine};
+
+    /// (table or view, column, nullable) of a store.
+    type Shape = BTreeSet<(String, String, bool)>;
+
+    fn sqlite_shape() -> Shape {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("s.db");
+        drop(Store::open(&path).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let names: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')
+                 AND name NOT LIKE 'sqlite_%'",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut shape = Shape::new();
+        for name in names {
+            let mut stmt = conn
+                .prepare("SELECT name, \"notnull\", pk FROM pragma_table_info(?1)")
+                .unwrap();
+            let columns = stmt
+                .query_map([&name], |r| {
+                    let (column, not_null, pk): (String, bool, i64) =
+                        (r.get(0)?, r.get(1)?, r.get(2)?);
+                    Ok((column, !not_null && pk == 0))
+                })
+                .unwrap();
+            for column in columns {
+                let (column, nullable) = column.unwrap();
+                shape.insert((name.clone(), column, nullable));
+            }
+        }
+        shape
+    }
+
+    fn postgres_shape() -> Shape {
+        let dir = tempfile::TempDir::new().unwrap();
+        let url = test_engine::location(dir.path(), "s.db");
+        drop(Store::open(&url).unwrap());
+        let mut client = postgres::Client::connect(url.to_str().unwrap(), postgres::NoTls).unwrap();
+        client
+            .query(
+                "SELECT table_name::text, column_name::text, is_nullable = 'YES'
+                 FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name <> 'fieldcheck_schema'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect()
+    }
+
+    /// A schema change written for one engine only fails here: both must
+    /// have the same tables, views, columns and nullability.
+    #[test]
+    fn both_engines_have_the_same_tables_and_columns() {
+        if !test_engine::on_postgres() {
+            eprintln!("skipped on SQLite alone: compares with PostgreSQL (FIELDCHECK_TEST_PG)");
+            return;
+        }
+        let sqlite = sqlite_shape();
+        let postgres = postgres_shape();
+        assert!(sqlite.len() > 300, "{} columns", sqlite.len());
+        let only_sqlite: Vec<_> = sqlite.difference(&postgres).collect();
+        let only_postgres: Vec<_> = postgres.difference(&sqlite).collect();
+        assert!(
+            only_sqlite.is_empty() && only_postgres.is_empty(),
+            "only on SQLite: {only_sqlite:?}\nonly on PostgreSQL: {only_postgres:?}"
+        );
+    }
+}

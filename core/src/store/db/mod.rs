@@ -130,6 +130,23 @@ impl<'a> Transaction<'a> {
     }
 }
 
+/// A borrowed column value, owned.
+#[cfg(feature = "postgres")]
+pub fn owned_value(v: ValueRef<'_>) -> Result<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(
+            std::str::from_utf8(t)
+                .map_err(|e| rusqlite::Error::Utf8Error(0, e))?
+                .to_string(),
+        ),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    })
+}
+
 /// `INSERT OR REPLACE` written so both engines take it: an insert that
 /// overwrites the row with the same `key` (columns joined by `, `).
 pub fn upsert(table: &str, columns: &str, key: &str) -> String {
@@ -157,6 +174,21 @@ pub enum Statement<'t> {
 }
 
 impl<'t> Statement<'t> {
+    /// The names of the columns the statement returns.
+    #[cfg(feature = "postgres")]
+    pub fn column_names(&self) -> Vec<String> {
+        match self {
+            Statement::SqliteCached(stmt) => stmt.column_names().map(str::to_string).collect(),
+            Statement::Sqlite(stmt) => stmt.column_names().map(str::to_string).collect(),
+            #[cfg(feature = "postgres")]
+            Statement::Postgres(_, stmt) => stmt
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        }
+    }
+
     pub fn execute(&mut self, params: impl Params) -> Result<usize> {
         match self {
             Statement::SqliteCached(stmt) => Ok(params.with_refs(|p| stmt.execute(p))?),

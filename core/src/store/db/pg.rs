@@ -300,17 +300,7 @@ fn values(params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Param>> {
         .iter()
         .map(|p| {
             let value = match p.to_sql()? {
-                rusqlite::types::ToSqlOutput::Borrowed(v) => match v {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(i) => Value::Integer(i),
-                    ValueRef::Real(f) => Value::Real(f),
-                    ValueRef::Text(t) => Value::Text(
-                        std::str::from_utf8(t)
-                            .map_err(|e| rusqlite::Error::Utf8Error(0, e))?
-                            .to_string(),
-                    ),
-                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-                },
+                rusqlite::types::ToSqlOutput::Borrowed(v) => super::owned_value(v)?,
                 rusqlite::types::ToSqlOutput::Owned(v) => v,
                 _ => {
                     return Err(Error::Sqlite(rusqlite::Error::ToSqlConversionFailure(
