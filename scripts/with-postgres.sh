@@ -4,7 +4,10 @@
 # `initdb --locale=C --encoding=UTF8` in a temporary directory, run by the
 # `postgres` user on a socket in that directory (no TCP port), stopped and
 # removed by a trap. The command sees FIELDCHECK_TEST_PG, a URL whose
-# database is `{db}` (the tests make one database per store).
+# database is `{db}` (the tests make one database per store), and
+# FIELDCHECK_TEST_PG_TLS, the same server over TLS on a loopback port with a
+# certificate from a throwaway CA (`sslrootcert`), plus
+# FIELDCHECK_TEST_OTHER_CA, a CA that did not sign it.
 #
 #   scripts/with-postgres.sh cargo test -p fieldcheck-core --features postgres --lib store::
 set -euo pipefail
@@ -29,9 +32,35 @@ stop() {
 }
 trap stop EXIT
 "${as_postgres[@]}" "$bin/initdb" -D "$dir/data" --locale=C --encoding=UTF8 -A trust -U postgres >/dev/null
-# fsync off: a conformance run, not a durability test.
-"${as_postgres[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-  -o "-k $dir -c listen_addresses='' -c fsync=off -c max_connections=300" start >/dev/null
+# A throwaway CA and a certificate for localhost, for the TLS tests.
+(
+  cd "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+    -subj "/CN=fieldcheck test CA" 2>/dev/null
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.pem -days 2 \
+    -subj "/CN=another CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+    -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >san.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+    -out server.crt -days 2 -extfile san.ext 2>/dev/null
+  chmod 600 server.key
+  chown postgres server.key server.crt 2>/dev/null || "${sudo[@]}" chown postgres server.key server.crt
+)
+# fsync off: a conformance run, not a durability test. TCP on loopback
+# only, for TLS; a port that turns out taken is tried again.
+for attempt in 1 2 3 4 5; do
+  port=$((20000 + RANDOM % 40000))
+  if "${as_postgres[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+    -o "-k $dir -c listen_addresses=127.0.0.1 -p $port -c fsync=off -c max_connections=300 \
+        -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" \
+    start >/dev/null; then
+    break
+  fi
+  [ "$attempt" -lt 5 ] || { cat "$dir/log" >&2; exit 1; }
+done
 
-export FIELDCHECK_TEST_PG="postgres://postgres@localhost/{db}?host=$dir"
+export FIELDCHECK_TEST_PG="postgres://postgres@localhost:$port/{db}?host=$dir"
+export FIELDCHECK_TEST_PG_TLS="postgres://postgres@localhost:$port/{db}?sslmode=verify-full&sslrootcert=$dir/ca.pem"
+export FIELDCHECK_TEST_OTHER_CA="$dir/other-ca.pem"
 "$@"

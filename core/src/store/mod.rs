@@ -143,9 +143,9 @@ impl Store {
     fn open_postgres(url: &str) -> Result<Store> {
         use crate::store_location::redact_url;
         let shown = redact_url(url);
-        let config =
+        let (config, tls) =
             db::pg::config(url).map_err(|e| Error::invalid("db", format!("{shown}: {e}")))?;
-        let pool = db::pg::pool(config, POOL_SIZE)
+        let pool = db::pg::pool(config, tls, POOL_SIZE)
             .map_err(|e| Error::Database(format!("{shown}: {e}")))?;
         {
             let mut conn = pool

@@ -209,4 +209,50 @@ mod tests {
             "only on SQLite: {only_sqlite:?}\nonly on PostgreSQL: {only_postgres:?}"
         );
     }
+
+    /// Over TLS the server's certificate is verified: the store opens with
+    /// the CA that signed it (and the connection is encrypted), is refused
+    /// with another CA, and an unknown `sslmode` is bad input.
+    #[test]
+    fn tls_connections_verify_the_server_certificate() {
+        let (Ok(tls), Ok(other_ca)) = (
+            std::env::var("FIELDCHECK_TEST_PG_TLS"),
+            std::env::var("FIELDCHECK_TEST_OTHER_CA"),
+        ) else {
+            eprintln!("skipped on SQLite alone: needs FIELDCHECK_TEST_PG_TLS");
+            return;
+        };
+        let dir = tempfile::TempDir::new().unwrap();
+        let plain = test_engine::location(dir.path(), "s.db");
+        let plain = plain.to_str().unwrap();
+        let (_, path) = plain.split_once("://").unwrap();
+        let (_, path) = path.split_once('/').unwrap();
+        let db = path.split('?').next().unwrap();
+        let url = tls.replace("{db}", db);
+        let store = Store::open(&url).unwrap();
+        let encrypted: bool = store
+            .read(|tx| {
+                Ok(tx.query_row(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert!(encrypted);
+        drop(store);
+
+        let (base, _) = url.split_once("sslrootcert=").unwrap();
+        let wrong = format!("{base}sslrootcert={other_ca}");
+        let refused = Store::open(&wrong).unwrap_err();
+        assert!(
+            matches!(refused, crate::error::Error::Database(_)),
+            "{refused}"
+        );
+        let bad = Store::open(format!("{plain}&sslmode=sometimes")).unwrap_err();
+        assert!(
+            matches!(bad, crate::error::Error::InvalidInput { .. }),
+            "{bad}"
+        );
+    }
 }

@@ -28,6 +28,17 @@ pub struct PgConnection {
 /// Opens the pool's connections from one configuration.
 pub struct Manager {
     config: postgres::Config,
+    tls: Tls,
+}
+
+/// How connections are encrypted (`sslmode`). When TLS is used the server's
+/// certificate is always verified, chain and host name, against
+/// `sslrootcert` or else the platform's trust store: `require` is as strict
+/// as `verify-full`, stricter than libpq's.
+#[derive(Clone)]
+pub enum Tls {
+    Off,
+    Rustls(tokio_postgres_rustls::MakeRustlsConnect),
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -35,8 +46,12 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<PgConnection, postgres::Error> {
+        let client = match &self.tls {
+            Tls::Off => self.config.connect(NoTls)?,
+            Tls::Rustls(tls) => self.config.connect(tls.clone())?,
+        };
         Ok(PgConnection {
-            client: self.config.connect(NoTls)?,
+            client,
             statements: HashMap::new(),
         })
     }
@@ -72,9 +87,30 @@ impl Drop for Pool {
 /// The connection settings of a `postgres://` URL, with the password from
 /// the URL, else `PGPASSWORD`, else the `passfile=` parameter's file
 /// (libpq's format: `host:port:database:user:password`, `*` matching any).
-pub fn config(url: &str) -> Result<postgres::Config, String> {
+pub fn config(url: &str) -> Result<(postgres::Config, Tls), String> {
     let (url, passfile) = take_parameter(url, "passfile");
+    let (url, sslmode) = take_parameter(&url, "sslmode");
+    let (url, root) = take_parameter(&url, "sslrootcert");
     let mut config: postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
+    let tls = match sslmode.as_deref() {
+        None | Some("disable") => {
+            config.ssl_mode(postgres::config::SslMode::Disable);
+            Tls::Off
+        }
+        Some(mode @ ("prefer" | "require" | "verify-ca" | "verify-full")) => {
+            config.ssl_mode(if mode == "prefer" {
+                postgres::config::SslMode::Prefer
+            } else {
+                postgres::config::SslMode::Require
+            });
+            Tls::Rustls(rustls_connector(root.as_deref())?)
+        }
+        Some(other) => {
+            return Err(format!(
+                "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
+            ));
+        }
+    };
     if config.get_password().is_none() {
         if let Ok(password) = std::env::var("PGPASSWORD") {
             config.password(password);
@@ -86,7 +122,46 @@ pub fn config(url: &str) -> Result<postgres::Config, String> {
             }
         }
     }
-    Ok(config)
+    Ok((config, tls))
+}
+
+/// A TLS connector that verifies the server against the certificates in
+/// `root` (PEM), or the platform's trust store.
+fn rustls_connector(
+    root: Option<&str>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?;
+    let config = match root {
+        Some(file) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(file)
+                .map_err(|e| format!("sslrootcert {file}: {e}"))?
+            {
+                let cert = cert.map_err(|e| format!("sslrootcert {file}: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("sslrootcert {file}: {e}"))?;
+            }
+            if roots.is_empty() {
+                return Err(format!("sslrootcert {file} holds no certificate"));
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None => {
+            let verifier = rustls_platform_verifier::Verifier::new(provider)
+                .map_err(|e| format!("TLS: the platform's trust store: {e}"))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+                .with_no_client_auth()
+        }
+    };
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// `url` without the query parameter `name`, and its value.
@@ -149,12 +224,12 @@ pub const WRITER_LOCK: i64 = 0x4643_5752;
 /// The advisory lock the schema's creation and upgrades hold ("FCSC").
 pub const SCHEMA_LOCK: i64 = 0x4643_5343;
 
-pub fn pool(config: postgres::Config, size: u32) -> Result<Pool, r2d2::Error> {
+pub fn pool(config: postgres::Config, tls: Tls, size: u32) -> Result<Pool, r2d2::Error> {
     let pool = r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(std::time::Duration::from_secs(5))
-        .build(Manager { config })?;
+        .build(Manager { config, tls })?;
     Ok(Pool(Some(pool)))
 }
 
