@@ -6,7 +6,14 @@
 //! sync import` runs) into a fresh store. Prints events per second of both
 //! and their ratio, request latency p50/p99, and the server's peak RSS.
 //!
-//!   cargo bench -p fieldcheck-server --bench ingest [-- DEVICES [CLIENTS]]
+//!   cargo bench -p fieldcheck-server --bench ingest [-- DEVICES [CLIENTS]] [--db URL]
+//!
+//! With `--db postgres://…/{db}` (a URL whose database is `{db}`; the bench
+//! creates its databases) it also pushes the same batches over HTTP into
+//! two instances on one PostgreSQL database, devices alternating between
+//! them, against the same rows written by plain multi-row INSERTs, one
+//! transaction per batch, with as many clients, on the same server, in the
+//! same run; each instance's peak RSS is printed.
 //!
 //! Setup (device stores, enrolment, signing) is outside the timed parts.
 
@@ -23,16 +30,16 @@ use fieldcheck_core::{Actor, Durability, OpenOptions, Store, SyntheticAttendance
 const BATCHES_PER_DEVICE: usize = 3;
 const EVENTS_PER_BATCH: usize = 100;
 
-/// One device's signed batches, ready to send.
-struct Device {
-    token: String,
-    batches: Vec<(Vec<u8>, String)>,
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let postgres = all
+        .iter()
+        .position(|a| a == "--db")
+        .and_then(|i| all.get(i + 1).cloned());
+    let args: Vec<String> = all
+        .iter()
+        .filter(|a| !a.starts_with('-') && Some(*a) != postgres.as_ref())
+        .cloned()
         .collect();
     let devices: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let clients: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
@@ -66,37 +73,11 @@ fn main() {
         stores.push(store);
     }
 
-    let server_db = dir.path().join("server.db");
-    let mut server = start_server(&server_db);
-    let server_store = Store::open(&server_db).unwrap();
-    let http: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
-
-    eprintln!("enrolling and signing...");
-    let mut prepared = Vec::with_capacity(devices);
+    // The devices' keys and batches, signed once, sent to every target.
+    let mut signed: Vec<Signed> = Vec::with_capacity(devices);
     let mut in_process_batches: Vec<String> = Vec::new();
     for store in &stores {
         let key = SoftwareKey::generate();
-        let code = server_store
-            .create_enrolment_code(&admin, "agent-00001", 60, Utc::now())
-            .unwrap();
-        let body = serde_json::json!({
-            "code": code.code,
-            "device_id": store.device_id().unwrap(),
-            "public_key": to_base64(&key.public_key().unwrap()),
-            "platform": "cli",
-        });
-        let mut answer = http
-            .post(format!("{}/api/v1/devices/enrol", server.url))
-            .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .unwrap();
-        assert_eq!(answer.status().as_u16(), 200);
-        let enrolled: serde_json::Value =
-            serde_json::from_str(&answer.body_mut().read_to_string().unwrap()).unwrap();
         let mut batches = Vec::new();
         for b in 0..BATCHES_PER_DEVICE {
             let from = (b * EVENTS_PER_BATCH + 1) as i64;
@@ -109,44 +90,21 @@ fn main() {
             in_process_batches.push(String::from_utf8(bytes.clone()).unwrap());
             batches.push((bytes, signature));
         }
-        prepared.push(Device {
-            token: enrolled["device_token"].as_str().unwrap().to_string(),
+        signed.push(Signed {
+            device_id: store.device_id().unwrap(),
+            public_key: to_base64(&key.public_key().unwrap()),
             batches,
         });
     }
     drop(stores);
 
-    eprintln!("pushing over HTTP with {clients} clients...");
-    let next = AtomicUsize::new(0);
-    let latencies = Mutex::new(Vec::with_capacity(devices * BATCHES_PER_DEVICE));
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..clients {
-            scope.spawn(|| {
-                let mut mine = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(device) = prepared.get(i) else { break };
-                    for (bytes, signature) in &device.batches {
-                        let sent = Instant::now();
-                        let answer = http
-                            .post(format!("{}/api/v1/sync/batches", server.url))
-                            .header("Authorization", &format!("Bearer {}", device.token))
-                            .header("Fieldcheck-Signature", signature)
-                            .header("Content-Type", "application/json")
-                            .send(&bytes[..])
-                            .unwrap();
-                        mine.push(sent.elapsed());
-                        assert_eq!(answer.status().as_u16(), 200, "device {i}");
-                    }
-                }
-                latencies.lock().unwrap().extend(mine);
-            });
-        }
-    });
-    let http_elapsed = started.elapsed();
-    let peak_rss_kib = peak_rss_kib(&server.child);
-    server.stop();
+    let server_db = dir.path().join("server.db");
+    let mut servers = vec![start_server(&server_db)];
+    let pushed = push_through(&servers, &server_db, &signed, clients);
+    let peak_rss_kib = peak_rss_kib(&servers[0].child);
+    servers[0].stop();
+    let http_elapsed = pushed.elapsed;
+    let latencies = Mutex::new(pushed.latencies);
 
     eprintln!("importing the same batches in-process...");
     let local = Store::open(dir.path().join("in-process.db")).unwrap();
@@ -205,6 +163,235 @@ fn main() {
             "server_peak_rss_mib": peak_rss_kib.map(|k| (k as f64 / 1024.0 * 10.0).round() / 10.0),
         })
     );
+    if let Some(template) = postgres {
+        on_postgres(&template, &signed, clients, events);
+    }
+}
+
+/// Two instances on one PostgreSQL database against raw INSERTs.
+fn on_postgres(template: &str, signed: &[Signed], clients: usize, events: f64) {
+    let (url, raw_url) = (new_database(template), new_database(template));
+    let db = std::path::PathBuf::from(&url);
+    drop(Store::open(&db).unwrap());
+    let mut servers = vec![start_server(&db), start_server(&db)];
+    eprintln!("pushing over HTTP into two instances on PostgreSQL...");
+    let pushed = push_through(&servers, &db, signed, clients);
+    let rss: Vec<Option<u64>> = servers.iter().map(|s| peak_rss_kib(&s.child)).collect();
+    for server in &mut servers {
+        server.stop();
+    }
+
+    eprintln!("the same rows by plain multi-row INSERTs...");
+    let raw = raw_inserts(&raw_url, signed, clients);
+    let http_rate = events / pushed.elapsed.as_secs_f64();
+    let raw_rate = events / raw.as_secs_f64();
+    let mut latencies = pushed.latencies;
+    latencies.sort();
+    let pct = |p: f64| {
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    let mib = |k: &Option<u64>| k.map(|k| (k as f64 / 1024.0 * 10.0).round() / 10.0);
+    println!("PostgreSQL: two fieldcheck-server instances on one database, {clients} HTTP clients");
+    println!(
+        "  over HTTP, two instances:           {http_rate:>9.0} events/s  ({:.2} s)",
+        pushed.elapsed.as_secs_f64()
+    );
+    println!(
+        "  raw multi-row INSERTs, tx per batch: {raw_rate:>9.0} events/s  ({:.2} s)",
+        raw.as_secs_f64()
+    );
+    println!(
+        "  ratio HTTP / raw: {:.2} (target >= 0.5)",
+        http_rate / raw_rate
+    );
+    println!(
+        "  request latency: p50 {:.1} ms, p99 {:.1} ms",
+        pct(0.50),
+        pct(0.99)
+    );
+    println!(
+        "  instances' peak RSS: {} MiB (target <= 128 MiB each)",
+        rss.iter()
+            .map(|k| mib(k).map_or("?".to_string(), |m| m.to_string()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "engine": "postgres",
+            "instances": 2,
+            "http_events_per_s": http_rate.round(),
+            "raw_insert_events_per_s": raw_rate.round(),
+            "ratio": (http_rate / raw_rate * 1000.0).round() / 1000.0,
+            "latency_p50_ms": (pct(0.50) * 10.0).round() / 10.0,
+            "latency_p99_ms": (pct(0.99) * 10.0).round() / 10.0,
+            "instances_peak_rss_mib": rss.iter().map(mib).collect::<Vec<_>>(),
+        })
+    );
+}
+
+/// A new database on the server `template` names; its URL.
+fn new_database(template: &str) -> String {
+    use std::sync::atomic::AtomicU32;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "fc_bench_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin =
+        postgres::Client::connect(&template.replace("{db}", "postgres"), postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    template.replace("{db}", &name)
+}
+
+/// The rows an import writes for each event (the device's chain row and
+/// its attendance row), by one multi-row INSERT per table and one
+/// transaction per batch, from `clients` threads.
+fn raw_inserts(url: &str, signed: &[Signed], clients: usize) -> Duration {
+    let mut setup = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    setup
+        .batch_execute(
+            "CREATE TABLE raw_events (device_id TEXT NOT NULL, seq BIGINT NOT NULL,
+                 event_type TEXT NOT NULL, canonical TEXT NOT NULL, hash BYTEA NOT NULL,
+                 PRIMARY KEY (device_id, seq));
+             CREATE TABLE raw_attendance (event_id TEXT PRIMARY KEY, device_id TEXT NOT NULL,
+                 seq BIGINT NOT NULL, agent TEXT NOT NULL, captured_at BIGINT NOT NULL);",
+        )
+        .unwrap();
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..clients {
+            scope.spawn(|| {
+                let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(device) = signed.get(i) else { break };
+                    for (b, (bytes, _)) in device.batches.iter().enumerate() {
+                        let text = String::from_utf8_lossy(bytes);
+                        let mut events = String::new();
+                        let mut attendance = String::new();
+                        for e in 0..EVENTS_PER_BATCH {
+                            let seq = (b * EVENTS_PER_BATCH + e + 1) as i64;
+                            let sep = if e == 0 { "" } else { "," };
+                            let id = format!("{}-{seq}", device.device_id);
+                            events.push_str(&format!(
+                                "{sep}('{}', {seq}, 'attendance', '{}', '\\x{}')",
+                                device.device_id,
+                                &text[..text.len().min(400)].replace('\'', "''"),
+                                "ab".repeat(32)
+                            ));
+                            attendance.push_str(&format!(
+                                "{sep}('{id}', '{}', {seq}, 'agent-00001', {seq})",
+                                device.device_id
+                            ));
+                        }
+                        let mut tx = client.transaction().unwrap();
+                        tx.batch_execute(&format!(
+                            "INSERT INTO raw_events VALUES {events};
+                             INSERT INTO raw_attendance VALUES {attendance};"
+                        ))
+                        .unwrap();
+                        tx.commit().unwrap();
+                    }
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
+/// A device's identity and signed batches.
+struct Signed {
+    device_id: String,
+    public_key: String,
+    batches: Vec<(Vec<u8>, String)>,
+}
+
+struct Pushed {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+/// Enrols every device on `servers`' store, then pushes each device's
+/// batches to one instance (device i to instance i mod n) from `clients`
+/// threads; the enrolment is outside the time.
+fn push_through(
+    servers: &[Server],
+    db: &std::path::Path,
+    signed: &[Signed],
+    clients: usize,
+) -> Pushed {
+    let admin = Actor::admin("bench");
+    let store = Store::open(db).unwrap();
+    let http: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    eprintln!("enrolling {} devices...", signed.len());
+    let tokens: Vec<String> = signed
+        .iter()
+        .map(|device| {
+            let code = store
+                .create_enrolment_code(&admin, "agent-00001", 60, Utc::now())
+                .unwrap();
+            let body = serde_json::json!({
+                "code": code.code,
+                "device_id": device.device_id,
+                "public_key": device.public_key,
+                "platform": "cli",
+            });
+            let mut answer = http
+                .post(format!("{}/api/v1/devices/enrol", servers[0].url))
+                .header("Content-Type", "application/json")
+                .send(body.to_string())
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 200);
+            let enrolled: serde_json::Value =
+                serde_json::from_str(&answer.body_mut().read_to_string().unwrap()).unwrap();
+            enrolled["device_token"].as_str().unwrap().to_string()
+        })
+        .collect();
+    drop(store);
+    eprintln!("pushing over HTTP with {clients} clients...");
+    let next = AtomicUsize::new(0);
+    let latencies = Mutex::new(Vec::with_capacity(signed.len() * BATCHES_PER_DEVICE));
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..clients {
+            scope.spawn(|| {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(device) = signed.get(i) else { break };
+                    let url = &servers[i % servers.len()].url;
+                    for (bytes, signature) in &device.batches {
+                        let sent = Instant::now();
+                        let answer = http
+                            .post(format!("{url}/api/v1/sync/batches"))
+                            .header("Authorization", &format!("Bearer {}", tokens[i]))
+                            .header("Fieldcheck-Signature", signature)
+                            .header("Content-Type", "application/json")
+                            .send(&bytes[..])
+                            .unwrap();
+                        mine.push(sent.elapsed());
+                        assert_eq!(answer.status().as_u16(), 200, "device {i}");
+                    }
+                }
+                latencies.lock().unwrap().extend(mine);
+            });
+        }
+    });
+    Pushed {
+        elapsed: started.elapsed(),
+        latencies: latencies.into_inner().unwrap(),
+    }
 }
 
 struct Server {
