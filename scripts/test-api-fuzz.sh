@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the running device API against its own OpenAPI document with
 # schemathesis (PyPI): starts fieldcheck-server on 127.0.0.1 port 0 with a
-# fresh store, enrols one device for authenticated requests, and fails on
+# fresh store (an SQLite file, or with FIELDCHECK_TEST_PG set, as under
+# scripts/with-postgres.sh, a new PostgreSQL database), enrols one device for authenticated requests, and fails on
 # any 5xx, undocumented status, or response that breaks the document.
 # The virtualenv is cached in ${FIELDCHECK_TOOLCHAINS:-~/.cache/fieldcheck-toolchains}.
 set -euo pipefail
@@ -45,7 +46,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server_bin" --db "$work/server.db" --listen 127.0.0.1:0 >"$work/stdout" 2>"$work/stderr" &
+db=$work/server.db
+if [ -n "${FIELDCHECK_TEST_PG:-}" ]; then
+  name=fc_fuzz_$$
+  psql -q "$(printf %s "$FIELDCHECK_TEST_PG" | sed 's/{db}/postgres/')" -c "CREATE DATABASE $name"
+  db=$(printf %s "$FIELDCHECK_TEST_PG" | sed "s/{db}/$name/")
+fi
+"$server_bin" --db "$db" --listen 127.0.0.1:0 >"$work/stdout" 2>"$work/stderr" &
 server_pid=$!
 for _ in $(seq 100); do
   if grep -q '^listening on ' "$work/stdout"; then break; fi
@@ -55,7 +62,7 @@ url=$(sed -n 's/^listening on //p' "$work/stdout" | head -1)
 [ -n "$url" ] || { echo "the server did not start" >&2; cat "$work/stderr" >&2; exit 1; }
 
 # One enrolled device, so the authenticated paths are reached too.
-code=$("$cli_bin" --db "$work/server.db" --json device enrol-code --agent fuzz-agent |
+code=$("$cli_bin" --db "$db" --json device enrol-code --agent fuzz-agent |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
 openssl ecparam -name prime256v1 -genkey -noout -out "$work/key.pem" 2>/dev/null
 public_key=$(openssl ec -in "$work/key.pem" -pubout -outform DER 2>/dev/null | base64 -w0)

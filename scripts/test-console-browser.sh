@@ -47,7 +47,10 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import openpyxl' 2>/d
 fi
 
 cargo build --locked -p fieldcheck-server -p fieldcheck-cli
-for test in "$root"/tests/browser/*.e2e.mjs; do
+# Names given: only those tests (the PostgreSQL pass runs the console's).
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=("$root"/tests/browser/*.e2e.mjs)
+for test in "${tests[@]}"; do
   echo "-- $(basename "$test")"
   FIELDCHECK_CLI=$root/target/debug/fieldcheck \
   FIELDCHECK_SERVER=$root/target/debug/fieldcheck-server \

@@ -36,7 +36,9 @@ fi
 
 echo "== The store's tests on PostgreSQL (a temporary server)"
 scripts/with-postgres.sh bash -c 'cargo test -p fieldcheck-core --features postgres --locked --lib store:: &&
-  cargo test -p fieldcheck-server --locked --test postgres --test several_instances'
+  cargo test -p fieldcheck-server --locked --test postgres --test several_instances &&
+  scripts/test-api-fuzz.sh &&
+  scripts/test-console-browser.sh tests/browser/console.e2e.mjs'
 
 echo "== Device API fuzzed against its OpenAPI document (schemathesis)"
 scripts/test-api-fuzz.sh

@@ -16,10 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 
-import { axe, chromium, CHROMIUM, fieldcheck, fits, showFailure, startServer } from './support.mjs';
+import {
+  axe, chromium, CHROMIUM, fieldcheck, fits, serverStore, showFailure, startServer,
+} from './support.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'fieldcheck-console-'));
-const serverDb = join(work, 'server.db');
+const serverDb = serverStore(work, 'console');
 const deviceDb = join(work, 'device.db');
 
 const SITES = JSON.stringify({

@@ -17,6 +17,19 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const SHOTS = process.env.FIELDCHECK_SCREENSHOTS;
 assert.ok(CLI && SERVER, 'FIELDCHECK_CLI and FIELDCHECK_SERVER must be set');
 
+/**
+ * Where a test's server keeps its store: `server.db` in `work`, or, with
+ * FIELDCHECK_TEST_PG set (scripts/with-postgres.sh), a new PostgreSQL
+ * database.
+ */
+export function serverStore(work, name) {
+  const template = process.env.FIELDCHECK_TEST_PG;
+  if (!template) return join(work, 'server.db');
+  const db = `fc_${name}_${process.pid}`;
+  execFileSync('psql', ['-q', template.replace('{db}', 'postgres'), '-c', `CREATE DATABASE ${db}`]);
+  return template.replace('{db}', db);
+}
+
 /** The CLI on `db`; throws on a non-zero exit. */
 export const fieldcheck = (db, args, input) =>
   execFileSync(CLI, ['--db', db, ...args], { input: input ?? '', encoding: 'utf8' });
