@@ -689,6 +689,7 @@ fn bench_report(args: &BenchArgs, dir: &Path, bar: &ProgressBar) -> Result<Atten
             start: DateTime::from_timestamp(1_780_272_000, 0).unwrap_or_default(), // 2026-06-01
             days: 30,
             seed: SEED,
+            first_agent: 0,
         };
         store.load_synthetic_attendance(&Actor::admin("bench"), &spec, &|n| {
             bar.set_position(n as u64)

@@ -389,6 +389,7 @@ fn big_device(events: usize) -> (Env, std::path::PathBuf) {
                     start: "2026-01-05T00:00:00Z".parse().unwrap(),
                     days: 4,
                     seed: 7,
+                    first_agent: 0,
                 },
                 &|_| {},
             )

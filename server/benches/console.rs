@@ -62,6 +62,7 @@ fn main() {
                     start,
                     days: 30,
                     seed: 7,
+                    first_agent: 0,
                 },
                 &|_| {},
             )

@@ -1,7 +1,8 @@
 //! Ingest over HTTP against in-process import, one run, side by side
 //! (issue 12): 1,000 simulated devices, each with its own store, key and
 //! token, send 3 signed batches of 100 events to the real `fieldcheck-server`
-//! (release build, its own process, on 127.0.0.1 port 0); the same batches
+//! (release build, its own process, on 127.0.0.1 port 0), each device for
+//! its own agent; the same batches
 //! are then imported in-process with `Store::sync_import` (what `fieldcheck
 //! sync import` runs) into a fresh store. Prints events per second of both
 //! and their ratio, request latency p50/p99, and the server's peak RSS.
@@ -66,6 +67,7 @@ fn main() {
                     start: Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap(),
                     days: 5,
                     seed: i as u64,
+                    first_agent: i,
                 },
                 &|_| {},
             )
@@ -92,6 +94,7 @@ fn main() {
         }
         signed.push(Signed {
             device_id: store.device_id().unwrap(),
+            agent: format!("agent-{:05}", signed.len() + 1),
             public_key: to_base64(&key.public_key().unwrap()),
             batches,
         });
@@ -309,6 +312,7 @@ fn raw_inserts(url: &str, signed: &[Signed], clients: usize) -> Duration {
 /// A device's identity and signed batches.
 struct Signed {
     device_id: String,
+    agent: String,
     public_key: String,
     batches: Vec<(Vec<u8>, String)>,
 }
@@ -339,7 +343,7 @@ fn push_through(
         .iter()
         .map(|device| {
             let code = store
-                .create_enrolment_code(&admin, "agent-00001", 60, Utc::now())
+                .create_enrolment_code(&admin, &device.agent, 60, Utc::now())
                 .unwrap();
             let body = serde_json::json!({
                 "code": code.code,
@@ -414,7 +418,14 @@ fn start_server(db: &std::path::Path) -> Server {
         .arg(db)
         .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // FIELDCHECK_BENCH_SERVER_LOG=1 shows the servers' logs.
+        .stderr(
+            if std::env::var_os("FIELDCHECK_BENCH_SERVER_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            },
+        )
         .spawn()
         .unwrap();
     let mut line = String::new();

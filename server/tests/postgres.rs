@@ -116,6 +116,7 @@ fn the_same_batches_give_the_same_reports_on_both_engines() {
                 start: Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap(),
                 days: 10,
                 seed: 7,
+                first_agent: 0,
             },
             &|_| {},
         )

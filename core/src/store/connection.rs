@@ -117,7 +117,7 @@ impl Store {
         let writer = match &self.engine {
             Engine::Sqlite { writer, .. } => writer,
             #[cfg(feature = "postgres")]
-            Engine::Postgres(pool) => return pg_write(pool, f),
+            Engine::Postgres(pool) => return pg_write(pool, Locks::Serial, f),
         };
         let mut writer = lock_writer(writer);
         writer.memo = WriterMemo::default();
@@ -127,6 +127,23 @@ impl Store {
         let value = f(&Transaction::Sqlite(&tx))?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// [`Store::write`] for a batch from `device`, which speaks for
+    /// `agent` only: on PostgreSQL it runs beside other devices' batches
+    /// (see `pg_write`), on SQLite like any write.
+    #[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+    pub(super) fn write_import<T>(
+        &self,
+        device: &str,
+        agent: &str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        match &self.engine {
+            Engine::Sqlite { .. } => self.write(f),
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(pool) => pg_write(pool, Locks::Import { device, agent }, f),
+        }
     }
 
     /// [`Store::write`] for check-ins, with what the writer remembers
@@ -143,7 +160,7 @@ impl Store {
             // remembered.
             #[cfg(feature = "postgres")]
             Engine::Postgres(pool) => {
-                return pg_write(pool, |tx| f(tx, &mut WriterMemo::default()));
+                return pg_write(pool, Locks::Serial, |tx| f(tx, &mut WriterMemo::default()));
             }
         };
         let mut writer = lock_writer(writer);
@@ -246,21 +263,54 @@ fn lock_writer(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
     })
 }
 
-/// A write on PostgreSQL. Writers take one transaction-scoped advisory
-/// lock first, so writes are serial as on SQLite (`BEGIN IMMEDIATE`) and
-/// every invariant the single writer kept (chain heads, device heads, month
-/// rows, cursors in commit order, one-time codes) holds across instances;
-/// reads do not wait for it. Each statement of a READ COMMITTED
-/// transaction sees every write committed before the lock was granted.
+/// Which advisory locks a PostgreSQL write takes before anything else.
+#[cfg(feature = "postgres")]
+enum Locks<'a> {
+    /// The writer lock, exclusive: serial with every other write, as on
+    /// SQLite (`BEGIN IMMEDIATE`).
+    Serial,
+    /// A device's batch: the writer lock shared (with other batches, never
+    /// with a serial write), then the device's and its agent's locks, in
+    /// that order, so batches of different devices and agents import side
+    /// by side.
+    Import { device: &'a str, agent: &'a str },
+}
+
+/// A write on PostgreSQL. Every write takes its advisory locks first
+/// ([`Locks`]), held to commit, so every invariant the single writer kept
+/// (chain heads, device heads, month rows, cursors in commit order,
+/// one-time codes) holds across instances; reads do not wait for them.
+/// Each statement of a READ COMMITTED transaction sees every write
+/// committed before the locks were granted.
 #[cfg(feature = "postgres")]
 fn pg_write<T>(
     pool: &super::db::pg::Pool,
+    locks: Locks<'_>,
     f: impl FnOnce(&Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
-    use super::db::pg::{PgTransaction, PgTx, WRITER_LOCK};
+    use super::db::pg::{AGENT_LOCKS, DEVICE_LOCKS, PgTransaction, PgTx, WRITER_LOCK};
     let mut conn = pool.get().map_err(super::db::Error::from)?;
     let tx = PgTransaction::begin(&mut conn, postgres::IsolationLevel::ReadCommitted, false)?;
-    tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK})"))?;
+    {
+        let locking = Transaction::Postgres(&tx);
+        match locks {
+            Locks::Serial => {
+                tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK})"))?;
+            }
+            Locks::Import { device, agent } => {
+                tx.batch_execute(&format!(
+                    "SELECT pg_advisory_xact_lock_shared({WRITER_LOCK})"
+                ))?;
+                for (class, key) in [(DEVICE_LOCKS, device), (AGENT_LOCKS, agent)] {
+                    locking.query_row(
+                        "SELECT pg_advisory_xact_lock(CAST(?1 AS INTEGER), hashtext(?2))",
+                        (class, key),
+                        |_| Ok(()),
+                    )?;
+                }
+            }
+        }
+    }
     let value = f(&Transaction::Postgres(&tx))?;
     tx.commit()?;
     Ok(value)

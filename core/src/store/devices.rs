@@ -247,7 +247,7 @@ impl Store {
             bound_agent: Some(&device.agent),
             keep_locations: true,
         };
-        let report = self.write(|tx| {
+        let report = self.write_import(&device.device_id, &device.agent, |tx| {
             // Revoked between the check above and now: refuse inside the
             // transaction too.
             if credential(tx, token.unwrap_or_default())?.revoked {

@@ -163,7 +163,7 @@ impl Store {
 /// Connections one process keeps to PostgreSQL: the server's blocking pool
 /// runs store calls on a few threads, each needing one at a time.
 #[cfg(feature = "postgres")]
-const POOL_SIZE: u32 = 8;
+const POOL_SIZE: u32 = 16;
 
 /// Which engine the store's tests run on: SQLite files, or, with
 /// `FIELDCHECK_TEST_PG` set to a URL whose database is `{db}`, a new

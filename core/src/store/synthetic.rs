@@ -27,6 +27,9 @@ pub struct SyntheticAttendance {
     pub start: DateTime<Utc>,
     pub days: u32,
     pub seed: u64,
+    /// The first agent's number less one: `agent-{first_agent + 1:05}`
+    /// onwards (several stores, each its own agents).
+    pub first_agent: usize,
 }
 
 /// Zones agents are spread over (each gets a 08:00–17:00 shift).
@@ -77,7 +80,12 @@ impl Store {
             )
         };
         for i in 0..spec.agents {
-            self.set_shift(actor, &agent_id(i), &shift_for(i)?, spec.start)?;
+            self.set_shift(
+                actor,
+                &agent_id(spec.first_agent + i),
+                &shift_for(i)?,
+                spec.start,
+            )?;
         }
         // Every agent grants location consent (in the app) before their
         // first fix; each event names that entry, as judged ones do.
@@ -86,7 +94,7 @@ impl Store {
             let version = policy::version_for_change(tx, None)?;
             (0..spec.agents)
                 .map(|i| {
-                    let agent = agent_id(i);
+                    let agent = agent_id(spec.first_agent + i);
                     let change = ConsentChange {
                         subject: agent.clone(),
                         permission: Permission::Location,
@@ -114,7 +122,7 @@ impl Store {
             }
             self.write(|tx| {
                 for (i, consent) in consents.iter().enumerate() {
-                    let agent = agent_id(i);
+                    let agent = agent_id(spec.first_agent + i);
                     let zone = i % ZONES.len();
                     let tz = parse_time_zone(ZONES[zone])?;
                     // Around 08:00 local: 01:00Z in Jakarta, 00:00Z in

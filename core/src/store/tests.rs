@@ -1142,6 +1142,7 @@ fn synthetic_attendance_is_recorded_like_judged_attendance() {
         start: t0(),
         days: 5,
         seed: 42,
+        first_agent: 0,
     };
     f.store
         .load_synthetic_attendance(&admin(), &spec, &|_| {})

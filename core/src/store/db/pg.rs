@@ -221,6 +221,12 @@ fn passfile_entry(text: &str, config: &postgres::Config) -> Option<String> {
 /// The advisory lock every write holds to its commit ("FCWR").
 pub const WRITER_LOCK: i64 = 0x4643_5752;
 
+/// The classes of the two-key advisory locks a device's batch takes, one
+/// key per device or agent (`hashtext` of its id; a collision only makes
+/// two batches wait for each other).
+pub const DEVICE_LOCKS: i64 = 0x4644;
+pub const AGENT_LOCKS: i64 = 0x4641;
+
 /// The advisory lock the schema's creation and upgrades hold ("FCSC").
 pub const SCHEMA_LOCK: i64 = 0x4643_5343;
 
@@ -228,7 +234,7 @@ pub fn pool(config: postgres::Config, tls: Tls, size: u32) -> Result<Pool, r2d2:
     let pool = r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
-        .connection_timeout(std::time::Duration::from_secs(5))
+        .connection_timeout(std::time::Duration::from_secs(10))
         .build(Manager { config, tls })?;
     Ok(Pool(Some(pool)))
 }
