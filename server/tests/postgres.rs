@@ -42,31 +42,22 @@ fn a_copied_store_answers_every_verb_as_the_sqlite_one() {
     assert!(copied["rows"].as_u64().unwrap() > 100, "{copied}");
     assert_eq!(copied["tables"], 53);
 
-    let period = ["--from", "2026-11-01", "--to", "2026-12-31"];
-    let verbs: Vec<Vec<&str>> = vec![
-        [&["--json", "report", "attendance"][..], &period].concat(),
-        [&["report", "attendance", "--format", "csv"][..], &period].concat(),
-        [&["--json", "report", "sales"][..], &period].concat(),
-        [&["report", "sales", "--format", "csv"][..], &period].concat(),
-        vec!["--json", "events"],
-        vec!["--json", "reviews"],
-        vec!["--json", "audit", "list"],
-        vec!["--json", "agent", "list"],
-        vec!["--json", "device", "list"],
-        vec!["--json", "site", "list"],
-        vec!["--json", "shift", "list"],
-        vec!["--json", "sync", "status"],
-        vec!["--json", "verify"],
-    ];
-    for verb in verbs {
-        let args = [&admin[..], &["--now", now], &verb[..]].concat();
-        let on_sqlite = cli(&sqlite, &args, None);
-        let on_postgres = cli(&url, &args, None);
-        assert_eq!(on_sqlite.code, 0, "{verb:?}: {}", on_sqlite.stderr);
-        assert_eq!(on_postgres.code, 0, "{verb:?}: {}", on_postgres.stderr);
-        assert!(!on_sqlite.stdout.trim().is_empty(), "{verb:?} says nothing");
-        assert_eq!(on_sqlite.stdout, on_postgres.stdout, "{verb:?}");
+    let mut verbs = reports(["--from", "2026-11-01", "--to", "2026-12-31"]);
+    for verb in [
+        "events",
+        "reviews",
+        "audit list",
+        "agent list",
+        "device list",
+        "site list",
+        "shift list",
+        "sync status",
+        "verify",
+    ] {
+        verbs.push([&["--json"][..], &verb.split(' ').collect::<Vec<_>>()].concat());
     }
+    let at = [&admin[..], &["--now", now]].concat();
+    same_on_both(&sqlite, &url, &at, &verbs, "copied");
     let verified = cli(&url, &["--json", "verify"], None).ok().json();
     assert_eq!(verified["intact"], true, "{verified}");
     assert!(verified["imported_events_checked"].as_u64().unwrap() > 0);
@@ -178,30 +169,10 @@ fn the_same_batches_give_the_same_reports_on_both_engines() {
     assert!(from > 1500, "{from}");
     drop(stores);
 
-    let same = |when: &str| {
-        let period = ["--from", "2026-03-01", "--to", "2026-03-15"];
-        let verbs: Vec<Vec<&str>> = vec![
-            [&["--json", "report", "attendance"][..], &period].concat(),
-            [&["report", "attendance", "--format", "csv"][..], &period].concat(),
-            [&["--json", "report", "sales"][..], &period].concat(),
-            [&["report", "sales", "--format", "csv"][..], &period].concat(),
-            vec!["--json", "events"],
-            vec!["--json", "verify"],
-        ];
-        for verb in verbs {
-            let args = [&as_admin[..], &verb[..]].concat();
-            let on_sqlite = cli(&sqlite, &args, None);
-            let on_postgres = cli(&url, &args, None);
-            assert_eq!(on_sqlite.code, 0, "{when} {verb:?}: {}", on_sqlite.stderr);
-            assert_eq!(
-                on_postgres.code, 0,
-                "{when} {verb:?}: {}",
-                on_postgres.stderr
-            );
-            assert!(on_sqlite.stdout.len() > 100, "{when} {verb:?} says little");
-            assert_eq!(on_sqlite.stdout, on_postgres.stdout, "{when} {verb:?}");
-        }
-    };
+    let mut verbs = reports(["--from", "2026-03-01", "--to", "2026-03-15"]);
+    verbs.push(vec!["--json", "events"]);
+    verbs.push(vec!["--json", "verify"]);
+    let same = |when: &str| same_on_both(&sqlite, &url, &as_admin, &verbs, when);
     same("imported");
     for db in &engines {
         let args = [
@@ -225,4 +196,41 @@ fn the_same_batches_give_the_same_reports_on_both_engines() {
         cli(db, &args, None).ok();
     }
     same("after a zone change");
+}
+
+/// The attendance and sales reports over `period`, as JSON and as CSV.
+fn reports(period: [&'static str; 4]) -> Vec<Vec<&'static str>> {
+    let mut verbs = Vec::new();
+    for kind in ["attendance", "sales"] {
+        verbs.push([&["--json", "report", kind][..], &period].concat());
+        verbs.push([&["report", kind, "--format", "csv"][..], &period].concat());
+    }
+    verbs
+}
+
+/// Each verb (after `leading` arguments) succeeds on both stores, says
+/// something, and says the same, byte for byte.
+fn same_on_both(
+    sqlite: &std::path::Path,
+    postgres: &std::path::Path,
+    leading: &[&str],
+    verbs: &[Vec<&str>],
+    when: &str,
+) {
+    for verb in verbs {
+        let args = [leading, &verb[..]].concat();
+        let on_sqlite = cli(sqlite, &args, None);
+        let on_postgres = cli(postgres, &args, None);
+        assert_eq!(on_sqlite.code, 0, "{when} {verb:?}: {}", on_sqlite.stderr);
+        assert_eq!(
+            on_postgres.code, 0,
+            "{when} {verb:?}: {}",
+            on_postgres.stderr
+        );
+        assert!(
+            !on_sqlite.stdout.trim().is_empty(),
+            "{when} {verb:?} says nothing"
+        );
+        assert_eq!(on_sqlite.stdout, on_postgres.stdout, "{when} {verb:?}");
+    }
 }
