@@ -20,6 +20,10 @@ if [ -z "$(bindir)" ] || [ ! -x "$(bindir)/initdb" ]; then
     { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y --no-install-recommends postgresql; }
 fi
 bin=$(bindir)
+if ! command -v openssl >/dev/null 2>&1; then
+  "${sudo[@]}" apt-get install -y --no-install-recommends openssl ||
+    { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y --no-install-recommends openssl; }
+fi
 as_postgres=(runuser -u postgres --)
 if [ "$(id -u)" -ne 0 ]; then as_postgres=(sudo -u postgres); fi
 
