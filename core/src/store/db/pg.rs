@@ -239,6 +239,10 @@ pub fn pool(config: postgres::Config, tls: Tls, size: u32) -> Result<Pool, r2d2:
     Ok(Pool(Some(pool)))
 }
 
+/// Prepared statements a connection keeps (every distinct statement of
+/// the store's code fits, with room for SQL built per call).
+const STATEMENTS_KEPT: usize = 512;
+
 /// An open transaction on one pooled connection.
 pub struct PgTransaction<'c> {
     tx: RefCell<postgres::Transaction<'c>>,
@@ -294,9 +298,14 @@ impl PgTx for PgTransaction<'_> {
             .inspect_err(|e| {
                 log::debug!("PostgreSQL refused to prepare {sql}: {}", message(e));
             })?;
-        self.statements
-            .borrow_mut()
-            .insert(sql.to_string(), stmt.clone());
+        let mut statements = self.statements.borrow_mut();
+        // Bounded, as SQLite's statement cache is: SQL built per call (the
+        // queue's pages name a varying number of agents) would otherwise
+        // keep a prepared statement per variant for the connection's life.
+        if statements.len() >= STATEMENTS_KEPT {
+            statements.clear();
+        }
+        statements.insert(sql.to_string(), stmt.clone());
         Ok(stmt)
     }
 
