@@ -154,8 +154,9 @@ impl Store {
             schema_pg::init(&mut conn.client)?;
         }
         let store = Store::from_pool(std::path::PathBuf::from(shown), pool, Default::default());
-        let rules = store.read(settings::load_rules)?;
-        *store.rules.write().unwrap_or_else(|p| p.into_inner()) = (0, rules);
+        // Unreadable rules are refused at open, as on SQLite; the cache then
+        // holds them with their version.
+        store.read(|tx| store.rules_in(tx))?;
         Ok(store)
     }
 }

@@ -133,15 +133,7 @@ pub(super) fn clear_rules(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The stored rules, or the defaults when none are set.
 pub(super) fn load_rules(tx: &Transaction<'_>) -> Result<Rules> {
-    let json: Option<String> = tx
-        .query_row("SELECT value FROM meta WHERE key = ?1", [RULES_KEY], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    match json {
-        None => Ok(Rules::default()),
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| Error::Corrupt(format!("stored rules are unreadable: {e}"))),
-    }
+    Ok(stored_rules(tx)?.unwrap_or_default())
 }
