@@ -26,6 +26,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use fieldcheck_core::device::{DeviceKeystore, SoftwareKey, to_base64};
+#[path = "../tests/common/new_database.rs"]
+mod new_database;
+use new_database::new_database;
+
 use fieldcheck_core::{Actor, Durability, OpenOptions, Store, SyntheticAttendance};
 
 const BATCHES_PER_DEVICE: usize = 3;
@@ -233,23 +237,6 @@ fn on_postgres(template: &str, signed: &[Signed], clients: usize, events: f64) {
             "instances_peak_rss_mib": rss.iter().map(mib).collect::<Vec<_>>(),
         })
     );
-}
-
-/// A new database on the server `template` names; its URL.
-fn new_database(template: &str) -> String {
-    use std::sync::atomic::AtomicU32;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "fc_bench_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut admin =
-        postgres::Client::connect(&template.replace("{db}", "postgres"), postgres::NoTls).unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    template.replace("{db}", &name)
 }
 
 /// The rows an import writes for each event (the device's chain row and

@@ -464,19 +464,9 @@ fn log_path(db: &Path) -> PathBuf {
 /// variable is unset (the SQLite pass).
 #[allow(dead_code)] // not every test binary runs on PostgreSQL
 pub fn postgres_database() -> Option<PathBuf> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
     let template = std::env::var("FIELDCHECK_TEST_PG").ok()?;
-    let db = format!(
-        "fc_server_test_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut admin =
-        postgres::Client::connect(&template.replace("{db}", "postgres"), postgres::NoTls)
-            .expect("FIELDCHECK_TEST_PG names a reachable server");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .expect("create a test database");
-    Some(PathBuf::from(template.replace("{db}", &db)))
+    Some(PathBuf::from(new_database::new_database(&template)))
 }
+
+#[path = "new_database.rs"]
+mod new_database;
