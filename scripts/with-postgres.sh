@@ -9,7 +9,7 @@
 # certificate from a throwaway CA (`sslrootcert`), plus
 # FIELDCHECK_TEST_OTHER_CA, a CA that did not sign it.
 #
-#   scripts/with-postgres.sh cargo test -p fieldcheck-core --features postgres --lib store::
+#   scripts/with-postgres.sh cargo test --workspace --lib store::
 set -euo pipefail
 
 sudo=()
