@@ -3,6 +3,8 @@
 //! as the shells hand theirs (here implemented in Rust over ureq, and the
 //! core's software key).
 
+#[path = "../../tests/support/inner_cargo.rs"]
+mod inner_cargo;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,7 +26,7 @@ const SITES: &str = r#"{"type":"FeatureCollection","features":[
 
 /// `fieldcheck-server` from this workspace, built if this run has not.
 fn server_bin() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
+    let status = inner_cargo::inner_cargo()
         .args([
             "build",
             "-p",

@@ -2,6 +2,8 @@
 //! real `fieldcheck` CLI beside it.
 #![allow(dead_code)] // each test file uses its own subset
 
+#[path = "../../../tests/support/inner_cargo.rs"]
+mod inner_cargo;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,7 +25,7 @@ pub fn cli_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let bin = Path::new(SERVER).with_file_name("fieldcheck");
-        let status = Command::new(env!("CARGO"))
+        let status = inner_cargo::inner_cargo()
             .args(["build", "-p", "fieldcheck-cli", "--bin", "fieldcheck"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
