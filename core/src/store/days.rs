@@ -417,30 +417,9 @@ pub(super) fn fold_remembering(
         .get(e.agent)
         .filter(|(k, _)| *k == key)
         .map(|(_, m)| *m);
-    let stored = match remembered {
-        Some(month) => Some(month),
-        None => tx
-            .prepare_cached("SELECT days FROM attendance_months WHERE agent = ?1 AND month = ?2")?
-            .query_row((e.agent, key), |r| r.get::<_, Vec<u8>>(0))
-            .optional()?
-            .map(|bytes| {
-                month::decode(key, &bytes)
-                    .ok_or_else(|| Error::Corrupt("an attendance summary month is damaged".into()))
-            })
-            .transpose()?,
-    };
-    let existed = stored.is_some();
-    let mut month = match stored {
-        Some(month) => month,
-        None => {
-            // Zone changes rebuild the agent's months, so one zone per agent.
-            tx.prepare_cached(
-                "INSERT INTO attendance_agents (agent, tz) VALUES (?1, ?2)
-                 ON CONFLICT (agent) DO UPDATE SET tz = excluded.tz",
-            )?
-            .execute((e.agent, tz.name()))?;
-            [month::Day::default(); month::DAYS]
-        }
+    let (mut month, existed) = match remembered {
+        Some(month) => (month, true),
+        None => load_month(tx, e.agent, key, tz)?,
     };
     let site = if e.accepted {
         site_id(tx, e.site_id, &mut memo.summary_sites)?
@@ -448,20 +427,7 @@ pub(super) fn fold_remembering(
         0
     };
     apply_to_day(&mut month[date.day0() as usize], e, site)?;
-    let sql = if existed {
-        "UPDATE attendance_months SET days = ?3 WHERE agent = ?1 AND month = ?2"
-    } else {
-        "INSERT INTO attendance_months (agent, month, days) VALUES (?1, ?2, ?3)"
-    };
-    let written = tx
-        .prepare_cached(sql)?
-        .execute((e.agent, key, month::encode(key, &month)))?;
-    if written != 1 {
-        return Err(Error::Corrupt(format!(
-            "the attendance summary of {} changed while it was being written",
-            e.agent
-        )));
-    }
+    write_month(tx, e.agent, key, &month, existed)?;
     // The agent's slot is usually there: replaced in place, no key built.
     match memo.months.get_mut(e.agent) {
         Some(slot) => *slot = (key, month),
@@ -470,6 +436,106 @@ pub(super) fn fold_remembering(
         }
     }
     Ok(())
+}
+
+/// An agent's stored month and whether it was stored; a month not yet
+/// stored starts empty, and the agent's zone is recorded for it.
+fn load_month(tx: &Transaction<'_>, agent: &str, key: i64, tz: Tz) -> Result<(month::Month, bool)> {
+    let stored = tx
+        .prepare_cached("SELECT days FROM attendance_months WHERE agent = ?1 AND month = ?2")?
+        .query_row((agent, key), |r| r.get::<_, Vec<u8>>(0))
+        .optional()?;
+    match stored {
+        Some(bytes) => month::decode(key, &bytes)
+            .map(|month| (month, true))
+            .ok_or_else(|| Error::Corrupt("an attendance summary month is damaged".into())),
+        None => {
+            // Zone changes rebuild the agent's months, so one zone per agent.
+            tx.prepare_cached(
+                "INSERT INTO attendance_agents (agent, tz) VALUES (?1, ?2)
+                 ON CONFLICT (agent) DO UPDATE SET tz = excluded.tz",
+            )?
+            .execute((agent, tz.name()))?;
+            Ok(([month::Day::default(); month::DAYS], false))
+        }
+    }
+}
+
+/// Writes an agent's month: replaces the stored row, or inserts it.
+fn write_month(
+    tx: &Transaction<'_>,
+    agent: &str,
+    key: i64,
+    month: &month::Month,
+    stored: bool,
+) -> Result<()> {
+    let sql = if stored {
+        "UPDATE attendance_months SET days = ?3 WHERE agent = ?1 AND month = ?2"
+    } else {
+        "INSERT INTO attendance_months (agent, month, days) VALUES (?1, ?2, ?3)"
+    };
+    let written = tx
+        .prepare_cached(sql)?
+        .execute((agent, key, month::encode(key, month)))?;
+    if written != 1 {
+        return Err(Error::Corrupt(format!(
+            "the attendance summary of {agent} changed while it was being written"
+        )));
+    }
+    Ok(())
+}
+
+/// Months an import folds into, held in memory and each written once when
+/// the import writes what it gathered: a device's batch touches one
+/// agent's one or two months a hundred times, and on PostgreSQL every
+/// statement is a round trip.
+#[derive(Default)]
+pub(super) struct MonthBuffer {
+    /// (agent, month key) → the month, whether it is stored, whether it
+    /// changed since it was read or written.
+    months: HashMap<(String, i64), (month::Month, bool, bool)>,
+    sites: HashMap<String, u32>,
+}
+
+/// Months a buffer keeps past a write (about 2.5 KB each); beyond it the
+/// next write forgets them, which costs a re-read and nothing else.
+const MONTHS_BUFFERED: usize = 1024;
+
+impl MonthBuffer {
+    /// [`fold`], into the buffered month.
+    pub(super) fn fold(&mut self, tx: &Transaction<'_>, tz: Tz, e: &DayInput<'_>) -> Result<()> {
+        let (date, key) = day_of(tz, e.captured_at)?;
+        let site = if e.accepted {
+            site_id(tx, e.site_id, &mut self.sites)?
+        } else {
+            0
+        };
+        let slot = match self.months.entry((e.agent.to_string(), key)) {
+            std::collections::hash_map::Entry::Occupied(slot) => slot.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let (month, stored) = load_month(tx, e.agent, key, tz)?;
+                slot.insert((month, stored, false))
+            }
+        };
+        apply_to_day(&mut slot.0[date.day0() as usize], e, site)?;
+        slot.2 = true;
+        Ok(())
+    }
+
+    /// Writes every month changed since it was read or last written.
+    pub(super) fn write(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        for ((agent, key), (month, stored, changed)) in &mut self.months {
+            if *changed {
+                write_month(tx, agent, *key, month, *stored)?;
+                *stored = true;
+                *changed = false;
+            }
+        }
+        if self.months.len() > MONTHS_BUFFERED {
+            self.months.clear();
+        }
+        Ok(())
+    }
 }
 
 /// An event's local date in `tz` and the key of its month.

@@ -20,6 +20,7 @@ mod days;
 pub(crate) mod db;
 mod devices;
 mod feed;
+mod import_rows;
 mod leads;
 mod location_views;
 mod memo;

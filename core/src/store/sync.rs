@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use super::binding::StoreHoldings;
 use super::connection::Store;
+use super::import_rows::{AttendanceRow, ImportRows};
 use super::{attendance, audit, chain, days, queue_marks, server_role, synced, verify};
 use crate::attendance::AttendanceEvent;
 use crate::binding::Binding;
@@ -558,6 +559,15 @@ pub(super) fn import(
         )?;
     }
     let held_before = last_seq;
+    let mut rows = ImportRows::default();
+    rows.look_up_held(
+        tx,
+        batch
+            .events
+            .iter()
+            .filter(|e| e.seq > last_seq && e.event_type == AttendanceEvent::EVENT_TYPE)
+            .map(|e| e.event_id.as_str()),
+    )?;
 
     let mut zones: HashMap<String, Tz> = HashMap::new();
     // Per agent, the first and last local date this batch added to.
@@ -606,6 +616,11 @@ pub(super) fn import(
                 }
                 .into());
             }
+            // What follows reads the store: it sees what the batch wrote.
+            let reads_store = e.canonical.is_some() && e.event_type != AttendanceEvent::EVENT_TYPE;
+            if reads_store {
+                rows.write(tx)?;
+            }
             if let Some(binding) = &mut binding
                 && let Some(reason) =
                     binding.judge(&e.event_type, e.canonical.as_deref(), &StoreHoldings(tx))?
@@ -620,12 +635,17 @@ pub(super) fn import(
                 }))
                 .into());
             }
-            insert_event(tx, device, e, now)?;
+            rows.event(tx, device, e, now.timestamp())?;
+            if reads_store {
+                rows.write(tx)?;
+            }
             report.imported += 1;
             match &e.canonical {
                 None => report.purged_on_device += 1,
                 Some(canonical) if e.event_type == AttendanceEvent::EVENT_TYPE => {
-                    let folded = fold_imported(tx, device, e, canonical, now, bounds, &mut zones)?;
+                    let folded = fold_imported(
+                        tx, device, e, canonical, now, bounds, &mut zones, &mut rows,
+                    )?;
                     match &folded {
                         Folded::New { clock_skew, event } => {
                             report.attendance_folded += 1;
@@ -687,6 +707,7 @@ pub(super) fn import(
         }
     }
     progress(batch.events.len());
+    rows.write(tx)?;
     if report.imported > 0 {
         tx.execute(
             "UPDATE sync_devices SET last_seq = ?2, last_hash = ?3, last_imported_at = ?4
@@ -706,30 +727,6 @@ pub(super) fn import(
     }
     report.devices = device_states(tx, Some(device))?;
     Ok(report)
-}
-
-fn insert_event(
-    tx: &Transaction<'_>,
-    device: &str,
-    e: &CheckedEvent,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO sync_events (device_id, seq, event_type, event_id, prev_hash, hash,
-           canonical, imported_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(super::db::params![
-        device,
-        e.seq,
-        e.event_type,
-        e.event_id,
-        &e.prev_hash[..],
-        &e.hash[..],
-        e.canonical,
-        now.timestamp(),
-    ])?;
-    Ok(())
 }
 
 /// The field of an imported attendance event retention needs.
@@ -753,6 +750,7 @@ enum Folded {
 /// Folds an imported attendance event into its agent's day unless this
 /// store already holds that event id (recorded here or imported before),
 /// and judges its recorded time against the device clock it carries.
+#[allow(clippy::too_many_arguments)]
 fn fold_imported(
     tx: &Transaction<'_>,
     device: &str,
@@ -761,6 +759,7 @@ fn fold_imported(
     now: DateTime<Utc>,
     bounds: ImportBounds,
     zones: &mut HashMap<String, Tz>,
+    rows: &mut ImportRows,
 ) -> Result<Folded> {
     let unreadable = |reason: String| {
         Error::invalid(
@@ -775,13 +774,7 @@ fn fold_imported(
         .map_err(|err| unreadable(err.to_string()))?;
     validate_id("agent", &event.agent).map_err(|err| unreadable(err.to_string()))?;
 
-    let held: bool = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM attendance_events WHERE id = ?1)
-                 OR EXISTS (SELECT 1 FROM sync_attendance WHERE event_id = ?1)",
-        )?
-        .query_row([&e.event_id], |r| r.get(0))?;
-    if held {
+    if rows.holds_attendance(&e.event_id) {
         return Ok(Folded::AlreadyHeld);
     }
     // Judged only for events that carry the clock of a device enrolled
@@ -792,25 +785,24 @@ fn fold_imported(
     let clock_skew = event.device_clock.as_ref().is_some_and(|clock| {
         skew_suspected(event.recorded_at, Some(clock), now, bounds.max_clock_skew_s)
     });
-    tx.prepare_cached(
-        "INSERT INTO sync_attendance (event_id, device_id, seq, agent, kind, accepted, reasons,
-           site_id, captured_at, clock_skew)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(super::db::params![
-        e.event_id,
-        device,
-        e.seq,
-        event.agent,
-        event.kind.as_str(),
-        event.accepted,
-        event.reasons_text(),
-        event.site_id,
-        event.captured_at.timestamp(),
-        clock_skew,
-    ])?;
     let tz = days::zone_cached(tx, zones, &event.agent, bounds.default_zone)?;
-    days::fold(tx, tz, &days::DayInput::of(&event))?;
+    rows.attendance(
+        tx,
+        AttendanceRow {
+            event_id: &e.event_id,
+            device,
+            seq: e.seq,
+            agent: &event.agent,
+            kind: event.kind.as_str(),
+            accepted: event.accepted,
+            reasons: event.reasons_text(),
+            site_id: event.site_id.as_deref(),
+            captured_at: event.captured_at.timestamp(),
+            clock_skew,
+        },
+        tz,
+        &days::DayInput::of(&event),
+    )?;
     Ok(Folded::New {
         event: Box::new(event),
         clock_skew,

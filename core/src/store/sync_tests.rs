@@ -1383,3 +1383,115 @@ fn the_v10_upgrade_folds_sales_already_imported_in_its_transaction() {
     );
     assert_verified(&upgraded);
 }
+
+/// A store that imports, on the engine the tests run on (a phone's store is
+/// always SQLite).
+fn importer(dir: &TempDir) -> Store {
+    Store::open_with(
+        super::test_engine::location(dir.path(), "importer.db"),
+        &OpenOptions {
+            durability: Durability::Normal,
+        },
+    )
+    .unwrap()
+}
+
+fn months(store: &Store) -> Vec<(String, i64, Vec<u8>)> {
+    store
+        .read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT agent, month, days FROM attendance_months ORDER BY agent, month",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let mut all = Vec::new();
+            for row in rows {
+                all.push(row?);
+            }
+            Ok(all)
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_batch_larger_than_an_import_gathers_folds_as_a_rebuild_does() {
+    // 1,500 attendance events of three agents over two months, after their
+    // consents: the import writes what it gathered several times over (and
+    // before each consent event reads the store).
+    let a = empty_store();
+    let spec = crate::store::synthetic::SyntheticAttendance {
+        agents: 3,
+        events: 1500,
+        start: t0() - Duration::days(45),
+        days: 45,
+        seed: 11,
+        first_agent: 0,
+    };
+    a.store
+        .load_synthetic_attendance(&admin(), &spec, &|_| {})
+        .unwrap();
+    let batch = pending(&a.store, 5000);
+    let dir = TempDir::new().unwrap();
+    let b = importer(&dir);
+    let report = import(&b, &batch).unwrap();
+    assert_eq!(report.attendance_folded, 1500);
+    assert_eq!(report.imported, 1503);
+    let imported = months(&b);
+    assert!(
+        imported.len() >= 6,
+        "three agents, two or three months each"
+    );
+    let zone = super::days::parse_zone(&b.rules().time_zone).unwrap();
+    b.write(|tx| super::days::rebuild_all(tx, zone)).unwrap();
+    assert_eq!(months(&b), imported);
+    // Every event is held once, and a replay adds nothing.
+    let replay = import(&b, &batch).unwrap();
+    assert_eq!((replay.imported, replay.skipped_replayed), (0, 1503));
+    assert_eq!(months(&b), imported);
+}
+
+#[test]
+fn an_attendance_event_repeated_within_a_batch_is_folded_once() {
+    let a = device_a();
+    let batch = pending(&a.store, 1000);
+    let plain_dir = TempDir::new().unwrap();
+    let plain = importer(&plain_dir);
+    import(&plain, &batch).unwrap();
+    // The device's first attendance event once more at the end of its
+    // chain, correctly linked: a second event with an id already folded.
+    let repeated = edit(&batch, |v| {
+        let events = v["events"].as_array_mut().unwrap();
+        let first = events
+            .iter()
+            .find(|e| e["event_type"] == "attendance")
+            .unwrap()
+            .clone();
+        let last = events.last().unwrap().clone();
+        let seq = last["seq"].as_i64().unwrap() + 1;
+        // The same content, at the new seq its encoding carries.
+        let first_seq = first["seq"].as_i64().unwrap();
+        let canonical = first["canonical"]
+            .as_str()
+            .unwrap()
+            .replace(&format!("\"seq\":{first_seq},"), &format!("\"seq\":{seq},"));
+        assert_ne!(canonical, first["canonical"].as_str().unwrap());
+        let prev: crate::chain::Hash = hex::decode(last["hash"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let mut copy = first;
+        copy["seq"] = seq.into();
+        copy["prev_hash"] = last["hash"].clone();
+        copy["hash"] = hex::encode(crate::chain::link(&prev, canonical.as_bytes())).into();
+        copy["canonical"] = canonical.into();
+        events.push(copy);
+        v["to_seq"] = seq.into();
+    });
+    let dir = TempDir::new().unwrap();
+    let b = importer(&dir);
+    let report = import(&b, &repeated).unwrap();
+    assert_eq!(report.attendance_folded, 6);
+    assert_eq!(report.attendance_duplicates, 1);
+    assert_eq!(report.imported, 10);
+    assert_eq!(days(&b), days(&plain));
+    assert_eq!(months(&b), months(&plain));
+}

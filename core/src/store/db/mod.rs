@@ -165,6 +165,45 @@ pub fn upsert(table: &str, columns: &str, key: &str) -> String {
     )
 }
 
+/// Rows at most per multi-row statement of [`insert_rows`].
+const ROWS_PER_INSERT: usize = 64;
+
+/// Inserts rows of `columns` (joined by `, `) into `table`, several per
+/// statement: on PostgreSQL each statement is a round trip, and an import
+/// writes hundreds of rows a batch. `values` holds the rows one after
+/// another. Statements carry a power of two of rows (64, 32, …, 1), so a
+/// connection caches at most seven texts per table.
+pub fn insert_rows(
+    tx: &Transaction<'_>,
+    table: &str,
+    columns: &str,
+    values: &[rusqlite::types::Value],
+) -> Result<()> {
+    let width = columns.split(',').count();
+    debug_assert_eq!(values.len() % width, 0, "whole rows");
+    let mut rest = values;
+    while !rest.is_empty() {
+        let rows = (rest.len() / width).min(ROWS_PER_INSERT);
+        // The largest power of two not above `rows`.
+        let rows = 1usize << rows.ilog2();
+        let (chunk, after) = rest.split_at(rows * width);
+        let tuples: Vec<String> = (0..rows)
+            .map(|r| {
+                let marks: Vec<String> =
+                    (1..=width).map(|c| format!("?{}", r * width + c)).collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        tx.prepare_cached(&format!(
+            "INSERT INTO {table} ({columns}) VALUES {}",
+            tuples.join(", ")
+        ))?
+        .execute(params_from_iter(chunk))?;
+        rest = after;
+    }
+    Ok(())
+}
+
 /// A prepared statement.
 pub enum Statement<'t> {
     SqliteCached(rusqlite::CachedStatement<'t>),
