@@ -7,7 +7,7 @@
 use rusqlite::types::Value;
 
 use super::Store;
-use super::db::{Transaction, owned_value, params_from_iter};
+use super::db::{Transaction, insert_rows, owned_value};
 use crate::error::{Error, Result};
 use crate::types::Actor;
 
@@ -17,6 +17,9 @@ pub struct CopyReport {
     pub tables: usize,
     pub rows: u64,
 }
+
+/// Rows read ahead of writing them.
+const ROWS_HELD: usize = 4096;
 
 /// Tables a new store already fills (its device id, sign-in salt and
 /// configuration version), replaced by the source's.
@@ -94,20 +97,22 @@ fn refuse_unless_empty(dest: &Transaction<'_>) -> Result<()> {
 fn copy_table(source: &Transaction<'_>, dest: &Transaction<'_>, table: &str) -> Result<u64> {
     let mut select = source.prepare(&format!("SELECT * FROM {table}"))?;
     let columns = select.column_names();
-    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-    let mut insert = dest.prepare(&format!(
-        "INSERT INTO {table} ({}) VALUES ({})",
-        columns.join(", "),
-        marks.join(", ")
-    ))?;
+    let columns_text = columns.join(", ");
     let mut rows = select.query([])?;
     let mut copied = 0;
+    // Rows go in several to a statement (`insert_rows`): one a statement
+    // made a store of a million events take minutes to copy.
+    let mut held: Vec<Value> = Vec::new();
     while let Some(row) = rows.next()? {
-        let values = (0..columns.len())
-            .map(|i| owned_value(row.get_ref(i)?))
-            .collect::<super::db::Result<Vec<Value>>>()?;
-        insert.execute(params_from_iter(values))?;
+        for i in 0..columns.len() {
+            held.push(owned_value(row.get_ref(i)?)?);
+        }
         copied += 1;
+        if held.len() >= ROWS_HELD * columns.len() {
+            insert_rows(dest, table, &columns_text, &held)?;
+            held.clear();
+        }
     }
+    insert_rows(dest, table, &columns_text, &held)?;
     Ok(copied)
 }
