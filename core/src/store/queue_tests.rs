@@ -282,6 +282,18 @@ fn absences_lateness_and_open_visits_enter_when_due_and_leave_with_a_day_decisio
     assert_eq!(listed(&store, &absent)[0].0, "budi");
     assert_eq!(total(&store, &month(Some(vec!["ani", "budi"]))), 2);
     assert_eq!(total(&store, &month(Some(vec![]))), 0);
+    // A team of three is summed in one statement, its list padded to four
+    // by repeating the last agent: nobody is counted twice.
+    let team = store
+        .review_queue(&month(Some(vec!["ani", "budi", "citra"])))
+        .unwrap();
+    assert_eq!(
+        (team.total, team.counts.clone()),
+        (page.total, page.counts.clone())
+    );
+    let mut team_absent = month(Some(vec!["citra", "budi", "ani"]));
+    team_absent.reason = Some(QueueReason::Absent);
+    assert_eq!(total(&store, &team_absent), 1);
     let mut south = month(None);
     south.site = Some("jkt-south".into());
     assert_eq!(listed(&store, &south)[0].0, "citra");
