@@ -41,6 +41,16 @@ fn a_copied_store_answers_every_verb_as_the_sqlite_one() {
     .json();
     assert!(copied["rows"].as_u64().unwrap() > 100, "{copied}");
     assert_eq!(copied["tables"], 53);
+    // The copy leaves the planner its statistics (ANALYZE in the copy).
+    let mut client = postgres::Client::connect(url.to_str().unwrap(), postgres::NoTls).unwrap();
+    let analysed: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stats WHERE tablename = 'sync_events'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(analysed > 0, "no statistics for sync_events after the copy");
 
     let mut verbs = reports(["--from", "2026-11-01", "--to", "2026-12-31"]);
     for verb in [

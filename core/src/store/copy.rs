@@ -67,6 +67,9 @@ impl Store {
                     [],
                     |_| Ok(()),
                 )?;
+                // Statistics now, not when autovacuum comes round: a store
+                // of millions of rows is otherwise planned blind at first.
+                dest.execute("ANALYZE", [])?;
                 Ok(report)
             })
         })
