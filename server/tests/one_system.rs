@@ -585,6 +585,11 @@ fn a_flag_set_on_the_server_reaches_the_phone_and_its_coordinates_the_audit_then
         .ok()
         .json_lines();
     assert_eq!(server_events[0]["location_retained"], true);
+    // Control: the coordinates are in the server's files now, while the
+    // flag runs (once it has ended, the server's purge, every second here,
+    // may remove them at any moment).
+    let coordinates = [(-6.214323, 106.822517)];
+    assert!(!find_coordinates(&server_db, &coordinates).is_empty());
 
     // Ended on the server at 07:50; the phone, not yet told, keeps a fix
     // at 07:55 under it; the pull that brings the end deletes it there.
@@ -623,9 +628,6 @@ fn a_flag_set_on_the_server_reaches_the_phone_and_its_coordinates_the_audit_then
     at(&device, t3, &["sync", "push"]);
     at(&device, t3, &["verify"]);
 
-    // Control: the coordinates are in the server's files now.
-    let coordinates = [(-6.214323, 106.822517)];
-    assert!(!find_coordinates(&server_db, &coordinates).is_empty());
     // Past retain_until (the end, plus 0 days): the server's own hourly
     // purge (every second here) removes them, bytes and all.
     clock.set("2026-01-05T02:00:00Z");
