@@ -53,6 +53,8 @@ pub(super) struct AttendanceRow<'a> {
 pub(super) struct ImportRows {
     events: Vec<Value>,
     attendance: Vec<Value>,
+    /// Rows in `events` and `attendance`.
+    rows: usize,
     months: MonthBuffer,
     /// Attendance ids this store held before the batch, of those the batch
     /// carries ([`ImportRows::look_up_held`]).
@@ -118,6 +120,7 @@ impl ImportRows {
             e.canonical.clone().map_or(Value::Null, Value::Text),
             Value::Integer(imported_at),
         ]);
+        self.rows += 1;
         self.write_if_many(tx)
     }
 
@@ -144,11 +147,12 @@ impl ImportRows {
             Value::Integer(row.captured_at),
             Value::Integer(row.clock_skew.into()),
         ]);
+        self.rows += 1;
         self.write_if_many(tx)
     }
 
     fn write_if_many(&mut self, tx: &Transaction<'_>) -> Result<()> {
-        if self.events.len() / 8 + self.attendance.len() / 10 >= ROWS_HELD {
+        if self.rows >= ROWS_HELD {
             self.write(tx)?;
         }
         Ok(())
@@ -162,6 +166,7 @@ impl ImportRows {
         self.events.clear();
         insert_rows(tx, "sync_attendance", ATTENDANCE_COLUMNS, &self.attendance)?;
         self.attendance.clear();
+        self.rows = 0;
         self.months.write(tx)
     }
 }
