@@ -39,13 +39,7 @@ fn admin() -> Actor {
 
 fn store() -> (TempDir, Store) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open_with(
-        super::test_engine::location(dir.path(), "s.db"),
-        &OpenOptions {
-            durability: Durability::Normal,
-        },
-    )
-    .unwrap();
+    let store = super::test_engine::open(dir.path(), "s.db");
     store
         .import_sites(&admin(), SITES, at(2026, 1, 1, 0, 0))
         .unwrap();

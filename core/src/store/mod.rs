@@ -205,6 +205,17 @@ pub(crate) mod test_engine {
         }
         dir.join(name)
     }
+
+    /// A test's store named `name` on the engine under test.
+    pub fn open(dir: &Path, name: &str) -> super::Store {
+        super::Store::open_with(
+            location(dir, name),
+            &super::OpenOptions {
+                durability: super::Durability::Normal,
+            },
+        )
+        .unwrap()
+    }
 }
 
 /// Skips the rest of a test that only SQLite can run, saying why.

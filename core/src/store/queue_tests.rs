@@ -78,13 +78,7 @@ fn server(agents: &[&str]) -> (TempDir, Store) {
 }
 
 fn open_at(dir: &TempDir) -> Store {
-    Store::open_with(
-        super::test_engine::location(dir.path(), "server.db"),
-        &OpenOptions {
-            durability: Durability::Normal,
-        },
-    )
-    .unwrap()
+    super::test_engine::open(dir.path(), "server.db")
 }
 
 fn check(store: &Store, agent: &str, kind: EventKind, place: (f64, f64), at: DateTime<Utc>) {

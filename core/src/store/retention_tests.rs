@@ -35,13 +35,7 @@ fn agent() -> Actor {
 
 fn store() -> (TempDir, Store) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open_with(
-        super::test_engine::location(dir.path(), "s.db"),
-        &OpenOptions {
-            durability: Durability::Normal,
-        },
-    )
-    .unwrap();
+    let store = super::test_engine::open(dir.path(), "s.db");
     store.import_sites(&admin(), SITES, t0()).unwrap();
     (dir, store)
 }

@@ -1387,13 +1387,7 @@ fn the_v10_upgrade_folds_sales_already_imported_in_its_transaction() {
 /// A store that imports, on the engine the tests run on (a phone's store is
 /// always SQLite).
 fn importer(dir: &TempDir) -> Store {
-    Store::open_with(
-        super::test_engine::location(dir.path(), "importer.db"),
-        &OpenOptions {
-            durability: Durability::Normal,
-        },
-    )
-    .unwrap()
+    super::test_engine::open(dir.path(), "importer.db")
 }
 
 fn months(store: &Store) -> Vec<(String, i64, Vec<u8>)> {
