@@ -189,7 +189,7 @@ impl ShiftRows {
     }
 }
 
-fn pattern_shift(p: &ShiftPatternRow, tz: chrono_tz::Tz) -> Result<Shift> {
+fn pattern_shift(p: &ShiftPatternRow, tz: crate::zone::Zone) -> Result<Shift> {
     Shift::new(
         time_of(p.start_min)?,
         time_of(p.end_min)?,

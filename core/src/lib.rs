@@ -41,6 +41,7 @@ pub mod time;
 pub mod today;
 pub mod types;
 pub mod wire;
+pub mod zone;
 
 pub use attendance::{AttendanceEvent, EventFilter, RetainedLocation};
 pub use audit::{AuditFlag, FlagEnd, FlagPurpose, FlagRequest, FlagScope};

@@ -7,11 +7,11 @@
 
 use std::fmt;
 
+use crate::zone::Zone;
 use chrono::{
     DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc,
     Weekday,
 };
-use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
@@ -209,8 +209,8 @@ pub fn parse_hhmm(field: &str, text: &str) -> Result<NaiveTime> {
 }
 
 /// An IANA zone name such as `Asia/Jakarta` (exact spelling, as in tzdata).
-pub fn parse_time_zone(text: &str) -> Result<Tz> {
-    text.parse::<Tz>().map_err(|_| {
+pub fn parse_time_zone(text: &str) -> Result<Zone> {
+    text.parse::<Zone>().map_err(|_| {
         Error::invalid(
             "tz",
             format!("`{text}` is not a known IANA time zone (e.g. Asia/Jakarta, Europe/Amsterdam)"),
@@ -226,7 +226,7 @@ pub struct Shift {
     pub start: NaiveTime,
     pub end: NaiveTime,
     pub days: WeekdaySet,
-    pub tz: Tz,
+    pub tz: Zone,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -262,7 +262,7 @@ impl TryFrom<ShiftRepr> for Shift {
 }
 
 impl Shift {
-    pub fn new(start: NaiveTime, end: NaiveTime, days: WeekdaySet, tz: Tz) -> Result<Shift> {
+    pub fn new(start: NaiveTime, end: NaiveTime, days: WeekdaySet, tz: Zone) -> Result<Shift> {
         if start == end {
             return Err(Error::invalid(
                 "end",
@@ -393,7 +393,7 @@ pub fn minutes_late_after(
 }
 
 /// The agent's local calendar date at `at`.
-pub fn local_date(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
+pub fn local_date(tz: Zone, at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&tz).date_naive()
 }
 
@@ -420,7 +420,7 @@ pub fn date_from_day_number(n: i64) -> Option<NaiveDate> {
 ///   starts as many real minutes after the gap as it nominally would.
 /// - In a fold (a wall time that happens twice, autumn) the earlier instant
 ///   is used, so lateness is never understated.
-pub fn local_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+pub fn local_instant(tz: Zone, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     let naive = date.and_time(time);
     match tz.from_local_datetime(&naive).earliest() {
         Some(dt) => dt.with_timezone(&Utc),
@@ -432,7 +432,7 @@ pub fn local_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> 
 }
 
 /// The UTC offset in force just before the gap that swallows `naive`.
-fn offset_before_gap(tz: Tz, naive: NaiveDateTime) -> TimeDelta {
+fn offset_before_gap(tz: Zone, naive: NaiveDateTime) -> TimeDelta {
     // A day before `naive` (read as UTC) is before the transition, as no
     // offset exceeds ±24 h; tzdata has no two transitions that close.
     let probe = naive - TimeDelta::days(1);
@@ -441,7 +441,7 @@ fn offset_before_gap(tz: Tz, naive: NaiveDateTime) -> TimeDelta {
 }
 
 /// The first instant whose local wall time is at or after `naive`.
-fn first_instant_at_or_after(tz: Tz, naive: NaiveDateTime) -> DateTime<Utc> {
+fn first_instant_at_or_after(tz: Zone, naive: NaiveDateTime) -> DateTime<Utc> {
     if let Some(dt) = tz.from_local_datetime(&naive).earliest() {
         return dt.with_timezone(&Utc);
     }
@@ -464,7 +464,7 @@ fn first_instant_at_or_after(tz: Tz, naive: NaiveDateTime) -> DateTime<Utc> {
 
 /// `[start of the local day, start of the next local day)` in UTC; 23 or 25
 /// hours long on DST change days (and empty for a day a zone skipped).
-pub fn day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn day_bounds(tz: Zone, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = first_instant_at_or_after(tz, date.and_time(NaiveTime::MIN));
     let end = match date.succ_opt() {
         Some(next) => first_instant_at_or_after(tz, next.and_time(NaiveTime::MIN)),
@@ -476,7 +476,11 @@ pub fn day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono_tz::Tz;
+    use crate::zone::Zone;
+
+    fn zone(name: &str) -> Zone {
+        Zone::named(name).unwrap()
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
@@ -670,18 +674,21 @@ mod tests {
 
     #[test]
     fn time_zones() {
-        assert_eq!(parse_time_zone("Asia/Jakarta").unwrap(), Tz::Asia__Jakarta);
+        assert_eq!(
+            parse_time_zone("Asia/Jakarta").unwrap(),
+            zone("Asia/Jakarta")
+        );
         assert_eq!(
             parse_time_zone("Asia/Makassar").unwrap(),
-            Tz::Asia__Makassar
+            zone("Asia/Makassar")
         );
         assert_eq!(
             parse_time_zone("Asia/Jayapura").unwrap(),
-            Tz::Asia__Jayapura
+            zone("Asia/Jayapura")
         );
         assert_eq!(
             parse_time_zone("Europe/Stockholm").unwrap(),
-            Tz::Europe__Stockholm
+            zone("Europe/Stockholm")
         );
         for bad in ["", "Mars/Olympus", "Asia/Jakarta ", "+07:00", "WIB"] {
             let (field, _) = invalid_field(parse_time_zone(bad).expect_err(bad));
@@ -696,7 +703,7 @@ mod tests {
             t(8, 0),
             t(17, 0),
             WeekdaySet::parse("mon-fri").unwrap(),
-            Tz::Asia__Jakarta,
+            zone("Asia/Jakarta"),
         )
         .unwrap()
     }
@@ -725,7 +732,7 @@ mod tests {
     fn shift_new_rejects_zero_length() {
         let days = WeekdaySet::parse("daily").unwrap();
         let (field, _) =
-            invalid_field(Shift::new(t(8, 0), t(8, 0), days, Tz::Asia__Jakarta).unwrap_err());
+            invalid_field(Shift::new(t(8, 0), t(8, 0), days, zone("Asia/Jakarta")).unwrap_err());
         assert_eq!(field, "end");
     }
 
@@ -770,7 +777,7 @@ mod tests {
 
     #[test]
     fn minutes_late_across_dst_days() {
-        for tz in [Tz::Europe__Amsterdam, Tz::Europe__Stockholm] {
+        for tz in [zone("Europe/Amsterdam"), zone("Europe/Stockholm")] {
             let s = Shift::new(t(8, 0), t(17, 0), WeekdaySet::parse("daily").unwrap(), tz).unwrap();
             // Spring forward: 08:00 CEST = 06:00Z (the day before it was 07:00Z).
             let spring = d(2026, 3, 29);
@@ -794,7 +801,7 @@ mod tests {
             t(22, 0),
             t(6, 0),
             WeekdaySet::parse("fri-mon").unwrap(),
-            Tz::Asia__Makassar,
+            zone("Asia/Makassar"),
         )
         .unwrap();
         assert!(s.is_overnight());
@@ -810,7 +817,7 @@ mod tests {
         // A check-in after local midnight still counts against Friday's start.
         assert_eq!(s.minutes_late(fri, utc("2026-05-08T16:30:00Z"), 10), 140);
         assert_eq!(
-            local_date(Tz::Asia__Makassar, utc("2026-05-08T16:30:00Z")),
+            local_date(zone("Asia/Makassar"), utc("2026-05-08T16:30:00Z")),
             d(2026, 5, 9)
         );
         // Same-day shift ends on the same date.
@@ -823,48 +830,52 @@ mod tests {
     #[test]
     fn late_utc_evening_is_next_day_in_indonesia() {
         let at = utc("2026-05-04T23:30:00Z");
-        for tz in [Tz::Asia__Jakarta, Tz::Asia__Makassar, Tz::Asia__Jayapura] {
+        for tz in [
+            zone("Asia/Jakarta"),
+            zone("Asia/Makassar"),
+            zone("Asia/Jayapura"),
+        ] {
             assert_eq!(local_date(tz, at), d(2026, 5, 5), "{tz}");
         }
-        assert_eq!(local_date(Tz::UTC, at), d(2026, 5, 4));
-        assert_eq!(local_date(Tz::Europe__Amsterdam, at), d(2026, 5, 5));
+        assert_eq!(local_date(Zone::UTC, at), d(2026, 5, 4));
+        assert_eq!(local_date(zone("Europe/Amsterdam"), at), d(2026, 5, 5));
     }
 
     #[test]
     fn jakarta_day_boundary_is_17_utc() {
         assert_eq!(
-            local_date(Tz::Asia__Jakarta, utc("2026-05-04T16:59:59Z")),
+            local_date(zone("Asia/Jakarta"), utc("2026-05-04T16:59:59Z")),
             d(2026, 5, 4)
         );
         assert_eq!(
-            local_date(Tz::Asia__Jakarta, utc("2026-05-04T17:00:00Z")),
+            local_date(zone("Asia/Jakarta"), utc("2026-05-04T17:00:00Z")),
             d(2026, 5, 5)
         );
-        let (start, end) = day_bounds(Tz::Asia__Jakarta, d(2026, 5, 5));
+        let (start, end) = day_bounds(zone("Asia/Jakarta"), d(2026, 5, 5));
         assert_eq!(start, utc("2026-05-04T17:00:00Z"));
         assert_eq!(end, utc("2026-05-05T17:00:00Z"));
         // Makassar (+8) and Jayapura (+9) boundaries.
         assert_eq!(
-            day_bounds(Tz::Asia__Makassar, d(2026, 5, 5)).0,
+            day_bounds(zone("Asia/Makassar"), d(2026, 5, 5)).0,
             utc("2026-05-04T16:00:00Z")
         );
         assert_eq!(
-            day_bounds(Tz::Asia__Jayapura, d(2026, 5, 5)).0,
+            day_bounds(zone("Asia/Jayapura"), d(2026, 5, 5)).0,
             utc("2026-05-04T15:00:00Z")
         );
         assert_eq!(
-            local_date(Tz::Asia__Jayapura, utc("2026-05-04T14:59:59Z")),
+            local_date(zone("Asia/Jayapura"), utc("2026-05-04T14:59:59Z")),
             d(2026, 5, 4)
         );
         assert_eq!(
-            local_date(Tz::Asia__Jayapura, utc("2026-05-04T15:00:00Z")),
+            local_date(zone("Asia/Jayapura"), utc("2026-05-04T15:00:00Z")),
             d(2026, 5, 5)
         );
     }
 
     #[test]
     fn dst_day_lengths_in_europe() {
-        for tz in [Tz::Europe__Amsterdam, Tz::Europe__Stockholm] {
+        for tz in [zone("Europe/Amsterdam"), zone("Europe/Stockholm")] {
             let (s, e) = day_bounds(tz, d(2026, 3, 29));
             assert_eq!(s, utc("2026-03-28T23:00:00Z"), "{tz}");
             assert_eq!(e, utc("2026-03-29T22:00:00Z"), "{tz}");
@@ -886,7 +897,7 @@ mod tests {
 
     #[test]
     fn local_instant_on_dst_days() {
-        for tz in [Tz::Europe__Amsterdam, Tz::Europe__Stockholm] {
+        for tz in [zone("Europe/Amsterdam"), zone("Europe/Stockholm")] {
             let spring = d(2026, 3, 29);
             let autumn = d(2026, 10, 25);
             assert_eq!(
@@ -929,19 +940,19 @@ mod tests {
     #[test]
     fn day_starting_in_a_gap() {
         // Cuba springs forward at 00:00 -> 01:00; the day starts at the transition.
-        let (s, e) = day_bounds(Tz::America__Havana, d(2026, 3, 8));
+        let (s, e) = day_bounds(zone("America/Havana"), d(2026, 3, 8));
         assert_eq!(s, utc("2026-03-08T05:00:00Z"));
         assert_eq!(e - s, TimeDelta::hours(23));
-        assert_eq!(local_date(Tz::America__Havana, s), d(2026, 3, 8));
+        assert_eq!(local_date(zone("America/Havana"), s), d(2026, 3, 8));
         assert_eq!(
-            local_date(Tz::America__Havana, s - TimeDelta::seconds(1)),
+            local_date(zone("America/Havana"), s - TimeDelta::seconds(1)),
             d(2026, 3, 7)
         );
         // Samoa skipped 2011-12-30 entirely: that local day is empty.
-        let (s, e) = day_bounds(Tz::Pacific__Apia, d(2011, 12, 30));
+        let (s, e) = day_bounds(zone("Pacific/Apia"), d(2011, 12, 30));
         assert_eq!(s, e);
         assert_eq!(s, utc("2011-12-30T10:00:00Z"));
-        assert_eq!(local_date(Tz::Pacific__Apia, s), d(2011, 12, 31));
+        assert_eq!(local_date(zone("Pacific/Apia"), s), d(2011, 12, 31));
     }
 
     #[test]

@@ -269,7 +269,7 @@ fn two_instances_on_one_store_survive_kills_and_keep_every_device_whole() {
     // Events the server acknowledged, for the supervisor to decide on:
     // (agent, event id, local date).
     let decidable: Mutex<Vec<(String, String, String)>> = Mutex::default();
-    let zone: chrono_tz::Tz = Rules::default().time_zone.parse().unwrap();
+    let zone: fieldcheck_core::zone::Zone = Rules::default().time_zone.parse().unwrap();
     let killing_done = AtomicBool::new(false);
     let phones_done = AtomicBool::new(false);
     let decisions_answered = AtomicUsize::new(0);

@@ -1,8 +1,8 @@
 //! Recording a judged fix: the one hot write path.
 
 use super::db::{OptionalExtension, Row, Transaction};
+use crate::zone::Zone;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use uuid::Uuid;
 
 use super::connection::Store;
@@ -359,7 +359,7 @@ fn site_reference(site_id: Option<&str>, sites: &SiteIndex) -> Option<GeoPoint> 
 #[cfg(any(test, feature = "synthetic"))]
 pub(super) fn record_event(
     tx: &Transaction<'_>,
-    tz: Tz,
+    tz: Zone,
     make: impl FnOnce(i64) -> Result<AttendanceEvent>,
 ) -> Result<AttendanceEvent> {
     record_event_remembering(tx, tz, &mut EventMemo::default(), make)
@@ -369,7 +369,7 @@ pub(super) fn record_event(
 /// earlier check-ins (`store::memo`).
 fn record_event_remembering(
     tx: &Transaction<'_>,
-    tz: Tz,
+    tz: Zone,
     memo: &mut EventMemo,
     make: impl FnOnce(i64) -> Result<AttendanceEvent>,
 ) -> Result<AttendanceEvent> {

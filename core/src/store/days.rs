@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use super::db::{OptionalExtension, Transaction};
+use crate::zone::Zone;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
-use chrono_tz::Tz;
 
 use super::connection::Store;
 use super::memo::{self, EventMemo};
@@ -135,7 +135,7 @@ impl Store {
     /// anyone's.
     /// The zone an agent's days are counted in (their shift's, else the
     /// rules' default).
-    pub fn agent_zone(&self, agent: &str) -> Result<Tz> {
+    pub fn agent_zone(&self, agent: &str) -> Result<Zone> {
         let default_zone = self.default_zone()?;
         self.read(|tx| zone_of(tx, agent, default_zone))
     }
@@ -156,7 +156,7 @@ impl Store {
     }
 
     /// The zone of agents without a shift (rules).
-    pub(super) fn default_zone(&self) -> Result<Tz> {
+    pub(super) fn default_zone(&self) -> Result<Zone> {
         parse_zone(&self.rules().time_zone)
     }
 }
@@ -172,8 +172,8 @@ fn time_of(minutes: i64) -> Result<NaiveTime> {
         .ok_or_else(|| Error::Corrupt(format!("stored shift time {minutes} is out of range")))
 }
 
-pub(super) fn parse_zone(name: &str) -> Result<Tz> {
-    Tz::from_str(name).map_err(|_| Error::Corrupt(format!("unknown stored time zone {name:?}")))
+pub(super) fn parse_zone(name: &str) -> Result<Zone> {
+    Zone::from_str(name).map_err(|_| Error::Corrupt(format!("unknown stored time zone {name:?}")))
 }
 
 fn shift_from_row(r: &super::db::Row<'_>) -> Result<(String, Shift)> {
@@ -306,7 +306,7 @@ pub(super) fn agents_with_shifts(tx: &Transaction<'_>) -> Result<Vec<String>> {
 pub(super) fn replace_shift(
     tx: &Transaction<'_>,
     rows: &ShiftRows,
-    default_zone: Tz,
+    default_zone: Zone,
 ) -> Result<()> {
     let before = zone_of(tx, &rows.agent, default_zone)?;
     let tz = parse_zone(&rows.tz)?;
@@ -372,7 +372,7 @@ pub(super) fn clear_shifts(tx: &Transaction<'_>) -> Result<()> {
 }
 
 /// The zone an agent's days are counted in.
-pub(super) fn zone_of(tx: &Transaction<'_>, agent: &str, default_zone: Tz) -> Result<Tz> {
+pub(super) fn zone_of(tx: &Transaction<'_>, agent: &str, default_zone: Zone) -> Result<Zone> {
     let tz: Option<String> = tx
         .prepare_cached("SELECT tz FROM shifts WHERE agent = ?1")?
         .query_row([agent], |r| r.get(0))
@@ -386,10 +386,10 @@ pub(super) fn zone_of(tx: &Transaction<'_>, agent: &str, default_zone: Tz) -> Re
 /// [`zone_of`] remembered per agent, for passes over many events.
 pub(super) fn zone_cached(
     tx: &Transaction<'_>,
-    zones: &mut std::collections::HashMap<String, Tz>,
+    zones: &mut std::collections::HashMap<String, Zone>,
     agent: &str,
-    default_zone: Tz,
-) -> Result<Tz> {
+    default_zone: Zone,
+) -> Result<Zone> {
     if let Some(tz) = zones.get(agent) {
         return Ok(*tz);
     }
@@ -399,7 +399,7 @@ pub(super) fn zone_cached(
 }
 
 /// Folds one recorded event into its agent's local day (the month slot).
-pub(super) fn fold(tx: &Transaction<'_>, tz: Tz, e: &DayInput<'_>) -> Result<()> {
+pub(super) fn fold(tx: &Transaction<'_>, tz: Zone, e: &DayInput<'_>) -> Result<()> {
     fold_remembering(tx, tz, e, &mut EventMemo::default())
 }
 
@@ -407,7 +407,7 @@ pub(super) fn fold(tx: &Transaction<'_>, tz: Tz, e: &DayInput<'_>) -> Result<()>
 /// (`store::memo`); updates `memo` with what it writes.
 pub(super) fn fold_remembering(
     tx: &Transaction<'_>,
-    tz: Tz,
+    tz: Zone,
     e: &DayInput<'_>,
     memo: &mut EventMemo,
 ) -> Result<()> {
@@ -440,7 +440,12 @@ pub(super) fn fold_remembering(
 
 /// An agent's stored month and whether it was stored; a month not yet
 /// stored starts empty, and the agent's zone is recorded for it.
-fn load_month(tx: &Transaction<'_>, agent: &str, key: i64, tz: Tz) -> Result<(month::Month, bool)> {
+fn load_month(
+    tx: &Transaction<'_>,
+    agent: &str,
+    key: i64,
+    tz: Zone,
+) -> Result<(month::Month, bool)> {
     let stored = tx
         .prepare_cached("SELECT days FROM attendance_months WHERE agent = ?1 AND month = ?2")?
         .query_row((agent, key), |r| r.get::<_, Vec<u8>>(0))
@@ -503,7 +508,7 @@ const MONTHS_BUFFERED: usize = 1024;
 
 impl MonthBuffer {
     /// [`fold`], into the buffered month.
-    pub(super) fn fold(&mut self, tx: &Transaction<'_>, tz: Tz, e: &DayInput<'_>) -> Result<()> {
+    pub(super) fn fold(&mut self, tx: &Transaction<'_>, tz: Zone, e: &DayInput<'_>) -> Result<()> {
         let (date, key) = day_of(tz, e.captured_at)?;
         let site = if e.accepted {
             site_id(tx, e.site_id, &mut self.sites)?
@@ -539,7 +544,7 @@ impl MonthBuffer {
 }
 
 /// An event's local date in `tz` and the key of its month.
-pub(super) fn day_of(tz: Tz, captured_at: i64) -> Result<(NaiveDate, i64)> {
+pub(super) fn day_of(tz: Zone, captured_at: i64) -> Result<(NaiveDate, i64)> {
     let at = DateTime::from_timestamp(captured_at, 0)
         .ok_or_else(|| Error::invalid("captured_at", "out of range"))?;
     let date = local_date(tz, at);
@@ -639,7 +644,7 @@ fn write_shift(
     shift: &Shift,
     off: Option<WeekdaySet>,
     now: DateTime<Utc>,
-    default_zone: Tz,
+    default_zone: Zone,
 ) -> Result<()> {
     feed::refuse_if_enrolled(tx, "the shifts")?;
     let before = zone_of(tx, agent, default_zone)?;
@@ -703,7 +708,7 @@ fn write_shift(
 }
 
 /// Recomputes an agent's days from their events (after a zone change).
-pub(super) fn rebuild_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result<()> {
+pub(super) fn rebuild_agent(tx: &Transaction<'_>, agent: &str, tz: Zone) -> Result<()> {
     tx.execute("DELETE FROM attendance_months WHERE agent = ?1", [agent])?;
     tx.execute("DELETE FROM attendance_agents WHERE agent = ?1", [agent])?;
     let mut stmt = tx.prepare(
@@ -718,7 +723,7 @@ pub(super) fn rebuild_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result
 }
 
 /// Recomputes every day (after upgrading a store that predates the summary).
-pub(super) fn rebuild_all(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> {
+pub(super) fn rebuild_all(tx: &Transaction<'_>, default_zone: Zone) -> Result<()> {
     tx.execute("DELETE FROM attendance_months", [])?;
     tx.execute("DELETE FROM attendance_agents", [])?;
     let mut stmt = tx.prepare(
@@ -734,7 +739,7 @@ pub(super) fn rebuild_all(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> 
     refold_imported(tx, default_zone)
 }
 
-fn fold_row(tx: &Transaction<'_>, tz: Tz, agent: &str, r: &super::db::Row<'_>) -> Result<()> {
+fn fold_row(tx: &Transaction<'_>, tz: Zone, agent: &str, r: &super::db::Row<'_>) -> Result<()> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored event is unreadable: {e}"));
     let kind: String = r.get(0)?;
     let reasons: String = r.get(2)?;
@@ -756,7 +761,7 @@ fn fold_row(tx: &Transaction<'_>, tz: Tz, agent: &str, r: &super::db::Row<'_>) -
 
 /// Refolds an agent's imported attendance after their days were rebuilt
 /// from local events (see `days::rebuild_agent`).
-fn refold_imported_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result<()> {
+fn refold_imported_agent(tx: &Transaction<'_>, agent: &str, tz: Zone) -> Result<()> {
     let mut stmt = tx.prepare(
         "SELECT agent, kind, accepted, reasons, site_id, captured_at FROM sync_attendance
          WHERE agent = ?1 ORDER BY device_id, seq",
@@ -770,7 +775,7 @@ fn refold_imported_agent(tx: &Transaction<'_>, agent: &str, tz: Tz) -> Result<()
 
 /// Folds every imported attendance event (devices' events a supervisor's
 /// or the server's store holds, PRODUCT.md §9) into the summary.
-fn refold_imported(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> {
+fn refold_imported(tx: &Transaction<'_>, default_zone: Zone) -> Result<()> {
     let mut stmt = tx.prepare(
         "SELECT agent, kind, accepted, reasons, site_id, captured_at FROM sync_attendance
          ORDER BY agent, device_id, seq",
@@ -784,7 +789,7 @@ fn refold_imported(tx: &Transaction<'_>, default_zone: Tz) -> Result<()> {
     Ok(())
 }
 
-fn fold_imported_row(tx: &Transaction<'_>, tz: Tz, r: &super::db::Row<'_>) -> Result<()> {
+fn fold_imported_row(tx: &Transaction<'_>, tz: Zone, r: &super::db::Row<'_>) -> Result<()> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored imported event is unreadable: {e}"));
     let agent: String = r.get(0)?;
     let kind: String = r.get(1)?;

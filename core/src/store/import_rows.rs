@@ -20,7 +20,7 @@ use super::days::{DayInput, MonthBuffer};
 use super::db::{Transaction, insert_rows};
 use crate::error::Result;
 use crate::sync::CheckedEvent;
-use chrono_tz::Tz;
+use crate::zone::Zone;
 
 const EVENT_COLUMNS: &str =
     "device_id, seq, event_type, event_id, prev_hash, hash, canonical, imported_at";
@@ -129,7 +129,7 @@ impl ImportRows {
         &mut self,
         tx: &Transaction<'_>,
         row: AttendanceRow<'_>,
-        tz: Tz,
+        tz: Zone,
         day: &DayInput<'_>,
     ) -> Result<()> {
         self.months.fold(tx, tz, day)?;

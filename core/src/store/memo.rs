@@ -18,8 +18,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::zone::Zone;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 
 use super::chain::ChainMemo;
 use super::month::Month;
@@ -81,7 +81,7 @@ pub(super) struct EventMemo {
 /// One agent's judging context and time zone.
 pub(super) struct AgentMemo {
     pub context: AgentContext,
-    pub zone: Tz,
+    pub zone: Zone,
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::db::{OptionalExtension, Transaction, params_from_iter};
+use crate::zone::Zone;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use rusqlite::types::Value;
 
 use super::connection::Store;
@@ -117,8 +117,8 @@ fn resync_span(
     let schedules: HashMap<String, ShiftSchedule> =
         days::load_schedules(tx, agent)?.into_iter().collect();
     let (lo, hi) = (
-        day_bounds(Tz::UTC, from).0 - Duration::days(1),
-        day_bounds(Tz::UTC, to).1 + Duration::days(1),
+        day_bounds(Zone::UTC, from).0 - Duration::days(1),
+        day_bounds(Zone::UTC, to).1 + Duration::days(1),
     );
     let flags: Vec<AuditFlag> = audit::all_flags(tx)?
         .into_iter()

@@ -135,7 +135,7 @@ fn recomputed(
     let flags = store.flags(&admin(), None, now).unwrap();
     let mut out = BTreeMap::new();
     for day in report.days.iter().filter(|d| d.review.is_none()) {
-        let tz: chrono_tz::Tz = day.time_zone.parse().unwrap();
+        let tz: crate::zone::Zone = day.time_zone.parse().unwrap();
         let (start, end) = day_bounds(tz, day.date);
         let shift_ended = day.status == DayStatus::Absent
             && store

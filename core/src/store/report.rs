@@ -7,8 +7,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::db::Transaction;
+use crate::zone::Zone;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
-use chrono_tz::Tz;
 
 use super::connection::Store;
 use super::month::{self, month_key};
@@ -154,7 +154,7 @@ impl Store {
         let default_zone = self.default_zone()?;
         self.read(|tx| {
             let hidden = hidden_subjects(tx, actor)?;
-            let zones: HashMap<String, Tz> = days::load_shifts(tx)?
+            let zones: HashMap<String, Zone> = days::load_shifts(tx)?
                 .into_iter()
                 .map(|(a, s)| (a, s.tz))
                 .collect();
@@ -343,7 +343,7 @@ pub(super) struct DaysQuery<'a> {
     pub agent: Option<&'a str>,
     pub grace: i64,
     pub now: DateTime<Utc>,
-    pub default_zone: Tz,
+    pub default_zone: Zone,
 }
 
 /// The attendance report's days (sorted by agent, then date), without the
@@ -406,7 +406,7 @@ pub(super) fn build_days(
     // and whether it is hidden from this reader.
     let mut current: Option<(AgentRef, Option<&ShiftSchedule>, NaiveDate, bool)> = None;
     // The agent's zone, with its per-date offsets.
-    let mut zone_cache: Option<(String, Tz, DayOffsets)> = None;
+    let mut zone_cache: Option<(String, Zone, DayOffsets)> = None;
 
     while let Some(r) = rows.next()? {
         let agent_bytes = r.get_ref(0)?.as_bytes()?;
@@ -732,9 +732,9 @@ struct Calendar {
     from: NaiveDate,
     to: NaiveDate,
     /// Per zone and date: its offset and end.
-    offsets: HashMap<Tz, DayOffsets>,
+    offsets: HashMap<Zone, DayOffsets>,
     /// Per zone and shift start: the start instant on each date.
-    starts: HashMap<(Tz, NaiveTime), Rc<[DateTime<Utc>]>>,
+    starts: HashMap<(Zone, NaiveTime), Rc<[DateTime<Utc>]>>,
 }
 
 impl Calendar {
@@ -756,7 +756,7 @@ impl Calendar {
         (date - self.from).num_days().max(0) as usize
     }
 
-    fn offsets(&mut self, tz: Tz) -> DayOffsets {
+    fn offsets(&mut self, tz: Zone) -> DayOffsets {
         if let Some(found) = self.offsets.get(&tz) {
             return found.clone();
         }
@@ -794,7 +794,7 @@ impl Calendar {
 }
 
 /// A stored instant in the zone's local offset, via the per-day cache.
-fn local_at(offsets: &[ZoneDay], index: usize, tz: Tz, t: i64) -> Result<DateTime<FixedOffset>> {
+fn local_at(offsets: &[ZoneDay], index: usize, tz: Zone, t: i64) -> Result<DateTime<FixedOffset>> {
     let utc = DateTime::from_timestamp(t, 0)
         .ok_or_else(|| Error::Corrupt(format!("stored time {t} out of range")))?;
     Ok(match offsets.get(index).and_then(|d| d.offset) {
@@ -828,15 +828,15 @@ fn mark_clock_skew(
 ) -> Result<()> {
     let default_zone = query.default_zone;
     // Every zone's local day lies within a day either side of UTC's.
-    let from = (day_bounds(Tz::UTC, query.from).0 - Duration::days(1)).timestamp();
-    let to = (day_bounds(Tz::UTC, query.to).1 + Duration::days(1)).timestamp();
+    let from = (day_bounds(Zone::UTC, query.from).0 - Duration::days(1)).timestamp();
+    let to = (day_bounds(Zone::UTC, query.to).1 + Duration::days(1)).timestamp();
     let mut stmt = tx.prepare_cached(
         "SELECT agent, captured_at FROM sync_attendance
          WHERE clock_skew = 1 AND captured_at BETWEEN ?1 AND ?2
            AND (CAST(?3 AS TEXT) IS NULL OR agent = ?3)",
     )?;
     let mut rows = stmt.query((from, to, query.agent))?;
-    let mut zones: HashMap<String, Tz> = HashMap::new();
+    let mut zones: HashMap<String, Zone> = HashMap::new();
     let mut counts: HashMap<(String, NaiveDate), u32> = HashMap::new();
     while let Some(r) = rows.next()? {
         let agent: String = r.get(0)?;

@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::db::{OptionalExtension, Transaction};
+use crate::zone::Zone;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::binding::StoreHoldings;
@@ -491,7 +491,7 @@ fn device_states(tx: &Transaction<'_>, only: Option<&str>) -> Result<Vec<DeviceS
 /// without a shift, and the device clock tolerance.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ImportBounds {
-    pub default_zone: Tz,
+    pub default_zone: Zone,
     pub max_clock_skew_s: i64,
 }
 
@@ -569,7 +569,7 @@ pub(super) fn import(
             .map(|e| e.event_id.as_str()),
     )?;
 
-    let mut zones: HashMap<String, Tz> = HashMap::new();
+    let mut zones: HashMap<String, Zone> = HashMap::new();
     // Per agent, the first and last local date this batch added to.
     let mut touched: BTreeMap<String, (NaiveDate, NaiveDate)> = BTreeMap::new();
     for (i, e) in batch.events.iter().enumerate() {
@@ -758,7 +758,7 @@ fn fold_imported(
     canonical: &str,
     now: DateTime<Utc>,
     bounds: ImportBounds,
-    zones: &mut HashMap<String, Tz>,
+    zones: &mut HashMap<String, Zone>,
     rows: &mut ImportRows,
 ) -> Result<Folded> {
     let unreadable = |reason: String| {

@@ -6,8 +6,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::db::Transaction;
+use crate::zone::Zone;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 
 use super::connection::Store;
 use super::report::{self, DaysQuery};
@@ -59,7 +59,7 @@ impl Store {
                 }
                 (names, zones)
             } else {
-                let zones: HashMap<String, Tz> = days::load_shifts(tx)?
+                let zones: HashMap<String, Zone> = days::load_shifts(tx)?
                     .into_iter()
                     .map(|(a, s)| (a, s.tz))
                     .collect();
@@ -80,7 +80,7 @@ impl Store {
                 (from, to): (NaiveDate, NaiveDate),
                 grace: i64,
                 now: DateTime<Utc>,
-                default_zone: Tz,
+                default_zone: Zone,
             ) -> DaysQuery<'_> {
                 DaysQuery {
                     from,

@@ -5,11 +5,11 @@
 //! people, reports, manage).
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use chrono_tz::Tz;
 use fieldcheck_core::UserRole;
 use fieldcheck_core::queue::{QueueReason, ReasonSet};
 use fieldcheck_core::report::{AttendanceDay, DayStatus};
 use fieldcheck_core::review::Decision;
+use fieldcheck_core::zone::Zone;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::Chrome;
@@ -343,7 +343,7 @@ pub(super) fn clock(at: Option<DateTime<FixedOffset>>) -> String {
 }
 
 /// `HH:MM` of an instant in `zone`.
-pub(super) fn clock_in(at: DateTime<Utc>, zone: Tz) -> String {
+pub(super) fn clock_in(at: DateTime<Utc>, zone: Zone) -> String {
     at.with_timezone(&zone).format("%H:%M").to_string()
 }
 

@@ -102,7 +102,7 @@ async fn visible_day(
 }
 
 struct DayData {
-    zone: chrono_tz::Tz,
+    zone: fieldcheck_core::zone::Zone,
     name: Option<String>,
     events: Vec<fieldcheck_core::AttendanceEvent>,
     reviews: Vec<fieldcheck_core::review::Review>,

@@ -8,6 +8,7 @@ use axum::response::Response;
 use chrono::{Duration, NaiveDate};
 use fieldcheck_core::queue::QueueQuery;
 use fieldcheck_core::today::{AgentToday, TodayCounts, TodayStatus, counts};
+use fieldcheck_core::zone::Zone;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -299,7 +300,7 @@ fn status_badge(session: &Session, row: &AgentToday) -> Markup {
 /// when it is not today.
 fn last_when(session: &Session, e: &fieldcheck_core::today::LastEvent, row: &AgentToday) -> String {
     let t = session.t();
-    let zone: chrono_tz::Tz = row.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = Zone::named(&row.time_zone).unwrap_or(Zone::UTC);
     let local = e.at.with_timezone(&zone).date_naive();
     if local == row.date {
         clock_in(e.at, zone)
