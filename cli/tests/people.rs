@@ -40,7 +40,7 @@ fn users(env: &Env) -> Vec<Value> {
 
 #[test]
 fn users_are_enabled_again_and_given_new_passwords_and_the_last_admin_stays() {
-    let env = Env::new();
+    let env = Env::server();
     let add = |id: &str, role: &str| {
         with_stdin(
             &env,
@@ -118,13 +118,10 @@ fn users_are_enabled_again_and_given_new_passwords_and_the_last_admin_stays() {
 }
 
 fn stored_hash(env: &Env, id: &str) -> String {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.query_row(
-        "SELECT password_hash FROM console_users WHERE id = ?1",
-        [id],
-        |r| r.get(0),
-    )
-    .unwrap()
+    // (ids here are plain words)
+    env.query_one(&format!(
+        "SELECT password_hash FROM console_users WHERE id = '{id}'"
+    ))
 }
 
 #[test]

@@ -278,7 +278,7 @@ fn at(offset: Duration) -> String {
 
 #[test]
 fn overdue_requests_are_listed() {
-    let env = Env::new();
+    let env = Env::server();
     let log = |received: &str| -> String {
         let r = env
             .run_at(

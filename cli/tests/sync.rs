@@ -132,7 +132,7 @@ fn edit(batch: &str, f: impl FnOnce(&mut Value)) -> String {
 #[test]
 fn a_devices_days_show_in_the_supervisors_report_and_a_replay_is_absorbed() {
     let a = device_a();
-    let b = Env::new();
+    let b = Env::server();
     let batch = pending(&a, "1000");
     let parsed: Value = serde_json::from_str(&batch).unwrap();
     assert_eq!(parsed["format"], "fieldcheck-sync");
@@ -187,7 +187,7 @@ fn a_devices_days_show_in_the_supervisors_report_and_a_replay_is_absorbed() {
 #[test]
 fn batches_out_of_order_are_refused_as_gaps_then_accepted_in_order() {
     let a = device_a();
-    let b = Env::new();
+    let b = Env::server();
     let device = device_id(&a);
     let first = pending(&a, "3");
     a.run(&["sync", "ack", "--up-to", "3"]).ok();
@@ -218,7 +218,7 @@ fn batches_out_of_order_are_refused_as_gaps_then_accepted_in_order() {
 #[test]
 fn truncated_and_forged_batches_are_refused_naming_device_and_seq() {
     let a = device_a();
-    let b = Env::new();
+    let b = Env::server();
     let device = device_id(&a);
     let batch = pending(&a, "1000");
 
@@ -297,7 +297,7 @@ fn a_forked_device_is_refused_naming_device_and_seq() {
     let original = pending(&a, "1000");
     let forked = pending(&copy, "1000");
 
-    let b = Env::new();
+    let b = Env::server();
     import(&b, &original).ok();
     let message = refused(import(&b, &forked));
     assert!(message.contains("fork"), "{message}");
@@ -351,7 +351,7 @@ fn ack_releases_the_outbox_only_forward_and_within_the_chain() {
 #[test]
 fn only_admins_ack_and_import_and_supervisors_read_the_outbox() {
     let a = device_a();
-    let b = Env::new();
+    let b = Env::server();
     let batch = pending(&a, "1000");
     let path = b.write("batch.json", &batch);
     let path = path.to_str().unwrap();

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Browser, Server, add_user, check, cli, device_store, enrol_code};
+use common::{Browser, Server, add_user, check, cli, device_store, enrol_code, server_store};
 use tempfile::TempDir;
 
 /// A device of agent `a1` enrolled and pushed: a check-in each day of
@@ -71,7 +71,7 @@ const PERIOD: &str = "from=2026-01-01&to=2026-01-31";
 #[test]
 fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let server = Server::start(&server_db, &[]);
     add_user(&server_db, "sup-1", "supervisor", "a1");
     let device_db = pushed_device(&dir, &server, &server_db);
@@ -353,7 +353,7 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
 #[test]
 fn another_team_sees_nothing_of_an_agent_and_failed_sign_ins_are_throttled() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let server = Server::start(&server_db, &[]);
     add_user(&server_db, "sup-2", "supervisor", "b9");
     add_user(&server_db, "boss", "admin", "");
@@ -430,7 +430,7 @@ fn another_team_sees_nothing_of_an_agent_and_failed_sign_ins_are_throttled() {
 #[test]
 fn devices_flags_sites_and_requests_pages_are_scoped_escaped_and_guarded() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let server = Server::start(&server_db, &[]);
     add_user(&server_db, "boss", "admin", "");
     add_user(&server_db, "sup-2", "supervisor", "b9");
@@ -632,6 +632,13 @@ fn devices_flags_sites_and_requests_pages_are_scoped_escaped_and_guarded() {
 
 #[test]
 fn a_retained_location_is_shown_only_with_a_reason_and_every_view_is_logged() {
+    if common::on_postgres() {
+        // Its store records fixes itself (check-in is a phone verb, refused
+        // on a URL); retained coordinates reach a PostgreSQL store by push,
+        // as in one_system's flag test.
+        eprintln!("skipped on PostgreSQL: the store checks in itself, a phone's verb");
+        return;
+    }
     let dir = TempDir::new().unwrap();
     let db = dir.path().join("server.db");
     // This store records fixes itself (coordinates never travel in a
@@ -768,7 +775,7 @@ fn a_retained_location_is_shown_only_with_a_reason_and_every_view_is_logged() {
 #[test]
 fn the_console_speaks_english_or_bahasa_indonesia_as_asked() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let server = Server::start(&server_db, &[]);
     add_user(&server_db, "sup-1", "supervisor", "a1");
     pushed_device(&dir, &server, &server_db);
@@ -820,7 +827,7 @@ fn the_console_speaks_english_or_bahasa_indonesia_as_asked() {
 #[test]
 fn people_agents_and_shifts_are_managed_on_the_console_by_whom_may() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let server = Server::start(
         &server_db,
         &["--public-url", "https://fieldcheck.example.co.id/"],

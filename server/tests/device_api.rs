@@ -18,7 +18,7 @@ fn admin() -> Actor {
 #[test]
 fn a_device_enrols_pushes_and_pulls_the_decisions_made_on_the_server() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let device_db = dir.path().join("device.db");
     let server = Server::start(&server_db, &[]);
     device_store(&device_db, "a1", 3);
@@ -211,9 +211,10 @@ fn a_device_enrols_pushes_and_pulls_the_decisions_made_on_the_server() {
 
     // The log: a JSON line a request, with the contract's fields, and no
     // secret, note or code in it.
+    let log_path = server.log.clone();
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
-    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    let log = std::fs::read_to_string(log_path).unwrap();
     for secret in [code.as_str(), "left early", "-6.2146"] {
         assert!(!log.contains(secret), "the log holds {secret:?}");
     }
@@ -289,7 +290,7 @@ fn assert_problem(a: &Answer, status: u16, slug: &str) {
 #[test]
 fn every_refusal_is_a_problem_document_of_its_type_and_stores_nothing() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let device_db = dir.path().join("device.db");
     let server = Server::start(&server_db, &["--max-body-bytes", "20000"]);
     let url = server.url.as_str();
@@ -479,7 +480,7 @@ fn every_refusal_is_a_problem_document_of_its_type_and_stores_nothing() {
 #[test]
 fn the_openapi_document_and_health_are_served() {
     let dir = TempDir::new().unwrap();
-    let server = Server::start(&dir.path().join("server.db"), &[]);
+    let server = Server::start(&server_store(&dir), &[]);
     let health = answer(http().get(&format!("{}/healthz", server.url)).call());
     assert_eq!(health.status, 200);
     let doc = answer(
@@ -512,7 +513,7 @@ fn many_devices_pushing_at_once_lose_and_double_nothing() {
     const DEVICES: usize = 6;
     const CHECK_INS: usize = 12;
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let server = Server::start(&server_db, &[]);
     let dbs: Vec<_> = (0..DEVICES)
         .map(|i| {
@@ -592,7 +593,7 @@ fn check_in_with_clock(
 #[test]
 fn a_phone_with_a_wrong_clock_is_flagged_in_the_supervisors_events_and_report() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let server = Server::start(&server_db, &[]);
     // A phone two hours fast: its check-in claims a time two hours late.
     let fast_at = check_in_with_clock(
@@ -685,7 +686,7 @@ fn a_phone_with_a_wrong_clock_is_flagged_in_the_supervisors_events_and_report() 
 #[test]
 fn a_phones_leads_sales_and_consent_reach_the_servers_reports_and_exports() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let device_db = dir.path().join("device.db");
     let server = Server::start(&server_db, &[]);
     device_store(&device_db, "a1", 2);

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Server, cli, device_store, enrol_code, http};
+use common::{Server, cli, device_store, enrol_code, http, server_store};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -17,7 +17,7 @@ use tempfile::TempDir;
 #[test]
 fn a_server_started_with_the_stop_signals_blocked_still_drains_on_sigterm() {
     let dir = TempDir::new().unwrap();
-    let db = dir.path().join("server.db");
+    let db = server_store(&dir);
     let server = Server::start_with_stop_signals_blocked(&db);
     // An idle keep-alive connection must not hold the drain open either.
     let agent = http();
@@ -59,7 +59,7 @@ fn acked_on_server(server_db: &std::path::Path, device_id: &str) -> i64 {
 #[test]
 fn a_server_killed_mid_push_loses_and_doubles_nothing_and_the_push_completes() {
     let dir = TempDir::new().unwrap();
-    let server_db = dir.path().join("server.db");
+    let server_db = server_store(&dir);
     let device_db = dir.path().join("device.db");
     device_store(&device_db, "a1", 40);
     let mut server = Server::start(&server_db, &[]);
@@ -163,7 +163,7 @@ fn a_server_killed_mid_push_loses_and_doubles_nothing_and_the_push_completes() {
 fn the_server_speaks_tls_with_the_given_certificate() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = TempDir::new().unwrap();
-    let db = dir.path().join("server.db");
+    let db = server_store(&dir);
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_pem = dir.path().join("cert.pem");
     let key_pem = dir.path().join("key.pem");
@@ -239,11 +239,19 @@ fn the_server_speaks_tls_with_the_given_certificate() {
 fn a_store_from_a_newer_build_is_answered_503_until_it_can_be_served() {
     use fieldcheck_core::store::schema::VERSION;
     let dir = TempDir::new().unwrap();
-    let db = dir.path().join("server.db");
+    let db = server_store(&dir);
     cli(&db, &["--json", "device", "list"], None).ok();
+    // Where each engine keeps the schema's version.
     let set_version = |v: u32| {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.pragma_update(None, "user_version", v).unwrap();
+        if common::on_postgres() {
+            let mut client =
+                postgres::Client::connect(db.to_str().unwrap(), postgres::NoTls).unwrap();
+            let sql = format!("UPDATE fieldcheck_schema SET version = {v}");
+            client.batch_execute(&sql).unwrap();
+        } else {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            conn.pragma_update(None, "user_version", v).unwrap();
+        }
     };
     set_version(VERSION + 1);
     let server = Server::start(&db, &[]);

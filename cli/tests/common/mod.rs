@@ -98,6 +98,35 @@ impl Env {
         Env { dir, db }
     }
 
+    /// A server's store: a new PostgreSQL database in the PostgreSQL pass
+    /// (`FIELDCHECK_TEST_PG` names the server, `{db}` the database), else a
+    /// file as [`Env::new`]. Only server-store verbs (PRODUCT.md §12.5) may
+    /// run on it.
+    #[allow(dead_code)] // not every test binary has a server's store
+    pub fn server() -> Env {
+        let mut env = Env::new();
+        if let Ok(template) = std::env::var("FIELDCHECK_TEST_PG") {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let name = format!(
+                "fc_cli_test_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            );
+            postgres::Client::connect(&template.replace("{db}", "postgres"), postgres::NoTls)
+                .expect("FIELDCHECK_TEST_PG names a reachable server")
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create a database");
+            env.db = PathBuf::from(template.replace("{db}", &name));
+        }
+        env
+    }
+
+    /// Whether the store is a PostgreSQL database.
+    #[allow(dead_code)]
+    pub fn on_postgres(&self) -> bool {
+        self.db().starts_with("postgres")
+    }
+
     pub fn db(&self) -> &str {
         self.db.to_str().unwrap()
     }
@@ -177,10 +206,25 @@ impl Env {
 }
 
 impl Env {
-    /// Rows in a table, read directly from the file.
+    /// Rows in a table, read directly from the store.
     pub fn count(&self, table: &str) -> i64 {
+        self.query_one(&format!("SELECT count(*) FROM {table}"))
+            .parse()
+            .unwrap()
+    }
+
+    /// The one value `sql` selects, as text, read directly from the store
+    /// on its own engine.
+    pub fn query_one(&self, sql: &str) -> String {
+        if self.on_postgres() {
+            let mut client = postgres::Client::connect(self.db(), postgres::NoTls).unwrap();
+            let row = client
+                .query_one(&format!("SELECT ({sql})::text"), &[])
+                .unwrap();
+            return row.get(0);
+        }
         let conn = rusqlite::Connection::open(&self.db).unwrap();
-        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        conn.query_row(&format!("SELECT CAST(({sql}) AS TEXT)"), [], |r| r.get(0))
             .unwrap()
     }
 }

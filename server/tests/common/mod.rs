@@ -461,6 +461,20 @@ fn log_path(db: &Path) -> PathBuf {
     }
 }
 
+/// The server's store for a test: a new PostgreSQL database in the
+/// PostgreSQL pass (`FIELDCHECK_TEST_PG` set), else `server.db` in `dir`.
+#[allow(dead_code)] // not every test binary starts a server
+pub fn server_store(dir: &tempfile::TempDir) -> PathBuf {
+    postgres_database().unwrap_or_else(|| dir.path().join("server.db"))
+}
+
+/// Whether this is the PostgreSQL pass: tests that read a SQLite store's
+/// files say so and skip there.
+#[allow(dead_code)]
+pub fn on_postgres() -> bool {
+    std::env::var_os("FIELDCHECK_TEST_PG").is_some()
+}
+
 /// A new, empty PostgreSQL database on the server `FIELDCHECK_TEST_PG`
 /// names (a URL whose database is `{db}`), as a `--db` URL; `None` when the
 /// variable is unset (the SQLite pass).
@@ -472,3 +486,5 @@ pub fn postgres_database() -> Option<PathBuf> {
 
 #[path = "new_database.rs"]
 mod new_database;
+#[allow(unused_imports)] // used by the tests that copy a store
+pub use new_database::copy_database;
