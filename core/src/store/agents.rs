@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::db::{OptionalExtension, Row, Transaction};
+use super::agent_scope::AgentScope;
+use super::db::{OptionalExtension, Row, Transaction, params_from_iter};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -175,19 +176,21 @@ pub(super) fn current_names(
     tx: &Transaction<'_>,
     agent: Option<&str>,
 ) -> Result<HashMap<String, Arc<str>>> {
-    let mut stmt = tx.prepare_cached(match agent {
-        Some(_) => {
-            "SELECT n.agent, n.digests, n.sealed FROM agent_names n
-             WHERE n.agent = ?1
-               AND n.seq = (SELECT MAX(seq) FROM agent_names m WHERE m.agent = n.agent)"
-        }
-        None => {
-            "SELECT n.agent, n.digests, n.sealed FROM agent_names n
-             WHERE CAST(?1 AS TEXT) IS NULL
-               AND n.seq = (SELECT MAX(seq) FROM agent_names m WHERE m.agent = n.agent)"
-        }
-    })?;
-    let mut rows = stmt.query([agent])?;
+    current_names_in(tx, AgentScope::of(agent))
+}
+
+/// The current display names of the agents in `scope` that have one.
+pub(super) fn current_names_in(
+    tx: &Transaction<'_>,
+    scope: AgentScope<'_>,
+) -> Result<HashMap<String, Arc<str>>> {
+    let mut params = Vec::new();
+    let only = scope.and_in("n.agent", &mut params);
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT n.agent, n.digests, n.sealed FROM agent_names n
+         WHERE n.seq = (SELECT MAX(seq) FROM agent_names m WHERE m.agent = n.agent){only}"
+    ))?;
+    let mut rows = stmt.query(params_from_iter(params))?;
     let mut out = HashMap::new();
     while let Some(r) = rows.next()? {
         let personal =

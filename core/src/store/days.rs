@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use super::db::{OptionalExtension, Transaction};
+use super::agent_scope::AgentScope;
+use super::db::{OptionalExtension, Transaction, params_from_iter};
 use crate::zone::Zone;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 
@@ -206,22 +207,23 @@ pub(super) fn load_schedules(
     tx: &Transaction<'_>,
     agent: Option<&str>,
 ) -> Result<Vec<(String, ShiftSchedule)>> {
-    // One agent's is a seek on its index; `?1 IS NULL OR …` would scan.
-    let mut stmt = tx.prepare_cached(&tx.dialect(match agent {
-        Some(_) => {
-            "SELECT v.agent, v.start_min, v.end_min, v.days, s.tz, v.from_day
-             FROM shift_versions v JOIN shifts s ON s.agent = v.agent
-             WHERE v.agent = ?1
-             ORDER BY v.agent, IFNULL(v.from_day, -1000000000)"
-        }
-        None => {
-            "SELECT v.agent, v.start_min, v.end_min, v.days, s.tz, v.from_day
-             FROM shift_versions v JOIN shifts s ON s.agent = v.agent
-             WHERE CAST(?1 AS TEXT) IS NULL
-             ORDER BY v.agent, IFNULL(v.from_day, -1000000000)"
-        }
-    }))?;
-    let mut rows = stmt.query([agent])?;
+    load_schedules_in(tx, AgentScope::of(agent))
+}
+
+/// The shift schedules of the agents in `scope`, by agent.
+pub(super) fn load_schedules_in(
+    tx: &Transaction<'_>,
+    scope: AgentScope<'_>,
+) -> Result<Vec<(String, ShiftSchedule)>> {
+    let mut params = Vec::new();
+    let only = scope.and_in("v.agent", &mut params);
+    let mut stmt = tx.prepare_cached(&tx.dialect(&format!(
+        "SELECT v.agent, v.start_min, v.end_min, v.days, s.tz, v.from_day
+         FROM shift_versions v JOIN shifts s ON s.agent = v.agent
+         WHERE 1 = 1{only}
+         ORDER BY v.agent, IFNULL(v.from_day, -1000000000)"
+    )))?;
+    let mut rows = stmt.query(params_from_iter(params))?;
     let mut out: Vec<(String, ShiftSchedule)> = Vec::new();
     while let Some(r) = rows.next()? {
         let (agent, shift) = shift_from_row(&r)?;
@@ -242,6 +244,23 @@ pub(super) fn load_schedules(
                 },
             )),
         }
+    }
+    Ok(out)
+}
+
+/// The zones of the agents in `scope` that have a shift (the others keep
+/// the rules' zone).
+pub(super) fn zones_in(
+    tx: &Transaction<'_>,
+    scope: AgentScope<'_>,
+) -> Result<HashMap<String, Zone>> {
+    let mut params = Vec::new();
+    let only = scope.and_in("agent", &mut params);
+    let mut stmt = tx.prepare_cached(&format!("SELECT agent, tz FROM shifts WHERE 1 = 1{only}"))?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let mut out = HashMap::new();
+    while let Some(r) = rows.next()? {
+        out.insert(r.get::<_, String>(0)?, parse_zone(r.get_ref(1)?.as_str()?)?);
     }
     Ok(out)
 }

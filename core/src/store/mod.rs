@@ -6,6 +6,7 @@
 //! `synchronous=FULL` (an acknowledged check-in survives a power cut) and
 //! `secure_delete=ON` (deleted values leave no bytes behind, PRODUCT.md §4).
 
+mod agent_scope;
 mod agents;
 mod attendance;
 mod audit;

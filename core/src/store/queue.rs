@@ -19,6 +19,7 @@ use crate::zone::Zone;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::types::Value;
 
+use super::agent_scope::{AgentScope, agent_list};
 use super::connection::Store;
 use super::queue_marks::{ADVANCED_KEY, BUILDING_KEY, SETTLED_KEY};
 use super::report::{self, DaysQuery};
@@ -108,7 +109,7 @@ fn resync_span(
     let query = DaysQuery {
         from,
         to,
-        agent,
+        scope: AgentScope::of(agent),
         grace: rules.late_grace_min,
         now,
         default_zone,
@@ -576,17 +577,6 @@ fn scopes_in(query: &QueueQuery, first: usize) -> Option<(String, Vec<Value>)> {
     let last = scopes.last()?.clone();
     scopes.resize(scopes.len().next_power_of_two(), last);
     Some((agent_list(first, scopes.len()), scopes))
-}
-
-/// What `agent IN (…)` takes for `n` agents from placeholder `?first`: a
-/// subquery over a VALUES list, not a list of placeholders. PostgreSQL
-/// hashes a list of constants, but a prepared statement's list holds
-/// parameters, which its generic plan compares one by one against every
-/// row: a 50-agent queue page took 28 ms; joined from the VALUES list each
-/// agent is one index seek (2-3 ms). SQLite reads both alike.
-fn agent_list(first: usize, n: usize) -> String {
-    let rows: Vec<String> = (first..first + n).map(|i| format!("(?{i})")).collect();
-    format!("SELECT column1 FROM (VALUES {}) AS team", rows.join(", "))
 }
 
 type Listed = (Vec<QueueItem>, Option<QueueCursor>, Option<QueueCursor>);

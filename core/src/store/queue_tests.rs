@@ -644,6 +644,21 @@ fn today_puts_each_agent_on_their_own_date_and_its_counts_are_the_reports() {
         .unwrap();
     assert_eq!(last["ani"].kind, EventKind::CheckIn);
     assert!(!last.contains_key("dodi"));
+    // A team's rows, read as a team (zones, names, days and queue marks a
+    // statement each), are everyone's rows narrowed to it: citra is on
+    // Jayapura's Tuesday, the others on Jakarta's Monday.
+    let team: Vec<String> = ["dodi", "citra", "ani", "budi"].map(String::from).to_vec();
+    for members in [&team[..], &team[..1], &team[1..]] {
+        let narrowed: Vec<_> = rows
+            .iter()
+            .filter(|r| members.contains(&r.agent))
+            .cloned()
+            .collect();
+        assert_eq!(
+            store.agents_today(&admin(), Some(members), now).unwrap(),
+            narrowed
+        );
+    }
     // A supervisor's rows are the team's, restricted agents left out.
     store
         .restrict(

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::db::Transaction;
+use super::agent_scope::AgentScope;
+use super::db::{Transaction, params_from_iter};
 use crate::zone::Zone;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
+use rusqlite::types::Value;
 
 use super::connection::Store;
 use super::month::{self, month_key};
@@ -83,18 +85,19 @@ impl Store {
     ) -> Result<AttendanceReport> {
         query.validate()?;
         let agent = actor.own_scope(query.agent.as_deref(), "reports")?;
-        let scopes = scopes(agent.as_deref(), team);
+        let team = sorted_team(team);
+        let scopes = day_scopes(agent.as_deref(), team.as_deref());
         self.read(|tx| {
             // The rules as this read sees them: one read, not one per value.
             let rules = self.rules_in(tx)?;
             let (grace, default_zone) = (rules.late_grace_min, days::parse_zone(&rules.time_zone)?);
             let hidden = hidden_subjects(tx, actor)?;
             let mut days = Vec::new();
-            for agent in &scopes {
+            for scope in &scopes {
                 let days_query = DaysQuery {
                     from: query.from,
                     to: query.to,
-                    agent: *agent,
+                    scope: *scope,
                     grace,
                     now,
                     default_zone,
@@ -335,12 +338,39 @@ fn scopes<'a>(agent: Option<&'a str>, team: Option<&'a [String]>) -> Vec<Option<
     }
 }
 
-/// What [`build_days`] builds: local dates `from..=to` of one agent or of
-/// everyone, judged at `now`.
+/// A team in the reports' (byte) order, without repeats.
+fn sorted_team(team: Option<&[String]>) -> Option<Vec<String>> {
+    team.map(|team| {
+        let mut team = team.to_vec();
+        team.sort_unstable();
+        team.dedup();
+        team
+    })
+}
+
+/// Agents a team report reads in one statement each time: each is a
+/// seek, and the statement's parameters stay well under both engines'
+/// limits.
+const TEAM_CHUNK: usize = 512;
+
+/// What the attendance report builds its days from, in the report's
+/// order: the agent asked for (if in the team), the (sorted) team in
+/// chunks, or everyone.
+fn day_scopes<'a>(agent: Option<&'a str>, team: Option<&'a [String]>) -> Vec<AgentScope<'a>> {
+    match (agent, team) {
+        (Some(agent), Some(team)) if !team.iter().any(|a| a == agent) => Vec::new(),
+        (Some(agent), _) => vec![AgentScope::One(agent)],
+        (None, Some(team)) => team.chunks(TEAM_CHUNK).map(AgentScope::Team).collect(),
+        (None, None) => vec![AgentScope::Everyone],
+    }
+}
+
+/// What [`build_days`] builds: local dates `from..=to` of one agent, a
+/// team or everyone, judged at `now`.
 pub(super) struct DaysQuery<'a> {
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub agent: Option<&'a str>,
+    pub scope: AgentScope<'a>,
     pub grace: i64,
     pub now: DateTime<Utc>,
     pub default_zone: Zone,
@@ -359,16 +389,19 @@ pub(super) fn build_days(
     query: &DaysQuery<'_>,
     hidden: &HashSet<String>,
 ) -> Result<Vec<AttendanceDay>> {
-    let agent = query.agent;
+    let scope = query.scope;
     let (from_day, to_day) = (day_number(query.from), day_number(query.to));
-    let shifts: Vec<(String, ShiftSchedule)> = days::load_schedules(tx, agent)?;
-    let mut reviews = load_reviews(tx, from_day, to_day, agent)?;
-    let names = agents::current_names(tx, agent)?;
+    let shifts: Vec<(String, ShiftSchedule)> = days::load_schedules_in(tx, scope)?;
+    let mut reviews = load_reviews(tx, from_day, to_day, scope)?;
+    let names = agents::current_names_in(tx, scope)?;
     let no_name: Arc<str> = Arc::from("");
     let name_of = |a: &str| names.get(a).cloned().unwrap_or_else(|| no_name.clone());
-    let agents_known: i64 = match agent {
-        Some(_) => 1,
-        None => tx.query_row("SELECT COUNT(*) FROM attendance_agents", [], |r| r.get(0))?,
+    let agents_known: i64 = match scope {
+        AgentScope::One(_) => 1,
+        AgentScope::Team(team) => team.len() as i64,
+        AgentScope::Everyone => {
+            tx.query_row("SELECT COUNT(*) FROM attendance_agents", [], |r| r.get(0))?
+        }
     };
     let span = to_day - from_day + 1;
     let estimate = (agents_known.max(shifts.len() as i64) * span).clamp(0, 1 << 20);
@@ -382,25 +415,20 @@ pub(super) fn build_days(
     };
 
     let sites = load_summary_sites(tx)?;
-    // One agent's months are a seek; `?3 IS NULL OR …` would scan every
-    // agent.
-    let mut months_stmt = tx.prepare_cached(&tx.dialect(match agent {
-        Some(_) => {
-            "SELECT m.agent, m.month, a.tz, m.days
-             FROM attendance_agents a CROSS JOIN attendance_months m
-               ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
-             WHERE a.agent = ?3
-             ORDER BY a.agent, m.month"
-        }
-        None => {
-            "SELECT m.agent, m.month, a.tz, m.days
-             FROM attendance_agents a CROSS JOIN attendance_months m
-               ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
-             WHERE CAST(?3 AS TEXT) IS NULL
-             ORDER BY a.agent, m.month"
-        }
-    }))?;
-    let mut rows = months_stmt.query((month_key(query.from), month_key(query.to), agent))?;
+    // Each agent of a scope is a seek on its months.
+    let mut params = vec![
+        Value::Integer(month_key(query.from)),
+        Value::Integer(month_key(query.to)),
+    ];
+    let only = scope.and_in("a.agent", &mut params);
+    let mut months_stmt = tx.prepare_cached(&tx.dialect(&format!(
+        "SELECT m.agent, m.month, a.tz, m.days
+         FROM attendance_agents a CROSS JOIN attendance_months m
+           ON m.agent = a.agent AND m.month BETWEEN ?1 AND ?2
+         WHERE 1 = 1{only}
+         ORDER BY a.agent, m.month"
+    )))?;
+    let mut rows = months_stmt.query(params_from_iter(params))?;
     let mut shift_list = shifts.iter().peekable();
     // The agent being emitted, its name and shift, the next date to emit,
     // and whether it is hidden from this reader.
@@ -830,12 +858,13 @@ fn mark_clock_skew(
     // Every zone's local day lies within a day either side of UTC's.
     let from = (day_bounds(Zone::UTC, query.from).0 - Duration::days(1)).timestamp();
     let to = (day_bounds(Zone::UTC, query.to).1 + Duration::days(1)).timestamp();
-    let mut stmt = tx.prepare_cached(
+    let mut params = vec![Value::Integer(from), Value::Integer(to)];
+    let only = query.scope.and_in("agent", &mut params);
+    let mut stmt = tx.prepare_cached(&format!(
         "SELECT agent, captured_at FROM sync_attendance
-         WHERE clock_skew = 1 AND captured_at BETWEEN ?1 AND ?2
-           AND (CAST(?3 AS TEXT) IS NULL OR agent = ?3)",
-    )?;
-    let mut rows = stmt.query((from, to, query.agent))?;
+         WHERE clock_skew = 1 AND captured_at BETWEEN ?1 AND ?2{only}"
+    ))?;
+    let mut rows = stmt.query(params_from_iter(params))?;
     let mut zones: HashMap<String, Zone> = HashMap::new();
     let mut counts: HashMap<(String, NaiveDate), u32> = HashMap::new();
     while let Some(r) = rows.next()? {
@@ -857,18 +886,22 @@ fn mark_clock_skew(
 }
 
 /// The latest review per agent-day.
-fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -> Result<Reviews> {
+fn load_reviews(
+    tx: &Transaction<'_>,
+    from: i64,
+    to: i64,
+    scope: AgentScope<'_>,
+) -> Result<Reviews> {
     let mut out = Reviews::new();
-    let one = if agent.is_some() {
-        "agent = ?3"
-    } else {
-        "CAST(?3 AS TEXT) IS NULL"
-    };
+    let mut params = vec![Value::Integer(from), Value::Integer(to)];
+    let only = scope.and_in("agent", &mut params);
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {} FROM reviews WHERE day BETWEEN ?1 AND ?2 AND {one} ORDER BY seq",
+        "SELECT {} FROM reviews WHERE day BETWEEN ?1 AND ?2{only} ORDER BY seq",
         review::review_columns()
     ))?;
-    let rows = stmt.query_map((from, to, agent), |r| Ok(review::review_from_row(r)))?;
+    let rows = stmt.query_map(params_from_iter(params.clone()), |r| {
+        Ok(review::review_from_row(r))
+    })?;
     let mut latest: Vec<(String, i64, ReviewSummary, bool)> = Vec::new();
     for row in rows {
         let review = row??;
@@ -889,9 +922,9 @@ fn load_reviews(tx: &Transaction<'_>, from: i64, to: i64, agent: Option<&str>) -
     // Decisions made on devices: their notes travel as digests only.
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT agent, day, review_id, event_id, decision, actor_id, at FROM sync_reviews
-         WHERE day BETWEEN ?1 AND ?2 AND {one}"
+         WHERE day BETWEEN ?1 AND ?2{only}"
     ))?;
-    let rows = stmt.query_map((from, to, agent), |r| {
+    let rows = stmt.query_map(params_from_iter(params), |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, i64>(1)?,

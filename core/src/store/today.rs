@@ -5,9 +5,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::db::Transaction;
-use crate::zone::Zone;
+use super::agent_scope::AgentScope;
+use super::db::{Transaction, params_from_iter};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rusqlite::types::Value;
 
 use super::connection::Store;
 use super::report::{self, DaysQuery};
@@ -19,9 +20,10 @@ use crate::time::from_unix;
 use crate::today::{AgentToday, LastEvent};
 use crate::types::{Actor, EventKind};
 
-/// Up to this many agents the report is built agent by agent; past it, once
-/// for everyone (one pass over the summary beats many seeks).
-const PER_AGENT_UP_TO: usize = 200;
+/// Up to this many agents Today reads them as a team (a seek each, a few
+/// statements in all); past it, everyone in one pass over the summary
+/// (one pass beats many seeks).
+const TEAM_UP_TO: usize = 512;
 
 impl Store {
     /// Today for `agents` (`None`: every agent the console knows), each on
@@ -47,24 +49,19 @@ impl Store {
                     .collect(),
             };
             let ids: Vec<String> = ids.into_iter().filter(|a| !hidden.contains(a)).collect();
-            // A team's names, zones and queue items are read agent by agent
-            // (a supervisor of ten pays for ten); everyone's in one pass.
-            let per_agent = ids.len() <= PER_AGENT_UP_TO;
-            let (names, zones) = if per_agent {
-                let mut names = HashMap::new();
-                let mut zones = HashMap::new();
-                for agent in &ids {
-                    names.extend(agents::current_names(tx, Some(agent))?);
-                    zones.insert(agent.clone(), days::zone_of(tx, agent, default_zone)?);
-                }
-                (names, zones)
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            // A team is read in a few statements (each agent a seek);
+            // everyone in one pass over the summary.
+            let team = ids.len() <= TEAM_UP_TO;
+            let scope = if team {
+                AgentScope::Team(&ids)
             } else {
-                let zones: HashMap<String, Zone> = days::load_shifts(tx)?
-                    .into_iter()
-                    .map(|(a, s)| (a, s.tz))
-                    .collect();
-                (agents::current_names(tx, None)?, zones)
+                AgentScope::Everyone
             };
+            let names = agents::current_names_in(tx, scope)?;
+            let zones = days::zones_in(tx, scope)?;
             let zone_of = |a: &str| zones.get(a).copied().unwrap_or(default_zone);
             let today_of = |a: &str| local_date(zone_of(a), now);
             let Some((first, last)) = ids.iter().map(|a| today_of(a)).fold(None, |acc, d| {
@@ -75,48 +72,20 @@ impl Store {
                 return Ok(Vec::new());
             };
             let first = first - Duration::days(1);
-            fn query(
-                agent: Option<&str>,
-                (from, to): (NaiveDate, NaiveDate),
-                grace: i64,
-                now: DateTime<Utc>,
-                default_zone: Zone,
-            ) -> DaysQuery<'_> {
-                DaysQuery {
-                    from,
-                    to,
-                    agent,
-                    grace,
-                    now,
-                    default_zone,
-                }
-            }
-            let mut by_day: HashMap<(String, NaiveDate), AttendanceDay> = HashMap::new();
-            let mut keep = |built: Vec<AttendanceDay>| {
-                for day in built {
-                    by_day.insert((day.agent.to_string(), day.date), day);
-                }
+            let everyone_of_scope = DaysQuery {
+                from: first,
+                to: last,
+                scope,
+                grace,
+                now,
+                default_zone,
             };
-            if per_agent {
-                for agent in &ids {
-                    let today = today_of(agent);
-                    keep(report::build_days(
-                        tx,
-                        &query(
-                            Some(agent),
-                            (today - Duration::days(1), today),
-                            grace,
-                            now,
-                            default_zone,
-                        ),
-                        &hidden,
-                    )?);
-                }
-            } else {
-                let everyone = query(None, (first, last), grace, now, default_zone);
-                keep(report::build_days(tx, &everyone, &hidden)?);
-            }
-            let queued = queued_days(tx, per_agent.then_some(&ids[..]), first, last)?;
+            let by_day: HashMap<(String, NaiveDate), AttendanceDay> =
+                report::build_days(tx, &everyone_of_scope, &hidden)?
+                    .into_iter()
+                    .map(|day| ((day.agent.to_string(), day.date), day))
+                    .collect();
+            let queued = queued_days(tx, scope, first, last)?;
             let mut out: Vec<AgentToday> = ids
                 .iter()
                 .map(|agent| {
@@ -163,35 +132,26 @@ impl Store {
     }
 }
 
-/// The queue's (agent, day) pairs between two local dates.
-/// The queue's items from `from` to `to`, of `agents` (seeks on the
-/// queue's key) or of everyone.
+/// The queue's (agent, day) pairs between two local dates, of the agents
+/// in `scope` (seeks on the queue's key) or of everyone.
 fn queued_days(
     tx: &Transaction<'_>,
-    agents: Option<&[String]>,
+    scope: AgentScope<'_>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashSet<(String, i64)>> {
-    let span = (day_number(from), day_number(to));
-    let Some(agents) = agents else {
-        let mut stmt =
-            tx.prepare_cached("SELECT agent, day FROM queue_days WHERE day BETWEEN ?1 AND ?2")?;
-        let rows = stmt.query_map(span, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        return Ok(rows.collect::<super::db::Result<_>>()?);
-    };
-    let mut stmt = tx.prepare_cached(
-        "SELECT agent, day FROM queue_days WHERE agent = ?1 AND day BETWEEN ?2 AND ?3",
-    )?;
-    let mut out = HashSet::new();
-    for agent in agents {
-        let rows = stmt.query_map((agent, span.0, span.1), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        for row in rows {
-            out.insert(row?);
-        }
-    }
-    Ok(out)
+    let mut params = vec![
+        Value::Integer(day_number(from)),
+        Value::Integer(day_number(to)),
+    ];
+    let only = scope.and_in("agent", &mut params);
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT agent, day FROM queue_days WHERE day BETWEEN ?1 AND ?2{only}"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(params), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    Ok(rows.collect::<super::db::Result<_>>()?)
 }
 
 fn last_event(tx: &Transaction<'_>, agent: &str) -> Result<Option<LastEvent>> {
