@@ -129,6 +129,12 @@ fn a_supervisor_signs_in_decides_in_the_queue_and_the_agents_phone_pulls_it() {
     }
     assert!(!cookie.contains("Secure"), "no TLS here: {cookie}");
 
+    // Today: a1's last event is the phone's pushed (imported) check-out of
+    // 8 January, 10:00 in the agent's zone (the server's rules: UTC).
+    let home = browser.get("/");
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("2026-01-08 10:00"), "{}", home.body);
+
     // The queue: three days with a rejected (mocked) attempt, newest first;
     // the clean day is not there.
     let queue = browser.get(&format!("/queue?{PERIOD}"));

@@ -29,20 +29,21 @@ impl<'a> AgentScope<'a> {
                 params.push(Value::Text(agent.to_string()));
                 format!(" AND {column} = ?{}", params.len())
             }
-            AgentScope::Team(team) => {
-                let first = params.len() + 1;
-                // Padded to a power of two by repeating the last: a few
-                // statement texts, each prepared once.
-                let n = team.len().max(1).next_power_of_two();
-                let last = team.last().map(String::as_str).unwrap_or("");
-                params
-                    .extend((0..n).map(|i| {
-                        Value::Text(team.get(i).map_or(last, String::as_str).to_string())
-                    }));
-                format!(" AND {column} IN ({})", agent_list(first, n))
-            }
+            AgentScope::Team(team) => format!(" AND {column} IN ({})", team_rows(team, params)),
         }
     }
+}
+
+/// `team` as rows of one column (`column1`), its agents appended to
+/// `params`; padded to a power of two by repeating the last, so a few
+/// statement texts serve every team, each prepared once.
+pub(super) fn team_rows(team: &[String], params: &mut Vec<Value>) -> String {
+    let first = params.len() + 1;
+    let n = team.len().max(1).next_power_of_two();
+    let last = team.last().map(String::as_str).unwrap_or("");
+    params
+        .extend((0..n).map(|i| Value::Text(team.get(i).map_or(last, String::as_str).to_string())));
+    agent_list(first, n)
 }
 
 /// What `agent IN (…)` takes for `n` agents from placeholder `?first`: a

@@ -659,6 +659,27 @@ fn today_puts_each_agent_on_their_own_date_and_its_counts_are_the_reports() {
             narrowed
         );
     }
+    // The latest of own accepted, own rejected and imported events, read
+    // for a team at once: a later check-out from far away (rejected) is
+    // ani's; budi's only event is a rejected check-in; dodi has none.
+    let far = (-6.9175, 107.6191);
+    check(&store, "ani", EventKind::CheckOut, far, jakarta(2, 18, 0));
+    check(&store, "budi", EventKind::CheckIn, far, jakarta(2, 9, 0));
+    let last = store
+        .last_events(
+            &admin(),
+            &["ani".into(), "budi".into(), "ani".into(), "dodi".into()],
+        )
+        .unwrap();
+    assert_eq!(
+        (last["ani"].kind, last["ani"].accepted, last["ani"].at),
+        (EventKind::CheckOut, false, jakarta(2, 18, 0))
+    );
+    assert_eq!(
+        (last["budi"].kind, last["budi"].accepted),
+        (EventKind::CheckIn, false)
+    );
+    assert!(!last.contains_key("dodi"));
     // A supervisor's rows are the team's, restricted agents left out.
     store
         .restrict(

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::agent_scope::AgentScope;
+use super::agent_scope::{AgentScope, team_rows};
 use super::db::{Transaction, params_from_iter};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::types::Value;
@@ -120,16 +120,78 @@ impl Store {
         agents: &[String],
     ) -> Result<HashMap<String, LastEvent>> {
         actor.may_supervise()?;
+        let mut team = agents.to_vec();
+        team.sort_unstable();
+        team.dedup();
         self.read(|tx| {
             let mut out = HashMap::new();
-            for agent in agents {
-                if let Some(last) = last_event(tx, agent)? {
-                    out.insert(agent.clone(), last);
-                }
+            for chunk in team.chunks(TEAM_UP_TO) {
+                last_events(tx, chunk, &mut out)?;
             }
             Ok(out)
         })
     }
+}
+
+/// The latest event of each agent of `team` into `out`: of each agent's
+/// own accepted, own rejected and imported events (each found by a seek:
+/// the newest on (agent, accepted, seq), on (agent, captured_at)), the
+/// latest captured; on a tie, in that order.
+fn last_events(
+    tx: &Transaction<'_>,
+    team: &[String],
+    out: &mut HashMap<String, LastEvent>,
+) -> Result<()> {
+    let mut params = Vec::new();
+    let agents = team_rows(team, &mut params);
+    let own = |accepted: i64| {
+        format!(
+            "SELECT e.agent, e.kind, e.accepted, e.captured_at, e.site_id, CAST({accepted} AS BIGINT) AS source
+             FROM team JOIN attendance_events e ON e.agent = team.agent AND e.accepted = {accepted}
+              AND e.seq = (SELECT MAX(seq) FROM attendance_events x
+                           WHERE x.agent = team.agent AND x.accepted = {accepted})"
+        )
+    };
+    let sql = format!(
+        "WITH team(agent) AS ({agents})
+         {} UNION ALL {} UNION ALL
+         SELECT s.agent, s.kind, s.accepted, s.captured_at, s.site_id, CAST(2 AS BIGINT) AS source
+         FROM team JOIN sync_attendance s ON s.agent = team.agent
+          AND s.captured_at = (SELECT MAX(captured_at) FROM sync_attendance y
+                               WHERE y.agent = team.agent)",
+        own(1),
+        own(0)
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let corrupt = |e: Error| Error::Corrupt(format!("stored event: {e}"));
+    // (the event, its source: own accepted 1, own rejected 0, imported 2)
+    let mut latest: HashMap<String, (LastEvent, i64)> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(1)?;
+        let event = LastEvent {
+            kind: EventKind::parse("kind", &kind).map_err(corrupt)?,
+            accepted: r.get(2)?,
+            at: from_unix("captured_at", r.get(3)?).map_err(corrupt)?,
+            site_id: r.get(4)?,
+        };
+        let rank = |source: i64| [1, 0, 2].iter().position(|s| *s == source);
+        let source: i64 = r.get(5)?;
+        match latest.entry(r.get(0)?) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert((event, source));
+            }
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                let (held, held_source) = slot.get();
+                if event.at > held.at || (event.at == held.at && rank(source) < rank(*held_source))
+                {
+                    slot.insert((event, source));
+                }
+            }
+        }
+    }
+    out.extend(latest.into_iter().map(|(agent, (event, _))| (agent, event)));
+    Ok(())
 }
 
 /// The queue's (agent, day) pairs between two local dates, of the agents
@@ -152,34 +214,4 @@ fn queued_days(
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
     })?;
     Ok(rows.collect::<super::db::Result<_>>()?)
-}
-
-fn last_event(tx: &Transaction<'_>, agent: &str) -> Result<Option<LastEvent>> {
-    // Own events: the latest accepted and the latest rejected, each a seek
-    // on (agent, accepted, seq); imported ones: a seek on (agent,
-    // captured_at). The latest captured of the three.
-    let mut stmt = tx.prepare_cached(
-        "SELECT kind, accepted, captured_at, site_id FROM (
-           SELECT * FROM (SELECT kind, accepted, captured_at, site_id FROM attendance_events
-                          WHERE agent = ?1 AND accepted = 1 ORDER BY seq DESC LIMIT 1) AS a
-           UNION ALL
-           SELECT * FROM (SELECT kind, accepted, captured_at, site_id FROM attendance_events
-                          WHERE agent = ?1 AND accepted = 0 ORDER BY seq DESC LIMIT 1) AS r
-           UNION ALL
-           SELECT * FROM (SELECT kind, accepted, captured_at, site_id FROM sync_attendance
-                          WHERE agent = ?1 ORDER BY captured_at DESC LIMIT 1) AS i) AS latest
-         ORDER BY captured_at DESC LIMIT 1",
-    )?;
-    let mut rows = stmt.query([agent])?;
-    let Some(r) = rows.next()? else {
-        return Ok(None);
-    };
-    let corrupt = |e: Error| Error::Corrupt(format!("stored event: {e}"));
-    let kind: String = r.get(0)?;
-    Ok(Some(LastEvent {
-        kind: EventKind::parse("kind", &kind).map_err(corrupt)?,
-        accepted: r.get(1)?,
-        at: from_unix("captured_at", r.get(2)?).map_err(corrupt)?,
-        site_id: r.get(3)?,
-    }))
 }
