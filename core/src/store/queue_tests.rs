@@ -661,10 +661,12 @@ fn today_puts_each_agent_on_their_own_date_and_its_counts_are_the_reports() {
     }
     // The latest of own accepted, own rejected and imported events, read
     // for a team at once: a later check-out from far away (rejected) is
-    // ani's; budi's only event is a rejected check-in; dodi has none.
+    // ani's; budi's check-in and a rejected check-out in the same second,
+    // the check-out (recorded later); dodi has none.
     let far = (-6.9175, 107.6191);
     check(&store, "ani", EventKind::CheckOut, far, jakarta(2, 18, 0));
-    check(&store, "budi", EventKind::CheckIn, far, jakarta(2, 9, 0));
+    check(&store, "budi", EventKind::CheckIn, HQ, jakarta(2, 9, 0));
+    check(&store, "budi", EventKind::CheckOut, far, jakarta(2, 9, 0));
     let last = store
         .last_events(
             &admin(),
@@ -677,7 +679,7 @@ fn today_puts_each_agent_on_their_own_date_and_its_counts_are_the_reports() {
     );
     assert_eq!(
         (last["budi"].kind, last["budi"].accepted),
-        (EventKind::CheckIn, false)
+        (EventKind::CheckOut, false)
     );
     assert!(!last.contains_key("dodi"));
     // A supervisor's rows are the team's, restricted agents left out.

@@ -136,7 +136,7 @@ impl Store {
 /// The latest event of each agent of `team` into `out`: of each agent's
 /// own accepted, own rejected and imported events (each found by a seek:
 /// the newest on (agent, accepted, seq), on (agent, captured_at)), the
-/// latest captured; on a tie, in that order.
+/// latest captured; within one second the later recorded.
 fn last_events(
     tx: &Transaction<'_>,
     team: &[String],
@@ -146,7 +146,7 @@ fn last_events(
     let agents = team_rows(team, &mut params);
     let own = |accepted: i64| {
         format!(
-            "SELECT e.agent, e.kind, e.accepted, e.captured_at, e.site_id, CAST({accepted} AS BIGINT) AS source
+            "SELECT e.agent, e.kind, e.accepted, e.captured_at, e.site_id, CAST({accepted} AS BIGINT) AS source, e.seq
              FROM team JOIN attendance_events e ON e.agent = team.agent AND e.accepted = {accepted}
               AND e.seq = (SELECT MAX(seq) FROM attendance_events x
                            WHERE x.agent = team.agent AND x.accepted = {accepted})"
@@ -155,7 +155,7 @@ fn last_events(
     let sql = format!(
         "WITH team(agent) AS ({agents})
          {} UNION ALL {} UNION ALL
-         SELECT s.agent, s.kind, s.accepted, s.captured_at, s.site_id, CAST(2 AS BIGINT) AS source
+         SELECT s.agent, s.kind, s.accepted, s.captured_at, s.site_id, CAST(2 AS BIGINT) AS source, s.seq
          FROM team JOIN sync_attendance s ON s.agent = team.agent
           AND s.captured_at = (SELECT MAX(captured_at) FROM sync_attendance y
                                WHERE y.agent = team.agent)",
@@ -165,8 +165,10 @@ fn last_events(
     let mut stmt = tx.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
     let corrupt = |e: Error| Error::Corrupt(format!("stored event: {e}"));
-    // (the event, its source: own accepted 1, own rejected 0, imported 2)
-    let mut latest: HashMap<String, (LastEvent, i64)> = HashMap::new();
+    // (the event, its source: own accepted 1, own rejected 0, imported 2,
+    // and its seq: in the store's log for its own, the device's for
+    // imported ones)
+    let mut latest: HashMap<String, (LastEvent, i64, i64)> = HashMap::new();
     while let Some(r) = rows.next()? {
         let kind: String = r.get(1)?;
         let event = LastEvent {
@@ -175,22 +177,34 @@ fn last_events(
             at: from_unix("captured_at", r.get(3)?).map_err(corrupt)?,
             site_id: r.get(4)?,
         };
-        let rank = |source: i64| [1, 0, 2].iter().position(|s| *s == source);
-        let source: i64 = r.get(5)?;
+        let (source, seq): (i64, i64) = (r.get(5)?, r.get(6)?);
+        let own = |source: i64| source != 2;
         match latest.entry(r.get(0)?) {
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert((event, source));
+                slot.insert((event, source, seq));
             }
             std::collections::hash_map::Entry::Occupied(mut slot) => {
-                let (held, held_source) = slot.get();
-                if event.at > held.at || (event.at == held.at && rank(source) < rank(*held_source))
-                {
-                    slot.insert((event, source));
+                let (held, held_source, held_seq) = slot.get();
+                // Within one second: the later recorded of two own events
+                // (or of two imported ones), else own before imported.
+                let later = if event.at != held.at {
+                    event.at > held.at
+                } else if own(source) == own(*held_source) {
+                    seq > *held_seq
+                } else {
+                    own(source)
+                };
+                if later {
+                    slot.insert((event, source, seq));
                 }
             }
         }
     }
-    out.extend(latest.into_iter().map(|(agent, (event, _))| (agent, event)));
+    out.extend(
+        latest
+            .into_iter()
+            .map(|(agent, (event, ..))| (agent, event)),
+    );
     Ok(())
 }
 
