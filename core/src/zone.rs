@@ -3,9 +3,9 @@
 //! The zone rules come from jiff's time zone database: on the server and
 //! the CLI the copy bundled into the binary (feature `bundled-tzdb`: every
 //! host computes the same days), on a phone the operating system's own
-//! copy (feature `system-tzdb`: `/usr/share/zoneinfo` on iOS, the
-//! concatenated `tzdata` on Android, both updated with the OS), which keeps
-//! some 1.9 MB of compiled-in tables out of the app (chrono-tz's).
+//! copy (the default feature `system-tzdb`: `/usr/share/zoneinfo` on iOS,
+//! the concatenated `tzdata` on Android, both updated with the OS), which
+//! keeps some 1.9 MB of compiled-in tables out of the app (chrono-tz's).
 //!
 //! A [`Zone`] is `Copy` like chrono-tz's `Tz`, so shifts and day folds pass
 //! it by value: each distinct zone is loaded once and kept for the life of
