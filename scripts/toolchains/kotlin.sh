@@ -44,6 +44,9 @@ apt_install() { # apt_install PKG... : installs only the ones not yet installed
     apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}" >&2
 }
 
+# The library reads zone rules from the OS, as on a phone (core feature
+# `system-tzdb`): the JVM tests load it on this host.
+apt_install tzdata
 if ! command -v java >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
     apt_install default-jdk-headless
 fi

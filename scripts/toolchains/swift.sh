@@ -29,7 +29,8 @@ export DEBIAN_FRONTEND=noninteractive
 SUITE="${FIELDCHECK_SWIFT_SUITE:-trixie}"
 # swiftlang pulls gcc/binutils; libc6-dev gives clang the libc headers (stdint.h, ...)
 # that uniffi's generated C header and the Swift/C interop need.
-CHROOT_PACKAGES=(swiftlang libc6-dev)
+# tzdata: the library reads zone rules from the OS (core feature `system-tzdb`).
+CHROOT_PACKAGES=(swiftlang libc6-dev tzdata)
 TOOLCHAINS="${FIELDCHECK_TOOLCHAINS:-${HOME:-/root}/.cache/fieldcheck-toolchains}"
 SDIR="$TOOLCHAINS/swift"
 ROOT="$SDIR/$SUITE-rootfs"
