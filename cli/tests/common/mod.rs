@@ -106,17 +106,7 @@ impl Env {
     pub fn server() -> Env {
         let mut env = Env::new();
         if let Ok(template) = std::env::var("FIELDCHECK_TEST_PG") {
-            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let name = format!(
-                "fc_cli_test_{}_{}",
-                std::process::id(),
-                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            );
-            postgres::Client::connect(&template.replace("{db}", "postgres"), postgres::NoTls)
-                .expect("FIELDCHECK_TEST_PG names a reachable server")
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create a database");
-            env.db = PathBuf::from(template.replace("{db}", &name));
+            env.db = PathBuf::from(new_database::new_database(&template));
         }
         env
     }
@@ -246,3 +236,9 @@ pub fn reasons(event: &Value) -> Vec<String> {
         .map(|r| r.as_str().unwrap().to_string())
         .collect()
 }
+
+/// New PostgreSQL databases for the PostgreSQL pass, as the server's tests
+/// make them.
+#[allow(dead_code)]
+#[path = "../../../server/tests/common/new_database.rs"]
+mod new_database;

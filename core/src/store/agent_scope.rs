@@ -5,6 +5,11 @@
 
 use rusqlite::types::Value;
 
+/// The most agents a team read takes in one statement: each is a seek,
+/// and the parameters stay well under both engines' limits. Past it, a
+/// read goes by chunks, or over everyone in one pass.
+pub(super) const TEAM_AT_MOST: usize = 512;
+
 /// The agents a read covers.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum AgentScope<'a> {
@@ -52,7 +57,7 @@ pub(super) fn team_rows(team: &[String], params: &mut Vec<Value>) -> String {
 /// parameters, which its generic plan compares one by one against every
 /// row: a 50-agent queue page took 28 ms; joined from the VALUES list each
 /// agent is one index seek (2-3 ms). SQLite reads both alike.
-pub(super) fn agent_list(first: usize, n: usize) -> String {
+fn agent_list(first: usize, n: usize) -> String {
     let rows: Vec<String> = (first..first + n).map(|i| format!("(?{i})")).collect();
     format!("SELECT column1 FROM (VALUES {}) AS team", rows.join(", "))
 }

@@ -19,7 +19,7 @@ use crate::zone::Zone;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::types::Value;
 
-use super::agent_scope::{AgentScope, agent_list};
+use super::agent_scope::{AgentScope, team_rows};
 use super::connection::Store;
 use super::queue_marks::{ADVANCED_KEY, BUILDING_KEY, SETTLED_KEY};
 use super::report::{self, DaysQuery};
@@ -519,16 +519,14 @@ fn counts(
     to: i64,
 ) -> Result<Vec<(QueueReason, u64)>> {
     let mut by_bit: HashMap<i64, u64> = HashMap::new();
-    if let Some((marks, scopes)) = scopes_in(query, 4) {
+    let site = query.site.clone().unwrap_or_default();
+    let mut params = vec![site.into(), from.into(), to.into()];
+    if let Some(marks) = tally_scopes(query, &mut params) {
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT reason, SUM(items) FROM queue_tally
              WHERE site = ?1 AND day BETWEEN ?2 AND ?3 AND reason >= 0 AND agent IN ({marks})
              GROUP BY reason"
         ))?;
-        let site = query.site.clone().unwrap_or_default();
-        let params = [site.into(), from.into(), to.into()]
-            .into_iter()
-            .chain(scopes);
         let mut rows = stmt.query(params_from_iter(params))?;
         while let Some(r) = rows.next()? {
             let n: i64 = r.get(1)?;
@@ -547,13 +545,11 @@ fn sum_items(
     to: i64,
     reason: i64,
 ) -> Result<u64> {
-    let Some((marks, scopes)) = scopes_in(query, 5) else {
+    let site = query.site.clone().unwrap_or_default();
+    let mut params = vec![site.into(), from.into(), to.into(), reason.into()];
+    let Some(marks) = tally_scopes(query, &mut params) else {
         return Ok(0);
     };
-    let site = query.site.clone().unwrap_or_default();
-    let params = [site.into(), from.into(), to.into(), reason.into()]
-        .into_iter()
-        .chain(scopes);
     let n: i64 = tx
         .prepare_cached(&format!(
             "SELECT COALESCE(SUM(items), 0) FROM queue_tally
@@ -563,20 +559,16 @@ fn sum_items(
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// The tally's agent scopes the filter sums (`""` is everyone's), as
-/// what `IN` takes from `?first` and their values; `None` for no agent. One
-/// statement for a whole team: on PostgreSQL a statement an agent cost a
-/// round trip each (a supervisor of 50: 128 ms a page at 50,000 agents).
-/// The list is padded to a power of two with its last agent (repeats do not
-/// change what `IN` matches), so a connection caches few statement texts.
-fn scopes_in(query: &QueueQuery, first: usize) -> Option<(String, Vec<Value>)> {
-    let mut scopes: Vec<Value> = match &query.agents {
-        None => vec![String::new().into()],
-        Some(agents) => agents.iter().map(|a| a.clone().into()).collect(),
-    };
-    let last = scopes.last()?.clone();
-    scopes.resize(scopes.len().next_power_of_two(), last);
-    Some((agent_list(first, scopes.len()), scopes))
+/// The tally's agent scopes the filter sums (`""` is everyone's) as what
+/// `IN` takes, appended to `params`; `None` for no agent. One statement
+/// for a whole team: on PostgreSQL a statement an agent cost a round trip
+/// each (a supervisor of 50: 128 ms a page at 50,000 agents).
+fn tally_scopes(query: &QueueQuery, params: &mut Vec<Value>) -> Option<String> {
+    match &query.agents {
+        None => Some(team_rows(&[String::new()], params)),
+        Some(agents) if agents.is_empty() => None,
+        Some(agents) => Some(team_rows(agents, params)),
+    }
 }
 
 type Listed = (Vec<QueueItem>, Option<QueueCursor>, Option<QueueCursor>);
@@ -657,12 +649,7 @@ fn select(
         sql.push_str(&format!(" AND (reasons & ?{}) != 0", params.len()));
     }
     if let Some(agents) = &query.agents {
-        let first = params.len() + 1;
-        params.extend(agents.iter().map(|a| a.clone().into()));
-        sql.push_str(&format!(
-            " AND agent IN ({})",
-            agent_list(first, agents.len())
-        ));
+        sql.push_str(&AgentScope::Team(agents).and_in("agent", &mut params));
     }
     if let Some(c) = cursor {
         params.push(day_number(c.date).into());

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::agent_scope::AgentScope;
+use super::agent_scope::{AgentScope, TEAM_AT_MOST};
 use super::db::{Transaction, params_from_iter};
 use crate::zone::Zone;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
@@ -157,10 +157,7 @@ impl Store {
         let default_zone = self.default_zone()?;
         self.read(|tx| {
             let hidden = hidden_subjects(tx, actor)?;
-            let zones: HashMap<String, Zone> = days::load_shifts(tx)?
-                .into_iter()
-                .map(|(a, s)| (a, s.tz))
-                .collect();
+            let zones = days::zones_in(tx, AgentScope::Everyone)?;
             let bounds = |agent: &str| {
                 let tz = zones.get(agent).copied().unwrap_or(default_zone);
                 (
@@ -348,11 +345,6 @@ fn sorted_team(team: Option<&[String]>) -> Option<Vec<String>> {
     })
 }
 
-/// Agents a team report reads in one statement each time: each is a
-/// seek, and the statement's parameters stay well under both engines'
-/// limits.
-const TEAM_CHUNK: usize = 512;
-
 /// What the attendance report builds its days from, in the report's
 /// order: the agent asked for (if in the team), the (sorted) team in
 /// chunks, or everyone.
@@ -360,7 +352,7 @@ fn day_scopes<'a>(agent: Option<&'a str>, team: Option<&'a [String]>) -> Vec<Age
     match (agent, team) {
         (Some(agent), Some(team)) if !team.iter().any(|a| a == agent) => Vec::new(),
         (Some(agent), _) => vec![AgentScope::One(agent)],
-        (None, Some(team)) => team.chunks(TEAM_CHUNK).map(AgentScope::Team).collect(),
+        (None, Some(team)) => team.chunks(TEAM_AT_MOST).map(AgentScope::Team).collect(),
         (None, None) => vec![AgentScope::Everyone],
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::agent_scope::{AgentScope, team_rows};
+use super::agent_scope::{AgentScope, TEAM_AT_MOST, team_rows};
 use super::db::{Transaction, params_from_iter};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::types::Value;
@@ -19,11 +19,6 @@ use crate::shift::{day_number, local_date};
 use crate::time::from_unix;
 use crate::today::{AgentToday, LastEvent};
 use crate::types::{Actor, EventKind};
-
-/// Up to this many agents Today reads them as a team (a seek each, a few
-/// statements in all); past it, everyone in one pass over the summary
-/// (one pass beats many seeks).
-const TEAM_UP_TO: usize = 512;
 
 impl Store {
     /// Today for `agents` (`None`: every agent the console knows), each on
@@ -54,7 +49,7 @@ impl Store {
             }
             // A team is read in a few statements (each agent a seek);
             // everyone in one pass over the summary.
-            let team = ids.len() <= TEAM_UP_TO;
+            let team = ids.len() <= TEAM_AT_MOST;
             let scope = if team {
                 AgentScope::Team(&ids)
             } else {
@@ -72,7 +67,7 @@ impl Store {
                 return Ok(Vec::new());
             };
             let first = first - Duration::days(1);
-            let everyone_of_scope = DaysQuery {
+            let days_query = DaysQuery {
                 from: first,
                 to: last,
                 scope,
@@ -81,7 +76,7 @@ impl Store {
                 default_zone,
             };
             let by_day: HashMap<(String, NaiveDate), AttendanceDay> =
-                report::build_days(tx, &everyone_of_scope, &hidden)?
+                report::build_days(tx, &days_query, &hidden)?
                     .into_iter()
                     .map(|day| ((day.agent.to_string(), day.date), day))
                     .collect();
@@ -125,7 +120,7 @@ impl Store {
         team.dedup();
         self.read(|tx| {
             let mut out = HashMap::new();
-            for chunk in team.chunks(TEAM_UP_TO) {
+            for chunk in team.chunks(TEAM_AT_MOST) {
                 last_events(tx, chunk, &mut out)?;
             }
             Ok(out)
