@@ -681,6 +681,7 @@ fn bench_report(args: &BenchArgs, dir: &Path, bar: &ProgressBar) -> Result<Atten
             &path,
             &OpenOptions {
                 durability: Durability::Normal,
+                ..Default::default()
             },
         )?;
         let spec = SyntheticAttendance {

@@ -41,6 +41,11 @@ pub enum Error {
     #[error("storage: {0}")]
     Database(String),
 
+    /// The master key is missing, wrong, or cannot seal this store
+    /// (PRODUCT.md §12.5): nothing was written.
+    #[error("{0}")]
+    MasterKey(String),
+
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 
@@ -126,7 +131,9 @@ impl Error {
             Error::InvalidInput { .. } | Error::InvalidGeoJson { .. } | Error::Json(_) => {
                 ErrorKind::InvalidInput
             }
-            Error::Sync(_) | Error::Device(DeviceError::BadCode) => ErrorKind::InvalidInput,
+            Error::Sync(_) | Error::Device(DeviceError::BadCode) | Error::MasterKey(_) => {
+                ErrorKind::InvalidInput
+            }
             Error::Device(_) => ErrorKind::PermissionDenied,
             Error::Server {
                 status: 401 | 403, ..

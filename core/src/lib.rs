@@ -31,6 +31,7 @@ pub mod receipt;
 pub mod report;
 pub mod review;
 pub mod rules;
+pub mod seal;
 pub mod shift;
 pub mod sign_in_limit;
 pub mod store;

@@ -62,6 +62,7 @@ fn main() {
             &db,
             &OpenOptions {
                 durability: Durability::Normal,
+                ..Default::default()
             },
         )
         .unwrap();

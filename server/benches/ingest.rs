@@ -59,6 +59,7 @@ fn main() {
             dir.path().join(format!("device-{i}.db")),
             &OpenOptions {
                 durability: Durability::Normal,
+                ..Default::default()
             },
         )
         .unwrap();

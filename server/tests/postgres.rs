@@ -105,6 +105,7 @@ fn the_same_batches_give_the_same_reports_on_both_engines() {
         dir.path().join("phone.db"),
         &OpenOptions {
             durability: Durability::Normal,
+            ..Default::default()
         },
     )
     .unwrap();

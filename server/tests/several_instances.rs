@@ -216,6 +216,7 @@ fn two_instances_on_one_store_survive_kills_and_keep_every_device_whole() {
                 &path,
                 &OpenOptions {
                     durability: Durability::Normal,
+                    ..Default::default()
                 },
             )
             .unwrap();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::agent_scope::AgentScope;
 use super::db::{OptionalExtension, Row, Transaction, params_from_iter};
+use super::sealing::{self, Subject};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -54,6 +55,13 @@ impl Store {
                     set_by: actor.clone(),
                 })
             })?;
+            let sealed = sealing::seal_personal(
+                tx,
+                Subject::Agent(agent),
+                "name",
+                &sealed_row(&named.id),
+                &named.personal,
+            )?;
             tx.prepare_cached(&format!(
                 "INSERT INTO agent_names ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))?
@@ -62,7 +70,7 @@ impl Store {
                 named.seq,
                 named.agent,
                 named.personal.digests_column(),
-                named.personal.sealed_column(),
+                sealed,
                 named.at.timestamp(),
                 named.set_by.id,
                 named.set_by.role.as_str(),
@@ -166,7 +174,7 @@ pub(super) fn history(tx: &Transaction<'_>, agent: &str) -> Result<Vec<AgentName
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM agent_names WHERE agent = ?1 ORDER BY seq"
     ))?;
-    let rows = stmt.query_map([agent], |r| Ok(from_row(r)))?;
+    let rows = stmt.query_map([agent], |r| Ok(from_row(tx, r)))?;
     rows.map(|r| r?).collect()
 }
 
@@ -187,14 +195,18 @@ pub(super) fn current_names_in(
     let mut params = Vec::new();
     let only = scope.and_in("n.agent", &mut params);
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT n.agent, n.digests, n.sealed FROM agent_names n
+        "SELECT n.agent, n.digests, n.sealed, n.id FROM agent_names n
          WHERE n.seq = (SELECT MAX(seq) FROM agent_names m WHERE m.agent = n.agent){only}"
     ))?;
     let mut rows = stmt.query(params_from_iter(params))?;
     let mut out = HashMap::new();
     while let Some(r) = rows.next()? {
-        let personal =
-            PersonalFields::from_columns(r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?)?;
+        let personal = sealing::open_personal(
+            tx,
+            &sealed_row(r.get_ref(3)?.as_str()?),
+            r.get_ref(1)?.as_str()?,
+            r.get_ref(2)?.as_str()?,
+        )?;
         if let Some(name) = personal.get("name") {
             out.insert(r.get::<_, String>(0)?, Arc::from(name));
         }
@@ -211,12 +223,23 @@ pub(super) fn erase(tx: &Transaction<'_>, agent: &str) -> Result<usize> {
     )?)
 }
 
-fn from_row(r: &Row<'_>) -> Result<AgentName> {
+/// What a name's sealed value is bound to.
+fn sealed_row(id: &str) -> String {
+    format!("agent_names\0{id}\0sealed")
+}
+
+fn from_row(tx: &Transaction<'_>, r: &Row<'_>) -> Result<AgentName> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored agent name is unreadable: {e}"));
-    let personal = PersonalFields::from_columns(&r.get::<_, String>(3)?, &r.get::<_, String>(4)?)?;
+    let id: String = r.get(0)?;
+    let personal = sealing::open_personal(
+        tx,
+        &sealed_row(&id),
+        &r.get::<_, String>(3)?,
+        &r.get::<_, String>(4)?,
+    )?;
     let role: String = r.get(7)?;
     Ok(AgentName {
-        id: r.get(0)?,
+        id,
         seq: r.get(1)?,
         agent: r.get(2)?,
         name: personal.get("name").map(str::to_string),
@@ -235,7 +258,7 @@ pub(super) fn name_for_verify(
 ) -> Result<Option<(Vec<u8>, Option<String>)>> {
     let found = tx
         .prepare_cached(&format!("SELECT {COLUMNS} FROM agent_names WHERE id = ?1"))?
-        .query_row([id], |r| Ok(from_row(r)))
+        .query_row([id], |r| Ok(from_row(tx, r)))
         .optional()?
         .transpose()?;
     Ok(found.map(|n| (n.canonical(), n.personal.mismatch())))

@@ -63,6 +63,7 @@ fn open(dir: &TempDir, name: &str) -> Store {
         path,
         &OpenOptions {
             durability: Durability::Normal,
+            ..Default::default()
         },
     )
     .unwrap()

@@ -11,9 +11,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::db::Transaction;
 
 use super::memo::WriterMemo;
+use super::sealing::{Keyring, Sealing};
 use crate::error::{Error, Result};
 use crate::geofence::SiteIndex;
 use crate::rules::Rules;
+use crate::seal::MasterKey;
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -29,6 +31,10 @@ pub enum Durability {
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
     pub durability: Durability,
+    /// The operator's master key (PRODUCT.md §12.5): a store given one
+    /// before it holds personal values seals them, and needs it at every
+    /// open after that.
+    pub master_key: Option<MasterKey>,
 }
 
 pub struct Store {
@@ -40,6 +46,8 @@ pub struct Store {
     /// by concurrent judgements, read again after a change by any process.
     pub(super) sites: RwLock<Option<(i64, Arc<SiteIndex>)>>,
     pub(super) rules: RwLock<(i64, Rules)>,
+    /// The master key and its epoch, when the store seals.
+    sealing: Option<Sealing>,
 }
 
 /// Where the store's rows live.
@@ -102,7 +110,32 @@ impl Store {
             // Version 0 is never stored: the first use reads the rules again
             // with their version.
             rules: RwLock::new((0, rules)),
+            sealing: None,
         }
+    }
+
+    /// Checks the key given against the store's sealing (choosing it for a
+    /// store without personal values yet); see `sealing::at_open`.
+    pub(super) fn open_sealing(mut self, given: Option<&MasterKey>) -> Result<Store> {
+        use super::sealing::{Opening, at_open, choose};
+        self.sealing = match self.read(|tx| at_open(tx, given))? {
+            Opening::Decided(sealing) => sealing,
+            Opening::Choose => {
+                let master = given.ok_or_else(|| Error::MasterKey("no master key".into()))?;
+                Some(self.write(|tx| choose(tx, master))?)
+            }
+        };
+        Ok(self)
+    }
+
+    /// Whether the store seals personal values.
+    pub fn is_sealed(&self) -> bool {
+        self.sealing.is_some()
+    }
+
+    /// A transaction's keyring: unwrapped keys never outlive it.
+    fn keyring(&self) -> Option<Keyring> {
+        self.sealing.as_ref().map(Keyring::new)
     }
 
     pub fn path(&self) -> &Path {
@@ -117,14 +150,15 @@ impl Store {
         let writer = match &self.engine {
             Engine::Sqlite { writer, .. } => writer,
             #[cfg(feature = "postgres")]
-            Engine::Postgres(pool) => return pg_write(pool, Locks::Serial, f),
+            Engine::Postgres(pool) => return pg_write(pool, Locks::Serial, self.keyring(), f),
         };
+        let keyring = self.keyring();
         let mut writer = lock_writer(writer);
         writer.memo = WriterMemo::default();
         let tx = writer
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&Transaction::Sqlite(&tx))?;
+        let value = f(&Transaction::sqlite(&tx, keyring.as_ref()))?;
         tx.commit()?;
         Ok(value)
     }
@@ -142,7 +176,9 @@ impl Store {
         match &self.engine {
             Engine::Sqlite { .. } => self.write(f),
             #[cfg(feature = "postgres")]
-            Engine::Postgres(pool) => pg_write(pool, Locks::Import { device, agent }, f),
+            Engine::Postgres(pool) => {
+                pg_write(pool, Locks::Import { device, agent }, self.keyring(), f)
+            }
         }
     }
 
@@ -160,9 +196,12 @@ impl Store {
             // remembered.
             #[cfg(feature = "postgres")]
             Engine::Postgres(pool) => {
-                return pg_write(pool, Locks::Serial, |tx| f(tx, &mut WriterMemo::default()));
+                return pg_write(pool, Locks::Serial, self.keyring(), |tx| {
+                    f(tx, &mut WriterMemo::default())
+                });
             }
         };
+        let keyring = self.keyring();
         let mut writer = lock_writer(writer);
         let Writer { conn, memo } = &mut *writer;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -174,7 +213,7 @@ impl Store {
             if memo.data_version != Some(data_version(&tx)?) {
                 *memo = WriterMemo::default();
             }
-            let value = f(&Transaction::Sqlite(&tx), memo)?;
+            let value = f(&Transaction::sqlite(&tx, keyring.as_ref()), memo)?;
             tx.commit()?;
             Ok(value)
         })();
@@ -204,7 +243,8 @@ impl Store {
         let mut writer = lock_writer(writer);
         let Writer { conn, memo } = &mut *writer;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let value = f(&Transaction::Sqlite(&tx), memo)?;
+        let keyring = self.keyring();
+        let value = f(&Transaction::sqlite(&tx, keyring.as_ref()), memo)?;
         tx.finish()?;
         Ok(value)
     }
@@ -223,14 +263,16 @@ impl Store {
                     postgres::IsolationLevel::RepeatableRead,
                     true,
                 )?;
-                let value = f(&Transaction::Postgres(&tx))?;
+                let keyring = self.keyring();
+                let value = f(&Transaction::postgres(&tx, keyring.as_ref()))?;
                 tx.commit()?;
                 return Ok(value);
             }
         };
+        let keyring = self.keyring();
         let mut conn = lock(reader)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let value = f(&Transaction::Sqlite(&tx))?;
+        let value = f(&Transaction::sqlite(&tx, keyring.as_ref()))?;
         tx.finish()?;
         Ok(value)
     }
@@ -286,13 +328,14 @@ enum Locks<'a> {
 fn pg_write<T>(
     pool: &super::db::pg::Pool,
     locks: Locks<'_>,
+    keyring: Option<Keyring>,
     f: impl FnOnce(&Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
     use super::db::pg::{AGENT_LOCKS, DEVICE_LOCKS, PgTransaction, PgTx, WRITER_LOCK};
     let mut conn = pool.get().map_err(super::db::Error::from)?;
     let tx = PgTransaction::begin(&mut conn, postgres::IsolationLevel::ReadCommitted, false)?;
     {
-        let locking = Transaction::Postgres(&tx);
+        let locking = Transaction::postgres(&tx, None);
         match locks {
             Locks::Serial => {
                 tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK})"))?;
@@ -311,7 +354,7 @@ fn pg_write<T>(
             }
         }
     }
-    let value = f(&Transaction::Postgres(&tx))?;
+    let value = f(&Transaction::postgres(&tx, keyring.as_ref()))?;
     tx.commit()?;
     Ok(value)
 }

@@ -307,7 +307,8 @@ impl Store {
                 "SELECT {} FROM reviews WHERE agent = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 review_columns()
             ))?;
-            let rows = stmt.query_map((agent, after, limit as i64), |r| Ok(review_from_row(r)))?;
+            let rows =
+                stmt.query_map((agent, after, limit as i64), |r| Ok(review_from_row(tx, r)))?;
             let mut cursor = after;
             let mut notices = Vec::new();
             for review in rows {

@@ -2,6 +2,7 @@
 //! chained activity row; `leads` holds the current fold for listing.
 
 use super::db::{OptionalExtension, Row, Transaction as SqlTx};
+use super::sealing::{self, Subject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -222,7 +223,7 @@ impl Store {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {ACTIVITY_COLUMNS} FROM lead_activity WHERE lead_id = ?1 ORDER BY seq"
             ))?;
-            let rows = stmt.query_map([lead_id], |r| Ok(activity_from_row(r)))?;
+            let rows = stmt.query_map([lead_id], |r| Ok(activity_from_row(tx, r)))?;
             rows.map(|r| r?).collect()
         })
     }
@@ -397,6 +398,13 @@ fn append_activity(tx: &SqlTx<'_>, activity: LeadActivity) -> Result<LeadActivit
 }
 
 pub(super) fn insert_activity(tx: &SqlTx<'_>, a: &LeadActivity) -> Result<()> {
+    let sealed = sealing::seal_personal(
+        tx,
+        Subject::Lead(&a.lead_id),
+        "lead",
+        &sealed_row(&a.id),
+        &a.personal,
+    )?;
     tx.prepare_cached(&format!(
         "INSERT INTO lead_activity ({ACTIVITY_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
@@ -412,7 +420,7 @@ pub(super) fn insert_activity(tx: &SqlTx<'_>, a: &LeadActivity) -> Result<()> {
         a.source,
         a.txn_id,
         a.personal.digests_column(),
-        a.personal.sealed_column(),
+        sealed,
         a.at.timestamp(),
         a.actor.id,
         a.actor.role.as_str(),
@@ -450,14 +458,24 @@ fn lead_from_row(r: &Row<'_>) -> Result<Lead> {
     })
 }
 
-pub(super) fn activity_from_row(r: &Row<'_>) -> Result<LeadActivity> {
+/// What a lead activity's sealed fields are bound to.
+fn sealed_row(id: &str) -> String {
+    format!("lead_activity\0{id}\0sealed")
+}
+
+pub(super) fn activity_from_row(
+    tx: &super::db::Transaction<'_>,
+    r: &Row<'_>,
+) -> Result<LeadActivity> {
     let action: String = r.get(4)?;
+    let id: String = r.get(0)?;
     let status: Option<String> = r.get(5)?;
     let role: String = r.get(13)?;
     let digests: String = r.get(9)?;
     let sealed: String = r.get(10)?;
     Ok(LeadActivity {
-        id: r.get(0)?,
+        personal: sealing::open_personal(tx, &sealed_row(&id), &digests, &sealed)?,
+        id,
         seq: r.get(1)?,
         lead_id: r.get(2)?,
         agent: r.get(3)?,
@@ -469,7 +487,6 @@ pub(super) fn activity_from_row(r: &Row<'_>) -> Result<LeadActivity> {
         product: r.get(6)?,
         source: r.get(7)?,
         txn_id: r.get(8)?,
-        personal: PersonalFields::from_columns(&digests, &sealed)?,
         at: from_unix("at", r.get(11)?).map_err(corrupt)?,
         actor: Actor::new(
             r.get::<_, String>(12)?,
@@ -513,7 +530,7 @@ pub(super) fn activity_for_verify(
         .prepare_cached(&format!(
             "SELECT {ACTIVITY_COLUMNS} FROM lead_activity WHERE id = ?1"
         ))?
-        .query_row([id], |r| Ok(activity_from_row(r)))
+        .query_row([id], |r| Ok(activity_from_row(tx, r)))
         .optional()?
         .transpose()?;
     Ok(found.map(|a| (a.canonical(), a.personal.mismatch())))

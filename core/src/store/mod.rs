@@ -37,6 +37,7 @@ mod review;
 pub mod schema;
 #[cfg(feature = "postgres")]
 mod schema_pg;
+mod sealing;
 mod server_link;
 mod server_role;
 mod sessions;
@@ -72,6 +73,7 @@ pub use privacy::RequestFilter;
 pub use privacy::{Erased, ErasureReport, Kept, SubjectExport};
 pub use report::ReportQuery;
 pub use retention::PurgeReport;
+pub use sealing::KeyStatus;
 pub use sessions::SignIn;
 pub use sites::ImportSummary;
 pub use synced::SyncedRecord;
@@ -91,7 +93,7 @@ impl Store {
         if let crate::store_location::StoreLocation::Postgres(url) =
             crate::store_location::StoreLocation::of(path.as_ref())
         {
-            return Store::open_postgres(&url);
+            return Store::open_postgres(&url)?.open_sealing(options.master_key.as_ref());
         }
         // Without the `postgres` feature a URL is refused here, named
         // without its password.
@@ -131,9 +133,10 @@ impl Store {
 
         let rules = {
             let tx = writer.transaction()?;
-            settings::load_rules(&db::Transaction::Sqlite(&tx))?
+            settings::load_rules(&db::Transaction::sqlite(&tx, None))?
         };
-        Ok(Store::from_connections(path, writer, reader, rules))
+        Store::from_connections(path, writer, reader, rules)
+            .open_sealing(options.master_key.as_ref())
     }
 }
 
@@ -213,6 +216,7 @@ pub(crate) mod test_engine {
             location(dir, name),
             &super::OpenOptions {
                 durability: super::Durability::Normal,
+                ..Default::default()
             },
         )
         .unwrap()
@@ -243,6 +247,8 @@ mod retention_tests;
 
 #[cfg(test)]
 mod privacy_tests;
+#[cfg(test)]
+mod sealing_tests;
 
 #[cfg(test)]
 mod sync_tests;

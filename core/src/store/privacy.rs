@@ -8,6 +8,7 @@
 //! Retention (time-based deletion) is `store::retention`.
 
 use super::db::{OptionalExtension, Row, Transaction};
+use super::sealing::{self, Subject};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -570,6 +571,7 @@ impl Store {
                         category: "lead_versions_personal_fields",
                         count: versions,
                     });
+                    shred_keys(tx, Subject::Lead(lead_id), &mut erased)?;
                     let (count, last) = count_and_last(
                         tx,
                         "SELECT COUNT(*), MAX(occurred_at) FROM transactions WHERE lead_id = ?1",
@@ -624,6 +626,7 @@ impl Store {
                             [agent],
                         )?,
                     });
+                    shred_keys(tx, Subject::Agent(agent), &mut erased)?;
                     erased.push(Erased {
                         category: "flag_reasons",
                         count: tx.execute(
@@ -717,7 +720,7 @@ fn reviews_of_agent(tx: &Transaction<'_>, agent: &str) -> Result<Vec<Review>> {
         "SELECT {} FROM reviews WHERE agent = ?1 ORDER BY seq",
         review::review_columns()
     ))?;
-    let rows = stmt.query_map([agent], |r| Ok(review::review_from_row(r)))?;
+    let rows = stmt.query_map([agent], |r| Ok(review::review_from_row(tx, r)))?;
     rows.map(|r| r?).collect()
 }
 
@@ -734,4 +737,18 @@ fn restrictions(
         out.extend(load_entry(tx, &id)?);
     }
     Ok(out)
+}
+
+/// Erasure's crypto-shredding where the store seals (PRODUCT.md §12.5):
+/// the subject's data keys go in the same transaction, so any copy of a
+/// value they sealed (WAL, replicas, backups) is unreadable once the master
+/// key is rotated. Unsealed stores report nothing more than before.
+fn shred_keys(tx: &Transaction<'_>, subject: Subject<'_>, erased: &mut Vec<Erased>) -> Result<()> {
+    if tx.keyring().is_some() {
+        erased.push(Erased {
+            category: "data_keys",
+            count: sealing::shred(tx, subject)?,
+        });
+    }
+    Ok(())
 }

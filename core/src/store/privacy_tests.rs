@@ -46,6 +46,7 @@ fn fixture() -> Fixture {
         &path,
         &OpenOptions {
             durability: Durability::Normal,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -892,7 +892,7 @@ fn load_reviews(
         review::review_columns()
     ))?;
     let rows = stmt.query_map(params_from_iter(params.clone()), |r| {
-        Ok(review::review_from_row(r))
+        Ok(review::review_from_row(tx, r))
     })?;
     let mut latest: Vec<(String, i64, ReviewSummary, bool)> = Vec::new();
     for row in rows {

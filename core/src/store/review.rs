@@ -1,6 +1,7 @@
 //! Supervisor reviews: chained decisions on attendance events.
 
 use super::db::{OptionalExtension, Row, Transaction};
+use super::sealing::{self, Subject};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -98,7 +99,7 @@ impl Store {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM reviews WHERE day = ?1 AND agent = ?2 ORDER BY seq"
             ))?;
-            let rows = stmt.query_map((day_number(date), agent), |r| Ok(review_from_row(r)))?;
+            let rows = stmt.query_map((day_number(date), agent), |r| Ok(review_from_row(tx, r)))?;
             rows.map(|r| r?).collect()
         })
     }
@@ -110,7 +111,7 @@ impl Store {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM reviews WHERE event_id = ?1 ORDER BY seq"
             ))?;
-            let rows = stmt.query_map([event_id], |r| Ok(review_from_row(r)))?;
+            let rows = stmt.query_map([event_id], |r| Ok(review_from_row(tx, r)))?;
             rows.map(|r| r?).collect()
         })
     }
@@ -166,6 +167,13 @@ fn append_review(
             reviewer: actor.clone(),
         })
     })?;
+    let sealed = sealing::seal_personal(
+        tx,
+        Subject::Agent(&review.agent),
+        "review",
+        &sealed_row(&review.id),
+        &review.personal,
+    )?;
     tx.prepare_cached(&format!(
         "INSERT INTO reviews ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?
@@ -177,7 +185,7 @@ fn append_review(
         day_number(review.date),
         review.decision.as_str(),
         review.personal.digests_column(),
-        review.personal.sealed_column(),
+        sealed,
         review.at.timestamp(),
         review.reviewer.id,
         review.reviewer.role.as_str(),
@@ -189,16 +197,22 @@ pub(super) fn review_columns() -> &'static str {
     COLUMNS
 }
 
-pub(super) fn review_from_row(r: &Row<'_>) -> Result<Review> {
+/// What a review's sealed note is bound to.
+fn sealed_row(id: &str) -> String {
+    format!("reviews\0{id}\0sealed")
+}
+
+pub(super) fn review_from_row(tx: &Transaction<'_>, r: &Row<'_>) -> Result<Review> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored review is unreadable: {e}"));
     let decision: String = r.get(5)?;
     let role: String = r.get(10)?;
     let digests: String = r.get(6)?;
     let sealed: String = r.get(7)?;
-    let personal = PersonalFields::from_columns(&digests, &sealed)?;
+    let id: String = r.get(0)?;
+    let personal = sealing::open_personal(tx, &sealed_row(&id), &digests, &sealed)?;
     let day: i64 = r.get(4)?;
     Ok(Review {
-        id: r.get(0)?,
+        id,
         seq: r.get(1)?,
         event_id: r.get(2)?,
         agent: r.get(3)?,
@@ -221,7 +235,7 @@ pub(super) fn review_for_verify(
 ) -> Result<Option<(Vec<u8>, Option<String>)>> {
     let found = tx
         .prepare_cached(&format!("SELECT {COLUMNS} FROM reviews WHERE id = ?1"))?
-        .query_row([id], |r| Ok(review_from_row(r)))
+        .query_row([id], |r| Ok(review_from_row(tx, r)))
         .optional()?
         .transpose()?;
     Ok(found.map(|r| (r.canonical(), r.personal.mismatch())))

@@ -11,7 +11,7 @@ use crate::rules::Rules;
 use super::{config, days, synced};
 
 /// Bump together with a new `UPGRADES` entry.
-pub const VERSION: u32 = 13;
+pub const VERSION: u32 = 14;
 
 /// The version `sql/create.sql` creates; a new store then runs the upgrade
 /// scripts above it, so each later table is written down once.
@@ -36,6 +36,7 @@ const UPGRADES: &[(u32, &str)] = &[
     (11, include_str!("sql/upgrade_v11.sql")),
     (12, include_str!("sql/upgrade_v12.sql")),
     (13, include_str!("sql/upgrade_v13.sql")),
+    (14, include_str!("sql/upgrade_v14.sql")),
 ];
 
 /// Creates a new store or upgrades an older one. A file that is not ours,
@@ -84,7 +85,7 @@ pub(crate) fn init(conn: &mut Connection) -> Result<Option<u32>> {
         // Data the new tables derive from the old ones lands in the same
         // transaction as the version bump: a crash or error anywhere leaves
         // the store at its old version, and the next open upgrades again.
-        derive(&Transaction::Sqlite(&tx), version)?;
+        derive(&Transaction::sqlite(&tx, None), version)?;
         tx.pragma_update(None, "user_version", VERSION)?;
         tx.commit()?;
         return Ok(Some(version));
@@ -131,9 +132,16 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
     Ok(())
 }
 
-/// Takes a current store back to v12: everything v13 added, removed.
+/// Takes a current store back to v13: everything v14 added, removed.
+#[cfg(test)]
+pub(crate) const UNDO_V14: &str = "
+    DROP TABLE key_epochs; DROP TABLE data_keys;
+    PRAGMA user_version = 13;";
+
+/// Takes a current store back to v12: everything v13 and v14 added, removed.
 #[cfg(test)]
 pub(crate) const UNDO_V13: &str = "
+    DROP TABLE key_epochs; DROP TABLE data_keys;
     DROP TABLE config_version; DROP TABLE sign_in_failures; DROP TABLE sign_in_locks;
     DELETE FROM meta WHERE key = 'sign_in_salt';
     PRAGMA user_version = 12;";

@@ -14,7 +14,7 @@ const CREATE_VERSION: u32 = 13;
 const CREATE: &str = include_str!("sql/pg/schema_v13.sql");
 
 /// (version reached, script) above `CREATE_VERSION`.
-const UPGRADES: &[(u32, &str)] = &[];
+const UPGRADES: &[(u32, &str)] = &[(14, include_str!("sql/pg/upgrade_v14.sql"))];
 
 /// PostgreSQL 15 or later: `UNIQUE NULLS`, and the oldest release still
 /// supported when this was written.

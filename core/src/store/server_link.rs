@@ -174,7 +174,7 @@ impl Store {
                 "SELECT {} FROM reviews WHERE CAST(?1 AS TEXT) IS NULL OR agent = ?1",
                 review_columns()
             ))?;
-            let rows = stmt.query_map([&agent], |r| Ok(review_from_row(r)))?;
+            let rows = stmt.query_map([&agent], |r| Ok(review_from_row(tx, r)))?;
             for review in rows {
                 found.push(DecisionNotice::from(review??));
             }

@@ -54,6 +54,7 @@ fn open(dir: &TempDir) -> Store {
         dir.path().join("store.db"),
         &OpenOptions {
             durability: Durability::Normal,
+            ..Default::default()
         },
     )
     .unwrap()

@@ -52,6 +52,7 @@ fn fixture() -> Fixture {
         &path,
         &OpenOptions {
             durability: Durability::Normal,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -10,6 +10,8 @@ use rusqlite::types::{FromSql, FromSqlError, ToSql, ValueRef};
 
 pub use rusqlite::params;
 
+use super::sealing::Keyring;
+
 #[cfg(feature = "postgres")]
 pub mod pg;
 
@@ -66,27 +68,54 @@ impl<T> OptionalExtension<T> for Result<T> {
 
 /// A store transaction: every read and write of a store module goes
 /// through one.
-pub enum Transaction<'a> {
+pub struct Transaction<'a> {
+    conn: Conn<'a>,
+    /// The data keys this transaction may unwrap, when the store seals
+    /// (`store::sealing`); dropped with the transaction.
+    keyring: Option<&'a Keyring>,
+}
+
+enum Conn<'a> {
     Sqlite(&'a rusqlite::Transaction<'a>),
     #[cfg(feature = "postgres")]
     Postgres(&'a dyn pg::PgTx),
 }
 
 impl<'a> Transaction<'a> {
+    pub fn sqlite(tx: &'a rusqlite::Transaction<'a>, keyring: Option<&'a Keyring>) -> Self {
+        Transaction {
+            conn: Conn::Sqlite(tx),
+            keyring,
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    pub fn postgres(tx: &'a dyn pg::PgTx, keyring: Option<&'a Keyring>) -> Self {
+        Transaction {
+            conn: Conn::Postgres(tx),
+            keyring,
+        }
+    }
+
+    /// The store's keys when it seals personal values.
+    pub fn keyring(&self) -> Option<&'a Keyring> {
+        self.keyring
+    }
+
     pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
-        Ok(match self {
-            Transaction::Sqlite(tx) => Statement::SqliteCached(tx.prepare_cached(sql)?),
+        Ok(match &self.conn {
+            Conn::Sqlite(tx) => Statement::SqliteCached(tx.prepare_cached(sql)?),
             #[cfg(feature = "postgres")]
-            Transaction::Postgres(tx) => Statement::Postgres(*tx, tx.prepare(sql)?),
+            Conn::Postgres(tx) => Statement::Postgres(*tx, tx.prepare(sql)?),
         })
     }
 
     /// A statement not kept in the cache (SQL built per call).
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
-        Ok(match self {
-            Transaction::Sqlite(tx) => Statement::Sqlite(tx.prepare(sql)?),
+        Ok(match &self.conn {
+            Conn::Sqlite(tx) => Statement::Sqlite(tx.prepare(sql)?),
             #[cfg(feature = "postgres")]
-            Transaction::Postgres(tx) => Statement::Postgres(*tx, tx.prepare(sql)?),
+            Conn::Postgres(tx) => Statement::Postgres(*tx, tx.prepare(sql)?),
         })
     }
 
@@ -109,10 +138,10 @@ impl<'a> Transaction<'a> {
     /// and SQLite's `CROSS JOIN … ON` fixes the join order of the
     /// attendance report, where PostgreSQL takes a plain `JOIN`.
     pub fn dialect<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
-        match self {
-            Transaction::Sqlite(_) => sql.into(),
+        match self.conn {
+            Conn::Sqlite(_) => sql.into(),
             #[cfg(feature = "postgres")]
-            Transaction::Postgres(_) => sql
+            Conn::Postgres(_) => sql
                 .replace("IFNULL(", "COALESCE(")
                 .replace("CROSS JOIN", "JOIN")
                 .into(),
@@ -122,10 +151,10 @@ impl<'a> Transaction<'a> {
     /// Several statements without parameters (tests that alter a store).
     #[cfg(test)]
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
-        match self {
-            Transaction::Sqlite(tx) => Ok(tx.execute_batch(sql)?),
+        match &self.conn {
+            Conn::Sqlite(tx) => Ok(tx.execute_batch(sql)?),
             #[cfg(feature = "postgres")]
-            Transaction::Postgres(tx) => tx.batch_execute(sql),
+            Conn::Postgres(tx) => tx.batch_execute(sql),
         }
     }
 }

@@ -1,0 +1,305 @@
+//! Sealed personal values against a real store, on the engine under test
+//! (PRODUCT.md §12.5): what is stored never holds the clear value, a wrong
+//! or missing master key is refused before anything is written, a value
+//! moved or altered does not open, and erasure shreds the subject's keys.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use tempfile::TempDir;
+
+use super::*;
+use crate::error::Error;
+use crate::leads::NewLead;
+use crate::privacy::DataSubject;
+use crate::review::Decision;
+use crate::seal::MasterKey;
+use crate::types::Actor;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+}
+
+fn admin() -> Actor {
+    Actor::admin("admin-1")
+}
+
+fn open(path: &std::path::Path, key: Option<&MasterKey>) -> Result<Store> {
+    Store::open_with(
+        path,
+        &OpenOptions {
+            durability: Durability::Normal,
+            master_key: key.cloned(),
+        },
+    )
+}
+
+/// A sealing store with a review note, a display name and a lead for two
+/// agents each.
+fn sealed_store(dir: &TempDir) -> (std::path::PathBuf, MasterKey, Store) {
+    let path = test_engine::location(dir.path(), "sealed.db");
+    let key = MasterKey::generate();
+    let store = open(&path, Some(&key)).unwrap();
+    assert!(store.is_sealed());
+    for (agent, name) in [("siti", "Siti Rahayu"), ("rudi", "Rudi Hartono")] {
+        store.set_agent_name(&admin(), agent, name, t0()).unwrap();
+        store
+            .review_day(
+                &admin(),
+                agent,
+                day(),
+                Decision::Approved,
+                &format!("note about {name}: met at the client's office"),
+                t0(),
+            )
+            .unwrap();
+        store
+            .add_lead(
+                &Actor::agent(agent),
+                &NewLead {
+                    agent: agent.into(),
+                    customer_name: format!("customer of {name}"),
+                    phone: Some("+62 812 5550 1234".into()),
+                    email: None,
+                    product: None,
+                    source: None,
+                    note: Some(format!("lead note of {name}")),
+                },
+                t0(),
+            )
+            .unwrap();
+    }
+    (path, key, store)
+}
+
+fn stored(store: &Store, sql: &str) -> Vec<String> {
+    store
+        .read(|tx| {
+            let mut stmt = tx.prepare(sql)?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(r.get::<_, String>(0)?);
+            }
+            Ok(out)
+        })
+        .unwrap()
+}
+
+#[test]
+fn personal_fields_are_stored_sealed_and_read_in_clear() {
+    let dir = TempDir::new().unwrap();
+    let (_, _, store) = sealed_store(&dir);
+
+    let names = store.agent_names(&admin()).unwrap();
+    assert_eq!(names["siti"], "Siti Rahayu");
+    let reviews = store.reviews_of_day(&admin(), "rudi", day()).unwrap();
+    assert_eq!(
+        reviews[0].note.as_deref(),
+        Some("note about Rudi Hartono: met at the client's office")
+    );
+    let leads = store.leads(&admin(), &LeadFilter::default()).unwrap();
+    let history = store.lead_history(&admin(), &leads[0].id).unwrap();
+    assert!(history[0].personal.get("customer_name").is_some());
+
+    for sql in [
+        "SELECT sealed FROM reviews",
+        "SELECT sealed FROM agent_names",
+        "SELECT sealed FROM lead_activity",
+    ] {
+        let values = stored(&store, sql);
+        assert_eq!(values.len(), 2, "{sql}");
+        for value in values {
+            for clear in ["Siti", "Rudi", "salt", "note", "customer"] {
+                assert!(
+                    !value.contains(clear),
+                    "{sql} holds {clear:?} in clear: {value}"
+                );
+            }
+        }
+    }
+    assert_eq!(store.verify().unwrap().intact, true);
+    let status = store.key_status(&admin()).unwrap();
+    assert_eq!((status.sealed, status.epoch), (true, Some(1)));
+    // Per agent and category, per lead: 2 × (name, review) + 2 leads.
+    assert_eq!(status.data_keys, 6);
+}
+
+#[test]
+fn a_missing_or_wrong_master_key_is_refused_before_anything_is_written() {
+    let dir = TempDir::new().unwrap();
+    let (path, key, store) = sealed_store(&dir);
+    drop(store);
+
+    let missing = open(&path, None).unwrap_err();
+    assert!(matches!(missing, Error::MasterKey(_)), "{missing}");
+    assert!(
+        missing.to_string().contains("--master-key-file"),
+        "{missing}"
+    );
+    let wrong = open(&path, Some(&MasterKey::generate())).unwrap_err();
+    assert!(matches!(wrong, Error::MasterKey(_)), "{wrong}");
+    assert_eq!(wrong.kind(), crate::error::ErrorKind::InvalidInput);
+
+    let again = open(&path, Some(&key)).unwrap();
+    assert_eq!(again.agent_names(&admin()).unwrap()["rudi"], "Rudi Hartono");
+}
+
+#[test]
+fn a_store_holding_clear_personal_values_refuses_to_start_sealing() {
+    let dir = TempDir::new().unwrap();
+    let path = test_engine::location(dir.path(), "clear.db");
+    let store = open(&path, None).unwrap();
+    assert!(!store.is_sealed());
+    store
+        .set_agent_name(&admin(), "siti", "Siti Rahayu", t0())
+        .unwrap();
+    drop(store);
+    let refused = open(&path, Some(&MasterKey::generate())).unwrap_err();
+    assert!(refused.to_string().contains("store copy"), "{refused}");
+    // Unchanged: still opens without a key, unsealed.
+    let store = open(&path, None).unwrap();
+    assert!(!store.is_sealed());
+    assert_eq!(store.key_status(&admin()).unwrap().data_keys, 0);
+}
+
+#[test]
+fn a_sealed_value_moved_to_another_row_or_altered_does_not_open() {
+    let dir = TempDir::new().unwrap();
+    let (_, _, store) = sealed_store(&dir);
+    // Rudi's review note, moved onto Siti's review row.
+    store
+        .write(|tx| {
+            tx.execute(
+                "UPDATE reviews SET sealed = (SELECT sealed FROM reviews WHERE agent = 'rudi')
+                 WHERE agent = 'siti'",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let moved = store.reviews_of_day(&admin(), "siti", day()).unwrap_err();
+    assert!(matches!(moved, Error::Corrupt(_)), "{moved}");
+    assert!(moved.to_string().contains("does not open"), "{moved}");
+
+    // One character of Rudi's name changed.
+    let sealed = stored(
+        &store,
+        "SELECT sealed FROM agent_names WHERE agent = 'rudi'",
+    );
+    let mut altered = sealed[0].clone().into_bytes();
+    let last = altered.len() - 3;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    store
+        .write(|tx| {
+            tx.execute(
+                "UPDATE agent_names SET sealed = ?1 WHERE agent = 'rudi'",
+                [String::from_utf8(altered).unwrap()],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let broken = store.agent_names(&admin()).unwrap_err();
+    assert!(matches!(broken, Error::Corrupt(_)), "{broken}");
+}
+
+#[test]
+fn erasure_shreds_the_subjects_keys_and_leaves_the_others() {
+    let dir = TempDir::new().unwrap();
+    let (path, key, store) = sealed_store(&dir);
+    let report = store
+        .erase_subject(&admin(), &DataSubject::agent("rudi"), t0())
+        .unwrap();
+    let shredded = report
+        .erased
+        .iter()
+        .find(|e| e.category == "data_keys")
+        .map(|e| e.count);
+    assert_eq!(shredded, Some(2), "{report:?}");
+    let keys_left = stored(
+        &store,
+        "SELECT subject_kind || ':' || subject || ':' || bucket FROM data_keys ORDER BY 1",
+    );
+    assert!(
+        keys_left.iter().all(|k| !k.contains(":rudi:")),
+        "{keys_left:?}"
+    );
+    assert!(keys_left.contains(&"agent:siti:name".to_string()));
+
+    // A copy of Rudi's sealed note made before erasure (what a backup or
+    // WAL segment holds) no longer opens: its key is gone.
+    drop(store);
+    let store = open(&path, Some(&key)).unwrap();
+    assert_eq!(
+        store.reviews_of_day(&admin(), "siti", day()).unwrap()[0]
+            .note
+            .as_deref(),
+        Some("note about Siti Rahayu: met at the client's office")
+    );
+    assert!(
+        store.reviews_of_day(&admin(), "rudi", day()).unwrap()[0]
+            .note
+            .is_none()
+    );
+    assert!(store.verify().unwrap().intact);
+}
+
+#[test]
+fn a_copy_of_a_sealed_value_reads_as_erased_once_its_key_is_shredded() {
+    let dir = TempDir::new().unwrap();
+    let (_, _, store) = sealed_store(&dir);
+    let note = stored(&store, "SELECT sealed FROM reviews WHERE agent = 'rudi'");
+    store
+        .write(|tx| sealing::shred(tx, sealing::Subject::Agent("rudi")))
+        .unwrap();
+    // The old sealed text written back, as a restored backup would hold it.
+    store
+        .write(|tx| {
+            tx.execute(
+                "UPDATE reviews SET sealed = ?1 WHERE agent = 'rudi'",
+                [&note[0]],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let reviews = store.reviews_of_day(&admin(), "rudi", day()).unwrap();
+    assert_eq!(reviews[0].note, None);
+    assert!(reviews[0].personal.is_erased("note"));
+}
+
+#[test]
+fn a_v13_store_upgrades_without_sealing_and_keeps_its_names() {
+    if test_engine::on_postgres() {
+        eprintln!("skipped on PostgreSQL: rewinds an SQLite file's schema to v13");
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("v13.db");
+    let store = open(&path, None).unwrap();
+    store
+        .set_agent_name(&admin(), "siti", "Siti Rahayu", t0())
+        .unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(schema::UNDO_V14).unwrap();
+    drop(conn);
+
+    let store = open(&path, None).unwrap();
+    let version: u32 = store
+        .read(|tx| Ok(tx.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(version, schema::VERSION);
+    assert!(!store.is_sealed());
+    assert_eq!(store.agent_names(&admin()).unwrap()["siti"], "Siti Rahayu");
+    assert_eq!(
+        store.key_status(&admin()).unwrap(),
+        KeyStatus {
+            sealed: false,
+            epoch: None,
+            since: None,
+            data_keys: 0
+        }
+    );
+}
