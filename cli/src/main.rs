@@ -19,9 +19,10 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use fieldcheck_core::seal::MasterKey;
 use fieldcheck_core::{
     Actor, ConsentChange, ConsentSource, Error, ErrorKind, EventFilter, EventKind, Fix, FixRequest,
-    FlagPurpose, FlagRequest, FlagScope, Permission, Role, Store, time,
+    FlagPurpose, FlagRequest, FlagScope, OpenOptions, Permission, Role, Store, time,
 };
 use serde_json::json;
 
@@ -50,6 +51,15 @@ struct Cli {
     /// The actor's role.
     #[arg(long, global = true, value_enum, default_value = "admin")]
     role: RoleArg,
+    /// The master key (32 random bytes, `keys init`) that seals personal
+    /// values in a server's store (PRODUCT.md §12.5).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "FIELDCHECK_MASTER_KEY_FILE"
+    )]
+    master_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -80,6 +90,26 @@ enum StoreCommand {
         /// The target: postgres://USER@HOST/DB (created empty beforehand).
         #[arg(long)]
         to: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Write a new master key (32 random bytes) to a new file, readable by
+    /// its owner only; an existing path is refused.
+    Init {
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
+    /// Whether the store seals, the key epoch and when it began, and how
+    /// many data keys are live.
+    Status,
+    /// Re-wrap every live data key under a new master key (every server
+    /// instance stopped); the key given with --master-key-file is then a
+    /// wrong key, to be destroyed once the backups made under it expire.
+    Rotate {
+        #[arg(long, value_name = "PATH")]
+        new_master_key_file: PathBuf,
     },
 }
 
@@ -148,6 +178,9 @@ enum Command {
     /// Move a server's store: `store copy --to postgres://…`.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// The master key that seals personal values: init, status, rotate.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Delete what has outlived its retention; leaves no bytes behind.
     Purge,
     /// Recompute the hash chain; exit 1 naming the first broken link.
@@ -385,8 +418,14 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
                     ),
                 ));
             }
-            let source = cli.store()?;
-            let target = Store::open(to)?;
+            // The source is opened with the key only if it seals: a store
+            // written in clear is what `store copy` moves into sealing.
+            let source_path = cli.db.as_deref().unwrap_or(Path::new("fieldcheck.db"));
+            let source = match Store::open(source_path) {
+                Err(Error::MasterKey(_)) => cli.open_store(source_path)?,
+                opened => opened?,
+            };
+            let target = cli.open_store(to)?;
             let spinner = out.spinner("copying");
             let report = source.copy_into(&actor, &target)?;
             spinner.finish_and_clear();
@@ -418,6 +457,7 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys(cmd) => keys(cli, out, &actor, cmd, now),
         Command::Verify => {
             let store = cli.store()?;
             // Kept for the console's devices page (a store that can be read
@@ -486,7 +526,25 @@ fn demo_path(cli: &Cli) -> PathBuf {
 
 impl Cli {
     fn store(&self) -> Result<Store, Error> {
-        Store::open(self.db.as_deref().unwrap_or(Path::new("fieldcheck.db")))
+        self.open_store(self.db.as_deref().unwrap_or(Path::new("fieldcheck.db")))
+    }
+
+    /// The master key given, read before any store is touched.
+    fn master_key(&self) -> Result<Option<MasterKey>, Error> {
+        self.master_key_file
+            .as_deref()
+            .map(|path| MasterKey::read(path).map_err(|e| Error::MasterKey(e.to_string())))
+            .transpose()
+    }
+
+    fn open_store(&self, location: &Path) -> Result<Store, Error> {
+        Store::open_with(
+            location,
+            &OpenOptions {
+                master_key: self.master_key()?,
+                ..Default::default()
+            },
+        )
     }
 }
 
@@ -787,6 +845,55 @@ fn audit(
         AuditCommand::End { flag_id } => {
             let flag = cli.store()?.end_flag(actor, flag_id, now)?;
             out.value(&flag, |w| writeln!(w, "flag {flag_id} ended"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keys(
+    cli: &Cli,
+    out: &mut Output,
+    actor: &Actor,
+    cmd: &KeysCommand,
+    now: DateTime<Utc>,
+) -> Result<ExitCode, Error> {
+    match cmd {
+        KeysCommand::Init { out: path } => {
+            MasterKey::create_file(path).map_err(|e| Error::MasterKey(e.to_string()))?;
+            out.value(&json!({ "written": path }), |w| {
+                writeln!(
+                    w,
+                    "wrote a new master key to {} (mode 0600): keep a copy offline; \
+                     without it the sealed values cannot be read",
+                    path.display()
+                )
+            })?;
+        }
+        KeysCommand::Status => {
+            let status = cli.store()?.key_status(actor)?;
+            out.value(&status, |w| match (status.epoch, &status.since) {
+                (Some(epoch), Some(since)) => writeln!(
+                    w,
+                    "sealed: key epoch {epoch} since {since}, {} live data key(s)",
+                    status.data_keys
+                ),
+                _ => writeln!(w, "not sealed: personal values are stored in clear"),
+            })?;
+        }
+        KeysCommand::Rotate {
+            new_master_key_file,
+        } => {
+            let new = MasterKey::read(new_master_key_file)
+                .map_err(|e| Error::MasterKey(e.to_string()))?;
+            let rotation = cli.store()?.rotate_master_key(actor, &new, now)?;
+            out.value(&rotation, |w| {
+                writeln!(
+                    w,
+                    "re-wrapped {} data key(s) under key epoch {}: start every instance with the \
+                     new master key; destroy the old one once the backups made under it expire",
+                    rotation.rewrapped, rotation.epoch
+                )
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)

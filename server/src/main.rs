@@ -8,8 +8,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clap::Parser;
-use fieldcheck_core::Store;
+use fieldcheck_core::seal::MasterKey;
 use fieldcheck_core::store_location::shown;
+use fieldcheck_core::{OpenOptions, Store};
 
 use fieldcheck_server::clock::ServerClock;
 use fieldcheck_server::readiness::{self, Gate};
@@ -49,6 +50,10 @@ struct Args {
     /// the console shows (default: the address it listens on).
     #[arg(long)]
     public_url: Option<String>,
+    /// The master key (32 random bytes, `fieldcheck keys init`) that seals
+    /// personal values in the store (PRODUCT.md §12.5).
+    #[arg(long, value_name = "PATH", env = "FIELDCHECK_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 /// Time requests in flight get to finish after SIGTERM/SIGINT.
@@ -61,6 +66,20 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let args = Args::parse();
+    // A key that cannot be read stops the server before it listens or
+    // touches the store (exit 2, as the CLI).
+    let master_key = match args
+        .master_key_file
+        .as_deref()
+        .map(MasterKey::read)
+        .transpose()
+    {
+        Ok(key) => key,
+        Err(e) => {
+            log::error!("{e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -71,16 +90,32 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(serve(args)) {
+    match runtime.block_on(serve(args, master_key)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            log::error!("{e}");
-            ExitCode::from(1)
+            log::error!("{}", e.reason);
+            ExitCode::from(e.exit_code)
         }
     }
 }
 
-async fn serve(args: Args) -> Result<(), String> {
+/// Why the server stopped, and its exit code: 2 for a master key that
+/// does not open the store (nothing written), 1 otherwise.
+struct Stopped {
+    reason: String,
+    exit_code: u8,
+}
+
+impl From<String> for Stopped {
+    fn from(reason: String) -> Self {
+        Stopped {
+            reason,
+            exit_code: 1,
+        }
+    }
+}
+
+async fn serve(args: Args, master_key: Option<MasterKey>) -> Result<(), Stopped> {
     let clock = args
         .clock_file
         .clone()
@@ -105,6 +140,7 @@ async fn serve(args: Args) -> Result<(), String> {
         max_body_bytes: args.max_body_bytes,
         public_url,
         purge_every: Duration::from_secs(args.purge_every_s),
+        master_key,
         gate: Gate::new("opening the store"),
         store: OnceLock::new(),
     });
@@ -117,7 +153,12 @@ async fn serve(args: Args) -> Result<(), String> {
             ready.gate.waiting(e.reason);
             tokio::spawn(keep_trying(ready.clone()));
         }
-        Err(e) => return Err(e.reason),
+        Err(e) => {
+            return Err(Stopped {
+                exit_code: if e.key_refused { 2 } else { 1 },
+                reason: e.reason,
+            });
+        }
     }
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
@@ -166,6 +207,7 @@ struct Ready {
     max_body_bytes: usize,
     public_url: String,
     purge_every: Duration,
+    master_key: Option<MasterKey>,
     gate: Arc<Gate>,
     store: OnceLock<Arc<Store>>,
 }
@@ -187,7 +229,9 @@ impl Ready {
             clock: self.clock.clone(),
             public_url: self.public_url.clone(),
         });
-        let _ = self.store.set(store);
+        let _ = self.store.set(store.clone());
+        self.gate
+            .close_when(move || store.retired().map(str::to_string));
         self.gate.open(app);
         log::info!("store open: serving");
     }
@@ -200,13 +244,19 @@ struct NotOpen {
     /// (another instance may have upgraded the schema first): keep
     /// answering 503 and trying.
     waits: bool,
+    /// The master key is missing or wrong.
+    key_refused: bool,
 }
 
 async fn open_store(ready: &Ready) -> Result<Store, NotOpen> {
     let db = ready.db.clone();
+    let options = OpenOptions {
+        master_key: ready.master_key.clone(),
+        ..Default::default()
+    };
     let opened_at = ready.clock.now();
     let opened = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&db)?;
+        let store = Store::open_with(&db, &options)?;
         // From now on it keeps what devices send under its own flags.
         store.serve_as_server(opened_at)?;
         Ok::<_, fieldcheck_core::Error>(store)
@@ -215,6 +265,7 @@ async fn open_store(ready: &Ready) -> Result<Store, NotOpen> {
     .map_err(|e| NotOpen {
         reason: e.to_string(),
         waits: false,
+        key_refused: false,
     })?;
     opened.map_err(|e| match e {
         fieldcheck_core::Error::SchemaTooNew { found, supported } => NotOpen {
@@ -223,15 +274,23 @@ async fn open_store(ready: &Ready) -> Result<Store, NotOpen> {
                  (v{supported}): upgrade fieldcheck-server"
             ),
             waits: true,
+            key_refused: false,
+        },
+        fieldcheck_core::Error::MasterKey(e) => NotOpen {
+            reason: format!("cannot open {}: {e}", shown(&ready.db)),
+            waits: false,
+            key_refused: true,
         },
         // A database server away or refusing: it may come back.
         fieldcheck_core::Error::Database(e) => NotOpen {
             reason: format!("cannot reach {}: {e}", shown(&ready.db)),
             waits: true,
+            key_refused: false,
         },
         e => NotOpen {
             reason: format!("cannot open {}: {e}", shown(&ready.db)),
             waits: false,
+            key_refused: false,
         },
     })
 }

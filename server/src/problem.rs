@@ -28,6 +28,11 @@ impl ProblemResponse {
     /// The answer to a core error: its refusal type, or a 500 that says
     /// nothing of the cause (which goes to the log).
     pub fn from_error(error: &Error, malformed: ProblemType) -> Response {
+        if let Error::MasterKey(reason) = error {
+            // This instance's master key was rotated away: it writes no
+            // more, and every later request is answered 503 by the gate.
+            return unavailable(reason);
+        }
         match problem_for(error, malformed) {
             Some(problem) => ProblemResponse {
                 problem,
@@ -37,6 +42,24 @@ impl ProblemResponse {
             None => internal(error),
         }
     }
+}
+
+/// 503 with `reason` and a Retry-After.
+pub fn unavailable(reason: &str) -> Response {
+    let problem = Problem {
+        problem_type: "about:blank".into(),
+        title: "Service unavailable".into(),
+        status: 503,
+        detail: Some(reason.to_string()),
+        expected_from_seq: None,
+        server_time: Some(format_rfc3339(chrono::Utc::now())),
+    };
+    let mut response = json_problem(StatusCode::SERVICE_UNAVAILABLE, &problem);
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::readiness::RETRY_AFTER_S),
+    );
+    response
 }
 
 pub fn internal(error: &dyn std::fmt::Display) -> Response {

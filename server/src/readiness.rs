@@ -8,22 +8,24 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use fieldcheck_core::time::format_rfc3339;
-use fieldcheck_core::wire::Problem;
+use axum::response::Response;
 use tower::ServiceExt;
-
-use crate::problem::json_problem;
 
 /// Seconds a client is told to wait before asking again.
 pub const RETRY_AFTER_S: u64 = 2;
 
 /// The application once the store is ready, and until then why it is not.
+/// Why an open gate closes again, asked at every request.
+type Closing = Box<dyn Fn() -> Option<String> + Send + Sync>;
+
 #[derive(Default)]
 pub struct Gate {
     app: OnceLock<Router>,
     reason: Mutex<String>,
+    /// Once open, the gate answers 503 again whenever this gives a
+    /// reason: the store's master key was rotated under this instance
+    /// (PRODUCT.md §12.5), which must then neither write nor serve.
+    closing: OnceLock<Closing>,
 }
 
 impl Gate {
@@ -31,6 +33,7 @@ impl Gate {
         Arc::new(Gate {
             app: OnceLock::new(),
             reason: Mutex::new(reason.into()),
+            closing: OnceLock::new(),
         })
     }
 
@@ -46,8 +49,17 @@ impl Gate {
         let _ = self.app.set(app);
     }
 
+    /// Once open, answer 503 with `reason`'s text whenever it gives one.
+    pub fn close_when(&self, reason: impl Fn() -> Option<String> + Send + Sync + 'static) {
+        let _ = self.closing.set(Box::new(reason));
+    }
+
     pub fn is_open(&self) -> bool {
-        self.app.get().is_some()
+        self.app.get().is_some() && self.closed().is_none()
+    }
+
+    fn closed(&self) -> Option<String> {
+        self.closing.get().and_then(|reason| reason())
     }
 
     /// The router to serve: the application once open, 503 before.
@@ -57,12 +69,13 @@ impl Gate {
 }
 
 async fn pass(State(gate): State<Arc<Gate>>, request: Request) -> Response {
+    let closed = gate.closed();
     match gate.app.get() {
-        Some(app) => match app.clone().oneshot(request).await {
+        Some(app) if closed.is_none() => match app.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         },
-        None => {
+        _ => {
             // Logged like every request (`request_log`), routes unmatched:
             // no router has looked at the path yet.
             let mut line = serde_json::Map::new();
@@ -70,20 +83,9 @@ async fn pass(State(gate): State<Arc<Gate>>, request: Request) -> Response {
             line.insert("status".into(), 503.into());
             line.insert("latency_ms".into(), 0.into());
             crate::json_log::emit(log::Level::Warn, line);
-            let reason = gate.reason.lock().map(|r| r.clone()).unwrap_or_default();
-            let problem = Problem {
-                problem_type: "about:blank".into(),
-                title: "Service unavailable".into(),
-                status: 503,
-                detail: Some(reason),
-                expected_from_seq: None,
-                server_time: Some(format_rfc3339(chrono::Utc::now())),
-            };
-            let mut response = json_problem(StatusCode::SERVICE_UNAVAILABLE, &problem);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
-            response.into_response()
+            let reason =
+                closed.unwrap_or_else(|| gate.reason.lock().map(|r| r.clone()).unwrap_or_default());
+            crate::problem::unavailable(&reason)
         }
     }
 }

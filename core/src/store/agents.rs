@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::agent_scope::AgentScope;
 use super::db::{OptionalExtension, Row, Transaction, params_from_iter};
-use super::sealing::{self, Subject};
+use super::sealing;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -55,13 +55,8 @@ impl Store {
                     set_by: actor.clone(),
                 })
             })?;
-            let sealed = sealing::seal_personal(
-                tx,
-                Subject::Agent(agent),
-                "name",
-                &sealed_row(&named.id),
-                &named.personal,
-            )?;
+            let sealed =
+                sealing::AGENT_NAME.seal_personal(tx, agent, &named.id, &named.personal)?;
             tx.prepare_cached(&format!(
                 "INSERT INTO agent_names ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))?
@@ -201,9 +196,9 @@ pub(super) fn current_names_in(
     let mut rows = stmt.query(params_from_iter(params))?;
     let mut out = HashMap::new();
     while let Some(r) = rows.next()? {
-        let personal = sealing::open_personal(
+        let personal = sealing::AGENT_NAME.open_personal(
             tx,
-            &sealed_row(r.get_ref(3)?.as_str()?),
+            r.get_ref(3)?.as_str()?,
             r.get_ref(1)?.as_str()?,
             r.get_ref(2)?.as_str()?,
         )?;
@@ -223,17 +218,12 @@ pub(super) fn erase(tx: &Transaction<'_>, agent: &str) -> Result<usize> {
     )?)
 }
 
-/// What a name's sealed value is bound to.
-fn sealed_row(id: &str) -> String {
-    format!("agent_names\0{id}\0sealed")
-}
-
 fn from_row(tx: &Transaction<'_>, r: &Row<'_>) -> Result<AgentName> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored agent name is unreadable: {e}"));
     let id: String = r.get(0)?;
-    let personal = sealing::open_personal(
+    let personal = sealing::AGENT_NAME.open_personal(
         tx,
-        &sealed_row(&id),
+        &id,
         &r.get::<_, String>(3)?,
         &r.get::<_, String>(4)?,
     )?;

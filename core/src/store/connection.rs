@@ -48,6 +48,9 @@ pub struct Store {
     pub(super) rules: RwLock<(i64, Rules)>,
     /// The master key and its epoch, when the store seals.
     sealing: Option<Sealing>,
+    /// Set once a write found the master key rotated since this process
+    /// opened the store: it writes no more (the server answers 503).
+    retired: Arc<std::sync::OnceLock<String>>,
 }
 
 /// Where the store's rows live.
@@ -111,7 +114,14 @@ impl Store {
             // with their version.
             rules: RwLock::new((0, rules)),
             sealing: None,
+            retired: Arc::default(),
         }
+    }
+
+    /// Why this process may no longer write (its master key was rotated),
+    /// once a write found it.
+    pub fn retired(&self) -> Option<&str> {
+        self.retired.get().map(String::as_str)
     }
 
     /// Checks the key given against the store's sealing (choosing it for a
@@ -133,6 +143,10 @@ impl Store {
         self.sealing.is_some()
     }
 
+    pub(super) fn sealing(&self) -> Option<&Sealing> {
+        self.sealing.as_ref()
+    }
+
     /// A transaction's keyring: unwrapped keys never outlive it.
     fn keyring(&self) -> Option<Keyring> {
         self.sealing.as_ref().map(Keyring::new)
@@ -150,16 +164,18 @@ impl Store {
         let writer = match &self.engine {
             Engine::Sqlite { writer, .. } => writer,
             #[cfg(feature = "postgres")]
-            Engine::Postgres(pool) => return pg_write(pool, Locks::Serial, self.keyring(), f),
+            Engine::Postgres(pool) => {
+                return pg_write(pool, Locks::Serial, self.guard(), f);
+            }
         };
-        let keyring = self.keyring();
+        let guard = self.guard();
         let mut writer = lock_writer(writer);
         writer.memo = WriterMemo::default();
-        let tx = writer
+        let sqlite_tx = writer
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&Transaction::sqlite(&tx, keyring.as_ref()))?;
-        tx.commit()?;
+        let value = f(&guard.writing(|k| Transaction::sqlite(&sqlite_tx, k))?)?;
+        sqlite_tx.commit()?;
         Ok(value)
     }
 
@@ -177,7 +193,7 @@ impl Store {
             Engine::Sqlite { .. } => self.write(f),
             #[cfg(feature = "postgres")]
             Engine::Postgres(pool) => {
-                pg_write(pool, Locks::Import { device, agent }, self.keyring(), f)
+                pg_write(pool, Locks::Import { device, agent }, self.guard(), f)
             }
         }
     }
@@ -196,12 +212,12 @@ impl Store {
             // remembered.
             #[cfg(feature = "postgres")]
             Engine::Postgres(pool) => {
-                return pg_write(pool, Locks::Serial, self.keyring(), |tx| {
+                return pg_write(pool, Locks::Serial, self.guard(), |tx| {
                     f(tx, &mut WriterMemo::default())
                 });
             }
         };
-        let keyring = self.keyring();
+        let guard = self.guard();
         let mut writer = lock_writer(writer);
         let Writer { conn, memo } = &mut *writer;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -213,7 +229,7 @@ impl Store {
             if memo.data_version != Some(data_version(&tx)?) {
                 *memo = WriterMemo::default();
             }
-            let value = f(&Transaction::sqlite(&tx, keyring.as_ref()), memo)?;
+            let value = f(&guard.writing(|k| Transaction::sqlite(&tx, k))?, memo)?;
             tx.commit()?;
             Ok(value)
         })();
@@ -293,6 +309,39 @@ impl Store {
     }
 }
 
+/// What a write checks before `f` sees its transaction: that this
+/// process's master key is still the store's (`sealing::check_epoch`);
+/// unsealed stores pay nothing.
+struct WriteGuard {
+    keyring: Option<Keyring>,
+    retired: Arc<std::sync::OnceLock<String>>,
+}
+
+impl Store {
+    fn guard(&self) -> WriteGuard {
+        WriteGuard {
+            keyring: self.keyring(),
+            retired: self.retired.clone(),
+        }
+    }
+}
+
+impl WriteGuard {
+    fn writing<'t>(
+        &'t self,
+        tx: impl FnOnce(Option<&'t Keyring>) -> Transaction<'t>,
+    ) -> Result<Transaction<'t>> {
+        let tx = tx(self.keyring.as_ref());
+        if let Some(ring) = &self.keyring
+            && let Err(e) = super::sealing::check_epoch(&tx, ring)
+        {
+            let _ = self.retired.set(e.to_string());
+            return Err(e);
+        }
+        Ok(tx)
+    }
+}
+
 /// A panic while holding the writer leaves SQLite consistent (the open
 /// transaction rolls back) but may leave the memo half updated, so a
 /// poisoned writer forgets it.
@@ -328,7 +377,7 @@ enum Locks<'a> {
 fn pg_write<T>(
     pool: &super::db::pg::Pool,
     locks: Locks<'_>,
-    keyring: Option<Keyring>,
+    guard: WriteGuard,
     f: impl FnOnce(&Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
     use super::db::pg::{AGENT_LOCKS, DEVICE_LOCKS, PgTransaction, PgTx, WRITER_LOCK};
@@ -354,7 +403,7 @@ fn pg_write<T>(
             }
         }
     }
-    let value = f(&Transaction::postgres(&tx, keyring.as_ref()))?;
+    let value = f(&guard.writing(|k| Transaction::postgres(&tx, k))?)?;
     tx.commit()?;
     Ok(value)
 }

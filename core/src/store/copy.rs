@@ -1,13 +1,15 @@
 //! `store copy` (PRODUCT.md §12.5): every row of a server's store, SQLite
 //! or PostgreSQL, into a new PostgreSQL store, in one transaction of the
-//! target. Rows are copied as stored (chains, digests, sealed columns and
-//! derived tables alike), so both stores then give the same reports and
-//! `verify` passes on both.
+//! target. Rows are copied as stored (chains, digests and derived tables
+//! alike), so both stores then give the same reports and `verify` passes on
+//! both; sealed columns (`sealing::SEALED`) are opened with the source's
+//! keys, if it seals, and sealed as they are written under the target's.
 
 use rusqlite::types::Value;
 
 use super::Store;
 use super::db::{Transaction, insert_rows, owned_value};
+use super::sealing;
 use crate::error::{Error, Result};
 use crate::types::Actor;
 
@@ -106,9 +108,40 @@ fn copy_table(source: &Transaction<'_>, dest: &Transaction<'_>, table: &str) -> 
     // Rows go in several to a statement (`insert_rows`): one a statement
     // made a store of a million events take minutes to copy.
     let mut held: Vec<Value> = Vec::new();
+    let position = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| Error::Corrupt(format!("{table} has no column {name}")))
+    };
+    // (field, sealed column, id column, subject column) of this table.
+    let sealed = sealing::SEALED
+        .iter()
+        .filter(|f| f.table == table.trim_matches('"'))
+        .map(|f| {
+            Ok((
+                *f,
+                position(f.column)?,
+                position(f.id)?,
+                position(f.subject.1)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
     while let Some(row) = rows.next()? {
+        let first = held.len();
         for i in 0..columns.len() {
             held.push(owned_value(row.get_ref(i)?)?);
+        }
+        for (field, at, id, subject) in &sealed {
+            let text = |i: usize| match &held[first + i] {
+                Value::Text(t) => Ok(t.clone()),
+                other => Err(Error::Corrupt(format!(
+                    "{table}: {other:?} where text belongs"
+                ))),
+            };
+            let resealed =
+                field.reseal(source, dest, &text(*subject)?, &text(*id)?, &text(*at)?)?;
+            held[first + at] = Value::Text(resealed);
         }
         copied += 1;
         if held.len() >= ROWS_HELD * columns.len() {

@@ -2,7 +2,7 @@
 //! chained activity row; `leads` holds the current fold for listing.
 
 use super::db::{OptionalExtension, Row, Transaction as SqlTx};
-use super::sealing::{self, Subject};
+use super::sealing;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -398,13 +398,7 @@ fn append_activity(tx: &SqlTx<'_>, activity: LeadActivity) -> Result<LeadActivit
 }
 
 pub(super) fn insert_activity(tx: &SqlTx<'_>, a: &LeadActivity) -> Result<()> {
-    let sealed = sealing::seal_personal(
-        tx,
-        Subject::Lead(&a.lead_id),
-        "lead",
-        &sealed_row(&a.id),
-        &a.personal,
-    )?;
+    let sealed = sealing::LEAD_FIELDS.seal_personal(tx, &a.lead_id, &a.id, &a.personal)?;
     tx.prepare_cached(&format!(
         "INSERT INTO lead_activity ({ACTIVITY_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
@@ -458,11 +452,6 @@ fn lead_from_row(r: &Row<'_>) -> Result<Lead> {
     })
 }
 
-/// What a lead activity's sealed fields are bound to.
-fn sealed_row(id: &str) -> String {
-    format!("lead_activity\0{id}\0sealed")
-}
-
 pub(super) fn activity_from_row(
     tx: &super::db::Transaction<'_>,
     r: &Row<'_>,
@@ -474,7 +463,7 @@ pub(super) fn activity_from_row(
     let digests: String = r.get(9)?;
     let sealed: String = r.get(10)?;
     Ok(LeadActivity {
-        personal: sealing::open_personal(tx, &sealed_row(&id), &digests, &sealed)?,
+        personal: sealing::LEAD_FIELDS.open_personal(tx, &id, &digests, &sealed)?,
         id,
         seq: r.get(1)?,
         lead_id: r.get(2)?,

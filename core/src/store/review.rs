@@ -1,7 +1,7 @@
 //! Supervisor reviews: chained decisions on attendance events.
 
 use super::db::{OptionalExtension, Row, Transaction};
-use super::sealing::{self, Subject};
+use super::sealing;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -167,13 +167,8 @@ fn append_review(
             reviewer: actor.clone(),
         })
     })?;
-    let sealed = sealing::seal_personal(
-        tx,
-        Subject::Agent(&review.agent),
-        "review",
-        &sealed_row(&review.id),
-        &review.personal,
-    )?;
+    let sealed =
+        sealing::REVIEW_NOTE.seal_personal(tx, &review.agent, &review.id, &review.personal)?;
     tx.prepare_cached(&format!(
         "INSERT INTO reviews ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?
@@ -197,11 +192,6 @@ pub(super) fn review_columns() -> &'static str {
     COLUMNS
 }
 
-/// What a review's sealed note is bound to.
-fn sealed_row(id: &str) -> String {
-    format!("reviews\0{id}\0sealed")
-}
-
 pub(super) fn review_from_row(tx: &Transaction<'_>, r: &Row<'_>) -> Result<Review> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored review is unreadable: {e}"));
     let decision: String = r.get(5)?;
@@ -209,7 +199,7 @@ pub(super) fn review_from_row(tx: &Transaction<'_>, r: &Row<'_>) -> Result<Revie
     let digests: String = r.get(6)?;
     let sealed: String = r.get(7)?;
     let id: String = r.get(0)?;
-    let personal = sealing::open_personal(tx, &sealed_row(&id), &digests, &sealed)?;
+    let personal = sealing::REVIEW_NOTE.open_personal(tx, &id, &digests, &sealed)?;
     let day: i64 = r.get(4)?;
     Ok(Review {
         id,

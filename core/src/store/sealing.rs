@@ -68,6 +68,119 @@ impl Subject<'_> {
     }
 }
 
+/// A sealed column: where it is, what identifies its row (the associated
+/// data), whose value it is and its bucket (PRODUCT.md §12.5). Every sealed
+/// column is listed in [`SEALED`]; `store copy` re-seals through it and
+/// ARCHITECTURE.md tabulates it.
+#[derive(Debug)]
+pub(super) struct SealedField {
+    pub table: &'static str,
+    pub column: &'static str,
+    /// The column holding the row's id.
+    pub id: &'static str,
+    /// The subject's kind and the column naming it.
+    pub subject: (SubjectKind, &'static str),
+    pub bucket: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SubjectKind {
+    Agent,
+    Lead,
+}
+
+impl SubjectKind {
+    pub fn of(self, id: &str) -> Subject<'_> {
+        match self {
+            SubjectKind::Agent => Subject::Agent(id),
+            SubjectKind::Lead => Subject::Lead(id),
+        }
+    }
+}
+
+pub(super) const REVIEW_NOTE: SealedField = SealedField {
+    table: "reviews",
+    column: "sealed",
+    id: "id",
+    subject: (SubjectKind::Agent, "agent"),
+    bucket: "review",
+};
+pub(super) const AGENT_NAME: SealedField = SealedField {
+    table: "agent_names",
+    column: "sealed",
+    id: "id",
+    subject: (SubjectKind::Agent, "agent"),
+    bucket: "name",
+};
+pub(super) const LEAD_FIELDS: SealedField = SealedField {
+    table: "lead_activity",
+    column: "sealed",
+    id: "id",
+    subject: (SubjectKind::Lead, "lead_id"),
+    bucket: "lead",
+};
+
+pub(super) const SEALED: &[&SealedField] = &[&REVIEW_NOTE, &AGENT_NAME, &LEAD_FIELDS];
+
+impl SealedField {
+    /// What a value in row `id` is bound to.
+    pub fn row(&self, id: &str) -> String {
+        format!("{}\0{id}\0{}", self.table, self.column)
+    }
+
+    /// Personal fields (`PersonalFields`' `sealed` column) as stored.
+    pub fn seal_personal(
+        &self,
+        tx: &Transaction<'_>,
+        subject: &str,
+        id: &str,
+        fields: &PersonalFields,
+    ) -> Result<String> {
+        seal_personal(
+            tx,
+            self.subject.0.of(subject),
+            self.bucket,
+            &self.row(id),
+            fields,
+        )
+    }
+
+    pub fn open_personal(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        digests: &str,
+        stored: &str,
+    ) -> Result<PersonalFields> {
+        open_personal(tx, &self.row(id), digests, stored)
+    }
+
+    /// A stored value re-sealed for another store (`store copy`): opened
+    /// with the source's keys, sealed with the target's.
+    pub fn reseal(
+        &self,
+        source: &Transaction<'_>,
+        dest: &Transaction<'_>,
+        subject: &str,
+        id: &str,
+        stored: &str,
+    ) -> Result<String> {
+        if stored == ERASED {
+            return Ok(stored.to_string());
+        }
+        match open_text(source, &self.row(id), stored)? {
+            Some(clear) => seal_text(
+                dest,
+                self.subject.0.of(subject),
+                self.bucket,
+                &self.row(id),
+                &clear,
+            ),
+            None => Ok(ERASED.to_string()),
+        }
+    }
+}
+
 /// Tables whose rows carry personal values: sealing can be chosen only
 /// while all are empty.
 const PERSONAL_TABLES: &[&str] = &[
@@ -314,9 +427,9 @@ pub(super) fn open_text(tx: &Transaction<'_>, row: &str, stored: &str) -> Result
         .map_err(|e| corrupt(e.to_string()))
 }
 
-/// The value `sealed` column of personal fields as stored: sealed whole
+/// The `sealed` column of personal fields as stored: sealed whole
 /// (values with their salts). Erased fields (`{}`) stay `{}`.
-pub(super) fn seal_personal(
+fn seal_personal(
     tx: &Transaction<'_>,
     subject: Subject<'_>,
     bucket: &str,
@@ -332,7 +445,7 @@ pub(super) fn seal_personal(
 
 /// Personal fields read back from their two columns; a shredded key reads
 /// as erased.
-pub(super) fn open_personal(
+fn open_personal(
     tx: &Transaction<'_>,
     row: &str,
     digests: &str,
@@ -366,5 +479,84 @@ impl super::Store {
     pub fn key_status(&self, actor: &crate::types::Actor) -> Result<KeyStatus> {
         actor.must_be_admin()?;
         self.read(status)
+    }
+}
+
+/// Refuses a write by a process holding an older master key than the
+/// store's (rotated since it opened, PRODUCT.md §12.5): it must not wrap new
+/// keys under a retired master key.
+pub(super) fn check_epoch(tx: &Transaction<'_>, ring: &Keyring) -> Result<()> {
+    let newest: i64 = tx.query_row("SELECT MAX(epoch) FROM key_epochs", [], |r| r.get(0))?;
+    if newest > ring.epoch {
+        return Err(Error::MasterKey(format!(
+            "the store's master key was rotated to epoch {newest} after this process opened it \
+             at epoch {}: restart it with the new master key",
+            ring.epoch
+        )));
+    }
+    Ok(())
+}
+
+/// What `keys rotate` did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rotation {
+    pub epoch: i64,
+    pub rewrapped: usize,
+}
+
+impl super::Store {
+    /// Re-wraps every live data key under `new` as a new epoch, in one
+    /// transaction (`keys rotate`, with every other process stopped). The
+    /// key this store was opened with is a wrong key afterwards; keys
+    /// shredded before are in no row to re-wrap, so their copies stay
+    /// under the old key, which the operator then destroys.
+    pub fn rotate_master_key(
+        &self,
+        actor: &crate::types::Actor,
+        new: &MasterKey,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Rotation> {
+        actor.must_be_admin()?;
+        let Some(sealing) = self.sealing() else {
+            return Err(Error::MasterKey(
+                "this store does not seal personal values: there is no master key to rotate".into(),
+            ));
+        };
+        if new.opens_check(&sealing.master.check_value(0), 0) {
+            return Err(Error::invalid(
+                "new-master-key-file",
+                "the new master key is the current one",
+            ));
+        }
+        self.write(|tx| {
+            let epoch = sealing.epoch + 1;
+            let keys: Vec<(String, i64, Vec<u8>)> = {
+                let mut stmt = tx.prepare("SELECT key_id, epoch, wrapped FROM data_keys")?;
+                let mut rows = stmt.query([])?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push((r.get(0)?, r.get(1)?, r.get(2)?));
+                }
+                out
+            };
+            for (key_id, old_epoch, wrapped) in &keys {
+                let key = sealing
+                    .master
+                    .unwrap(wrapped, key_id, *old_epoch)
+                    .map_err(|e| Error::Corrupt(format!("data key {key_id}: {e}")))?;
+                tx.prepare_cached(
+                    "UPDATE data_keys SET epoch = ?2, wrapped = ?3 WHERE key_id = ?1",
+                )?
+                .execute((key_id, epoch, new.wrap(&key, key_id, epoch)))?;
+            }
+            tx.execute(
+                "INSERT INTO key_epochs (epoch, check_value, started_at) VALUES (?1, ?2, ?3)",
+                (epoch, new.check_value(epoch), now.timestamp()),
+            )?;
+            Ok(Rotation {
+                epoch,
+                rewrapped: keys.len(),
+            })
+        })
     }
 }

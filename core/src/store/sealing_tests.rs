@@ -303,3 +303,77 @@ fn a_v13_store_upgrades_without_sealing_and_keeps_its_names() {
         }
     );
 }
+
+/// `store copy` seals as it writes: from a store in clear, and from a
+/// sealing store under another master key.
+#[cfg(feature = "postgres")]
+#[test]
+fn store_copy_seals_as_it_writes() {
+    if !test_engine::on_postgres() {
+        eprintln!("skipped on SQLite: store copy writes into PostgreSQL");
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    // A store in clear, with every sealed kind of value.
+    let clear_path = dir.path().join("clear.db");
+    let clear = open(&clear_path, None).unwrap();
+    clear
+        .set_agent_name(&admin(), "siti", "Siti Rahayu", t0())
+        .unwrap();
+    clear
+        .review_day(
+            &admin(),
+            "siti",
+            day(),
+            Decision::Rejected,
+            "seen elsewhere",
+            t0(),
+        )
+        .unwrap();
+    clear
+        .add_lead(
+            &Actor::agent("siti"),
+            &NewLead {
+                agent: "siti".into(),
+                customer_name: "Dewi Lestari".into(),
+                phone: None,
+                email: None,
+                product: None,
+                source: None,
+                note: None,
+            },
+            t0(),
+        )
+        .unwrap();
+    let (_, source_key, sealed) = sealed_store(&dir);
+
+    for (source, key_given) in [(&clear, None), (&sealed, Some(source_key.clone()))] {
+        let key = MasterKey::generate();
+        let target = open(&test_engine::location(dir.path(), "copy"), Some(&key)).unwrap();
+        assert!(target.is_sealed());
+        source.copy_into(&admin(), &target).unwrap();
+        assert_eq!(
+            target.agent_names(&admin()).unwrap(),
+            source.agent_names(&admin()).unwrap()
+        );
+        let agent = if key_given.is_some() { "rudi" } else { "siti" };
+        assert_eq!(
+            target.reviews_of_day(&admin(), agent, day()).unwrap()[0].note,
+            source.reviews_of_day(&admin(), agent, day()).unwrap()[0].note
+        );
+        for sql in [
+            "SELECT sealed FROM reviews",
+            "SELECT sealed FROM agent_names",
+        ] {
+            for value in stored(&target, sql) {
+                assert!(
+                    !value.contains("Siti") && !value.contains("salt"),
+                    "{value}"
+                );
+            }
+        }
+        assert!(target.verify().unwrap().intact);
+        // Sealed under the target's key, not the source's.
+        drop(target);
+    }
+}
