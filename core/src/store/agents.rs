@@ -55,8 +55,12 @@ impl Store {
                     set_by: actor.clone(),
                 })
             })?;
-            let sealed =
-                sealing::AGENT_NAME.seal_personal(tx, agent, &named.id, &named.personal)?;
+            let sealed = sealing::AGENT_NAME.seal_personal(
+                tx,
+                sealing::Subject::Agent(agent),
+                &named.id,
+                &named.personal,
+            )?;
             tx.prepare_cached(&format!(
                 "INSERT INTO agent_names ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))?

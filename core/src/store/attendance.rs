@@ -1,6 +1,7 @@
 //! Recording a judged fix: the one hot write path.
 
 use super::db::{OptionalExtension, Row, Transaction};
+use super::sealing;
 use crate::zone::Zone;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -137,7 +138,7 @@ impl Store {
                 })
             })?;
             if let Some(r) = &retained {
-                insert_retained(tx, r)?;
+                insert_retained(tx, &event.agent, r)?;
             }
             // A server's own check-ins (the CLI's) reach its review queue.
             let server = match memo.is_server {
@@ -410,21 +411,32 @@ fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
     Ok(())
 }
 
-fn insert_retained(tx: &Transaction<'_>, r: &RetainedLocation) -> Result<()> {
+fn insert_retained(tx: &Transaction<'_>, agent: &str, r: &RetainedLocation) -> Result<()> {
+    let (lat, lon, salt, sealed) = sealing::seal_coordinates(
+        tx,
+        &sealing::RETAINED,
+        &r.event_id,
+        agent,
+        r.retain_until.timestamp(),
+        r.lat,
+        r.lon,
+        &r.salt,
+    )?;
     tx.prepare_cached(
         "INSERT INTO retained_locations (event_id, lat, lon, accuracy_m, captured_at, flag_ids,
-           salt, retain_until)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+           salt, retain_until, sealed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(super::db::params![
         r.event_id,
-        r.lat,
-        r.lon,
+        lat,
+        lon,
         r.accuracy_m,
         r.captured_at.timestamp(),
         r.flag_ids.join(","),
-        r.salt,
+        salt,
         r.retain_until.timestamp(),
+        sealed,
     ])?;
     Ok(())
 }
@@ -509,38 +521,52 @@ fn load_retained_from(
     table: &str,
     event_id: &str,
 ) -> Result<Option<RetainedLocation>> {
-    tx.prepare_cached(&format!(
-        "SELECT event_id, lat, lon, accuracy_m, captured_at, flag_ids, salt, retain_until
-         FROM {table} WHERE event_id = ?1"
-    ))?
-    .query_row([event_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, f64>(1)?,
-            r.get::<_, f64>(2)?,
-            r.get::<_, f64>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, Vec<u8>>(6)?,
-            r.get::<_, i64>(7)?,
-        ))
-    })
-    .optional()?
-    .map(
-        |(event_id, lat, lon, accuracy_m, captured_at, flags, salt, retain_until)| {
-            Ok(RetainedLocation {
-                event_id,
-                lat,
-                lon,
-                accuracy_m,
-                captured_at: from_unix("captured_at", captured_at)?,
-                flag_ids: flags.split(',').map(str::to_string).collect(),
-                retain_until: from_unix("retain_until", retain_until)?,
-                salt,
-            })
-        },
-    )
-    .transpose()
+    let field = if table == "retained_locations" {
+        &sealing::RETAINED
+    } else {
+        &sealing::SYNC_RETAINED
+    };
+    let row = tx
+        .prepare_cached(&format!(
+            "SELECT event_id, lat, lon, accuracy_m, captured_at, flag_ids, salt, retain_until,
+                    sealed
+             FROM {table} WHERE event_id = ?1"
+        ))?
+        .query_row([event_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (
+                    r.get::<_, f64>(1)?,
+                    r.get::<_, f64>(2)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                ),
+                r.get::<_, f64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, Option<Vec<u8>>>(8)?,
+            ))
+        })
+        .optional()?;
+    let Some((event_id, stored, accuracy_m, captured_at, flags, retain_until, sealed)) = row else {
+        return Ok(None);
+    };
+    // Shredded (its day passed, or the agent was erased): kept no more.
+    let Some((lat, lon, salt)) =
+        sealing::open_coordinates(tx, field, &event_id, stored, sealed.as_deref())?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(RetainedLocation {
+        event_id,
+        lat,
+        lon,
+        accuracy_m,
+        captured_at: from_unix("captured_at", captured_at)?,
+        flag_ids: flags.split(',').map(str::to_string).collect(),
+        retain_until: from_unix("retain_until", retain_until)?,
+        salt,
+    }))
 }
 
 /// The event's canonical encoding, and whether its retained coordinates

@@ -1,6 +1,7 @@
 //! Audit and security flags in SQLite.
 
 use super::db::{OptionalExtension, Row, Transaction};
+use super::sealing;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -250,7 +251,7 @@ pub(super) fn all_flags(tx: &Transaction<'_>) -> Result<Vec<AuditFlag>> {
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT {READ_COLUMNS} FROM flags_in_force ORDER BY seq"
     ))?;
-    let rows = stmt.query_map([], |r| Ok(flag_from_row(r)))?;
+    let rows = stmt.query_map([], |r| Ok(flag_from_row(tx, r)))?;
     rows.map(|r| r?).collect()
 }
 
@@ -260,7 +261,7 @@ pub(super) fn unexpired_flags(tx: &Transaction<'_>, now: DateTime<Utc>) -> Resul
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT {READ_COLUMNS} FROM flags_in_force WHERE expires_at > ?1 ORDER BY seq"
     ))?;
-    let rows = stmt.query_map([now.timestamp()], |r| Ok(flag_from_row(r)))?;
+    let rows = stmt.query_map([now.timestamp()], |r| Ok(flag_from_row(tx, r)))?;
     rows.map(|r| r?).collect()
 }
 
@@ -283,7 +284,7 @@ pub(super) fn load_flag(tx: &Transaction<'_>, id: &str) -> Result<Option<AuditFl
     tx.prepare_cached(&format!(
         "SELECT {READ_COLUMNS} FROM flags_in_force WHERE id = ?1"
     ))?
-    .query_row([id], |r| Ok(flag_from_row(r)))
+    .query_row([id], |r| Ok(flag_from_row(tx, r)))
     .optional()?
     .transpose()
 }
@@ -303,6 +304,15 @@ pub(super) fn insert_flag(
     flag: &AuditFlag,
     salt: Option<&[u8]>,
 ) -> Result<()> {
+    let subject = sealing::flag_subject(&flag.scope, &flag.id);
+    let reason = flag
+        .reason
+        .as_deref()
+        .map(|r| sealing::FLAG_REASON.seal_text(tx, subject, &flag.id, r))
+        .transpose()?;
+    let salt = salt
+        .map(|s| sealing::FLAG_SALT.seal_bytes(tx, subject, "flag", &flag.id, s))
+        .transpose()?;
     tx.prepare_cached(&super::db::upsert(table, COLUMNS, "id"))?
         .execute(super::db::params![
             flag.id,
@@ -310,7 +320,7 @@ pub(super) fn insert_flag(
             flag.scope.kind(),
             flag.scope.id(),
             flag.purpose.as_str(),
-            flag.reason,
+            reason,
             salt,
             flag.reason_digest,
             flag.set_by.id,
@@ -382,17 +392,22 @@ pub(super) fn end_for_verify(
     Ok(load_end(tx, id)?.map(|end| (end.canonical(), None)))
 }
 
-fn flag_from_row(r: &Row<'_>) -> Result<AuditFlag> {
+fn flag_from_row(tx: &Transaction<'_>, r: &Row<'_>) -> Result<AuditFlag> {
     let corrupt = |e: Error| Error::Corrupt(format!("stored flag is unreadable: {e}"));
     let scope: String = r.get(2)?;
     let purpose: String = r.get(4)?;
     let role: String = r.get(9)?;
+    let id: String = r.get(0)?;
+    let reason = match r.get::<_, Option<String>>(5)? {
+        Some(stored) => sealing::FLAG_REASON.open_text(tx, &id, &stored)?,
+        None => None,
+    };
     Ok(AuditFlag {
-        id: r.get(0)?,
+        id,
         seq: r.get(1)?,
         scope: FlagScope::from_parts(&scope, r.get(3)?)?,
         purpose: FlagPurpose::parse("purpose", &purpose).map_err(corrupt)?,
-        reason: r.get(5)?,
+        reason,
         reason_digest: r.get(7)?,
         set_by: Actor::new(
             r.get::<_, String>(8)?,
@@ -417,13 +432,17 @@ pub(super) fn load_for_verify(
             "SELECT {OWN_COLUMNS} FROM audit_flags WHERE id = ?1"
         ))?
         .query_row([id], |r| {
-            Ok((flag_from_row(r), r.get::<_, Option<Vec<u8>>>(6)?))
+            Ok((flag_from_row(tx, r), r.get::<_, Option<Vec<u8>>>(6)?))
         })
         .optional()?;
     let Some((flag, salt)) = row else {
         return Ok(None);
     };
     let flag = flag?;
+    let salt = match salt {
+        Some(stored) => sealing::FLAG_SALT.open_bytes(tx, id, &stored)?,
+        None => None,
+    };
     let mismatch = match (&flag.reason, salt) {
         (Some(reason), Some(salt))
             if salted_digest(&salt, reason.as_bytes()) != flag.reason_digest =>

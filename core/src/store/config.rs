@@ -17,6 +17,7 @@
 use std::collections::BTreeSet;
 
 use super::db::{OptionalExtension, Transaction};
+use super::sealing;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -177,8 +178,13 @@ fn flag_personal(tx: &Transaction<'_>, body: &str) -> Result<Option<Value>> {
         .prepare_cached("SELECT reason, reason_salt FROM audit_flags WHERE id = ?1")?
         .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    Ok(match row {
-        Some((Some(reason), Some(salt))) => Some(serde_json::to_value(FlagPersonal {
+    let Some((Some(reason), Some(salt))) = row else {
+        return Ok(None);
+    };
+    let reason = sealing::FLAG_REASON.open_text(tx, &id, &reason)?;
+    let salt = sealing::FLAG_SALT.open_bytes(tx, &id, &salt)?;
+    Ok(match (reason, salt) {
+        (Some(reason), Some(salt)) => Some(serde_json::to_value(FlagPersonal {
             reason,
             salt: hex::encode(salt),
         })?),

@@ -1,6 +1,7 @@
 //! The consent ledger in SQLite: insert-only.
 
 use super::db::{OptionalExtension, Row, Transaction};
+use super::sealing;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -165,6 +166,8 @@ impl Store {
                     "push consent is not granted; no token may be stored".into(),
                 ));
             }
+            let token =
+                sealing::PUSH_TOKEN.seal_text(tx, sealing::Subject::Agent(agent), agent, token)?;
             tx.prepare_cached(
                 "INSERT INTO push_tokens (agent, token, registered_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (agent) DO UPDATE SET token = excluded.token,
@@ -179,10 +182,14 @@ impl Store {
     pub fn push_token(&self, actor: &Actor, agent: &str) -> Result<Option<String>> {
         may_read(actor, agent)?;
         self.read(|tx| {
-            Ok(tx
+            let stored: Option<String> = tx
                 .prepare_cached("SELECT token FROM push_tokens WHERE agent = ?1")?
                 .query_row([agent], |r| r.get(0))
-                .optional()?)
+                .optional()?;
+            match stored {
+                Some(stored) => sealing::PUSH_TOKEN.open_text(tx, agent, &stored),
+                None => Ok(None),
+            }
         })
     }
 

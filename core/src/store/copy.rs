@@ -114,34 +114,24 @@ fn copy_table(source: &Transaction<'_>, dest: &Transaction<'_>, table: &str) -> 
             .position(|c| c == name)
             .ok_or_else(|| Error::Corrupt(format!("{table} has no column {name}")))
     };
-    // (field, sealed column, id column, subject column) of this table.
-    let sealed = sealing::SEALED
+    // The sealed columns of this table (`sealing::SEALED`).
+    let sealed: Vec<_> = sealing::SEALED
         .iter()
         .filter(|f| f.table == table.trim_matches('"'))
-        .map(|f| {
-            Ok((
-                *f,
-                position(f.column)?,
-                position(f.id)?,
-                position(f.subject.1)?,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     while let Some(row) = rows.next()? {
         let first = held.len();
         for i in 0..columns.len() {
             held.push(owned_value(row.get_ref(i)?)?);
         }
-        for (field, at, id, subject) in &sealed {
-            let text = |i: usize| match &held[first + i] {
-                Value::Text(t) => Ok(t.clone()),
-                other => Err(Error::Corrupt(format!(
-                    "{table}: {other:?} where text belongs"
-                ))),
-            };
-            let resealed =
-                field.reseal(source, dest, &text(*subject)?, &text(*id)?, &text(*at)?)?;
-            held[first + at] = Value::Text(resealed);
+        for field in &sealed {
+            let values = &held[first..];
+            let column =
+                |name: &str| -> Result<Option<Value>> { Ok(Some(values[position(name)?].clone())) };
+            for (name, value) in field.reseal(source, dest, &column)? {
+                let at = position(name)?;
+                held[first + at] = value;
+            }
         }
         copied += 1;
         if held.len() >= ROWS_HELD * columns.len() {

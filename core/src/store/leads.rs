@@ -69,6 +69,14 @@ impl Store {
                 },
             )?;
             let notes: Vec<&str> = activity.personal.get("note").into_iter().collect();
+            let sealed = SealedLead::seal(
+                tx,
+                &lead_id,
+                Some(&lead.customer_name),
+                lead.phone.as_deref(),
+                lead.email.as_deref(),
+                &notes,
+            )?;
             tx.prepare_cached(&format!(
                 "INSERT INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, 0)"
             ))?
@@ -76,12 +84,12 @@ impl Store {
                 lead_id,
                 lead.agent,
                 LeadStatus::New.as_str(),
-                lead.customer_name,
-                lead.phone,
-                lead.email,
+                sealed.customer_name,
+                sealed.phone,
+                sealed.email,
                 lead.product,
                 lead.source,
-                serde_json::to_string(&notes)?,
+                sealed.notes,
                 now.timestamp(),
             ])?;
             load_lead(tx, &lead_id)?.ok_or_else(|| Error::NotFound(format!("lead {lead_id}")))
@@ -168,6 +176,15 @@ impl Store {
             )?;
             let mut notes = lead.notes.clone();
             notes.extend(update.note.clone());
+            let notes: Vec<&str> = notes.iter().map(String::as_str).collect();
+            let sealed = SealedLead::seal(
+                tx,
+                lead_id,
+                update.customer_name.as_deref(),
+                update.phone.as_deref(),
+                update.email.as_deref(),
+                &notes,
+            )?;
             tx.prepare_cached(
                 "UPDATE leads SET status = ?2, customer_name = COALESCE(?3, customer_name),
                    phone = COALESCE(?4, phone), email = COALESCE(?5, email),
@@ -178,12 +195,12 @@ impl Store {
             .execute(super::db::params![
                 lead_id,
                 status.unwrap_or(lead.status).as_str(),
-                update.customer_name,
-                update.phone,
-                update.email,
+                sealed.customer_name,
+                sealed.phone,
+                sealed.email,
                 update.product,
                 update.source,
-                serde_json::to_string(&notes)?,
+                sealed.notes,
                 now.timestamp(),
             ])?;
             load_lead(tx, lead_id)?.ok_or_else(|| Error::NotFound(format!("lead {lead_id}")))
@@ -202,7 +219,7 @@ impl Store {
             ))?;
             let rows = stmt.query_map(
                 (agent.as_deref(), filter.status.map(LeadStatus::as_str)),
-                |r| Ok(lead_from_row(r)),
+                |r| Ok(lead_from_row(tx, r)),
             )?;
             rows.map(|r| r?).collect()
         })
@@ -398,7 +415,12 @@ fn append_activity(tx: &SqlTx<'_>, activity: LeadActivity) -> Result<LeadActivit
 }
 
 pub(super) fn insert_activity(tx: &SqlTx<'_>, a: &LeadActivity) -> Result<()> {
-    let sealed = sealing::LEAD_FIELDS.seal_personal(tx, &a.lead_id, &a.id, &a.personal)?;
+    let sealed = sealing::LEAD_FIELDS.seal_personal(
+        tx,
+        sealing::Subject::Lead(&a.lead_id),
+        &a.id,
+        &a.personal,
+    )?;
     tx.prepare_cached(&format!(
         "INSERT INTO lead_activity ({ACTIVITY_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
@@ -428,24 +450,65 @@ fn corrupt(e: Error) -> Error {
 
 pub(super) fn load_lead(tx: &SqlTx<'_>, id: &str) -> Result<Option<Lead>> {
     tx.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1"))?
-        .query_row([id], |r| Ok(lead_from_row(r)))
+        .query_row([id], |r| Ok(lead_from_row(tx, r)))
         .optional()?
         .transpose()
 }
 
-fn lead_from_row(r: &Row<'_>) -> Result<Lead> {
+/// A lead's personal columns as stored (sealed where the store seals).
+struct SealedLead {
+    customer_name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    notes: String,
+}
+
+impl SealedLead {
+    fn seal(
+        tx: &super::db::Transaction<'_>,
+        lead_id: &str,
+        customer_name: Option<&str>,
+        phone: Option<&str>,
+        email: Option<&str>,
+        notes: &[&str],
+    ) -> Result<SealedLead> {
+        let subject = sealing::Subject::Lead(lead_id);
+        let notes = if notes.is_empty() {
+            sealing::NO_NOTES.to_string()
+        } else {
+            sealing::LEAD_NOTES.seal_text(tx, subject, lead_id, &serde_json::to_string(notes)?)?
+        };
+        Ok(SealedLead {
+            customer_name: sealing::LEAD_NAME.seal_optional(tx, subject, lead_id, customer_name)?,
+            phone: sealing::LEAD_PHONE.seal_optional(tx, subject, lead_id, phone)?,
+            email: sealing::LEAD_EMAIL.seal_optional(tx, subject, lead_id, email)?,
+            notes,
+        })
+    }
+}
+
+fn lead_from_row(tx: &super::db::Transaction<'_>, r: &Row<'_>) -> Result<Lead> {
     let status: String = r.get(2)?;
+    let id: String = r.get(0)?;
     let notes: String = r.get(8)?;
+    let notes = if notes == sealing::NO_NOTES {
+        Vec::new()
+    } else {
+        match sealing::LEAD_NOTES.open_text(tx, &id, &notes)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(e.into()))?,
+            None => Vec::new(),
+        }
+    };
     Ok(Lead {
-        id: r.get(0)?,
+        customer_name: sealing::LEAD_NAME.open_optional(tx, &id, r.get(3)?)?,
+        phone: sealing::LEAD_PHONE.open_optional(tx, &id, r.get(4)?)?,
+        email: sealing::LEAD_EMAIL.open_optional(tx, &id, r.get(5)?)?,
+        id,
         agent: r.get(1)?,
         status: LeadStatus::parse("status", &status).map_err(corrupt)?,
-        customer_name: r.get(3)?,
-        phone: r.get(4)?,
-        email: r.get(5)?,
         product: r.get(6)?,
         source: r.get(7)?,
-        notes: serde_json::from_str(&notes).map_err(|e| corrupt(e.into()))?,
+        notes,
         created_at: from_unix("created_at", r.get(9)?).map_err(corrupt)?,
         updated_at: from_unix("updated_at", r.get(10)?).map_err(corrupt)?,
         erased: r.get(11)?,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::attendance::load_any_retained;
 use super::connection::Store;
+use super::sealing;
 use crate::attendance::RetainedLocation;
 use crate::error::{Error, Result};
 use crate::leads::validate_text;
@@ -52,17 +53,24 @@ impl Store {
             let Some(location) = load_any_retained(tx, event_id)? else {
                 return Ok(None);
             };
+            let id = Uuid::now_v7().to_string();
+            let reason = sealing::LOCATION_VIEW_REASON.seal_text(
+                tx,
+                sealing::Subject::Agent(&agent),
+                &id,
+                reason.trim(),
+            )?;
             tx.prepare_cached(
                 "INSERT INTO location_views (id, event_id, agent, viewer_id, viewer_role, reason, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute((
-                Uuid::now_v7().to_string(),
+                &id,
                 event_id,
                 &agent,
                 &actor.id,
                 actor.role.as_str(),
-                reason.trim(),
+                reason,
                 whole_second(now).timestamp(),
             ))?;
             Ok(Some(location))
@@ -75,7 +83,7 @@ impl Store {
         actor.may_supervise()?;
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
-                "SELECT event_id, agent, viewer_id, viewer_role, reason, at FROM location_views
+                "SELECT event_id, agent, viewer_id, viewer_role, reason, at, id FROM location_views
                  WHERE event_id = ?1 ORDER BY at, id",
             )?;
             let rows = stmt.query_map([event_id], |r| {
@@ -86,10 +94,15 @@ impl Store {
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, i64>(5)?,
+                    r.get::<_, String>(6)?,
                 ))
             })?;
             rows.map(|row| {
-                let (event_id, agent, viewer, role, reason, at) = row?;
+                let (event_id, agent, viewer, role, reason, at, id) = row?;
+                // Empty once the agent's keys were shredded (erasure).
+                let reason = sealing::LOCATION_VIEW_REASON
+                    .open_text(tx, &id, &reason)?
+                    .unwrap_or_default();
                 let corrupt = |e: Error| Error::Corrupt(format!("stored location view: {e}"));
                 Ok(LocationView {
                     event_id,

@@ -3,6 +3,7 @@
 //! lives in [`crate::policy`].
 
 use super::db::{OptionalExtension, Row, Transaction};
+use super::sealing;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -101,13 +102,7 @@ impl Store {
 
     /// The stored receipt controller, if an admin has set one.
     pub fn receipt_context(&self) -> Result<Option<ReceiptContext>> {
-        self.meta(RECEIPT_CONTROLLER_KEY)?
-            .map(|text| {
-                serde_json::from_str(&text).map_err(|e| {
-                    Error::Corrupt(format!("stored receipt controller is unreadable: {e}"))
-                })
-            })
-            .transpose()
+        Ok(self.read(stored_controller)?.map(|(ctx, _)| ctx))
     }
 
     /// The consent receipt (Kantara CR v1.1 / ISO/IEC TS 27560, see
@@ -156,8 +151,17 @@ pub(super) fn write_controller(
     )?;
     match setting {
         Some((ctx, salt)) => {
-            put.execute((RECEIPT_CONTROLLER_KEY, serde_json::to_string(ctx)?))?;
-            put.execute((RECEIPT_CONTROLLER_SALT_KEY, hex::encode(salt)))?;
+            let seal = |key: &str, clear: &str| {
+                sealing::CONTROLLER.seal_text(tx, sealing::Subject::Store(), key, clear)
+            };
+            put.execute((
+                RECEIPT_CONTROLLER_KEY,
+                seal(RECEIPT_CONTROLLER_KEY, &serde_json::to_string(ctx)?)?,
+            ))?;
+            put.execute((
+                RECEIPT_CONTROLLER_SALT_KEY,
+                seal(RECEIPT_CONTROLLER_SALT_KEY, &hex::encode(salt))?,
+            ))?;
         }
         None => {
             tx.execute(
@@ -173,10 +177,14 @@ pub(super) fn write_controller(
 /// stored before v11 gets its salt in the upgrade).
 pub(super) fn stored_controller(tx: &Transaction<'_>) -> Result<Option<(ReceiptContext, Vec<u8>)>> {
     let get = |key: &str| -> Result<Option<String>> {
-        Ok(tx
+        let stored: Option<String> = tx
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
             .query_row([key], |r| r.get(0))
-            .optional()?)
+            .optional()?;
+        Ok(match stored {
+            Some(stored) => sealing::CONTROLLER.open_text(tx, key, &stored)?,
+            None => None,
+        })
     };
     let Some(text) = get(RECEIPT_CONTROLLER_KEY)? else {
         return Ok(None);

@@ -38,6 +38,11 @@ pub struct PurgeReport {
     pub anchored_events: usize,
     /// Enrolment codes a day past their expiry (used or not).
     pub enrolment_codes: usize,
+    /// Where the store seals: data keys of retained coordinates whose day
+    /// has passed, deleted (crypto-shredding: no copy of what they sealed
+    /// opens once the master key is rotated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_keys: Option<usize>,
 }
 
 impl Store {
@@ -64,6 +69,7 @@ impl Store {
                     [now.timestamp()],
                 )?,
                 enrolment_codes: super::devices::purge_spent_codes(tx, now)?,
+                data_keys: super::sealing::shred_expired(tx, now)?,
                 ..PurgeReport::default()
             };
             // Keep the ledger rows (hashes only) so the chain still links;

@@ -167,8 +167,12 @@ fn append_review(
             reviewer: actor.clone(),
         })
     })?;
-    let sealed =
-        sealing::REVIEW_NOTE.seal_personal(tx, &review.agent, &review.id, &review.personal)?;
+    let sealed = sealing::REVIEW_NOTE.seal_personal(
+        tx,
+        sealing::Subject::Agent(&review.agent),
+        &review.id,
+        &review.personal,
+    )?;
     tx.prepare_cached(&format!(
         "INSERT INTO reviews ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?

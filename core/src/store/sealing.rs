@@ -15,6 +15,8 @@ use std::rc::Rc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 
+use rusqlite::types::Value;
+
 use super::db::{OptionalExtension, Transaction};
 use crate::error::{Error, Result};
 use crate::personal::PersonalFields;
@@ -46,26 +48,65 @@ impl Keyring {
     }
 }
 
-/// Whose value a data key seals (PRODUCT.md §12.5).
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Subject<'s> {
-    Agent(&'s str),
-    Lead(&'s str),
+/// Whose value a data key seals (PRODUCT.md §12.5): an agent or a lead
+/// (erasure shreds all their keys), a flag about no one person (a site or
+/// everyone flag's reason), or the store itself (the controller's contact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Subject<'s> {
+    kind: &'static str,
+    id: &'s str,
 }
 
-impl Subject<'_> {
-    fn kind(self) -> &'static str {
-        match self {
-            Subject::Agent(_) => "agent",
-            Subject::Lead(_) => "lead",
-        }
+#[allow(non_snake_case)]
+impl<'s> Subject<'s> {
+    pub fn Agent(id: &'s str) -> Self {
+        Subject { kind: "agent", id }
     }
 
-    fn id(&self) -> &str {
-        match self {
-            Subject::Agent(id) | Subject::Lead(id) => id,
+    pub fn Lead(id: &'s str) -> Self {
+        Subject { kind: "lead", id }
+    }
+
+    pub fn Flag(id: &'s str) -> Self {
+        Subject { kind: "flag", id }
+    }
+
+    pub fn Store() -> Self {
+        Subject {
+            kind: "store",
+            id: "",
         }
     }
+}
+
+/// How a sealed column's subject is found in its row.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SubjectOf {
+    /// An agent named by a column.
+    Agent(&'static str),
+    /// A lead named by a column.
+    Lead(&'static str),
+    /// A flag's reason: the agent of an agent flag (`scope`, `scope_id`),
+    /// else the flag itself (the row's id).
+    FlagScope,
+    /// The agent of the attendance event the row's id names.
+    EventAgent,
+    /// The store's own (the controller's contact).
+    Store,
+}
+
+/// How a sealed column holds its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Holds {
+    /// Text ([`seal_text`]).
+    Text,
+    /// Bytes ([`seal_bytes`]).
+    Bytes,
+    /// A `PersonalFields` `sealed` column: `{}` once erased.
+    Personal,
+    /// Retained coordinates with their salt (`lat`, `lon`, `salt`, and
+    /// the `sealed` column holding all three where the store seals).
+    Coordinates,
 }
 
 /// A sealed column: where it is, what identifies its row (the associated
@@ -78,71 +119,207 @@ pub(super) struct SealedField {
     pub column: &'static str,
     /// The column holding the row's id.
     pub id: &'static str,
-    /// The subject's kind and the column naming it.
-    pub subject: (SubjectKind, &'static str),
+    /// What the associated data names the row as (tables whose rows share
+    /// ids, as a store's own and applied flags, share it).
+    pub row_kind: &'static str,
+    pub subject: SubjectOf,
+    /// The bucket; [`RETAINED_BUCKET`] for coordinates, per day.
     pub bucket: &'static str,
+    pub holds: Holds,
+    /// The rows sealed, by id, where not every row of the table is.
+    pub only: &'static [&'static str],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum SubjectKind {
-    Agent,
-    Lead,
-}
+/// The bucket of retained coordinates: one per agent and UTC day of
+/// `retain_until`, shredded by the purge once that day has passed.
+pub(super) const RETAINED_BUCKET: &str = "retain:";
 
-impl SubjectKind {
-    pub fn of(self, id: &str) -> Subject<'_> {
-        match self {
-            SubjectKind::Agent => Subject::Agent(id),
-            SubjectKind::Lead => Subject::Lead(id),
-        }
+const fn field(
+    table: &'static str,
+    column: &'static str,
+    row_kind: &'static str,
+    subject: SubjectOf,
+    bucket: &'static str,
+    holds: Holds,
+) -> SealedField {
+    SealedField {
+        table,
+        column,
+        id: "id",
+        row_kind,
+        subject,
+        bucket,
+        holds,
+        only: &[],
     }
 }
 
-pub(super) const REVIEW_NOTE: SealedField = SealedField {
-    table: "reviews",
-    column: "sealed",
-    id: "id",
-    subject: (SubjectKind::Agent, "agent"),
-    bucket: "review",
+pub(super) const REVIEW_NOTE: SealedField = field(
+    "reviews",
+    "sealed",
+    "reviews",
+    SubjectOf::Agent("agent"),
+    "review",
+    Holds::Personal,
+);
+pub(super) const AGENT_NAME: SealedField = field(
+    "agent_names",
+    "sealed",
+    "agent_names",
+    SubjectOf::Agent("agent"),
+    "name",
+    Holds::Personal,
+);
+pub(super) const LEAD_FIELDS: SealedField = field(
+    "lead_activity",
+    "sealed",
+    "lead_activity",
+    SubjectOf::Lead("lead_id"),
+    "lead",
+    Holds::Personal,
+);
+
+/// A flag's reason and its salt; a store's own flags and those it applied
+/// from its server share flag ids, and so the associated data.
+pub(super) const FLAG_REASON: SealedField = field(
+    "audit_flags",
+    "reason",
+    "flags",
+    SubjectOf::FlagScope,
+    "flag",
+    Holds::Text,
+);
+pub(super) const FLAG_SALT: SealedField = field(
+    "audit_flags",
+    "reason_salt",
+    "flags",
+    SubjectOf::FlagScope,
+    "flag",
+    Holds::Bytes,
+);
+const APPLIED_FLAG_REASON: SealedField = SealedField {
+    table: "applied_flags",
+    ..FLAG_REASON
 };
-pub(super) const AGENT_NAME: SealedField = SealedField {
-    table: "agent_names",
-    column: "sealed",
-    id: "id",
-    subject: (SubjectKind::Agent, "agent"),
-    bucket: "name",
-};
-pub(super) const LEAD_FIELDS: SealedField = SealedField {
-    table: "lead_activity",
-    column: "sealed",
-    id: "id",
-    subject: (SubjectKind::Lead, "lead_id"),
-    bucket: "lead",
+const APPLIED_FLAG_SALT: SealedField = SealedField {
+    table: "applied_flags",
+    ..FLAG_SALT
 };
 
-pub(super) const SEALED: &[&SealedField] = &[&REVIEW_NOTE, &AGENT_NAME, &LEAD_FIELDS];
+/// The receipts' controller (its contact) and its salt, in `meta`.
+pub(super) const CONTROLLER: SealedField = SealedField {
+    table: "meta",
+    column: "value",
+    id: "key",
+    row_kind: "meta",
+    subject: SubjectOf::Store,
+    bucket: "controller",
+    holds: Holds::Text,
+    only: &["receipt_controller", "receipt_controller_salt"],
+};
+
+/// Why a supervisor looked at an agent's retained coordinates.
+pub(super) const LOCATION_VIEW_REASON: SealedField = field(
+    "location_views",
+    "reason",
+    "location_views",
+    SubjectOf::Agent("agent"),
+    "location_view",
+    Holds::Text,
+);
+
+/// An agent's push token (keyed by the agent: one token each).
+pub(super) const PUSH_TOKEN: SealedField = SealedField {
+    table: "push_tokens",
+    column: "token",
+    id: "agent",
+    row_kind: "push_tokens",
+    subject: SubjectOf::Agent("agent"),
+    bucket: "push",
+    holds: Holds::Text,
+    only: &[],
+};
+
+/// A lead's current personal fields (`leads`): its customer's name,
+/// phone, e-mail and the notes (a JSON list, `[]` when none).
+pub(super) const LEAD_NAME: SealedField = field(
+    "leads",
+    "customer_name",
+    "leads",
+    SubjectOf::Lead("id"),
+    "lead",
+    Holds::Text,
+);
+pub(super) const LEAD_PHONE: SealedField = SealedField {
+    column: "phone",
+    ..LEAD_NAME
+};
+pub(super) const LEAD_EMAIL: SealedField = SealedField {
+    column: "email",
+    ..LEAD_NAME
+};
+pub(super) const LEAD_NOTES: SealedField = SealedField {
+    column: "notes",
+    holds: Holds::Personal,
+    ..LEAD_NAME
+};
+
+/// A review note as an enrolled phone received it from its server.
+pub(super) const RECEIVED_NOTE: SealedField = SealedField {
+    table: "received_decisions",
+    column: "note",
+    id: "review_id",
+    row_kind: "received_decisions",
+    subject: SubjectOf::Agent("agent"),
+    bucket: "review",
+    holds: Holds::Text,
+    only: &[],
+};
+
+pub(super) const SEALED: &[&SealedField] = &[
+    &RECEIVED_NOTE,
+    &LEAD_NAME,
+    &LEAD_PHONE,
+    &LEAD_EMAIL,
+    &LEAD_NOTES,
+    &PUSH_TOKEN,
+    &RETAINED,
+    &SYNC_RETAINED,
+    &CONTROLLER,
+    &LOCATION_VIEW_REASON,
+    &REVIEW_NOTE,
+    &AGENT_NAME,
+    &LEAD_FIELDS,
+    &FLAG_REASON,
+    &FLAG_SALT,
+    &APPLIED_FLAG_REASON,
+    &APPLIED_FLAG_SALT,
+];
+
+/// Whose a flag's reason is: the agent's of an agent flag, else the
+/// flag's own.
+pub(super) fn flag_subject<'a>(scope: &'a crate::audit::FlagScope, id: &'a str) -> Subject<'a> {
+    match scope {
+        crate::audit::FlagScope::Agent(agent) => Subject::Agent(agent),
+        _ => Subject::Flag(id),
+    }
+}
 
 impl SealedField {
     /// What a value in row `id` is bound to.
     pub fn row(&self, id: &str) -> String {
-        format!("{}\0{id}\0{}", self.table, self.column)
+        format!("{}\0{id}\0{}", self.row_kind, self.column)
     }
 
     /// Personal fields (`PersonalFields`' `sealed` column) as stored.
     pub fn seal_personal(
         &self,
         tx: &Transaction<'_>,
-        subject: &str,
+        subject: Subject<'_>,
         id: &str,
         fields: &PersonalFields,
     ) -> Result<String> {
-        seal_personal(
-            tx,
-            self.subject.0.of(subject),
-            self.bucket,
-            &self.row(id),
-            fields,
-        )
+        seal_personal(tx, subject, self.bucket, &self.row(id), fields)
     }
 
     pub fn open_personal(
@@ -155,30 +332,272 @@ impl SealedField {
         open_personal(tx, &self.row(id), digests, stored)
     }
 
-    /// A stored value re-sealed for another store (`store copy`): opened
-    /// with the source's keys, sealed with the target's.
+    pub fn seal_text(
+        &self,
+        tx: &Transaction<'_>,
+        subject: Subject<'_>,
+        id: &str,
+        clear: &str,
+    ) -> Result<String> {
+        seal_text(tx, subject, self.bucket, &self.row(id), clear)
+    }
+
+    pub fn open_text(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        stored: &str,
+    ) -> Result<Option<String>> {
+        open_text(tx, &self.row(id), stored)
+    }
+
+    pub fn seal_bytes(
+        &self,
+        tx: &Transaction<'_>,
+        subject: Subject<'_>,
+        bucket: &str,
+        id: &str,
+        clear: &[u8],
+    ) -> Result<Vec<u8>> {
+        seal_bytes(tx, subject, bucket, &self.row(id), clear)
+    }
+
+    pub fn open_bytes(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        stored: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        open_bytes(tx, &self.row(id), stored)
+    }
+
+    /// The subject of a row, read through `column`.
+    fn subject_in(
+        &self,
+        source: &Transaction<'_>,
+        column: &dyn Fn(&str) -> Result<Option<Value>>,
+    ) -> Result<(&'static str, String)> {
+        let text = |name: &str| -> Result<String> {
+            Ok(match column(name)? {
+                Some(Value::Text(t)) => t,
+                Some(Value::Integer(i)) => i.to_string(),
+                _ => String::new(),
+            })
+        };
+        Ok(match self.subject {
+            SubjectOf::Agent(col) => ("agent", text(col)?),
+            SubjectOf::Lead(col) => ("lead", text(col)?),
+            SubjectOf::FlagScope => {
+                if text("scope")? == "agent" {
+                    ("agent", text("scope_id")?)
+                } else {
+                    ("flag", text(self.id)?)
+                }
+            }
+            SubjectOf::EventAgent => {
+                let agent: Option<String> = source
+                    .query_row(
+                        "SELECT agent FROM attendance_events WHERE id = ?1",
+                        [text(self.id)?],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                ("agent", agent.unwrap_or_default())
+            }
+            SubjectOf::Store => ("store", String::new()),
+        })
+    }
+
+    /// A row's sealed values re-sealed for another store (`store copy`):
+    /// opened with the source's keys (if it seals), sealed with the
+    /// target's (if it seals). `column(name)` reads the row as stored;
+    /// the answer is what to write instead, by column. A value whose key
+    /// was shredded stays as stored: no key in the target opens it either.
     pub fn reseal(
         &self,
         source: &Transaction<'_>,
         dest: &Transaction<'_>,
-        subject: &str,
-        id: &str,
-        stored: &str,
-    ) -> Result<String> {
-        if stored == ERASED {
-            return Ok(stored.to_string());
+        column: &dyn Fn(&str) -> Result<Option<Value>>,
+    ) -> Result<Vec<(&'static str, Value)>> {
+        let id = match column(self.id)? {
+            Some(Value::Text(t)) => t,
+            _ => {
+                return Err(Error::Corrupt(format!(
+                    "{}: a row without an id",
+                    self.table
+                )));
+            }
+        };
+        if !self.only.is_empty() && !self.only.contains(&id.as_str()) {
+            return Ok(Vec::new());
         }
-        match open_text(source, &self.row(id), stored)? {
-            Some(clear) => seal_text(
-                dest,
-                self.subject.0.of(subject),
-                self.bucket,
-                &self.row(id),
-                &clear,
-            ),
-            None => Ok(ERASED.to_string()),
-        }
+        let row = self.row(&id);
+        let corrupt =
+            |what: &str| Error::Corrupt(format!("{}.{}: {what}", self.table, self.column));
+        let stored = column(self.column)?;
+        // The clear value, as bytes; `None` where there is nothing to seal.
+        let clear: Option<Vec<u8>> = match (self.holds, &stored) {
+            (_, None | Some(Value::Null)) if self.holds != Holds::Coordinates => {
+                return Ok(Vec::new());
+            }
+            (Holds::Personal, Some(Value::Text(t))) if t == ERASED || t == NO_NOTES => {
+                return Ok(Vec::new());
+            }
+            (Holds::Text | Holds::Personal, Some(Value::Text(t))) => {
+                open_text(source, &row, t)?.map(String::into_bytes)
+            }
+            (Holds::Bytes, Some(Value::Blob(b))) => open_bytes(source, &row, b)?,
+            (Holds::Coordinates, Some(Value::Blob(b))) => open_bytes(source, &row, b)?,
+            (Holds::Coordinates, _) => {
+                let real = |name: &str| match column(name)? {
+                    Some(Value::Real(f)) => Ok(f),
+                    Some(Value::Integer(i)) => Ok(i as f64),
+                    _ => Err(corrupt("coordinates")),
+                };
+                let salt = match column("salt")? {
+                    Some(Value::Blob(b)) => b,
+                    _ => return Err(corrupt("salt")),
+                };
+                Some(coordinates_payload(real("lat")?, real("lon")?, &salt))
+            }
+            _ => return Err(corrupt("unexpected type")),
+        };
+        let Some(clear) = clear else {
+            return Ok(Vec::new());
+        };
+        let (kind, owner) = self.subject_in(source, column)?;
+        let subject = Subject { kind, id: &owner };
+        let bucket = if self.bucket == RETAINED_BUCKET {
+            match column("retain_until")? {
+                Some(Value::Integer(until)) => retained_bucket(until),
+                _ => return Err(corrupt("no retain_until")),
+            }
+        } else {
+            self.bucket.to_string()
+        };
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|_| corrupt("not UTF-8"));
+        Ok(match self.holds {
+            Holds::Text | Holds::Personal => vec![(
+                self.column,
+                Value::Text(seal_text(dest, subject, &bucket, &row, &text(clear)?)?),
+            )],
+            Holds::Bytes => vec![(
+                self.column,
+                Value::Blob(seal_bytes(dest, subject, &bucket, &row, &clear)?),
+            )],
+            Holds::Coordinates => {
+                let (lat, lon, salt) =
+                    coordinates_from(&clear).ok_or_else(|| corrupt("payload"))?;
+                if dest.keyring().is_none() {
+                    vec![
+                        ("lat", Value::Real(lat)),
+                        ("lon", Value::Real(lon)),
+                        ("salt", Value::Blob(salt)),
+                        (self.column, Value::Null),
+                    ]
+                } else {
+                    vec![
+                        ("lat", Value::Real(0.0)),
+                        ("lon", Value::Real(0.0)),
+                        ("salt", Value::Blob(Vec::new())),
+                        (
+                            self.column,
+                            Value::Blob(seal_bytes(dest, subject, &bucket, &row, &clear)?),
+                        ),
+                    ]
+                }
+            }
+        })
     }
+}
+
+/// Retained coordinates and their salt, sealed as one value: latitude and
+/// longitude (IEEE doubles, little-endian), then the salt.
+fn coordinates_payload(lat: f64, lon: f64, salt: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + salt.len());
+    out.extend_from_slice(&lat.to_le_bytes());
+    out.extend_from_slice(&lon.to_le_bytes());
+    out.extend_from_slice(salt);
+    out
+}
+
+fn coordinates_from(payload: &[u8]) -> Option<(f64, f64, Vec<u8>)> {
+    let lat = f64::from_le_bytes(payload.get(0..8)?.try_into().ok()?);
+    let lon = f64::from_le_bytes(payload.get(8..16)?.try_into().ok()?);
+    Some((lat, lon, payload[16..].to_vec()))
+}
+
+/// Coordinates as a row of `field`'s table keeps them: `(lat, lon, salt,
+/// sealed)`, the first three zero and empty where the store seals.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn seal_coordinates(
+    tx: &Transaction<'_>,
+    field: &SealedField,
+    event_id: &str,
+    agent: &str,
+    retain_until: i64,
+    lat: f64,
+    lon: f64,
+    salt: &[u8],
+) -> Result<(f64, f64, Vec<u8>, Option<Vec<u8>>)> {
+    if tx.keyring().is_none() {
+        return Ok((lat, lon, salt.to_vec(), None));
+    }
+    let sealed = seal_bytes(
+        tx,
+        Subject::Agent(agent),
+        &retained_bucket(retain_until),
+        &field.row(event_id),
+        &coordinates_payload(lat, lon, salt),
+    )?;
+    Ok((0.0, 0.0, Vec::new(), Some(sealed)))
+}
+
+/// What [`seal_coordinates`] stored, in clear: `(lat, lon, salt)`; `None`
+/// once the bucket's key was shredded.
+pub(super) fn open_coordinates(
+    tx: &Transaction<'_>,
+    field: &SealedField,
+    event_id: &str,
+    (lat, lon, salt): (f64, f64, Vec<u8>),
+    sealed: Option<&[u8]>,
+) -> Result<Option<(f64, f64, Vec<u8>)>> {
+    let Some(sealed) = sealed else {
+        return Ok(Some((lat, lon, salt)));
+    };
+    match open_bytes(tx, &field.row(event_id), sealed)? {
+        Some(payload) => Ok(Some(coordinates_from(&payload).ok_or_else(|| {
+            Error::Corrupt(format!("sealed coordinates of {event_id}: malformed"))
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// Coordinates a fix kept under a flag: on a phone or CLI store, and what
+/// devices sent to a server.
+pub(super) const RETAINED: SealedField = SealedField {
+    table: "retained_locations",
+    column: "sealed",
+    id: "event_id",
+    row_kind: "retained_locations",
+    subject: SubjectOf::EventAgent,
+    bucket: RETAINED_BUCKET,
+    holds: Holds::Coordinates,
+    only: &[],
+};
+pub(super) const SYNC_RETAINED: SealedField = SealedField {
+    table: "sync_retained_locations",
+    row_kind: "sync_retained_locations",
+    subject: SubjectOf::Agent("agent"),
+    ..RETAINED
+};
+
+/// The bucket of coordinates kept until `retain_until` (Unix seconds).
+pub(super) fn retained_bucket(retain_until: i64) -> String {
+    let day = chrono::DateTime::from_timestamp(retain_until, 0)
+        .map(|t| t.date_naive().to_string())
+        .unwrap_or_default();
+    format!("{RETAINED_BUCKET}{day}")
 }
 
 /// Tables whose rows carry personal values: sealing can be chosen only
@@ -313,7 +732,7 @@ impl Keyring {
         subject: Subject<'_>,
         bucket: &str,
     ) -> Result<(String, Rc<DataKey>)> {
-        let slot = (subject.kind(), subject.id().to_string(), bucket.to_string());
+        let slot = (subject.kind, subject.id.to_string(), bucket.to_string());
         if let Some(id) = self.by_subject.borrow().get(&slot).cloned()
             && let Some(key) = self.key(tx, &id)?
         {
@@ -427,6 +846,37 @@ pub(super) fn open_text(tx: &Transaction<'_>, row: &str, stored: &str) -> Result
         .map_err(|e| corrupt(e.to_string()))
 }
 
+/// Bytes as the store keeps them: sealed like text (their hex), where the
+/// store seals; as they are where it does not.
+pub(super) fn seal_bytes(
+    tx: &Transaction<'_>,
+    subject: Subject<'_>,
+    bucket: &str,
+    row: &str,
+    clear: &[u8],
+) -> Result<Vec<u8>> {
+    if tx.keyring().is_none() {
+        return Ok(clear.to_vec());
+    }
+    Ok(seal_text(tx, subject, bucket, row, &hex::encode(clear))?.into_bytes())
+}
+
+/// Bytes [`seal_bytes`] stored; `None` when their key was shredded.
+pub(super) fn open_bytes(
+    tx: &Transaction<'_>,
+    row: &str,
+    stored: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    if tx.keyring().is_none() {
+        return Ok(Some(stored.to_vec()));
+    }
+    let text = std::str::from_utf8(stored)
+        .map_err(|e| Error::Corrupt(format!("sealed value of {row}: {e}")))?;
+    open_text(tx, row, text)?
+        .map(|h| hex::decode(h).map_err(|e| Error::Corrupt(format!("sealed value of {row}: {e}"))))
+        .transpose()
+}
+
 /// The `sealed` column of personal fields as stored: sealed whole
 /// (values with their salts). Erased fields (`{}`) stay `{}`.
 fn seal_personal(
@@ -462,6 +912,35 @@ fn open_personal(
 
 /// An erased `sealed` column.
 const ERASED: &str = "{}";
+/// A lead without notes (or whose notes were erased).
+pub(super) const NO_NOTES: &str = "[]";
+
+impl SealedField {
+    /// An optional text column as stored.
+    pub fn seal_optional(
+        &self,
+        tx: &Transaction<'_>,
+        subject: Subject<'_>,
+        id: &str,
+        clear: Option<&str>,
+    ) -> Result<Option<String>> {
+        clear
+            .map(|c| self.seal_text(tx, subject, id, c))
+            .transpose()
+    }
+
+    pub fn open_optional(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        stored: Option<String>,
+    ) -> Result<Option<String>> {
+        match stored {
+            Some(s) => self.open_text(tx, id, &s),
+            None => Ok(None),
+        }
+    }
+}
 
 /// Deletes every data key of `subject` (crypto-shredding): what they
 /// sealed can no longer be read, here or in any copy, once the master key
@@ -469,7 +948,7 @@ const ERASED: &str = "{}";
 pub(super) fn shred(tx: &Transaction<'_>, subject: Subject<'_>) -> Result<usize> {
     Ok(tx.execute(
         "DELETE FROM data_keys WHERE subject_kind = ?1 AND subject = ?2",
-        (subject.kind(), subject.id()),
+        (subject.kind, subject.id),
     )?)
 }
 
@@ -559,4 +1038,24 @@ impl super::Store {
             })
         })
     }
+}
+
+/// Deletes the data keys of retained coordinates whose `retain_until` day
+/// is over at `now` (the purge deletes their rows in the same
+/// transaction); `None` where the store does not seal.
+pub(super) fn shred_expired(
+    tx: &Transaction<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<usize>> {
+    if tx.keyring().is_none() {
+        return Ok(None);
+    }
+    // Buckets are `retain:YYYY-MM-DD`: in byte order, earlier days first.
+    Ok(Some(tx.execute(
+        "DELETE FROM data_keys WHERE bucket >= ?1 AND bucket < ?2",
+        (
+            RETAINED_BUCKET,
+            format!("{RETAINED_BUCKET}{}", now.date_naive()),
+        ),
+    )?))
 }

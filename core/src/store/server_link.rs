@@ -4,6 +4,7 @@
 //! from the server.
 
 use super::db::{OptionalExtension, Transaction};
+use super::sealing;
 use chrono::{DateTime, Utc};
 
 use super::connection::Store;
@@ -120,6 +121,12 @@ impl Store {
         self.write(|tx| {
             let mut new = 0;
             for d in decisions {
+                let note = sealing::RECEIVED_NOTE.seal_optional(
+                    tx,
+                    sealing::Subject::Agent(&d.agent),
+                    &d.review_id,
+                    d.note.as_deref(),
+                )?;
                 new += tx
                     .prepare_cached(
                         "INSERT INTO received_decisions (review_id, event_id, agent,
@@ -132,7 +139,7 @@ impl Store {
                         d.agent,
                         d.date,
                         d.decision,
-                        d.note,
+                        note,
                         d.reviewer,
                         parse_rfc3339("decided_at", &d.decided_at)?.timestamp(),
                         now.timestamp(),
@@ -156,13 +163,14 @@ impl Store {
             )?;
             let mut rows = stmt.query([&agent])?;
             while let Some(r) = rows.next()? {
+                let review_id: String = r.get(0)?;
                 found.push(DecisionNotice {
-                    review_id: r.get(0)?,
+                    note: sealing::RECEIVED_NOTE.open_optional(tx, &review_id, r.get(5)?)?,
+                    review_id,
                     event_id: r.get(1)?,
                     agent: r.get(2)?,
                     date: r.get(3)?,
                     decision: r.get(4)?,
-                    note: r.get(5)?,
                     reviewer: r.get(6)?,
                     decided_at: format_rfc3339(
                         from_unix("decided_at", r.get(7)?)

@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::db::{OptionalExtension, Transaction};
+use super::sealing;
 use crate::zone::Zone;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
@@ -837,18 +838,28 @@ fn keep_retained(
     if retain_until < now {
         return Ok(false);
     }
+    let (lat, lon, salt, sealed) = sealing::seal_coordinates(
+        tx,
+        &sealing::SYNC_RETAINED,
+        &event.id,
+        &event.agent,
+        retain_until.timestamp(),
+        location.lat,
+        location.lon,
+        &location.salt,
+    )?;
     tx.prepare_cached(
         "INSERT INTO sync_retained_locations (event_id, device_id, seq, agent, lat, lon,
-           accuracy_m, captured_at, flag_ids, salt, retain_until)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+           accuracy_m, captured_at, flag_ids, salt, retain_until, sealed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(super::db::params![
         event.id,
         device,
         seq,
         event.agent,
-        location.lat,
-        location.lon,
+        lat,
+        lon,
         location.accuracy_m,
         location.captured_at.timestamp(),
         covering
@@ -856,8 +867,9 @@ fn keep_retained(
             .map(|f| f.id.as_str())
             .collect::<Vec<_>>()
             .join(","),
-        location.salt,
+        salt,
         retain_until.timestamp(),
+        sealed,
     ])?;
     Ok(true)
 }

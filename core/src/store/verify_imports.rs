@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::db::{OptionalExtension, Transaction};
+use super::sealing;
 use chrono::{DateTime, Datelike, Utc};
 
 use super::chain::to_hash;
@@ -303,7 +304,7 @@ fn imported_attendance(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
 fn retained_from_devices(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
     let mut stmt = tx.prepare(
         "SELECT r.event_id, r.device_id, r.seq, r.agent, r.lat, r.lon, r.accuracy_m,
-                r.captured_at, r.salt, r.flag_ids, r.retain_until, e.canonical
+                r.captured_at, r.salt, r.flag_ids, r.retain_until, e.canonical, r.sealed
          FROM sync_retained_locations r
          LEFT JOIN sync_events e ON e.device_id = r.device_id AND e.seq = r.seq
            AND e.event_type = 'attendance'",
@@ -314,13 +315,25 @@ fn retained_from_devices(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
         let device: String = r.get(1)?;
         let seq: i64 = r.get(2)?;
         let agent: String = r.get(3)?;
+        let sealed: Option<Vec<u8>> = r.get(12)?;
+        // Shredded coordinates are skipped, as erased values are.
+        let Some((lat, lon, salt)) = sealing::open_coordinates(
+            tx,
+            &sealing::SYNC_RETAINED,
+            &event_id,
+            (r.get(4)?, r.get(5)?, r.get(8)?),
+            sealed.as_deref(),
+        )?
+        else {
+            continue;
+        };
         let location = RetainedLocation {
             event_id: event_id.clone(),
-            lat: r.get(4)?,
-            lon: r.get(5)?,
+            lat,
+            lon,
             accuracy_m: r.get(6)?,
             captured_at: from_unix(r.get(7)?)?,
-            salt: r.get(8)?,
+            salt,
             flag_ids: r
                 .get::<_, String>(9)?
                 .split(',')

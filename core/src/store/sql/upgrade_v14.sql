@@ -20,3 +20,8 @@ CREATE TABLE data_keys (
     wrapped BLOB NOT NULL,
     UNIQUE (subject_kind, subject, bucket)
 );
+
+-- Retained coordinates and their salt, sealed as one value where the store
+-- seals (lat, lon and salt then hold zeros and nothing).
+ALTER TABLE retained_locations ADD COLUMN sealed BLOB;
+ALTER TABLE sync_retained_locations ADD COLUMN sealed BLOB;

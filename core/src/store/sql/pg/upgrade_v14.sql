@@ -14,3 +14,5 @@ CREATE TABLE data_keys (
     wrapped BYTEA NOT NULL,
     UNIQUE (subject_kind, subject, bucket)
 );
+ALTER TABLE retained_locations ADD COLUMN sealed BYTEA;
+ALTER TABLE sync_retained_locations ADD COLUMN sealed BYTEA;
