@@ -4,7 +4,9 @@
 # `initdb --locale=C --encoding=UTF8` in a temporary directory, run by the
 # `postgres` user on a socket in that directory (no TCP port), stopped and
 # removed by a trap. The command sees FIELDCHECK_TEST_PG, a URL whose
-# database is `{db}` (the tests make one database per store), and
+# database is `{db}` (the tests make one database per store),
+# FIELDCHECK_MASTER_KEY_FILE (a new master key: every store seals),
+# FIELDCHECK_TEST_PGDATA (the cluster's data directory), and
 # FIELDCHECK_TEST_PG_TLS, the same server over TLS on a loopback port with a
 # certificate from a throwaway CA (`sslrootcert`), plus
 # FIELDCHECK_TEST_OTHER_CA, a CA that did not sign it.
@@ -64,6 +66,14 @@ for attempt in 1 2 3 4 5; do
   [ "$attempt" -lt 5 ] || { cat "$dir/log" >&2; exit 1; }
 done
 
+# PostgreSQL stores always seal personal values (PRODUCT.md §12.5): every
+# server and CLI process of the run gets this master key, so the stores it
+# makes on SQLite seal too. The data directory is named for the tests that
+# scan PostgreSQL's files for clear values.
+head -c 32 /dev/urandom >"$dir/master.key"
+chmod 600 "$dir/master.key"
+export FIELDCHECK_MASTER_KEY_FILE="$dir/master.key"
+export FIELDCHECK_TEST_PGDATA="$dir/data"
 export FIELDCHECK_TEST_PG="postgres://postgres@localhost:$port/{db}?host=$dir"
 export FIELDCHECK_TEST_PG_TLS="postgres://postgres@localhost:$port/{db}?sslmode=verify-full&sslrootcert=$dir/ca.pem"
 export FIELDCHECK_TEST_OTHER_CA="$dir/other-ca.pem"

@@ -127,6 +127,12 @@ impl From<core::Error> for FieldCheckError {
                 reason: detail,
             },
             E::Unreachable(reason) => FieldCheckError::Unreachable { reason },
+            // The app's library never seals (a server's store does): a
+            // sealed store handed to it is refused like bad input.
+            E::MasterKey(reason) => FieldCheckError::InvalidInput {
+                field: "master_key".into(),
+                reason,
+            },
             E::ConfigFeed(reason) => FieldCheckError::ConfigRefused { reason },
             E::NotFound(what) => FieldCheckError::NotFound { what },
             E::Corrupt(_) | E::SchemaTooNew { .. } => FieldCheckError::StoreUnusable {

@@ -379,7 +379,7 @@ const BIG_DEVICE_AGENTS: usize = 40;
 fn big_device(events: usize) -> (Env, std::path::PathBuf) {
     let a = Env::new();
     {
-        let store = fieldcheck_core::Store::open(&a.db).unwrap();
+        let store = common::open_store(&a.db);
         store
             .load_synthetic_attendance(
                 &fieldcheck_core::Actor::admin("cli"),

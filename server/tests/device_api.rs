@@ -6,8 +6,8 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
+use fieldcheck_core::Actor;
 use fieldcheck_core::device::{DeviceKeystore, SoftwareKey, to_base64};
-use fieldcheck_core::{Actor, Store};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -218,8 +218,7 @@ fn a_device_enrols_pushes_and_pulls_the_decisions_made_on_the_server() {
     for secret in [code.as_str(), "left early", "-6.2146"] {
         assert!(!log.contains(secret), "the log holds {secret:?}");
     }
-    let token = Store::open(&device_db)
-        .unwrap()
+    let token = common::open_store(&device_db)
         .server_link()
         .unwrap()
         .unwrap()
@@ -295,7 +294,7 @@ fn every_refusal_is_a_problem_document_of_its_type_and_stores_nothing() {
     let server = Server::start(&server_db, &["--max-body-bytes", "20000"]);
     let url = server.url.as_str();
     device_store(&device_db, "a1", 2);
-    let device = Store::open(&device_db).unwrap();
+    let device = common::open_store(&device_db);
     let device_id = device.device_id().unwrap();
     let key = SoftwareKey::generate();
     let token = enrol_raw(url, &server_db, &device_id, &key);
@@ -369,8 +368,7 @@ fn every_refusal_is_a_problem_document_of_its_type_and_stores_nothing() {
         "too-large",
     );
     assert!(
-        Store::open(&server_db)
-            .unwrap()
+        common::open_store(&server_db)
             .events(&admin(), &Default::default())
             .unwrap()
             .is_empty()
@@ -403,7 +401,7 @@ fn every_refusal_is_a_problem_document_of_its_type_and_stores_nothing() {
     let fork_db = dir.path().join("fork.db");
     device.checkpoint().unwrap();
     std::fs::copy(&device_db, &fork_db).unwrap();
-    let fork = Store::open(&fork_db).unwrap();
+    let fork = common::open_store(&fork_db);
     for (store, minute) in [(&device, "10"), (&fork, "20")] {
         store
             .record_fix(
@@ -437,8 +435,7 @@ fn every_refusal_is_a_problem_document_of_its_type_and_stores_nothing() {
         "chain-fork",
     );
     assert_eq!(
-        Store::open(&server_db)
-            .unwrap()
+        common::open_store(&server_db)
             .events(&admin(), &Default::default())
             .unwrap()
             .len(),

@@ -92,7 +92,7 @@ fn a_copied_store_answers_every_verb_as_the_sqlite_one() {
 #[test]
 fn the_same_batches_give_the_same_reports_on_both_engines() {
     use chrono::{TimeZone, Utc};
-    use fieldcheck_core::{Actor, Durability, OpenOptions, Store, SyntheticAttendance};
+    use fieldcheck_core::{Actor, Store, SyntheticAttendance};
 
     let Some(url) = postgres_database() else {
         eprintln!("skipped on SQLite alone: needs FIELDCHECK_TEST_PG (scripts/with-postgres.sh)");
@@ -101,14 +101,7 @@ fn the_same_batches_give_the_same_reports_on_both_engines() {
     let dir = TempDir::new().unwrap();
     let admin = Actor::admin("adm-1");
     let now = Utc.with_ymd_and_hms(2026, 3, 20, 12, 0, 0).unwrap();
-    let phone = Store::open_with(
-        dir.path().join("phone.db"),
-        &OpenOptions {
-            durability: Durability::Normal,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let phone = Store::open_with(dir.path().join("phone.db"), &common::open_options()).unwrap();
     phone
         .load_synthetic_attendance(
             &admin,
@@ -164,7 +157,7 @@ fn the_same_batches_give_the_same_reports_on_both_engines() {
             cli(db, &args, None).ok();
         }
     }
-    let stores: Vec<Store> = engines.iter().map(|db| Store::open(db).unwrap()).collect();
+    let stores: Vec<Store> = engines.iter().map(|db| common::open_store(db)).collect();
     let mut from = 1;
     loop {
         let batch = phone.sync_pending_from(&admin, Some(from), 100).unwrap();

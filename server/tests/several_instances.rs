@@ -28,8 +28,8 @@ use fieldcheck_core::sync_client::{
     Method, SyncClient, SystemClock, Transport, WireRequest, WireResponse,
 };
 use fieldcheck_core::{
-    Actor, ConsentChange, Durability, EventKind, Fix, FixRequest, OpenOptions, Permission,
-    Platform, Rules, SoftwareKey, Store,
+    Actor, ConsentChange, EventKind, Fix, FixRequest, Permission, Platform, Rules, SoftwareKey,
+    Store,
 };
 use tempfile::TempDir;
 
@@ -206,20 +206,13 @@ fn two_instances_on_one_store_survive_kills_and_keep_every_device_whole() {
 
     // Forty phones, each enrolled for its own agent (codes minted on the
     // store, enrolment through the balancer), with the server's site.
-    let minting = Store::open(&db).unwrap();
+    let minting = common::open_store(&db);
     let phones: Vec<Phone> = (0..DEVICES)
         .map(|i| {
             let agent = format!("a{i:02}");
             let path: PathBuf = dir.path().join(format!("{agent}.db"));
             // Phones' durability is not what this test is about.
-            let store = Store::open_with(
-                &path,
-                &OpenOptions {
-                    durability: Durability::Normal,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            let store = Store::open_with(&path, &common::open_options()).unwrap();
             store
                 .change_consent(
                     &Actor::agent(&agent),
@@ -417,7 +410,7 @@ fn two_instances_on_one_store_survive_kills_and_keep_every_device_whole() {
 
     // Every device's chain is held whole: seqs 1..=head, each once, and
     // every answer 200 is within what is held.
-    let server = Store::open(&db).unwrap();
+    let server = common::open_store(&db);
     let admin = Actor::admin("boss");
     let held: BTreeMap<String, i64> = server
         .sync_status(&admin)

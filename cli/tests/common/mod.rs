@@ -228,6 +228,23 @@ pub struct Snapshot {
     pub consent: i64,
 }
 
+/// Opens `db` in the test process as the CLI does: with the master key
+/// `FIELDCHECK_MASTER_KEY_FILE` names, when set (the PostgreSQL pass).
+#[allow(dead_code)]
+pub fn open_store(db: &Path) -> fieldcheck_core::Store {
+    let master_key = std::env::var_os("FIELDCHECK_MASTER_KEY_FILE").map(|path| {
+        fieldcheck_core::seal::MasterKey::read(Path::new(&path)).expect("the test master key")
+    });
+    fieldcheck_core::Store::open_with(
+        db,
+        &fieldcheck_core::OpenOptions {
+            master_key,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
 pub fn reasons(event: &Value) -> Vec<String> {
     event["reasons"]
         .as_array()

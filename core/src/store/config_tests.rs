@@ -59,14 +59,8 @@ fn open(dir: &TempDir, name: &str) -> Store {
     } else {
         dir.path().join(name)
     };
-    Store::open_with(
-        path,
-        &OpenOptions {
-            durability: Durability::Normal,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    let options = super::test_engine::options_for(&path);
+    Store::open_with(path, &options).unwrap()
 }
 
 /// A server's store and a device store enrolled with it for `ag-1`.
@@ -812,7 +806,7 @@ fn a_server_restored_from_an_older_backup_answers_with_a_snapshot() {
     p.pull(t0());
     assert_eq!(p.device.sites().unwrap().len(), 2);
     // The restored server never gave the device's cursor.
-    let restored = Store::open(&backup).unwrap();
+    let restored = Store::open_with(&backup, &super::test_engine::options_for(&backup)).unwrap();
     let cursor = p.device.server_link().unwrap().unwrap().config_cursor;
     let answer = restored
         .config_for_device("ag-1", cursor.as_deref(), t0())
@@ -883,6 +877,13 @@ fn verify_names_any_edit_of_imported_data_and_of_the_configuration() {
     assert!(report.intact, "{report:?}");
     assert!(report.imported_events_checked >= 6);
     let path = p._dir.path().join("server.db");
+    // In clear, or (a sealing store) the sealed value's last bytes.
+    let coordinates_edit = if p.server.is_sealed() {
+        "UPDATE sync_retained_locations
+         SET sealed = CAST(substr(CAST(sealed AS TEXT), 1, length(sealed) - 4) || 'AAAA' AS BLOB)"
+    } else {
+        "UPDATE sync_retained_locations SET lat = lat + 0.001"
+    };
     let edits: &[(&str, &str, &str)] = &[
         (
             "verdict",
@@ -937,11 +938,7 @@ fn verify_names_any_edit_of_imported_data_and_of_the_configuration() {
         ),
         ("lead", "UPDATE sync_leads SET status = 'won'", "sync_leads"),
         ("subjects", "DELETE FROM sync_subjects", "sync_subjects"),
-        (
-            "coordinates",
-            "UPDATE sync_retained_locations SET lat = lat + 0.001",
-            "sync_retained_locations",
-        ),
+        ("coordinates", coordinates_edit, "sync_retained_locations"),
         (
             "day summary",
             "UPDATE attendance_months SET days = zeroblob(length(days))",
@@ -983,7 +980,10 @@ fn verify_names_any_edit_of_imported_data_and_of_the_configuration() {
             let changed = conn.execute(sql, []).unwrap();
             assert!(changed > 0, "{what}: the edit changed nothing");
         }
-        let report = Store::open(&copy).unwrap().verify().unwrap();
+        let report = Store::open_with(&copy, &super::test_engine::options_for(&copy))
+            .unwrap()
+            .verify()
+            .unwrap();
         let broken = report
             .first_broken
             .unwrap_or_else(|| panic!("{what}: verify found nothing"));
@@ -1012,6 +1012,7 @@ fn verify_names_any_edit_of_imported_data_and_of_the_configuration() {
 
 #[test]
 fn a_v10_store_gets_feeds_for_what_it_holds_and_still_verifies() {
+    super::clear_only!("rewinds a store to v10, before sealing existed");
     let dir = TempDir::new().unwrap();
     let store = open(&dir, "old.db");
     store.import_sites(&admin(), SITES, t0()).unwrap();

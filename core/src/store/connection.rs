@@ -128,7 +128,8 @@ impl Store {
     /// store without personal values yet); see `sealing::at_open`.
     pub(super) fn open_sealing(mut self, given: Option<&MasterKey>) -> Result<Store> {
         use super::sealing::{Opening, at_open, choose};
-        self.sealing = match self.read(|tx| at_open(tx, given))? {
+        let required = self.is_postgres();
+        self.sealing = match self.read(|tx| at_open(tx, given, required))? {
             Opening::Decided(sealing) => sealing,
             Opening::Choose => {
                 let master = given.ok_or_else(|| Error::MasterKey("no master key".into()))?;

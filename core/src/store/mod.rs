@@ -210,16 +210,35 @@ pub(crate) mod test_engine {
         dir.join(name)
     }
 
+    /// Options for a test's store at `location`: on PostgreSQL, which
+    /// always seals (and on SQLite with `FIELDCHECK_TEST_SEAL` set), the
+    /// master key `FIELDCHECK_MASTER_KEY_FILE` names (what
+    /// `scripts/with-postgres.sh` makes), else one made for this process.
+    pub fn options_for(location: &Path) -> super::OpenOptions {
+        use crate::seal::MasterKey;
+        use std::sync::OnceLock;
+        static KEY: OnceLock<MasterKey> = OnceLock::new();
+        let url = location.to_str().is_some_and(|l| l.starts_with("postgres"));
+        // FIELDCHECK_TEST_SEAL: SQLite test stores seal too (the pass that
+        // runs the store's tests with sealing on both ways).
+        let seal = url || std::env::var_os("FIELDCHECK_TEST_SEAL").is_some();
+        let master_key = seal.then(|| {
+            KEY.get_or_init(|| match std::env::var_os("FIELDCHECK_MASTER_KEY_FILE") {
+                Some(path) => MasterKey::read(Path::new(&path)).expect("the test master key"),
+                None => MasterKey::generate(),
+            })
+            .clone()
+        });
+        super::OpenOptions {
+            durability: super::Durability::Normal,
+            master_key,
+        }
+    }
+
     /// A test's store named `name` on the engine under test.
     pub fn open(dir: &Path, name: &str) -> super::Store {
-        super::Store::open_with(
-            location(dir, name),
-            &super::OpenOptions {
-                durability: super::Durability::Normal,
-                ..Default::default()
-            },
-        )
-        .unwrap()
+        let location = location(dir, name);
+        super::Store::open_with(&location, &options_for(&location)).unwrap()
     }
 }
 
@@ -235,6 +254,24 @@ macro_rules! sqlite_only {
 }
 #[cfg(test)]
 pub(crate) use sqlite_only;
+
+/// Skips the rest of a test that reads or edits personal values in clear
+/// in the store's rows or files, where test stores seal (PostgreSQL, or
+/// SQLite with `FIELDCHECK_TEST_SEAL`), saying why; `sealing_tests` holds
+/// the same checks for sealing stores.
+#[cfg(test)]
+macro_rules! clear_only {
+    ($reason:literal) => {
+        if crate::store::test_engine::on_postgres()
+            || std::env::var_os("FIELDCHECK_TEST_SEAL").is_some()
+        {
+            eprintln!("skipped where stores seal: {}", $reason);
+            return;
+        }
+    };
+}
+#[cfg(test)]
+pub(crate) use clear_only;
 
 #[cfg(test)]
 mod tests;

@@ -42,14 +42,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = TempDir::new().unwrap();
     let path = super::test_engine::location(dir.path(), "store.db");
-    let store = Store::open_with(
-        &path,
-        &OpenOptions {
-            durability: Durability::Normal,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let store = Store::open_with(&path, &super::test_engine::options_for(&path)).unwrap();
     store.import_sites(&admin(), SITES, t0()).unwrap();
     Fixture {
         _dir: dir,
@@ -316,10 +309,12 @@ fn push_token_lifecycle_leaves_no_bytes() {
     s.register_push_token(&a1, "a1", token, t0()).unwrap();
     assert_eq!(s.push_token(&a1, "a1").unwrap().as_deref(), Some(token));
     // Self-check: the search finds the token while it is stored (in the
-    // WAL, and in the main file after a checkpoint).
-    assert!(!files_holding(&f.path, token.as_bytes()).is_empty());
+    // WAL, and in the main file after a checkpoint); a sealing store never
+    // holds it in clear.
+    let clear = !s.is_sealed();
+    assert_eq!(!files_holding(&f.path, token.as_bytes()).is_empty(), clear);
     s.checkpoint().unwrap();
-    assert!(!files_holding(&f.path, token.as_bytes()).is_empty());
+    assert_eq!(!files_holding(&f.path, token.as_bytes()).is_empty(), clear);
 
     // Withdrawal deletes the token and its bytes (secure_delete + the
     // checkpoint that the withdrawal runs).
@@ -671,8 +666,10 @@ fn display_names_are_versioned_reported_exported_and_erased_to_the_last_byte() {
     assert_eq!(export.profile["name_history"].as_array().unwrap().len(), 2);
     assert_intact(s);
     s.checkpoint().unwrap();
-    assert!(
+    // Self-check: found while stored in clear; never, where the store seals.
+    assert_eq!(
         !files_holding(&f.path, name.as_bytes()).is_empty(),
+        !s.is_sealed(),
         "self-check"
     );
 

@@ -176,7 +176,7 @@ mod tests {
     fn postgres_shape() -> Shape {
         let dir = tempfile::TempDir::new().unwrap();
         let url = test_engine::location(dir.path(), "s.db");
-        drop(Store::open(&url).unwrap());
+        drop(Store::open_with(&url, &test_engine::options_for(&url)).unwrap());
         let mut client = postgres::Client::connect(url.to_str().unwrap(), postgres::NoTls).unwrap();
         client
             .query(

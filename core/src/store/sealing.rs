@@ -626,7 +626,13 @@ pub(crate) enum Opening {
     Choose,
 }
 
-pub(crate) fn at_open(tx: &Transaction<'_>, given: Option<&MasterKey>) -> Result<Opening> {
+/// `required`: PostgreSQL stores always seal (their files, WAL, replicas
+/// and backups cannot be wiped by SQL means).
+pub(crate) fn at_open(
+    tx: &Transaction<'_>,
+    given: Option<&MasterKey>,
+    required: bool,
+) -> Result<Opening> {
     let current: Option<(i64, Vec<u8>)> = tx
         .query_row(
             "SELECT epoch, check_value FROM key_epochs ORDER BY epoch DESC LIMIT 1",
@@ -635,6 +641,12 @@ pub(crate) fn at_open(tx: &Transaction<'_>, given: Option<&MasterKey>) -> Result
         )
         .optional()?;
     match (current, given) {
+        (None, None) if required => Err(Error::MasterKey(
+            "a PostgreSQL store seals every personal value: give its master key with \
+             --master-key-file PATH or FIELDCHECK_MASTER_KEY_FILE (`fieldcheck keys init --out \
+             PATH` writes a new one)"
+                .into(),
+        )),
         (None, None) => Ok(Opening::Decided(None)),
         (None, Some(_)) => Ok(Opening::Choose),
         (Some((epoch, check)), Some(master)) => {
@@ -660,7 +672,7 @@ pub(crate) fn at_open(tx: &Transaction<'_>, given: Option<&MasterKey>) -> Result
 /// Turns sealing on under `master` while the store holds no personal value
 /// (in a write, so two processes opening a new store agree).
 pub(crate) fn choose(tx: &Transaction<'_>, master: &MasterKey) -> Result<Sealing> {
-    if let Opening::Decided(Some(sealing)) = at_open(tx, Some(master))? {
+    if let Opening::Decided(Some(sealing)) = at_open(tx, Some(master), false)? {
         return Ok(sealing);
     }
     for table in PERSONAL_TABLES {

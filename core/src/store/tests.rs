@@ -48,14 +48,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = TempDir::new().unwrap();
     let path = super::test_engine::location(dir.path(), "store.db");
-    let store = Store::open_with(
-        &path,
-        &OpenOptions {
-            durability: Durability::Normal,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let store = Store::open_with(&path, &super::test_engine::options_for(&path)).unwrap();
     store.import_sites(&admin(), SITES, t0()).unwrap();
     Fixture {
         _dir: dir,
@@ -202,7 +195,7 @@ fn a_frozen_v1_store_with_data_upgrades_and_still_verifies() {
         )
         .unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = Store::open_with(&path, &super::test_engine::options_for(&path)).unwrap();
     assert!(store.verify().unwrap().intact);
     let state = store.consent_state(&admin(), "a1").unwrap();
     assert_eq!(state.location.map(|e| e.id), Some("c-1".into()));
@@ -751,7 +744,12 @@ fn rules_persist_and_only_admins_change_them() {
     f.store.set_rules(&admin(), rules.clone()).unwrap();
     let path = f.path.clone();
     drop(f.store);
-    assert_eq!(Store::open(&path).unwrap().rules(), rules);
+    assert_eq!(
+        Store::open_with(&path, &super::test_engine::options_for(&path))
+            .unwrap()
+            .rules(),
+        rules
+    );
 }
 
 fn tamper(store: &Store, sql: &str) {
@@ -773,27 +771,74 @@ fn verify_names_the_first_altered_or_deleted_event() {
         .collect();
     assert!(f.store.verify().unwrap().intact);
 
-    // Altering a retained coordinate.
-    tamper(
-        &f.store,
-        &format!(
-            "UPDATE retained_locations SET lat = lat + 1 WHERE event_id = '{}'",
-            events[3].id
-        ),
-    );
+    // Altering a retained coordinate: in clear, or (a sealing store) the
+    // sealed value, here another event's moved onto it.
+    let (alter, restore) = if f.store.is_sealed() {
+        (
+            format!(
+                "UPDATE retained_locations SET sealed = (SELECT sealed FROM retained_locations
+                   WHERE event_id = '{}') WHERE event_id = '{}'",
+                events[2].id, events[3].id
+            ),
+            None,
+        )
+    } else {
+        (
+            format!(
+                "UPDATE retained_locations SET lat = lat + 1 WHERE event_id = '{}'",
+                events[3].id
+            ),
+            Some(format!(
+                "UPDATE retained_locations SET lat = lat - 1 WHERE event_id = '{}'",
+                events[3].id
+            )),
+        )
+    };
+    let before: Option<Vec<u8>> = f
+        .store
+        .read(|tx| {
+            Ok(tx.query_row(
+                "SELECT sealed FROM retained_locations WHERE event_id = ?1",
+                [&events[3].id],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    tamper(&f.store, &alter);
     let b = f.store.verify().unwrap().first_broken.unwrap();
     assert_eq!(b.event_id.as_deref(), Some(events[3].id.as_str()));
-    assert!(b.problem.contains("retained location"), "{b:?}");
-    tamper(
-        &f.store,
-        &format!(
-            "UPDATE retained_locations SET lat = lat - 1 WHERE event_id = '{}'",
-            events[3].id
-        ),
-    );
+    if f.store.is_sealed() {
+        assert!(b.problem.contains("does not open"), "{b:?}");
+    } else {
+        assert!(b.problem.contains("retained location"), "{b:?}");
+    }
+    match restore {
+        Some(sql) => tamper(&f.store, &sql),
+        None => f
+            .store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE retained_locations SET sealed = ?2 WHERE event_id = ?1",
+                    (&events[3].id, &before),
+                )?;
+                Ok(())
+            })
+            .unwrap(),
+    }
     assert!(f.store.verify().unwrap().intact);
 
-    // Altering the flag's reason.
+    // Altering the flag's reason (on a sealing store, replacing the sealed
+    // value by clear text).
+    let reason_before: String = f
+        .store
+        .read(|tx| {
+            Ok(tx.query_row(
+                "SELECT reason FROM audit_flags WHERE id = ?1",
+                [&flag_.id],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
     tamper(
         &f.store,
         &format!(
@@ -803,13 +848,15 @@ fn verify_names_the_first_altered_or_deleted_event() {
     );
     let b = f.store.verify().unwrap().first_broken.unwrap();
     assert_eq!(b.event_id.as_deref(), Some(flag_.id.as_str()));
-    tamper(
-        &f.store,
-        &format!(
-            "UPDATE audit_flags SET reason = 'suspected spoofing' WHERE id = '{}'",
-            flag_.id
-        ),
-    );
+    f.store
+        .write(|tx| {
+            tx.execute(
+                "UPDATE audit_flags SET reason = ?2 WHERE id = ?1",
+                (&flag_.id, &reason_before),
+            )?;
+            Ok(())
+        })
+        .unwrap();
 
     // Altering a verdict.
     tamper(
@@ -892,7 +939,7 @@ fn concurrent_check_ins_from_threads_all_land_in_one_chain() {
 fn two_stores_on_one_file_share_the_chain() {
     let f = fixture();
     grant(&f.store, "a1", t0());
-    let second = Store::open(&f.path).unwrap();
+    let second = Store::open_with(&f.path, &super::test_engine::options_for(&f.path)).unwrap();
     for i in 0..10 {
         let store = if i % 2 == 0 { &f.store } else { &second };
         check_in_at(store, "a1", HQ_LAT, HQ_LON, t0() + Duration::seconds(i)).unwrap();
@@ -1233,7 +1280,7 @@ fn a_check_in_sees_what_another_connection_committed() {
     assert!(memo_rows_agreeing(&f.store) > 0);
 
     // Another process withdraws consent: the next check-in here is refused.
-    let other = Store::open(&f.path).unwrap();
+    let other = Store::open_with(&f.path, &super::test_engine::options_for(&f.path)).unwrap();
     withdraw(&other, "a1", t0() + Duration::minutes(1));
     let e = fix_at(
         &f.store,
@@ -1313,7 +1360,7 @@ fn a_failed_check_in_forgets_the_memo() {
 #[test]
 fn sites_and_rules_changed_by_another_process_are_judged_with_at_once() {
     let f = fixture();
-    let other = Store::open(&f.path).unwrap();
+    let other = Store::open_with(&f.path, &super::test_engine::options_for(&f.path)).unwrap();
     grant(&f.store, "a1", t0());
     let (lat, lon) = (-6.3000, 106.9000);
     let at = |m: i64| t0() + Duration::minutes(m);

@@ -158,7 +158,16 @@ impl Store {
                     )));
                 }
                 if purged.is_none() {
-                    match load(tx, &event_type, &event_id)? {
+                    // A row that cannot be read back (a sealed value altered
+                    // or moved from another row, a damaged column) is a
+                    // broken link, named like any other.
+                    let loaded = match load(tx, &event_type, &event_id) {
+                        Err(Error::Corrupt(problem)) => {
+                            return Ok(report(checked, broken(problem)));
+                        }
+                        loaded => loaded?,
+                    };
+                    match loaded {
                         Loaded::Missing => {
                             return Ok(report(checked, broken("event has been deleted".into())));
                         }

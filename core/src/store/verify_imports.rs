@@ -317,14 +317,23 @@ fn retained_from_devices(tx: &Transaction<'_>) -> Result<Option<BrokenLink>> {
         let agent: String = r.get(3)?;
         let sealed: Option<Vec<u8>> = r.get(12)?;
         // Shredded coordinates are skipped, as erased values are.
-        let Some((lat, lon, salt)) = sealing::open_coordinates(
+        let opened = sealing::open_coordinates(
             tx,
             &sealing::SYNC_RETAINED,
             &event_id,
             (r.get(4)?, r.get(5)?, r.get(8)?),
             sealed.as_deref(),
-        )?
-        else {
+        );
+        let Some((lat, lon, salt)) = (match opened {
+            Err(Error::Corrupt(problem)) => {
+                return Ok(Some(row_break(
+                    "sync_retained_locations",
+                    &event_id,
+                    problem,
+                )));
+            }
+            opened => opened?,
+        }) else {
             continue;
         };
         let location = RetainedLocation {

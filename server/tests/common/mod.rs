@@ -461,6 +461,24 @@ fn log_path(db: &Path) -> PathBuf {
     }
 }
 
+/// Opens a store in the test process as the server and CLI do: with the
+/// master key `FIELDCHECK_MASTER_KEY_FILE` names, when set (the PostgreSQL
+/// pass, where every store seals).
+#[allow(dead_code)] // not every test binary opens a store itself
+pub fn open_store(db: &Path) -> fieldcheck_core::Store {
+    fieldcheck_core::Store::open_with(db, &open_options()).unwrap()
+}
+
+#[allow(dead_code)]
+pub fn open_options() -> fieldcheck_core::OpenOptions {
+    fieldcheck_core::OpenOptions {
+        durability: fieldcheck_core::Durability::Normal,
+        master_key: std::env::var_os("FIELDCHECK_MASTER_KEY_FILE").map(|path| {
+            fieldcheck_core::seal::MasterKey::read(Path::new(&path)).expect("the test master key")
+        }),
+    }
+}
+
 /// The server's store for a test: a new PostgreSQL database in the
 /// PostgreSQL pass (`FIELDCHECK_TEST_PG` set), else `server.db` in `dir`.
 #[allow(dead_code)] // not every test binary starts a server
