@@ -37,13 +37,16 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+echo "== The store's tests again with every test store sealing (SQLite, issue 25)"
+FIELDCHECK_TEST_SEAL=1 cargo test --workspace --locked --lib store::
+
 echo "== The store's, server's and CLI's tests on PostgreSQL (a temporary server)"
 # --workspace, as above: the same features, so the binaries built there are
 # run again rather than a second dependency tree built (and stored).
 scripts/with-postgres.sh bash -c 'cargo test --workspace --locked --lib store:: &&
   cargo test --workspace --locked --test postgres --test several_instances \
     --test console --test device_api --test lifecycle --test one_system \
-    --test sync --test people --test privacy &&
+    --test sync --test people --test privacy --test sealed &&
   scripts/test-api-fuzz.sh &&
   scripts/test-console-browser.sh tests/browser/console.e2e.mjs'
 

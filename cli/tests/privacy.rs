@@ -175,7 +175,8 @@ fn push_token_lifecycle() {
     let shown = show(&env);
     assert_eq!(shown["registered"], true);
     assert_eq!(shown["token"], token);
-    assert!(!files_holding(&env, token.as_bytes()).is_empty());
+    // Stored, in clear unless the store seals.
+    assert_eq!(files_holding(&env, token.as_bytes()).is_empty(), sealing());
 
     // Another agent may not register for a1.
     let other = env.run(&[

@@ -1,9 +1,9 @@
-//! Looking for coordinates in a store's files, byte by byte (PRODUCT.md
-//! §4): every usual encoding of each value, in the database, its WAL and
-//! its shared-memory file. Test support (the privacy tests of the core and
-//! the server), built with the `synthetic` feature only.
+//! Looking for personal values in a store's files, byte by byte (PRODUCT.md
+//! §4, §12.5): every usual encoding of each value, in an SQLite database,
+//! its WAL and its shared-memory file, or in PostgreSQL's data directory.
+//! Test support (the privacy tests of the core, the server and the CLI),
+//! built with the `synthetic` feature only.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Every way a coordinate is commonly written down.
@@ -54,11 +54,15 @@ pub fn store_files(db: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Which encodings of which coordinates appear in which file. One pass per
-/// file: every needle is at least 4 bytes, so candidate positions are found
-/// through a map keyed by the first 4 bytes.
+/// Which encodings of which coordinates appear in which file of the SQLite
+/// store `db`.
 pub fn find_coordinates(db: &Path, coords: &[(f64, f64)]) -> Vec<String> {
-    let mut needles: Vec<(String, Vec<u8>)> = Vec::new();
+    find_in(&store_files(db), &coordinate_needles(coords))
+}
+
+/// Every encoding of every coordinate, labelled.
+pub fn coordinate_needles(coords: &[(f64, f64)]) -> Vec<(String, Vec<u8>)> {
+    let mut needles = Vec::new();
     for &(lat, lon) in coords {
         for value in [lat, lon] {
             for (label, bytes) in encodings(value) {
@@ -66,26 +70,62 @@ pub fn find_coordinates(db: &Path, coords: &[(f64, f64)]) -> Vec<String> {
             }
         }
     }
-    let mut by_prefix: HashMap<[u8; 4], Vec<usize>> = HashMap::new();
-    for (i, (_, bytes)) in needles.iter().enumerate() {
-        let prefix: [u8; 4] = bytes[..4].try_into().expect("needles are at least 4 bytes");
-        by_prefix.entry(prefix).or_default().push(i);
+    needles
+}
+
+/// Every usual encoding of a text: UTF-8, UTF-16 little- and big-endian.
+pub fn text_encodings(text: &str) -> Vec<(String, Vec<u8>)> {
+    let utf16: Vec<u16> = text.encode_utf16().collect();
+    vec![
+        ("UTF-8".into(), text.as_bytes().to_vec()),
+        (
+            "UTF-16 le".into(),
+            utf16.iter().flat_map(|u| u.to_le_bytes()).collect(),
+        ),
+        (
+            "UTF-16 be".into(),
+            utf16.iter().flat_map(|u| u.to_be_bytes()).collect(),
+        ),
+    ]
+}
+
+/// Every regular file under `dir`, recursively (PostgreSQL's `base/` and
+/// `pg_wal/`).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_file() => out.push(path),
+                _ => {}
+            }
+        }
     }
+    out.sort();
+    out
+}
+
+/// Which of the labelled `needles` appear in which of `files` ("label in
+/// file"), all needles in one pass over each file.
+pub fn find_in(files: &[PathBuf], needles: &[(String, Vec<u8>)]) -> Vec<String> {
+    let Ok(matcher) = aho_corasick::AhoCorasick::new(needles.iter().map(|(_, b)| b)) else {
+        return vec!["the needles could not be compiled".into()];
+    };
     let mut hits = Vec::new();
-    for file in store_files(db) {
-        let Ok(bytes) = std::fs::read(&file) else {
+    for file in files {
+        // A file may vanish while PostgreSQL runs (a recycled WAL segment).
+        let Ok(bytes) = std::fs::read(file) else {
             continue;
         };
         let mut found = vec![false; needles.len()];
-        for pos in 0..bytes.len().saturating_sub(3) {
-            let prefix: [u8; 4] = bytes[pos..pos + 4].try_into().unwrap();
-            if let Some(candidates) = by_prefix.get(&prefix) {
-                for &i in candidates {
-                    if bytes[pos..].starts_with(&needles[i].1) {
-                        found[i] = true;
-                    }
-                }
-            }
+        for m in matcher.find_overlapping_iter(&bytes) {
+            found[m.pattern().as_usize()] = true;
         }
         for (i, hit) in found.into_iter().enumerate() {
             if hit {

@@ -228,6 +228,13 @@ pub struct Snapshot {
     pub consent: i64,
 }
 
+/// Whether the CLI seals the stores it makes (a master key in the
+/// environment: the PostgreSQL pass); byte scans then find no clear value.
+#[allow(dead_code)]
+pub fn sealing() -> bool {
+    std::env::var_os("FIELDCHECK_MASTER_KEY_FILE").is_some()
+}
+
 /// Opens `db` in the test process as the CLI does: with the master key
 /// `FIELDCHECK_MASTER_KEY_FILE` names, when set (the PostgreSQL pass).
 #[allow(dead_code)]

@@ -412,7 +412,7 @@ fn insert_event(tx: &Transaction<'_>, e: &AttendanceEvent) -> Result<()> {
 }
 
 fn insert_retained(tx: &Transaction<'_>, agent: &str, r: &RetainedLocation) -> Result<()> {
-    let (lat, lon, salt, sealed) = sealing::seal_coordinates(
+    let stored = sealing::seal_coordinates(
         tx,
         &sealing::RETAINED,
         &r.event_id,
@@ -429,14 +429,14 @@ fn insert_retained(tx: &Transaction<'_>, agent: &str, r: &RetainedLocation) -> R
     )?
     .execute(super::db::params![
         r.event_id,
-        lat,
-        lon,
+        stored.lat,
+        stored.lon,
         r.accuracy_m,
         r.captured_at.timestamp(),
         r.flag_ids.join(","),
-        salt,
+        stored.salt,
         r.retain_until.timestamp(),
-        sealed,
+        stored.sealed,
     ])?;
     Ok(())
 }

@@ -133,7 +133,7 @@ impl Store {
             Opening::Decided(sealing) => sealing,
             Opening::Choose => {
                 let master = given.ok_or_else(|| Error::MasterKey("no master key".into()))?;
-                Some(self.write(|tx| choose(tx, master))?)
+                self.write(|tx| choose(tx, master, required))?
             }
         };
         Ok(self)
@@ -227,10 +227,14 @@ impl Store {
             // another connection's (seen when this transaction began, under
             // the write lock: none can slip in after). Cheaper than
             // `PRAGMA data_version`, which runs a statement.
-            if memo.data_version != Some(data_version(&tx)?) {
+            let moved = memo.data_version != Some(data_version(&tx)?);
+            if moved {
                 *memo = WriterMemo::default();
             }
-            let value = f(&guard.writing(|k| Transaction::sqlite(&tx, k))?, memo)?;
+            let value = f(
+                &guard.writing_checked(moved, |k| Transaction::sqlite(&tx, k))?,
+                memo,
+            )?;
             tx.commit()?;
             Ok(value)
         })();
@@ -311,8 +315,10 @@ impl Store {
 }
 
 /// What a write checks before `f` sees its transaction: that this
-/// process's master key is still the store's (`sealing::check_epoch`);
-/// unsealed stores pay nothing.
+/// process's master key is still the store's (`sealing::check_epoch`), or,
+/// for a store opened without sealing, that no other process has turned
+/// it on since (a check-in skips the look while no other connection has
+/// committed).
 struct WriteGuard {
     keyring: Option<Keyring>,
     retired: Arc<std::sync::OnceLock<String>>,
@@ -332,10 +338,24 @@ impl WriteGuard {
         &'t self,
         tx: impl FnOnce(Option<&'t Keyring>) -> Transaction<'t>,
     ) -> Result<Transaction<'t>> {
+        self.writing_checked(true, tx)
+    }
+
+    /// `changed`: whether another connection may have committed since
+    /// this process last looked (a store that does not seal checks only
+    /// then that no other process has turned sealing on since it opened).
+    fn writing_checked<'t>(
+        &'t self,
+        changed: bool,
+        tx: impl FnOnce(Option<&'t Keyring>) -> Transaction<'t>,
+    ) -> Result<Transaction<'t>> {
         let tx = tx(self.keyring.as_ref());
-        if let Some(ring) = &self.keyring
-            && let Err(e) = super::sealing::check_epoch(&tx, ring)
-        {
+        let checked = match &self.keyring {
+            Some(ring) => super::sealing::check_epoch(&tx, ring),
+            None if changed => super::sealing::check_still_clear(&tx),
+            None => Ok(()),
+        };
+        if let Err(e) = checked {
             let _ = self.retired.set(e.to_string());
             return Err(e);
         }

@@ -466,7 +466,7 @@ impl Store {
                 export.retained_locations = self.read(|tx| {
                     let mut out = Vec::new();
                     for e in events.iter().filter(|e| e.location_retained) {
-                        out.extend(attendance::load_retained(tx, &e.id)?);
+                        out.extend(attendance::load_any_retained(tx, &e.id)?);
                     }
                     Ok(out)
                 })?;

@@ -229,7 +229,8 @@ mod tests {
         let (_, path) = path.split_once('/').unwrap();
         let db = path.split('?').next().unwrap();
         let url = tls.replace("{db}", db);
-        let store = Store::open(&url).unwrap();
+        let store =
+            Store::open_with(&url, &test_engine::options_for(std::path::Path::new(&url))).unwrap();
         let encrypted: bool = store
             .read(|tx| {
                 Ok(tx.query_row(

@@ -79,8 +79,10 @@ impl<'s> Subject<'s> {
     }
 }
 
-/// How a sealed column's subject is found in its row.
+/// How a sealed column's subject is found in its row (read by `store
+/// copy`, a PostgreSQL feature).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(super) enum SubjectOf {
     /// An agent named by a column.
     Agent(&'static str),
@@ -372,6 +374,7 @@ impl SealedField {
     }
 
     /// The subject of a row, read through `column`.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     fn subject_in(
         &self,
         source: &Transaction<'_>,
@@ -413,6 +416,7 @@ impl SealedField {
     /// target's (if it seals). `column(name)` reads the row as stored;
     /// the answer is what to write instead, by column. A value whose key
     /// was shredded stays as stored: no key in the target opens it either.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub fn reseal(
         &self,
         source: &Transaction<'_>,
@@ -527,8 +531,16 @@ fn coordinates_from(payload: &[u8]) -> Option<(f64, f64, Vec<u8>)> {
     Some((lat, lon, payload[16..].to_vec()))
 }
 
-/// Coordinates as a row of `field`'s table keeps them: `(lat, lon, salt,
-/// sealed)`, the first three zero and empty where the store seals.
+/// Coordinates as a row keeps them in its `lat`, `lon`, `salt` and
+/// `sealed` columns: the first three zero and empty where the store seals.
+pub(super) struct StoredCoordinates {
+    pub lat: f64,
+    pub lon: f64,
+    pub salt: Vec<u8>,
+    pub sealed: Option<Vec<u8>>,
+}
+
+/// Coordinates as a row of `field`'s table keeps them.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn seal_coordinates(
     tx: &Transaction<'_>,
@@ -539,9 +551,14 @@ pub(super) fn seal_coordinates(
     lat: f64,
     lon: f64,
     salt: &[u8],
-) -> Result<(f64, f64, Vec<u8>, Option<Vec<u8>>)> {
+) -> Result<StoredCoordinates> {
     if tx.keyring().is_none() {
-        return Ok((lat, lon, salt.to_vec(), None));
+        return Ok(StoredCoordinates {
+            lat,
+            lon,
+            salt: salt.to_vec(),
+            sealed: None,
+        });
     }
     let sealed = seal_bytes(
         tx,
@@ -550,7 +567,12 @@ pub(super) fn seal_coordinates(
         &field.row(event_id),
         &coordinates_payload(lat, lon, salt),
     )?;
-    Ok((0.0, 0.0, Vec::new(), Some(sealed)))
+    Ok(StoredCoordinates {
+        lat: 0.0,
+        lon: 0.0,
+        salt: Vec::new(),
+        sealed: Some(sealed),
+    })
 }
 
 /// What [`seal_coordinates`] stored, in clear: `(lat, lon, salt)`; `None`
@@ -599,24 +621,6 @@ pub(super) fn retained_bucket(retain_until: i64) -> String {
         .unwrap_or_default();
     format!("{RETAINED_BUCKET}{day}")
 }
-
-/// Tables whose rows carry personal values: sealing can be chosen only
-/// while all are empty.
-const PERSONAL_TABLES: &[&str] = &[
-    "reviews",
-    "agent_names",
-    "leads",
-    "lead_activity",
-    "audit_flags",
-    "applied_flags",
-    "location_views",
-    "privacy_requests",
-    "retained_locations",
-    "sync_retained_locations",
-    "push_tokens",
-    "received_decisions",
-    "sync_reviews",
-];
 
 /// What an open finds: the store's sealing checked against the key given,
 /// or, for a key given to a store that does not seal yet, a choice to make
@@ -671,22 +675,44 @@ pub(crate) fn at_open(
 
 /// Turns sealing on under `master` while the store holds no personal value
 /// (in a write, so two processes opening a new store agree).
-pub(crate) fn choose(tx: &Transaction<'_>, master: &MasterKey) -> Result<Sealing> {
+/// `required` (PostgreSQL): a store written in clear is refused, naming
+/// the way out; an SQLite one stays in clear (sealing is chosen at
+/// creation there), which the log says.
+pub(crate) fn choose(
+    tx: &Transaction<'_>,
+    master: &MasterKey,
+    required: bool,
+) -> Result<Option<Sealing>> {
     if let Opening::Decided(Some(sealing)) = at_open(tx, Some(master), false)? {
-        return Ok(sealing);
+        return Ok(Some(sealing));
     }
-    for table in PERSONAL_TABLES {
-        let held: bool =
-            tx.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
-                r.get(0)
-            })?;
-        if held {
+    for field in SEALED {
+        let table = field.table;
+        let rows = if field.only.is_empty() {
+            String::new()
+        } else {
+            let ids: Vec<String> = field.only.iter().map(|id| format!("'{id}'")).collect();
+            format!(" WHERE {} IN ({})", field.id, ids.join(", "))
+        };
+        let held: bool = tx.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM {table}{rows})"),
+            [],
+            |r| r.get(0),
+        )?;
+        if held && required {
             return Err(Error::MasterKey(format!(
-                "this store was written without sealing and already holds personal \
-                 values ({table}); sealing is chosen before the first one: copy it with \
-                 `fieldcheck --db THIS --master-key-file PATH store copy --to URL` into a \
-                 new database, then destroy this one and its backups"
+                "this PostgreSQL store was written before sealing and holds personal values \
+                 in clear ({table}): copy it with `fieldcheck --db THIS --master-key-file PATH \
+                 store copy --to URL` into a new database, then destroy this one and its \
+                 backups"
             )));
+        }
+        if held {
+            log::warn!(
+                "the store was created without sealing and holds personal values ({table}): \
+                 it stays in clear; the master key given is not used"
+            );
+            return Ok(None);
         }
     }
     let epoch = 1;
@@ -698,10 +724,10 @@ pub(crate) fn choose(tx: &Transaction<'_>, master: &MasterKey) -> Result<Sealing
             chrono::Utc::now().timestamp(),
         ),
     )?;
-    Ok(Sealing {
+    Ok(Some(Sealing {
         master: master.clone(),
         epoch,
-    })
+    }))
 }
 
 /// The master key's state, for `keys status`.
@@ -984,6 +1010,21 @@ pub(super) fn check_epoch(tx: &Transaction<'_>, ring: &Keyring) -> Result<()> {
              at epoch {}: restart it with the new master key",
             ring.epoch
         )));
+    }
+    Ok(())
+}
+
+/// Refuses a write by a process that opened the store before another one
+/// turned sealing on: it would write personal values in clear.
+pub(super) fn check_still_clear(tx: &Transaction<'_>) -> Result<()> {
+    let sealed: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM key_epochs)", [], |r| r.get(0))?;
+    if sealed {
+        return Err(Error::MasterKey(
+            "another process turned sealing on after this one opened the store: open it again \
+             with its master key"
+                .into(),
+        ));
     }
     Ok(())
 }

@@ -838,7 +838,7 @@ fn keep_retained(
     if retain_until < now {
         return Ok(false);
     }
-    let (lat, lon, salt, sealed) = sealing::seal_coordinates(
+    let stored = sealing::seal_coordinates(
         tx,
         &sealing::SYNC_RETAINED,
         &event.id,
@@ -858,8 +858,8 @@ fn keep_retained(
         device,
         seq,
         event.agent,
-        lat,
-        lon,
+        stored.lat,
+        stored.lon,
         location.accuracy_m,
         location.captured_at.timestamp(),
         covering
@@ -867,9 +867,9 @@ fn keep_retained(
             .map(|f| f.id.as_str())
             .collect::<Vec<_>>()
             .join(","),
-        salt,
+        stored.salt,
         retain_until.timestamp(),
-        sealed,
+        stored.sealed,
     ])?;
     Ok(true)
 }
