@@ -53,12 +53,16 @@ trap stop EXIT
   chmod 600 server.key
   chown postgres server.key server.crt 2>/dev/null || "${sudo[@]}" chown postgres server.key server.crt
 )
-# fsync off: a conformance run, not a durability test. TCP on loopback
-# only, for TLS; a port that turns out taken is tried again.
+# fsync off: a conformance run, not a durability test; set in the
+# configuration file rather than on the command line, so a test may turn it
+# back on (ALTER SYSTEM, reload: the sealed-data byte scan runs with the
+# defaults). TCP on loopback only, for TLS; a port that turns out taken is
+# tried again.
+echo "fsync = off" | "${as_postgres[@]}" tee -a "$dir/data/postgresql.conf" >/dev/null
 for attempt in 1 2 3 4 5; do
   port=$((20000 + RANDOM % 40000))
   if "${as_postgres[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-    -o "-k $dir -c listen_addresses=127.0.0.1 -p $port -c fsync=off -c max_connections=300 \
+    -o "-k $dir -c listen_addresses=127.0.0.1 -p $port -c max_connections=300 \
         -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" \
     start >/dev/null; then
     break

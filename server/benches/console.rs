@@ -15,7 +15,13 @@
 //! events: the month queue p95 <= 100 ms, a ten-agent supervisor's queue
 //! p95 <= 30 ms, the agent-day page p95 <= 50 ms, the CSV <= 10 s).
 //!
-//!   cargo bench -p fieldcheck-server --bench console [-- AGENTS EVENTS] [--db URL]
+//! With `--sealed` the SQLite store seals personal values (issue 25: the
+//! agent-day page within 5 % of the store in clear; run both ways). In
+//! either, the agents of the supervisor's team and agent-00042 have display
+//! names, and agent-00042's measured day a review note, so the pages open
+//! sealed values where the store seals.
+//!
+//!   cargo bench -p fieldcheck-server --bench console [-- AGENTS EVENTS] [--db URL] [--sealed]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -40,6 +46,7 @@ fn main() {
         .filter(|a| !a.starts_with('-') && Some(*a) != template.as_ref())
         .cloned()
         .collect();
+    let sealed = all.iter().any(|a| a == "--sealed");
     let agents: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(5000);
     let events: usize = args
         .get(1)
@@ -62,7 +69,7 @@ fn main() {
             &db,
             &OpenOptions {
                 durability: Durability::Normal,
-                ..Default::default()
+                master_key: sealed.then(master_key),
             },
         )
         .unwrap();
@@ -106,7 +113,26 @@ fn main() {
                 start,
             )
             .unwrap();
-        eprintln!("built in {:.1} s", built.elapsed().as_secs_f64());
+        for agent in team.iter().map(String::as_str).chain(["agent-00042"]) {
+            store
+                .set_agent_name(&admin, agent, &format!("Name of {agent}"), start)
+                .unwrap();
+        }
+        store
+            .review_day(
+                &admin,
+                "agent-00042",
+                chrono::NaiveDate::from_ymd_opt(2026, 3, 11).unwrap(),
+                fieldcheck_core::review::Decision::Approved,
+                "checked against the client's visit log",
+                now,
+            )
+            .unwrap();
+        eprintln!(
+            "built in {:.1} s{}",
+            built.elapsed().as_secs_f64(),
+            if sealed { " (sealing)" } else { "" }
+        );
         // What the server does on its first start over such a store.
         let indexed = Instant::now();
         store.serve_as_server(now).unwrap();
@@ -116,14 +142,29 @@ fn main() {
             indexed.elapsed().as_secs_f64()
         );
     }
-    measure("SQLite", &db, &clock, agents, events);
+    measure(
+        if sealed { "SQLite, sealing" } else { "SQLite" },
+        &db,
+        &clock,
+        agents,
+        events,
+        sealed,
+    );
     if let Some(template) = template {
         let url = new_database::new_database(&template);
         let target = std::path::PathBuf::from(&url);
         let copied = Instant::now();
         {
-            let source = Store::open(&db).unwrap();
-            let target = Store::open(&target).unwrap();
+            let keyed = OpenOptions {
+                master_key: Some(master_key()),
+                ..Default::default()
+            };
+            let source = if sealed {
+                Store::open_with(&db, &keyed).unwrap()
+            } else {
+                Store::open(&db).unwrap()
+            };
+            let target = Store::open_with(&target, &keyed).unwrap();
             let report = source.copy_into(&admin, &target).unwrap();
             eprintln!(
                 "copied {} rows into PostgreSQL in {:.1} s",
@@ -133,8 +174,25 @@ fn main() {
             target.serve_as_server(now).unwrap();
             target.settle_queue(now).unwrap();
         }
-        measure("PostgreSQL", &target, &clock, agents, events);
+        measure("PostgreSQL", &target, &clock, agents, events, true);
     }
+}
+
+/// The run's master key (PostgreSQL stores always seal), in a file the
+/// servers are given.
+fn master_key_file() -> &'static std::path::Path {
+    static KEY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("fc-console-bench-{}.key", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        fieldcheck_core::seal::MasterKey::create_file(&path).unwrap();
+        path
+    })
+}
+
+fn master_key() -> fieldcheck_core::seal::MasterKey {
+    fieldcheck_core::seal::MasterKey::read(master_key_file()).unwrap()
 }
 
 /// Serves `db` with the release server and times the pages.
@@ -144,8 +202,13 @@ fn measure(
     clock: &std::path::Path,
     agents: usize,
     events: usize,
+    sealed: bool,
 ) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fieldcheck-server"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fieldcheck-server"));
+    if sealed {
+        command.arg("--master-key-file").arg(master_key_file());
+    }
+    let mut child = command
         .arg("--db")
         .arg(db)
         .args(["--listen", "127.0.0.1:0", "--clock-file"])

@@ -32,6 +32,33 @@ use new_database::new_database;
 
 use fieldcheck_core::{Actor, Durability, OpenOptions, Store, SyntheticAttendance};
 
+/// The master key every PostgreSQL store (which always seals) and the
+/// sealed SQLite store of the run are opened with.
+fn master_key_file() -> &'static std::path::Path {
+    static KEY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("fc-bench-{}.key", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        fieldcheck_core::seal::MasterKey::create_file(&path).unwrap();
+        path
+    })
+}
+
+/// Opens `db` as the server would: with the master key where it is a
+/// PostgreSQL URL (or `sealed` asks for it).
+fn open(db: &std::path::Path, sealed: bool) -> Store {
+    let url = db.to_str().is_some_and(|d| d.starts_with("postgres"));
+    Store::open_with(
+        db,
+        &OpenOptions {
+            durability: Durability::Full,
+            master_key: (url || sealed)
+                .then(|| fieldcheck_core::seal::MasterKey::read(master_key_file()).unwrap()),
+        },
+    )
+    .unwrap()
+}
+
 const BATCHES_PER_DEVICE: usize = 3;
 const EVENTS_PER_BATCH: usize = 100;
 
@@ -115,16 +142,21 @@ fn main() {
     let latencies = Mutex::new(pushed.latencies);
 
     eprintln!("importing the same batches in-process...");
-    let local = Store::open(dir.path().join("in-process.db")).unwrap();
-    let started = Instant::now();
-    for batch in &in_process_batches {
-        local.sync_import(&admin, batch, now).unwrap();
-    }
-    let local_elapsed = started.elapsed();
+    let import_into = |store: Store| {
+        let started = Instant::now();
+        for batch in &in_process_batches {
+            store.sync_import(&admin, batch, now).unwrap();
+        }
+        started.elapsed()
+    };
+    let local_elapsed = import_into(open(&dir.path().join("in-process.db"), false));
+    eprintln!("importing them again into a store that seals (issue 25)...");
+    let sealed_elapsed = import_into(open(&dir.path().join("sealed.db"), true));
 
     let events = (devices * BATCHES_PER_DEVICE * EVENTS_PER_BATCH) as f64;
     let http_rate = events / http_elapsed.as_secs_f64();
     let local_rate = events / local_elapsed.as_secs_f64();
+    let sealed_rate = events / sealed_elapsed.as_secs_f64();
     let mut latencies = latencies.into_inner().unwrap();
     latencies.sort();
     let pct = |p: f64| {
@@ -141,6 +173,11 @@ fn main() {
     println!(
         "  in-process sync import:                  {local_rate:>9.0} events/s  ({:.2} s)",
         local_elapsed.as_secs_f64()
+    );
+    println!(
+        "  in-process, the store sealing:           {sealed_rate:>9.0} events/s  ({:.2} s, {:+.1} %; target within 5 %)",
+        sealed_elapsed.as_secs_f64(),
+        (sealed_rate / local_rate - 1.0) * 100.0
     );
     println!(
         "  ratio HTTP / in-process: {:.2} (target >= 0.7)",
@@ -165,6 +202,7 @@ fn main() {
             "events": events,
             "http_events_per_s": http_rate.round(),
             "in_process_events_per_s": local_rate.round(),
+            "in_process_sealed_events_per_s": sealed_rate.round(),
             "ratio": (http_rate / local_rate * 1000.0).round() / 1000.0,
             "latency_p50_ms": (pct(0.50) * 10.0).round() / 10.0,
             "latency_p99_ms": (pct(0.99) * 10.0).round() / 10.0,
@@ -180,7 +218,7 @@ fn main() {
 fn on_postgres(template: &str, signed: &[Signed], clients: usize, events: f64) {
     let (url, raw_url) = (new_database(template), new_database(template));
     let db = std::path::PathBuf::from(&url);
-    drop(Store::open(&db).unwrap());
+    drop(open(&db, true));
     let mut servers = vec![start_server(&db), start_server(&db)];
     eprintln!("pushing over HTTP into two instances on PostgreSQL...");
     let pushed = push_through(&servers, &db, signed, clients);
@@ -320,7 +358,7 @@ fn push_through(
     clients: usize,
 ) -> Pushed {
     let admin = Actor::admin("bench");
-    let store = Store::open(db).unwrap();
+    let store = open(db, false);
     let http: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -401,7 +439,11 @@ impl Server {
 }
 
 fn start_server(db: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fieldcheck-server"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fieldcheck-server"));
+    if db.to_str().is_some_and(|d| d.starts_with("postgres")) {
+        command.arg("--master-key-file").arg(master_key_file());
+    }
+    let mut child = command
         .arg("--db")
         .arg(db)
         .args(["--listen", "127.0.0.1:0"])

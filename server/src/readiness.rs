@@ -71,10 +71,19 @@ impl Gate {
 async fn pass(State(gate): State<Arc<Gate>>, request: Request) -> Response {
     let closed = gate.closed();
     match gate.app.get() {
-        Some(app) if closed.is_none() => match app.clone().oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        },
+        Some(app) if closed.is_none() => {
+            let response = match app.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            // The request that found the store's master key rotated away
+            // (its write refused, nothing stored) is answered like every
+            // later one.
+            match gate.closed() {
+                Some(reason) => crate::problem::unavailable(&reason),
+                None => response,
+            }
+        }
         _ => {
             // Logged like every request (`request_log`), routes unmatched:
             // no router has looked at the path yet.

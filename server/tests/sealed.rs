@@ -66,6 +66,19 @@ fn store_bytes(db: &Path) -> Vec<PathBuf> {
         return store_files(db);
     }
     let mut client = postgres::Client::connect(db.to_str().unwrap(), postgres::NoTls).unwrap();
+    // PostgreSQL as a deployment runs it: fsync and full-page writes on
+    // (the conformance cluster turns fsync off; `Defaults` turns it back
+    // on for this binary's tests).
+    let settings: Vec<String> = ["fsync", "full_page_writes"]
+        .iter()
+        .map(|name| {
+            client
+                .query_one(&format!("SHOW {name}"), &[])
+                .unwrap()
+                .get(0)
+        })
+        .collect();
+    assert_eq!(settings, ["on", "on"]);
     client.batch_execute("CHECKPOINT").unwrap();
     // This database's directory of base/ (the cluster holds one database
     // per test), and the whole WAL.
@@ -90,6 +103,57 @@ fn store_bytes(db: &Path) -> Vec<PathBuf> {
         data.display()
     );
     files
+}
+
+/// PostgreSQL's defaults for fsync while any test of this binary runs (the
+/// conformance cluster turns it off in its configuration file; `ALTER
+/// SYSTEM` overrides that file, and a reload applies it).
+struct Defaults(Option<String>);
+
+static USERS: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
+impl Defaults {
+    fn on(db: &Path) -> Defaults {
+        if !on_postgres() {
+            return Defaults(None);
+        }
+        let mut users = USERS.lock().unwrap_or_else(|p| p.into_inner());
+        let url = db.to_str().unwrap().to_string();
+        if *users == 0 {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            // (one statement a call: ALTER SYSTEM refuses a transaction block)
+            client.batch_execute("ALTER SYSTEM SET fsync = on").unwrap();
+            client.batch_execute("SELECT pg_reload_conf()").unwrap();
+            // The reload reaches new sessions at once, and the checkpointer
+            // soon after.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let mut fresh = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                let fsync: String = fresh.query_one("SHOW fsync", &[]).unwrap().get(0);
+                if fsync == "on" {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "fsync stayed {fsync}");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        *users += 1;
+        Defaults(Some(url))
+    }
+}
+
+impl Drop for Defaults {
+    fn drop(&mut self) {
+        let Some(url) = &self.0 else { return };
+        let mut users = USERS.lock().unwrap_or_else(|p| p.into_inner());
+        *users -= 1;
+        if *users == 0
+            && let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls)
+        {
+            let _ = client.batch_execute("ALTER SYSTEM RESET fsync");
+            let _ = client.batch_execute("SELECT pg_reload_conf()");
+        }
+    }
 }
 
 fn needles(texts: &[&str]) -> Vec<(String, Vec<u8>)> {
@@ -137,6 +201,7 @@ fn personal_values_reach_no_file_of_a_sealing_server_store_in_clear() {
     let email = format!("dpo-{tag}@asuransi.example");
 
     let db = server_store(&dir);
+    let _defaults = Defaults::on(&db);
     let t0 = "2026-01-05T00:30:00Z";
     let clock = dir.path().join("clock");
     std::fs::write(&clock, t0).unwrap();
@@ -430,6 +495,7 @@ fn erasure_and_rotation_leave_no_readable_copy_of_an_erased_agents_keys() {
     let dir = TempDir::new().unwrap();
     let old = new_key(&dir, "old.key");
     let db = server_store(&dir);
+    let _defaults = Defaults::on(&db);
     let t0 = "2026-01-05T00:30:00Z";
     for (agent, name) in [("a1", "Rudi Hartono"), ("a2", "Dewi Lestari")] {
         keyed(
@@ -542,4 +608,73 @@ fn erasure_and_rotation_leave_no_readable_copy_of_an_erased_agents_keys() {
     } else {
         assert_eq!(old_copies, 0);
     }
+}
+
+#[test]
+fn an_instance_whose_master_key_was_rotated_away_answers_503_and_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let key = new_key(&dir, "first.key");
+    let db = server_store(&dir);
+    let t0 = "2026-01-05T00:30:00Z";
+    keyed(
+        &db,
+        &key,
+        t0,
+        &["agent", "name", "--agent", "a1", "--name", "Siti Rahayu"],
+    );
+    let add = [
+        "--master-key-file",
+        key.to_str().unwrap(),
+        "user",
+        "add",
+        "--id",
+        "boss",
+        "--user-role",
+        "admin",
+        "--password-stdin",
+    ];
+    cli(&db, &add, Some(&format!("{PASSWORD}\n"))).ok();
+    let server = Server::start(&db, &["--master-key-file", key.to_str().unwrap()]);
+    let mut browser = Browser::new(&server);
+    assert_eq!(browser.sign_in("boss", PASSWORD).status, 303);
+    let page = browser.get("/agents/a1");
+    assert_eq!(page.status, 200);
+
+    // Rotated while the instance runs (every instance should have been
+    // stopped first).
+    let second = new_key(&dir, "second.key");
+    cli(
+        &db,
+        &[
+            "keys",
+            "rotate",
+            "--master-key-file",
+            key.to_str().unwrap(),
+            "--new-master-key-file",
+            second.to_str().unwrap(),
+        ],
+        None,
+    )
+    .ok();
+
+    // Its next write is refused, and it says why, as it does from then on
+    // to every request, the health check included.
+    let renamed = browser.post(
+        "/agents/a1/name",
+        &[("csrf_token", &page.csrf()), ("name", "Someone Else")],
+    );
+    assert_eq!(renamed.status, 503, "{}", renamed.body);
+    assert!(renamed.body.contains("rotated"), "{}", renamed.body);
+    let health = answer(http().get(format!("{}/healthz", server.url)).call());
+    assert_eq!(health.status, 503);
+    assert!(
+        health.body["detail"].as_str().unwrap().contains("rotated"),
+        "{}",
+        health.body
+    );
+    drop(server);
+
+    // Nothing was written; the new key reads the name as it was.
+    let names = keyed(&db, &second, t0, &["agent", "list"]).json_lines();
+    assert_eq!(names[0]["name"], "Siti Rahayu", "{names:?}");
 }
