@@ -10,7 +10,7 @@ use fieldcheck_core::seal::{DataKey, MasterKey};
 
 fn seal(c: &mut Criterion) {
     let key = DataKey::generate();
-    let row = b"reviews\0019c3a7e-2f1d-7c6e-9a51-3b0d7c4e8f21\0sealed";
+    let row = b"reviews\x00019c3a7e-2f1d-7c6e-9a51-3b0d7c4e8f21\x00sealed";
     let note = b"{\"note\":{\"salt\":\"9f2c\",\"value\":\"seen at the client's office\"}}";
     let coordinates = [7u8; 32];
     c.bench_function("seal a review note (60 B)", |b| {
