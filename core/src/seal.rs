@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use chrono::{DateTime, Utc};
 use rand::RngCore;
+use serde::Serialize;
+use serde_json::json;
 use zeroize::Zeroizing;
 
 /// Bytes of a master or data key.
@@ -198,6 +201,40 @@ impl DataKey {
         open_with(&self.0, aad, sealed)
     }
 }
+
+/// A rotation of the master key (`keys rotate`), chained: when, by whom,
+/// to which epoch, how many live data keys were re-wrapped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyRotation {
+    pub id: String,
+    pub seq: i64,
+    pub epoch: i64,
+    pub rewrapped: i64,
+    #[serde(with = "crate::time::rfc3339")]
+    pub at: DateTime<Utc>,
+    pub actor: crate::types::Actor,
+}
+
+impl KeyRotation {
+    pub const EVENT_TYPE: &'static str = "key_rotation";
+
+    pub fn canonical(&self) -> Vec<u8> {
+        crate::chain::canonical(
+            Self::EVENT_TYPE,
+            vec![
+                ("id", json!(self.id)),
+                ("seq", json!(self.seq)),
+                ("epoch", json!(self.epoch)),
+                ("rewrapped", json!(self.rewrapped)),
+                ("at", json!(self.at.timestamp())),
+                ("actor_id", json!(self.actor.id)),
+                ("actor_role", json!(self.actor.role.as_str())),
+            ],
+        )
+    }
+}
+
+crate::chain::chained!(KeyRotation);
 
 #[cfg(test)]
 mod tests {

@@ -30,12 +30,21 @@ const SEEDED: &[&str] = &["meta", "config_version"];
 /// The store's tables in creation order (referenced tables first), as the
 /// PostgreSQL schema creates them.
 fn tables() -> Vec<&'static str> {
-    include_str!("sql/pg/schema_v13.sql")
-        .lines()
-        .filter_map(|line| line.strip_prefix("CREATE TABLE "))
-        .filter_map(|rest| rest.split_whitespace().next())
-        .collect()
+    [
+        include_str!("sql/pg/schema_v13.sql"),
+        include_str!("sql/pg/upgrade_v14.sql"),
+    ]
+    .iter()
+    .flat_map(|script| script.lines())
+    .filter_map(|line| line.strip_prefix("CREATE TABLE "))
+    .filter_map(|rest| rest.split_whitespace().next())
+    // The target's own keys: what is sealed is sealed again under them.
+    .filter(|table| !NOT_COPIED.contains(table))
+    .collect()
 }
+
+/// The master key's epochs and the data keys: the target makes its own.
+const NOT_COPIED: &[&str] = &["key_epochs", "data_keys"];
 
 impl Store {
     /// Copies every row of this store into `target`, a PostgreSQL store

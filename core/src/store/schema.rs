@@ -135,7 +135,7 @@ fn derive(tx: &Transaction<'_>, from: u32) -> Result<()> {
 /// Takes a current store back to v13: everything v14 added, removed.
 #[cfg(test)]
 pub(crate) const UNDO_V14: &str = "
-    DROP TABLE key_epochs; DROP TABLE data_keys;
+    DROP TABLE key_epochs; DROP TABLE data_keys; DROP TABLE key_rotations;
     ALTER TABLE retained_locations DROP COLUMN sealed;
     ALTER TABLE sync_retained_locations DROP COLUMN sealed;
     PRAGMA user_version = 13;";
@@ -143,7 +143,7 @@ pub(crate) const UNDO_V14: &str = "
 /// Takes a current store back to v12: everything v13 and v14 added, removed.
 #[cfg(test)]
 pub(crate) const UNDO_V13: &str = "
-    DROP TABLE key_epochs; DROP TABLE data_keys;
+    DROP TABLE key_epochs; DROP TABLE data_keys; DROP TABLE key_rotations;
     ALTER TABLE retained_locations DROP COLUMN sealed;
     ALTER TABLE sync_retained_locations DROP COLUMN sealed;
     DROP TABLE config_version; DROP TABLE sign_in_failures; DROP TABLE sign_in_locks;

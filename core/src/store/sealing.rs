@@ -20,7 +20,7 @@ use rusqlite::types::Value;
 use super::db::{OptionalExtension, Transaction};
 use crate::error::{Error, Result};
 use crate::personal::PersonalFields;
-use crate::seal::{DataKey, MasterKey};
+use crate::seal::{DataKey, KeyRotation, MasterKey};
 
 /// A sealing store's master key and the epoch it belongs to.
 #[derive(Debug, Clone)]
@@ -1029,6 +1029,48 @@ pub(super) fn check_still_clear(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+const ROTATION_COLUMNS: &str = "id, seq, epoch, rewrapped, at, actor_id, actor_role";
+
+/// A chained rotation, for `verify`.
+pub(super) fn rotation_for_verify(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>> {
+    let row = tx
+        .query_row(
+            &format!("SELECT {ROTATION_COLUMNS} FROM key_rotations WHERE id = ?1"),
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, seq, epoch, rewrapped, at, actor_id, role)) = row else {
+        return Ok(None);
+    };
+    let corrupt = |e: Error| Error::Corrupt(format!("stored key rotation: {e}"));
+    let rotation = KeyRotation {
+        id,
+        seq,
+        epoch,
+        rewrapped,
+        at: crate::time::from_unix("at", at).map_err(corrupt)?,
+        actor: crate::types::Actor::new(
+            actor_id,
+            crate::types::Role::parse("actor_role", &role).map_err(corrupt)?,
+        ),
+    };
+    Ok(Some((rotation.canonical(), None)))
+}
+
 /// What `keys rotate` did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rotation {
@@ -1084,6 +1126,28 @@ impl super::Store {
             tx.execute(
                 "INSERT INTO key_epochs (epoch, check_value, started_at) VALUES (?1, ?2, ?3)",
                 (epoch, new.check_value(epoch), now.timestamp()),
+            )?;
+            let rotation = super::chain::append_event(tx, |seq| {
+                Ok(KeyRotation {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    seq,
+                    epoch,
+                    rewrapped: keys.len() as i64,
+                    at: crate::time::whole_second(now),
+                    actor: actor.clone(),
+                })
+            })?;
+            tx.execute(
+                &format!("INSERT INTO key_rotations ({ROTATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                (
+                    &rotation.id,
+                    rotation.seq,
+                    rotation.epoch,
+                    rotation.rewrapped,
+                    rotation.at.timestamp(),
+                    &rotation.actor.id,
+                    rotation.actor.role.as_str(),
+                ),
             )?;
             Ok(Rotation {
                 epoch,

@@ -386,3 +386,45 @@ fn store_copy_seals_as_it_writes() {
         drop(target);
     }
 }
+
+#[test]
+fn a_rotation_rewraps_every_live_key_is_chained_and_retires_the_old_key() {
+    let dir = TempDir::new().unwrap();
+    let (path, old, store) = sealed_store(&dir);
+    let new = MasterKey::generate();
+    assert!(matches!(
+        store.rotate_master_key(&Actor::supervisor("sup-1"), &new, t0()),
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        store.rotate_master_key(&admin(), &old, t0()),
+        Err(Error::InvalidInput { .. })
+    ));
+    let rotation = store.rotate_master_key(&admin(), &new, t0()).unwrap();
+    assert_eq!((rotation.epoch, rotation.rewrapped), (2, 6));
+    // This process holds the retired key: it writes no more.
+    let refused = store.set_agent_name(&admin(), "siti", "Someone", t0());
+    assert!(matches!(refused, Err(Error::MasterKey(_))), "{refused:?}");
+    assert!(store.retired().is_some());
+    drop(store);
+
+    assert!(matches!(open(&path, Some(&old)), Err(Error::MasterKey(_))));
+    let store = open(&path, Some(&new)).unwrap();
+    assert_eq!(store.agent_names(&admin()).unwrap()["siti"], "Siti Rahayu");
+    let status = store.key_status(&admin()).unwrap();
+    assert_eq!((status.epoch, status.data_keys), (Some(2), 6));
+    assert!(store.verify().unwrap().intact);
+    // The rotation is a chained event: an edit of it breaks the chain.
+    store
+        .write(|tx| {
+            tx.execute("UPDATE key_rotations SET rewrapped = 7", [])?;
+            Ok(())
+        })
+        .unwrap();
+    let broken = store.verify().unwrap().first_broken.unwrap();
+    assert_eq!(
+        broken.event_type.as_deref(),
+        Some("key_rotation"),
+        "{broken:?}"
+    );
+}

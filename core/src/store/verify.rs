@@ -25,6 +25,7 @@ use crate::policy::PolicyVersion;
 use crate::privacy::RestrictionEntry;
 use crate::privacy::{Request, RequestCompletion};
 use crate::review::Review;
+use crate::seal::KeyRotation;
 
 /// A recorded verification (`verify_status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,6 +64,7 @@ fn load(tx: &Transaction<'_>, event_type: &str, id: &str) -> Result<Loaded> {
         RequestCompletion::EVENT_TYPE => privacy::completion_for_verify(tx, id)?,
         ConfigApplied::EVENT_TYPE => config::applied_for_verify(tx, id)?,
         AgentName::EVENT_TYPE => agents::name_for_verify(tx, id)?,
+        KeyRotation::EVENT_TYPE => super::sealing::rotation_for_verify(tx, id)?,
         other => {
             return Err(Error::Corrupt(format!(
                 "ledger names an unknown event type {other:?}"
@@ -106,6 +108,7 @@ const EVENT_TABLES: &[(&str, &str)] = &[
     (RequestCompletion::EVENT_TYPE, "privacy_request_completions"),
     (ConfigApplied::EVENT_TYPE, "config_applied"),
     (AgentName::EVENT_TYPE, "agent_names"),
+    (KeyRotation::EVENT_TYPE, "key_rotations"),
 ];
 
 impl Store {

@@ -25,3 +25,14 @@ CREATE TABLE data_keys (
 -- seals (lat, lon and salt then hold zeros and nothing).
 ALTER TABLE retained_locations ADD COLUMN sealed BLOB;
 ALTER TABLE sync_retained_locations ADD COLUMN sealed BLOB;
+
+-- Each `keys rotate`, chained (store/sealing.rs).
+CREATE TABLE key_rotations (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    rewrapped INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL
+);

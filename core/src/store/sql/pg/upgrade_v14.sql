@@ -16,3 +16,12 @@ CREATE TABLE data_keys (
 );
 ALTER TABLE retained_locations ADD COLUMN sealed BYTEA;
 ALTER TABLE sync_retained_locations ADD COLUMN sealed BYTEA;
+CREATE TABLE key_rotations (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    epoch BIGINT NOT NULL,
+    rewrapped BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    actor_id TEXT COLLATE "C" NOT NULL,
+    actor_role TEXT COLLATE "C" NOT NULL
+);
