@@ -589,14 +589,17 @@ fn a_flag_set_on_the_server_reaches_the_phone_and_its_coordinates_the_audit_then
     // flag runs (once it has ended, the server's purge, every second here,
     // may remove them at any moment).
     let coordinates = [(-6.214323, 106.822517)];
-    // The byte scans read a SQLite store's files; PostgreSQL's files are
-    // the sealed-data issue's (25) to scan. The rows' lives are checked
-    // through the CLI on both engines.
+    // The byte scans read a SQLite store's files; on PostgreSQL the
+    // coordinates are sealed, and `tests/sealed.rs` scans its data
+    // directory. The rows' lives are checked through the CLI on both
+    // engines.
     let scan_files = !on_postgres();
     if scan_files {
         assert!(!find_coordinates(&server_db, &coordinates).is_empty());
     } else {
-        eprintln!("skipped on PostgreSQL: the coordinates' byte scan reads SQLite files");
+        eprintln!(
+            "skipped on PostgreSQL: this byte scan reads SQLite files (tests/sealed.rs scans PostgreSQL's)"
+        );
     }
 
     // Ended on the server at 07:50; the phone, not yet told, keeps a fix

@@ -107,11 +107,16 @@ impl Store {
         agents: &[String],
     ) -> Result<HashMap<String, String>> {
         actor.may_supervise()?;
+        let mut agents = agents.to_vec();
+        agents.sort_unstable();
+        agents.dedup();
         self.read(|tx| {
+            // A page's agents in one statement (and, where the store seals,
+            // their keys in one more), at most a team's size at a time.
             let mut out = HashMap::new();
-            for agent in agents {
-                if let Some(name) = current_names(tx, Some(agent))?.remove(agent) {
-                    out.insert(agent.clone(), name.to_string());
+            for chunk in agents.chunks(super::agent_scope::TEAM_AT_MOST) {
+                for (agent, name) in current_names_in(tx, AgentScope::Team(chunk))? {
+                    out.insert(agent, name.to_string());
                 }
             }
             Ok(out)
@@ -198,16 +203,17 @@ pub(super) fn current_names_in(
          WHERE n.seq = (SELECT MAX(seq) FROM agent_names m WHERE m.agent = n.agent){only}"
     ))?;
     let mut rows = stmt.query(params_from_iter(params))?;
-    let mut out = HashMap::new();
+    // (agent, digests, sealed, id)
+    let mut held: Vec<(String, String, String, String)> = Vec::new();
     while let Some(r) = rows.next()? {
-        let personal = sealing::AGENT_NAME.open_personal(
-            tx,
-            r.get_ref(3)?.as_str()?,
-            r.get_ref(1)?.as_str()?,
-            r.get_ref(2)?.as_str()?,
-        )?;
+        held.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+    }
+    sealing::prefetch(tx, held.iter().map(|(_, _, sealed, _)| sealed.as_str()))?;
+    let mut out = HashMap::new();
+    for (agent, digests, sealed, id) in held {
+        let personal = sealing::AGENT_NAME.open_personal(tx, &id, &digests, &sealed)?;
         if let Some(name) = personal.get("name") {
-            out.insert(r.get::<_, String>(0)?, Arc::from(name));
+            out.insert(agent, Arc::from(name));
         }
     }
     Ok(out)

@@ -815,6 +815,44 @@ impl Keyring {
         Ok((id, key))
     }
 
+    /// Unwraps the keys of the stored values `stored` (a page of names),
+    /// in one statement per 256 keys rather than one per value.
+    fn prefetch<'s>(
+        &self,
+        tx: &Transaction<'_>,
+        stored: impl Iterator<Item = &'s str>,
+    ) -> Result<()> {
+        let mut ids: Vec<&str> = stored
+            .filter_map(|s| s.split_once('.').map(|(id, _)| id))
+            .filter(|id| !self.by_id.borrow().contains_key(*id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(256) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+            let mut stmt = tx.prepare(&format!(
+                "SELECT key_id, epoch, wrapped FROM data_keys WHERE key_id IN ({})",
+                marks.join(", ")
+            ))?;
+            let mut rows = stmt.query(super::db::params_from_iter(chunk.iter()))?;
+            let mut found = HashMap::new();
+            while let Some(r) = rows.next()? {
+                let (id, epoch, wrapped): (String, i64, Vec<u8>) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?);
+                let key = self
+                    .master
+                    .unwrap(&wrapped, &id, epoch)
+                    .map_err(|e| Error::Corrupt(format!("data key {id}: {e}")))?;
+                found.insert(id, Rc::new(key));
+            }
+            let mut known = self.by_id.borrow_mut();
+            for id in chunk {
+                known.insert(id.to_string(), found.remove(*id));
+            }
+        }
+        Ok(())
+    }
+
     /// The key `key_id`, unwrapped; `None` once shredded.
     fn key(&self, tx: &Transaction<'_>, key_id: &str) -> Result<Option<Rc<DataKey>>> {
         if let Some(known) = self.by_id.borrow().get(key_id) {
@@ -945,6 +983,18 @@ fn open_personal(
     match open_text(tx, row, stored)? {
         Some(clear) => PersonalFields::from_columns(digests, &clear),
         None => PersonalFields::from_columns(digests, ERASED),
+    }
+}
+
+/// Unwraps, in a few statements, the keys of values about to be opened
+/// (a page of names); nothing where the store does not seal.
+pub(super) fn prefetch<'s>(
+    tx: &Transaction<'_>,
+    stored: impl Iterator<Item = &'s str>,
+) -> Result<()> {
+    match tx.keyring() {
+        Some(ring) => ring.prefetch(tx, stored),
+        None => Ok(()),
     }
 }
 

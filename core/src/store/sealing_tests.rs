@@ -428,3 +428,22 @@ fn a_rotation_rewraps_every_live_key_is_chained_and_retires_the_old_key() {
         "{broken:?}"
     );
 }
+
+#[test]
+fn a_page_of_names_opens_in_a_few_statements_and_a_shredded_one_reads_as_none() {
+    let dir = TempDir::new().unwrap();
+    let (_, _, store) = sealed_store(&dir);
+    let page: Vec<String> = ["siti", "nobody", "rudi", "siti"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let names = store.agent_names_of(&admin(), &page).unwrap();
+    assert_eq!(names.len(), 2);
+    assert_eq!(names["rudi"], "Rudi Hartono");
+    store
+        .write(|tx| sealing::shred(tx, sealing::Subject::Agent("rudi")))
+        .unwrap();
+    let names = store.agent_names_of(&admin(), &page).unwrap();
+    assert_eq!(names.len(), 1);
+    assert_eq!(names["siti"], "Siti Rahayu");
+}
