@@ -44,6 +44,9 @@ impl ProblemResponse {
     }
 }
 
+/// Seconds a client is told to wait before asking again.
+pub const RETRY_AFTER_S: u64 = 2;
+
 /// 503 with `reason` and a Retry-After.
 pub fn unavailable(reason: &str) -> Response {
     let problem = Problem {
@@ -55,10 +58,9 @@ pub fn unavailable(reason: &str) -> Response {
         server_time: Some(format_rfc3339(chrono::Utc::now())),
     };
     let mut response = json_problem(StatusCode::SERVICE_UNAVAILABLE, &problem);
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(crate::readiness::RETRY_AFTER_S),
-    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
     response
 }
 

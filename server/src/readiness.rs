@@ -11,8 +11,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use tower::ServiceExt;
 
-/// Seconds a client is told to wait before asking again.
-pub const RETRY_AFTER_S: u64 = 2;
+pub use crate::problem::RETRY_AFTER_S;
 
 /// The application once the store is ready, and until then why it is not.
 /// Why an open gate closes again, asked at every request.

@@ -438,6 +438,24 @@ fn personal_values_reach_no_file_of_a_sealing_server_store_in_clear() {
     assert!(found.is_empty(), "in clear: {found:#?}");
 }
 
+/// `keys rotate` from `old` to `new`, expecting exit 0.
+fn rotate(db: &Path, old: &Path, new: &Path) -> Run {
+    cli(
+        db,
+        &[
+            "--json",
+            "keys",
+            "rotate",
+            "--master-key-file",
+            old.to_str().unwrap(),
+            "--new-master-key-file",
+            new.to_str().unwrap(),
+        ],
+        None,
+    )
+    .ok()
+}
+
 /// Random bits for the run's distinctive values.
 fn rand_tag() -> u32 {
     let key = MasterKey::generate();
@@ -540,21 +558,7 @@ fn erasure_and_rotation_leave_no_readable_copy_of_an_erased_agents_keys() {
     assert!(data_keys_of(&db, "a1").is_empty());
 
     let new = new_key(&dir, "new.key");
-    let rotated = cli(
-        &db,
-        &[
-            "--json",
-            "keys",
-            "rotate",
-            "--master-key-file",
-            old.to_str().unwrap(),
-            "--new-master-key-file",
-            new.to_str().unwrap(),
-        ],
-        None,
-    )
-    .ok()
-    .json();
+    let rotated = rotate(&db, &old, &new).json();
     assert_eq!(rotated["epoch"], 2, "{rotated}");
     assert_eq!(rotated["rewrapped"], 2, "a2's two keys: {rotated}");
 
@@ -643,19 +647,7 @@ fn an_instance_whose_master_key_was_rotated_away_answers_503_and_writes_nothing(
     // Rotated while the instance runs (every instance should have been
     // stopped first).
     let second = new_key(&dir, "second.key");
-    cli(
-        &db,
-        &[
-            "keys",
-            "rotate",
-            "--master-key-file",
-            key.to_str().unwrap(),
-            "--new-master-key-file",
-            second.to_str().unwrap(),
-        ],
-        None,
-    )
-    .ok();
+    rotate(&db, &key, &second);
 
     // Its next write is refused, and it says why, as it does from then on
     // to every request, the health check included.

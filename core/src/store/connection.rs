@@ -10,8 +10,9 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::db::Transaction;
 
+use super::db::Keyring;
 use super::memo::WriterMemo;
-use super::sealing::{Keyring, Sealing};
+use super::sealing::Sealing;
 use crate::error::{Error, Result};
 use crate::geofence::SiteIndex;
 use crate::rules::Rules;
@@ -150,7 +151,7 @@ impl Store {
 
     /// A transaction's keyring: unwrapped keys never outlive it.
     fn keyring(&self) -> Option<Keyring> {
-        self.sealing.as_ref().map(Keyring::new)
+        self.sealing.as_ref().map(Sealing::keyring)
     }
 
     pub fn path(&self) -> &Path {

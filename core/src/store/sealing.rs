@@ -8,7 +8,6 @@
 //! value; every open after that needs the key. Unwrapped data keys live in
 //! a [`Keyring`], which lives as long as one transaction.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -17,7 +16,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 
 use rusqlite::types::Value;
 
-use super::db::{OptionalExtension, Transaction};
+use super::db::{Keyring, OptionalExtension, Transaction};
 use crate::error::{Error, Result};
 use crate::personal::PersonalFields;
 use crate::seal::{DataKey, KeyRotation, MasterKey};
@@ -29,22 +28,10 @@ pub(crate) struct Sealing {
     epoch: i64,
 }
 
-/// The data keys one transaction has unwrapped or made.
-pub struct Keyring {
-    master: MasterKey,
-    epoch: i64,
-    by_id: RefCell<HashMap<String, Option<Rc<DataKey>>>>,
-    by_subject: RefCell<HashMap<(&'static str, String, String), String>>,
-}
-
-impl Keyring {
-    pub(crate) fn new(sealing: &Sealing) -> Keyring {
-        Keyring {
-            master: sealing.master.clone(),
-            epoch: sealing.epoch,
-            by_id: RefCell::default(),
-            by_subject: RefCell::default(),
-        }
+impl Sealing {
+    /// A transaction's keyring.
+    pub(crate) fn keyring(&self) -> Keyring {
+        Keyring::new(self.master.clone(), self.epoch)
     }
 }
 

@@ -10,7 +10,8 @@ use rusqlite::types::{FromSql, FromSqlError, ToSql, ValueRef};
 
 pub use rusqlite::params;
 
-use super::sealing::Keyring;
+mod keyring;
+pub use keyring::Keyring;
 
 #[cfg(feature = "postgres")]
 pub mod pg;
