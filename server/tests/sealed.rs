@@ -670,3 +670,49 @@ fn an_instance_whose_master_key_was_rotated_away_answers_503_and_writes_nothing(
     let names = keyed(&db, &second, t0, &["agent", "list"]).json_lines();
     assert_eq!(names[0]["name"], "Siti Rahayu", "{names:?}");
 }
+
+#[test]
+fn a_server_without_its_master_key_or_with_another_stops_before_anything_is_written() {
+    let dir = TempDir::new().unwrap();
+    let key = new_key(&dir, "master.key");
+    let db = server_store(&dir);
+    let t0 = "2026-01-05T00:30:00Z";
+    keyed(
+        &db,
+        &key,
+        t0,
+        &["agent", "name", "--agent", "a1", "--name", "Siti Rahayu"],
+    );
+    let other = new_key(&dir, "other.key");
+    let short = dir.path().join("short.key");
+    std::fs::write(&short, b"not a key").unwrap();
+    for (given, says) in [
+        (None, "master key"),
+        (Some(&other), "does not open"),
+        (Some(&short), "32 random bytes"),
+    ] {
+        let mut command = std::process::Command::new(SERVER);
+        // (the environment's key, in the PostgreSQL pass, is not this
+        // store's either)
+        command
+            .env_remove("FIELDCHECK_MASTER_KEY_FILE")
+            .arg("--db")
+            .arg(&db)
+            .args(["--listen", "127.0.0.1:0"]);
+        if let Some(path) = given {
+            command.arg("--master-key-file").arg(path);
+        }
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{given:?}: {stderr}");
+        assert!(stderr.contains(says), "{given:?}: {stderr}");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("listening on"),
+            "{given:?}: it never served"
+        );
+    }
+    // Nothing was written: the store opens with its key, as it was.
+    let names = keyed(&db, &key, t0, &["agent", "list"]).json_lines();
+    assert_eq!(names[0]["name"], "Siti Rahayu");
+    assert_eq!(keyed(&db, &key, t0, &["verify"]).json()["intact"], true);
+}

@@ -557,6 +557,18 @@ fn purge_removes_retained_coordinates_after_retention_only() {
             .unwrap()
             .is_none()
     );
+    // Where the store seals, the day's data key goes once that day is
+    // over: no copy of its coordinates opens after a rotation.
+    if f.store.is_sealed() {
+        assert_eq!(report.data_keys, Some(0), "the day is not over yet");
+        let next_day = f
+            .store
+            .purge(&admin(), retain_until + Duration::days(1))
+            .unwrap();
+        assert_eq!(next_day.data_keys, Some(1));
+    } else {
+        assert_eq!(report.data_keys, None);
+    }
     // The event stays; only its coordinates went.
     let kept = f.store.event(&e.id).unwrap().unwrap();
     assert!(!kept.location_retained);
