@@ -419,9 +419,14 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, Error> {
                 ));
             }
             // The source is opened with the key only if it seals: a store
-            // written in clear is what `store copy` moves into sealing.
+            // written in clear (an SQLite file, or a PostgreSQL store from
+            // before sealing) is what `store copy` moves into sealing.
             let source_path = cli.db.as_deref().unwrap_or(Path::new("fieldcheck.db"));
-            let source = match Store::open(source_path) {
+            let as_source = OpenOptions {
+                copy_source: true,
+                ..Default::default()
+            };
+            let source = match Store::open_with(source_path, &as_source) {
                 Err(Error::MasterKey(_)) => cli.open_store(source_path)?,
                 opened => opened?,
             };

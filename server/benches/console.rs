@@ -70,6 +70,7 @@ fn main() {
             &OpenOptions {
                 durability: Durability::Normal,
                 master_key: sealed.then(master_key),
+                ..Default::default()
             },
         )
         .unwrap();

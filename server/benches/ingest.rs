@@ -54,6 +54,7 @@ fn open(db: &std::path::Path, sealed: bool) -> Store {
             durability: Durability::Full,
             master_key: (url || sealed)
                 .then(|| fieldcheck_core::seal::MasterKey::read(master_key_file()).unwrap()),
+            ..Default::default()
         },
     )
     .unwrap()

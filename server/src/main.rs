@@ -301,6 +301,12 @@ async fn keep_trying(ready: Arc<Ready>) {
         tokio::time::sleep(Duration::from_secs(readiness::RETRY_AFTER_S)).await;
         match open_store(&ready).await {
             Ok(store) => return ready.install(store),
+            // Reachable at last, and the key does not open it: waiting
+            // cannot help (exit 2, as at start).
+            Err(e) if e.key_refused => {
+                log::error!("{}", e.reason);
+                std::process::exit(2);
+            }
             Err(e) => ready.gate.waiting(e.reason),
         }
     }

@@ -36,6 +36,10 @@ pub struct OpenOptions {
     /// before it holds personal values seals them, and needs it at every
     /// open after that.
     pub master_key: Option<MasterKey>,
+    /// Opened as the source of `store copy`: a PostgreSQL store written
+    /// before sealing (in clear) opens, so that it can be copied into a
+    /// sealing one; nothing else may open it so.
+    pub copy_source: bool,
 }
 
 pub struct Store {
@@ -127,14 +131,25 @@ impl Store {
 
     /// Checks the key given against the store's sealing (choosing it for a
     /// store without personal values yet); see `sealing::at_open`.
-    pub(super) fn open_sealing(mut self, given: Option<&MasterKey>) -> Result<Store> {
+    pub(super) fn open_sealing(mut self, options: &OpenOptions) -> Result<Store> {
+        let given = options.master_key.as_ref();
         use super::sealing::{Opening, at_open, choose};
-        let required = self.is_postgres();
+        let required = self.is_postgres() && !options.copy_source;
         self.sealing = match self.read(|tx| at_open(tx, given, required))? {
             Opening::Decided(sealing) => sealing,
             Opening::Choose => {
                 let master = given.ok_or_else(|| Error::MasterKey("no master key".into()))?;
-                self.write(|tx| choose(tx, master, required))?
+                // Not through `write`: its check that no other process has
+                // turned sealing on is what `choose` itself answers (two
+                // instances starting together on a new store agree).
+                self.write_guarded(
+                    WriteGuard {
+                        keyring: None,
+                        retired: self.retired.clone(),
+                        check_clear: false,
+                    },
+                    |tx| choose(tx, master, required),
+                )?
             }
         };
         Ok(self)
@@ -163,14 +178,21 @@ impl Store {
     /// Forgets the check-in memo first: this write may change anything it
     /// holds.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write_guarded(self.guard(), f)
+    }
+
+    fn write_guarded<T>(
+        &self,
+        guard: WriteGuard,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let writer = match &self.engine {
             Engine::Sqlite { writer, .. } => writer,
             #[cfg(feature = "postgres")]
             Engine::Postgres(pool) => {
-                return pg_write(pool, Locks::Serial, self.guard(), f);
+                return pg_write(pool, Locks::Serial, guard, f);
             }
         };
-        let guard = self.guard();
         let mut writer = lock_writer(writer);
         writer.memo = WriterMemo::default();
         let sqlite_tx = writer
@@ -273,6 +295,18 @@ impl Store {
 
     /// Runs `f` on the reader connection (a consistent WAL snapshot).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let read = self.read_unmarked(f);
+        // A key of a newer epoch than this process's (the master key was
+        // rotated under it): it reads and writes no more.
+        if let Err(Error::MasterKey(reason)) = &read
+            && self.sealing.is_some()
+        {
+            let _ = self.retired.set(reason.clone());
+        }
+        read
+    }
+
+    fn read_unmarked<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let reader = match &self.engine {
             Engine::Sqlite { reader, .. } => reader,
             #[cfg(feature = "postgres")]
@@ -323,6 +357,8 @@ impl Store {
 struct WriteGuard {
     keyring: Option<Keyring>,
     retired: Arc<std::sync::OnceLock<String>>,
+    /// Whether a store opened in clear checks that it still is.
+    check_clear: bool,
 }
 
 impl Store {
@@ -330,6 +366,7 @@ impl Store {
         WriteGuard {
             keyring: self.keyring(),
             retired: self.retired.clone(),
+            check_clear: true,
         }
     }
 }
@@ -353,7 +390,7 @@ impl WriteGuard {
         let tx = tx(self.keyring.as_ref());
         let checked = match &self.keyring {
             Some(ring) => super::sealing::check_epoch(&tx, ring),
-            None if changed => super::sealing::check_still_clear(&tx),
+            None if changed && self.check_clear => super::sealing::check_still_clear(&tx),
             None => Ok(()),
         };
         if let Err(e) = checked {

@@ -93,7 +93,7 @@ impl Store {
         if let crate::store_location::StoreLocation::Postgres(url) =
             crate::store_location::StoreLocation::of(path.as_ref())
         {
-            return Store::open_postgres(&url)?.open_sealing(options.master_key.as_ref());
+            return Store::open_postgres(&url)?.open_sealing(options);
         }
         // Without the `postgres` feature a URL is refused here, named
         // without its password.
@@ -135,8 +135,7 @@ impl Store {
             let tx = writer.transaction()?;
             settings::load_rules(&db::Transaction::sqlite(&tx, None))?
         };
-        Store::from_connections(path, writer, reader, rules)
-            .open_sealing(options.master_key.as_ref())
+        Store::from_connections(path, writer, reader, rules).open_sealing(options)
     }
 }
 
@@ -232,6 +231,7 @@ pub(crate) mod test_engine {
         super::OpenOptions {
             durability: super::Durability::Normal,
             master_key,
+            ..Default::default()
         }
     }
 

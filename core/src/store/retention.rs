@@ -122,6 +122,9 @@ impl Store {
                 &format!("lead_id IN ({stale_leads})"),
                 leads_before,
             )?;
+            // Where the store seals, a purged lead's keys go with it.
+            let lead_keys = super::sealing::shred_leads(tx, stale_leads, leads_before)?;
+            report.data_keys = report.data_keys.map(|n| n + lead_keys);
             report.leads = tx.execute(
                 &format!("DELETE FROM leads WHERE id IN ({stale_leads})"),
                 [leads_before],

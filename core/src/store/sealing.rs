@@ -827,6 +827,7 @@ impl Keyring {
                 let (id, epoch, wrapped): (String, i64, Vec<u8>) =
                     (r.get(0)?, r.get(1)?, r.get(2)?);
                 let key = self
+                    .newer(epoch)?
                     .master
                     .unwrap(&wrapped, &id, epoch)
                     .map_err(|e| Error::Corrupt(format!("data key {id}: {e}")))?;
@@ -838,6 +839,20 @@ impl Keyring {
             }
         }
         Ok(())
+    }
+
+    /// This keyring, unless a key of `epoch` was wrapped after its master
+    /// key was rotated away (this process must stop: the server answers
+    /// 503).
+    fn newer(&self, epoch: i64) -> Result<&Self> {
+        if epoch > self.epoch {
+            return Err(Error::MasterKey(format!(
+                "the store's master key was rotated to epoch {epoch} after this process opened \
+                 it at epoch {}: restart it with the new master key",
+                self.epoch
+            )));
+        }
+        Ok(self)
     }
 
     /// The key `key_id`, unwrapped; `None` once shredded.
@@ -855,7 +870,8 @@ impl Keyring {
         let key = match row {
             None => None,
             Some((epoch, wrapped)) => Some(Rc::new(
-                self.master
+                self.newer(epoch)?
+                    .master
                     .unwrap(&wrapped, key_id, epoch)
                     .map_err(|e| Error::Corrupt(format!("data key {key_id}: {e}")))?,
             )),
@@ -1212,4 +1228,16 @@ pub(super) fn shred_expired(
             format!("{RETAINED_BUCKET}{}", now.date_naive()),
         ),
     )?))
+}
+
+/// Deletes the data keys of the leads `leads` (a `SELECT id …` taking
+/// `?1`) selects, where the store seals: the purge of stale leads.
+pub(super) fn shred_leads(tx: &Transaction<'_>, leads: &str, before: i64) -> Result<usize> {
+    if tx.keyring().is_none() {
+        return Ok(0);
+    }
+    Ok(tx.execute(
+        &format!("DELETE FROM data_keys WHERE subject_kind = 'lead' AND subject IN ({leads})"),
+        [before],
+    )?)
 }

@@ -32,6 +32,7 @@ fn open(path: &std::path::Path, key: Option<&MasterKey>) -> Result<Store> {
         &OpenOptions {
             durability: Durability::Normal,
             master_key: key.cloned(),
+            ..Default::default()
         },
     )
 }
@@ -406,6 +407,9 @@ fn a_rotation_rewraps_every_live_key_is_chained_and_retires_the_old_key() {
     let refused = store.set_agent_name(&admin(), "siti", "Someone", t0());
     assert!(matches!(refused, Err(Error::MasterKey(_))), "{refused:?}");
     assert!(store.retired().is_some());
+    // Nor does it read what is wrapped under the new key.
+    let unread = store.agent_names(&admin());
+    assert!(matches!(unread, Err(Error::MasterKey(_))), "{unread:?}");
     drop(store);
 
     assert!(matches!(open(&path, Some(&old)), Err(Error::MasterKey(_))));
@@ -446,4 +450,61 @@ fn a_page_of_names_opens_in_a_few_statements_and_a_shredded_one_reads_as_none() 
     let names = store.agent_names_of(&admin(), &page).unwrap();
     assert_eq!(names.len(), 1);
     assert_eq!(names["siti"], "Siti Rahayu");
+}
+
+#[test]
+fn a_purged_leads_keys_go_with_it() {
+    let dir = TempDir::new().unwrap();
+    let (_, _, store) = sealed_store(&dir);
+    let count = |kind: &str| {
+        stored(
+            &store,
+            &format!("SELECT key_id FROM data_keys WHERE subject_kind = '{kind}'"),
+        )
+        .len()
+    };
+    assert_eq!(count("lead"), 2);
+    let report = store
+        .purge(&admin(), t0() + chrono::Duration::days(10 * 365))
+        .unwrap();
+    assert_eq!(report.leads, 2);
+    assert_eq!(count("lead"), 0);
+    assert!(report.data_keys.unwrap() >= 2, "{report:?}");
+}
+
+/// A PostgreSQL store written before sealing (in clear) opens only as the
+/// source of `store copy`, which moves it into a sealing store.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_postgresql_store_written_before_sealing_is_copied_out() {
+    if !test_engine::on_postgres() {
+        eprintln!("skipped on SQLite: a PostgreSQL store's way out");
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let old = test_engine::location(dir.path(), "old");
+    let as_source = OpenOptions {
+        copy_source: true,
+        ..Default::default()
+    };
+    // What an older build left: personal values in clear.
+    let legacy = Store::open_with(&old, &as_source).unwrap();
+    assert!(!legacy.is_sealed());
+    legacy
+        .set_agent_name(&admin(), "siti", "Siti Rahayu", t0())
+        .unwrap();
+    drop(legacy);
+    let key = MasterKey::generate();
+    let refused = open(&old, Some(&key)).unwrap_err();
+    assert!(refused.to_string().contains("store copy"), "{refused}");
+    assert!(matches!(open(&old, None), Err(Error::MasterKey(_))));
+
+    let source = Store::open_with(&old, &as_source).unwrap();
+    let target = open(&test_engine::location(dir.path(), "new"), Some(&key)).unwrap();
+    source.copy_into(&admin(), &target).unwrap();
+    assert_eq!(target.agent_names(&admin()).unwrap()["siti"], "Siti Rahayu");
+    for value in stored(&target, "SELECT sealed FROM agent_names") {
+        assert!(!value.contains("Siti"), "{value}");
+    }
+    assert!(target.verify().unwrap().intact);
 }

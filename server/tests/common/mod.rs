@@ -476,6 +476,7 @@ pub fn open_options() -> fieldcheck_core::OpenOptions {
         master_key: std::env::var_os("FIELDCHECK_MASTER_KEY_FILE").map(|path| {
             fieldcheck_core::seal::MasterKey::read(Path::new(&path)).expect("the test master key")
         }),
+        ..Default::default()
     }
 }
 
