@@ -437,6 +437,21 @@ fn personal_values_reach_no_file_of_a_sealing_server_store_in_clear() {
     assert!(found.is_empty(), "in clear: {found:#?}");
 }
 
+/// A sealing server store (its key made by `keys init`) where a1 has a
+/// display name: (key, store, the time it was written).
+fn a_named_agent(dir: &TempDir) -> (PathBuf, PathBuf, &'static str) {
+    let key = new_key(dir, "master.key");
+    let db = server_store(dir);
+    let t0 = "2026-01-05T00:30:00Z";
+    keyed(
+        &db,
+        &key,
+        t0,
+        &["agent", "name", "--agent", "a1", "--name", "Siti Rahayu"],
+    );
+    (key, db, t0)
+}
+
 /// `keys rotate` from `old` to `new`, expecting exit 0.
 fn rotate(db: &Path, old: &Path, new: &Path) -> Run {
     cli(
@@ -616,15 +631,7 @@ fn erasure_and_rotation_leave_no_readable_copy_of_an_erased_agents_keys() {
 #[test]
 fn an_instance_whose_master_key_was_rotated_away_answers_503_and_writes_nothing() {
     let dir = TempDir::new().unwrap();
-    let key = new_key(&dir, "first.key");
-    let db = server_store(&dir);
-    let t0 = "2026-01-05T00:30:00Z";
-    keyed(
-        &db,
-        &key,
-        t0,
-        &["agent", "name", "--agent", "a1", "--name", "Siti Rahayu"],
-    );
+    let (key, db, t0) = a_named_agent(&dir);
     let add = [
         "--master-key-file",
         key.to_str().unwrap(),
@@ -673,15 +680,7 @@ fn an_instance_whose_master_key_was_rotated_away_answers_503_and_writes_nothing(
 #[test]
 fn a_server_without_its_master_key_or_with_another_stops_before_anything_is_written() {
     let dir = TempDir::new().unwrap();
-    let key = new_key(&dir, "master.key");
-    let db = server_store(&dir);
-    let t0 = "2026-01-05T00:30:00Z";
-    keyed(
-        &db,
-        &key,
-        t0,
-        &["agent", "name", "--agent", "a1", "--name", "Siti Rahayu"],
-    );
+    let (key, db, t0) = a_named_agent(&dir);
     let other = new_key(&dir, "other.key");
     let short = dir.path().join("short.key");
     std::fs::write(&short, b"not a key").unwrap();
