@@ -57,7 +57,7 @@ impl Store {
             })?;
             let sealed = sealing::AGENT_NAME.seal_personal(
                 tx,
-                sealing::Subject::Agent(agent),
+                sealing::Subject::agent(agent),
                 &named.id,
                 &named.personal,
             )?;

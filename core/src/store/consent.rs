@@ -167,7 +167,7 @@ impl Store {
                 ));
             }
             let token =
-                sealing::PUSH_TOKEN.seal_text(tx, sealing::Subject::Agent(agent), agent, token)?;
+                sealing::PUSH_TOKEN.seal_text(tx, sealing::Subject::agent(agent), agent, token)?;
             tx.prepare_cached(
                 "INSERT INTO push_tokens (agent, token, registered_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (agent) DO UPDATE SET token = excluded.token,

@@ -417,7 +417,7 @@ fn append_activity(tx: &SqlTx<'_>, activity: LeadActivity) -> Result<LeadActivit
 pub(super) fn insert_activity(tx: &SqlTx<'_>, a: &LeadActivity) -> Result<()> {
     let sealed = sealing::LEAD_FIELDS.seal_personal(
         tx,
-        sealing::Subject::Lead(&a.lead_id),
+        sealing::Subject::lead(&a.lead_id),
         &a.id,
         &a.personal,
     )?;
@@ -472,7 +472,7 @@ impl SealedLead {
         email: Option<&str>,
         notes: &[&str],
     ) -> Result<SealedLead> {
-        let subject = sealing::Subject::Lead(lead_id);
+        let subject = sealing::Subject::lead(lead_id);
         let notes = if notes.is_empty() {
             sealing::NO_NOTES.to_string()
         } else {

@@ -56,7 +56,7 @@ impl Store {
             let id = Uuid::now_v7().to_string();
             let reason = sealing::LOCATION_VIEW_REASON.seal_text(
                 tx,
-                sealing::Subject::Agent(&agent),
+                sealing::Subject::agent(&agent),
                 &id,
                 reason.trim(),
             )?;

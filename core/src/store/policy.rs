@@ -152,7 +152,7 @@ pub(super) fn write_controller(
     match setting {
         Some((ctx, salt)) => {
             let seal = |key: &str, clear: &str| {
-                sealing::CONTROLLER.seal_text(tx, sealing::Subject::Store(), key, clear)
+                sealing::CONTROLLER.seal_text(tx, sealing::Subject::store(), key, clear)
             };
             put.execute((
                 RECEIPT_CONTROLLER_KEY,

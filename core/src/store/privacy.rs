@@ -571,7 +571,7 @@ impl Store {
                         category: "lead_versions_personal_fields",
                         count: versions,
                     });
-                    shred_keys(tx, Subject::Lead(lead_id), &mut erased)?;
+                    shred_keys(tx, Subject::lead(lead_id), &mut erased)?;
                     let (count, last) = count_and_last(
                         tx,
                         "SELECT COUNT(*), MAX(occurred_at) FROM transactions WHERE lead_id = ?1",
@@ -626,7 +626,7 @@ impl Store {
                             [agent],
                         )?,
                     });
-                    shred_keys(tx, Subject::Agent(agent), &mut erased)?;
+                    shred_keys(tx, Subject::agent(agent), &mut erased)?;
                     erased.push(Erased {
                         category: "flag_reasons",
                         count: tx.execute(

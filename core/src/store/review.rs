@@ -169,7 +169,7 @@ fn append_review(
     })?;
     let sealed = sealing::REVIEW_NOTE.seal_personal(
         tx,
-        sealing::Subject::Agent(&review.agent),
+        sealing::Subject::agent(&review.agent),
         &review.id,
         &review.personal,
     )?;

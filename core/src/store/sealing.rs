@@ -44,21 +44,20 @@ pub(super) struct Subject<'s> {
     id: &'s str,
 }
 
-#[allow(non_snake_case)]
 impl<'s> Subject<'s> {
-    pub fn Agent(id: &'s str) -> Self {
+    pub fn agent(id: &'s str) -> Self {
         Subject { kind: "agent", id }
     }
 
-    pub fn Lead(id: &'s str) -> Self {
+    pub fn lead(id: &'s str) -> Self {
         Subject { kind: "lead", id }
     }
 
-    pub fn Flag(id: &'s str) -> Self {
+    pub fn flag(id: &'s str) -> Self {
         Subject { kind: "flag", id }
     }
 
-    pub fn Store() -> Self {
+    pub fn store() -> Self {
         Subject {
             kind: "store",
             id: "",
@@ -289,8 +288,8 @@ pub(super) const SEALED: &[&SealedField] = &[
 /// flag's own.
 pub(super) fn flag_subject<'a>(scope: &'a crate::audit::FlagScope, id: &'a str) -> Subject<'a> {
     match scope {
-        crate::audit::FlagScope::Agent(agent) => Subject::Agent(agent),
-        _ => Subject::Flag(id),
+        crate::audit::FlagScope::Agent(agent) => Subject::agent(agent),
+        _ => Subject::flag(id),
     }
 }
 
@@ -549,7 +548,7 @@ pub(super) fn seal_coordinates(
     }
     let sealed = seal_bytes(
         tx,
-        Subject::Agent(agent),
+        Subject::agent(agent),
         &retained_bucket(retain_until),
         &field.row(event_id),
         &coordinates_payload(lat, lon, salt),

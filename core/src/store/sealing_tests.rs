@@ -262,7 +262,7 @@ fn a_copy_of_a_sealed_value_reads_as_erased_once_its_key_is_shredded() {
     let (_, _, store) = sealed_store(&dir);
     let note = stored(&store, "SELECT sealed FROM reviews WHERE agent = 'rudi'");
     store
-        .write(|tx| sealing::shred(tx, sealing::Subject::Agent("rudi")))
+        .write(|tx| sealing::shred(tx, sealing::Subject::agent("rudi")))
         .unwrap();
     // The old sealed text written back, as a restored backup would hold it.
     store
@@ -445,7 +445,7 @@ fn a_page_of_names_opens_in_a_few_statements_and_a_shredded_one_reads_as_none() 
     assert_eq!(names.len(), 2);
     assert_eq!(names["rudi"], "Rudi Hartono");
     store
-        .write(|tx| sealing::shred(tx, sealing::Subject::Agent("rudi")))
+        .write(|tx| sealing::shred(tx, sealing::Subject::agent("rudi")))
         .unwrap();
     let names = store.agent_names_of(&admin(), &page).unwrap();
     assert_eq!(names.len(), 1);

@@ -123,7 +123,7 @@ impl Store {
             for d in decisions {
                 let note = sealing::RECEIVED_NOTE.seal_optional(
                     tx,
-                    sealing::Subject::Agent(&d.agent),
+                    sealing::Subject::agent(&d.agent),
                     &d.review_id,
                     d.note.as_deref(),
                 )?;
