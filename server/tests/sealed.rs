@@ -24,12 +24,7 @@ use tempfile::TempDir;
 
 const PASSWORD: &str = "correct horse battery";
 
-const SITES: &str = r#"{"type": "FeatureCollection", "features": [
-  {"type": "Feature",
-   "geometry": {"type": "Point", "coordinates": [106.8229, -6.2146]},
-   "properties": {"id": "hq", "name": "Jakarta HQ", "radius_m": 100}}]}"#;
-
-/// Inside the site's fence, at coordinates no table holds otherwise.
+/// Inside the fence of `common::SITES`' site, at coordinates no table holds otherwise.
 const FIX: (&str, &str) = ("-6.214323", "106.822517");
 
 /// The CLI on `db` with the master key `key`, at `now`, expecting exit 0.
@@ -256,20 +251,7 @@ fn personal_values_reach_no_file_of_a_sealing_server_store_in_clear() {
             "2026-01-05T06:00:00Z",
         ],
     );
-    let add = [
-        "--master-key-file",
-        key.to_str().unwrap(),
-        "user",
-        "add",
-        "--id",
-        "sup-1",
-        "--user-role",
-        "supervisor",
-        "--team",
-        "a1",
-        "--password-stdin",
-    ];
-    cli(&db, &add, Some(&format!("{PASSWORD}\n"))).ok();
+    add_keyed_user(&db, &key, "sup-1", "supervisor", "a1");
 
     // Through the console: an agent flag.
     let mut browser = Browser::new(&server);
@@ -413,7 +395,7 @@ fn personal_values_reach_no_file_of_a_sealing_server_store_in_clear() {
     // never sealed) is found: the scan reads the store's bytes.
     let files = store_bytes(&db);
     assert!(
-        !find_in(&files, &needles(&["Jakarta HQ"])).is_empty(),
+        !find_in(&files, &needles(&["Jakarta head office"])).is_empty(),
         "self-check: the scan finds what is stored in clear"
     );
     let mut wanted = needles(&[
@@ -450,6 +432,26 @@ fn a_named_agent(dir: &TempDir) -> (PathBuf, PathBuf, &'static str) {
         &["agent", "name", "--agent", "a1", "--name", "Siti Rahayu"],
     );
     (key, db, t0)
+}
+
+/// A console user on a store sealed under `key` (`common::add_user` on
+/// a store the environment's key opens).
+fn add_keyed_user(db: &Path, key: &Path, id: &str, role: &str, team: &str) {
+    let mut args = vec![
+        "--master-key-file",
+        key.to_str().unwrap(),
+        "user",
+        "add",
+        "--id",
+        id,
+        "--user-role",
+        role,
+    ];
+    if !team.is_empty() {
+        args.extend(["--team", team]);
+    }
+    args.push("--password-stdin");
+    cli(db, &args, Some(&format!("{PASSWORD}\n"))).ok();
 }
 
 /// `keys rotate` from `old` to `new`, expecting exit 0.
@@ -632,18 +634,7 @@ fn erasure_and_rotation_leave_no_readable_copy_of_an_erased_agents_keys() {
 fn an_instance_whose_master_key_was_rotated_away_answers_503_and_writes_nothing() {
     let dir = TempDir::new().unwrap();
     let (key, db, t0) = a_named_agent(&dir);
-    let add = [
-        "--master-key-file",
-        key.to_str().unwrap(),
-        "user",
-        "add",
-        "--id",
-        "boss",
-        "--user-role",
-        "admin",
-        "--password-stdin",
-    ];
-    cli(&db, &add, Some(&format!("{PASSWORD}\n"))).ok();
+    add_keyed_user(&db, &key, "boss", "admin", "");
     let server = Server::start(&db, &["--master-key-file", key.to_str().unwrap()]);
     let mut browser = Browser::new(&server);
     assert_eq!(browser.sign_in("boss", PASSWORD).status, 303);
