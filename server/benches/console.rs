@@ -32,6 +32,9 @@ use fieldcheck_core::console_user::hash_password;
 use fieldcheck_core::geofence::{sites_to_geojson, synthetic_sites};
 use fieldcheck_core::{Actor, Durability, OpenOptions, Store, SyntheticAttendance, UserRole};
 
+#[path = "support/master_key.rs"]
+mod master_key;
+use master_key::{master_key, master_key_file};
 #[path = "../tests/common/new_database.rs"]
 mod new_database;
 
@@ -177,23 +180,6 @@ fn main() {
         }
         measure("PostgreSQL", &target, &clock, agents, events, true);
     }
-}
-
-/// The run's master key (PostgreSQL stores always seal), in a file the
-/// servers are given.
-fn master_key_file() -> &'static std::path::Path {
-    static KEY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    KEY.get_or_init(|| {
-        let path =
-            std::env::temp_dir().join(format!("fc-console-bench-{}.key", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        fieldcheck_core::seal::MasterKey::create_file(&path).unwrap();
-        path
-    })
-}
-
-fn master_key() -> fieldcheck_core::seal::MasterKey {
-    fieldcheck_core::seal::MasterKey::read(master_key_file()).unwrap()
 }
 
 /// Serves `db` with the release server and times the pages.

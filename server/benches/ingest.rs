@@ -26,23 +26,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use fieldcheck_core::device::{DeviceKeystore, SoftwareKey, to_base64};
+#[path = "support/master_key.rs"]
+mod master_key;
+use master_key::{master_key, master_key_file};
 #[path = "../tests/common/new_database.rs"]
 mod new_database;
 use new_database::new_database;
 
 use fieldcheck_core::{Actor, Durability, OpenOptions, Store, SyntheticAttendance};
-
-/// The master key every PostgreSQL store (which always seals) and the
-/// sealed SQLite store of the run are opened with.
-fn master_key_file() -> &'static std::path::Path {
-    static KEY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    KEY.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("fc-bench-{}.key", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        fieldcheck_core::seal::MasterKey::create_file(&path).unwrap();
-        path
-    })
-}
 
 /// Opens `db` as the server would: with the master key where it is a
 /// PostgreSQL URL (or `sealed` asks for it).
@@ -52,8 +43,7 @@ fn open(db: &std::path::Path, sealed: bool) -> Store {
         db,
         &OpenOptions {
             durability: Durability::Full,
-            master_key: (url || sealed)
-                .then(|| fieldcheck_core::seal::MasterKey::read(master_key_file()).unwrap()),
+            master_key: (url || sealed).then(master_key),
             ..Default::default()
         },
     )
