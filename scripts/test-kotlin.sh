@@ -4,6 +4,10 @@
 #   scripts/test-kotlin.sh           debug library; every JUnit test under android/src/test/kotlin
 #   scripts/test-kotlin.sh --bench   release library; check-in calls from Kotlin beside native Rust
 #
+# FIELDCHECK_FFI_LIB=path runs the tests against that library instead
+# (test.sh gives it the one apps ship, scripts/build-mobile.sh's: built
+# another way, it is tested the same way).
+#
 # Steps: install the toolchains (scripts/toolchains/kotlin.sh, and
 # scripts/toolchains/android-jvm.sh for the Maven Central jars: the Android
 # framework as Robolectric ships it, Robolectric, OkHttp), build the library
@@ -47,7 +51,7 @@ flock 9
 bindings=$(FIELDCHECK_BINDINGS_LOCKED=1 scripts/bindings.sh "$profile")
 eval "$bindings"
 cp "$BINDINGS_KOTLIN/app/fieldcheck/core/fieldcheck_ffi.kt" "$work/"
-cp "$FFI_LIB_DIR/libfieldcheck_ffi.so" "$work/lib/"
+cp "${FIELDCHECK_FFI_LIB:-$FFI_LIB_DIR/libfieldcheck_ffi.so}" "$work/lib/libfieldcheck_ffi.so"
 exec 9>&-
 
 kotlinc() { "$KOTLINC" -nowarn -jvm-target 17 "$@"; }

@@ -4,7 +4,7 @@
 # scenarios), the device API fuzzed against its OpenAPI document
 # (schemathesis), the console end to end in Chromium (Playwright,
 # axe-core), then the Kotlin and Swift shells' suites against freshly
-# generated bindings. Installs what it needs (cargo, apt, npm, debootstrap);
+# generated bindings (Kotlin's twice: also against the library apps ship). Installs what it needs (cargo, apt, npm, debootstrap);
 # toolchains are cached in ${FIELDCHECK_TOOLCHAINS:-~/.cache/fieldcheck-toolchains}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +58,12 @@ scripts/test-console-browser.sh
 
 echo "== Kotlin shell (JVM) tests"
 scripts/test-kotlin.sh
+
+echo "== Kotlin shell tests again, against the library apps ship (scripts/build-mobile.sh)"
+# Built another way (its own profile: size first, link-time optimised, a
+# shared library alone), so it is tested, not assumed.
+mobile_lib=$(scripts/build-mobile.sh | awk '{print $1}')
+FIELDCHECK_FFI_LIB="$PWD/$mobile_lib" scripts/test-kotlin.sh
 
 echo "== Swift shell tests"
 scripts/test-swift.sh

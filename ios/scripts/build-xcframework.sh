@@ -33,7 +33,9 @@ export IPHONEOS_DEPLOYMENT_TARGET=15.0 MACOSX_DEPLOYMENT_TARGET=12.0
 targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
 rustup target add "${targets[@]}"
 for target in "${targets[@]}"; do
-  cargo build --locked --profile mobile --target "$target" -p fieldcheck-ffi
+  # The static library alone: beside the crate's `lib` type cargo leaves
+  # out link-time optimisation (cargo issue 9672).
+  cargo rustc --locked --profile mobile --target "$target" -p fieldcheck-ffi --lib --crate-type staticlib
 done
 lib() { echo "target/$1/mobile/libfieldcheck_ffi.a"; }
 
