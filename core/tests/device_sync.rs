@@ -498,6 +498,30 @@ fn the_server_refuses_forged_foreign_and_revoked_batches_and_stores_nothing() {
         refusal(Some(token), Some(&signed(&foreign)), &foreign),
         ProblemType::DeviceMismatch
     );
+    // A credential looked up before the import (as the server does, for
+    // the request's rate) is checked again against the token inside it.
+    let looked_up = s.server.authorised_device(Some(token)).unwrap();
+    let problem_of = |e: Error| {
+        ProblemType::from_uri(
+            &problem_for(&e, ProblemType::MalformedBatch)
+                .unwrap()
+                .problem_type,
+        )
+        .unwrap()
+    };
+    let mut not_the_tokens = looked_up.clone();
+    not_the_tokens.device_id = "someone-else".into();
+    let e = s
+        .server
+        .receive_batch_of(
+            not_the_tokens,
+            Some(token),
+            Some(&signed(&foreign)),
+            &foreign,
+            t0(),
+        )
+        .unwrap_err();
+    assert_eq!(problem_of(e), ProblemType::DeviceMismatch);
     // A batch that skips events: a gap naming where to resume.
     let later = s.device.sync_pending_from(&admin(), Some(2), 100).unwrap();
     let later = serde_json::to_vec(&later).unwrap();
@@ -522,6 +546,12 @@ fn the_server_refuses_forged_foreign_and_revoked_batches_and_stores_nothing() {
         refusal(Some(token), Some(&signed(&body)), &body),
         ProblemType::RevokedDevice
     );
+    // Looked up before the revocation, imported after it.
+    let e = s
+        .server
+        .receive_batch_of(looked_up, Some(token), Some(&signed(&body)), &body, t0())
+        .unwrap_err();
+    assert_eq!(problem_of(e), ProblemType::RevokedDevice);
     let e = SyncClient::new(&s.device, &transport, &clock)
         .push(&key, 100)
         .unwrap_err();

@@ -15,6 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use fieldcheck_core::device::DeviceCredential;
 use fieldcheck_core::time::format_rfc3339;
 use fieldcheck_core::wire::{
     BatchAnswer, ConfigAnswer, DECISIONS_PAGE, DecisionsAnswer, EnrolAnswer, EnrolRequest, Problem,
@@ -82,7 +83,7 @@ fn with_device(mut response: Response, device_id: &str) -> Response {
 }
 
 /// The device behind the request's token, counted against its rate.
-async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
+async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<DeviceCredential, Response> {
     let token = bearer(headers);
     let store = state.store.clone();
     let device = blocking(move || store.authorised_device(token.as_deref()))
@@ -97,7 +98,7 @@ async fn device_of(state: &AppState, headers: &HeaderMap) -> Result<String, Resp
         refusal.retry_after_s = Some(wait.as_secs() + 1);
         return Err(with_device(refusal.into_response(), &device.device_id));
     }
-    Ok(device.device_id)
+    Ok(device)
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations",
@@ -165,10 +166,11 @@ pub async fn receive_batch(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let device_id = match device_of(&state, &headers).await {
+    let device = match device_of(&state, &headers).await {
         Ok(d) => d,
         Err(r) => return r,
     };
+    let device_id = device.device_id.clone();
     let body = match read_body(body, ProblemType::MalformedBatch) {
         Ok(b) => b,
         Err(r) => return with_device(r, &device_id),
@@ -181,7 +183,7 @@ pub async fn receive_batch(
     let store = state.store.clone();
     let now = state.now();
     let result = blocking(move || {
-        store.receive_device_batch(token.as_deref(), signature.as_deref(), &body, now)
+        store.receive_batch_of(device, token.as_deref(), signature.as_deref(), &body, now)
     })
     .await;
     let response = match result {
@@ -257,7 +259,7 @@ async fn device_get<T: IntoResponse + Send + 'static>(
     + 'static,
 ) -> Response {
     let device_id = match device_of(state, headers).await {
-        Ok(d) => d,
+        Ok(d) => d.device_id,
         Err(r) => return r,
     };
     let after = match after {
