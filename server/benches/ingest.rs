@@ -12,9 +12,11 @@
 //! With `--db postgres://…/{db}` (a URL whose database is `{db}`; the bench
 //! creates its databases) it also pushes the same batches over HTTP into
 //! two instances on one PostgreSQL database, devices alternating between
-//! them, against the same rows written by plain multi-row INSERTs, one
+//! them, against the same rows (read back from the instances' database)
+//! written into a new store's tables by plain multi-row INSERTs, one
 //! transaction per batch, with as many clients, on the same server, in the
-//! same run; each instance's peak RSS is printed.
+//! same run; and against rows of the same size in bare tables (keys only),
+//! the baseline measured before. Each instance's peak RSS is printed.
 //!
 //! Setup (device stores, enrolment, signing) is outside the timed parts.
 
@@ -219,9 +221,12 @@ fn on_postgres(template: &str, signed: &[Signed], clients: usize, events: f64) {
     }
 
     eprintln!("the same rows by plain multi-row INSERTs...");
-    let raw = raw_inserts(&raw_url, signed, clients);
+    let raw = same_rows_inserted(&url, &raw_url, clients);
+    eprintln!("rows of the same size into bare tables...");
+    let bare = raw_inserts(&new_database(template), signed, clients);
     let http_rate = events / pushed.elapsed.as_secs_f64();
     let raw_rate = events / raw.as_secs_f64();
+    let bare_rate = events / bare.as_secs_f64();
     let mut latencies = pushed.latencies;
     latencies.sort();
     let pct = |p: f64| {
@@ -235,12 +240,17 @@ fn on_postgres(template: &str, signed: &[Signed], clients: usize, events: f64) {
         pushed.elapsed.as_secs_f64()
     );
     println!(
-        "  raw multi-row INSERTs, tx per batch: {raw_rate:>9.0} events/s  ({:.2} s)",
+        "  the same rows, multi-row INSERTs:   {raw_rate:>9.0} events/s  ({:.2} s)",
         raw.as_secs_f64()
     );
     println!(
-        "  ratio HTTP / raw: {:.2} (target >= 0.5)",
+        "  ratio HTTP / the same rows: {:.2} (target >= 0.5)",
         http_rate / raw_rate
+    );
+    println!(
+        "  bare tables (keys only), multi-row: {bare_rate:>9.0} events/s  ({:.2} s; ratio {:.2})",
+        bare.as_secs_f64(),
+        http_rate / bare_rate
     );
     println!(
         "  request latency: p50 {:.1} ms, p99 {:.1} ms",
@@ -262,6 +272,8 @@ fn on_postgres(template: &str, signed: &[Signed], clients: usize, events: f64) {
             "http_events_per_s": http_rate.round(),
             "raw_insert_events_per_s": raw_rate.round(),
             "ratio": (http_rate / raw_rate * 1000.0).round() / 1000.0,
+            "bare_insert_events_per_s": bare_rate.round(),
+            "ratio_bare": (http_rate / bare_rate * 1000.0).round() / 1000.0,
             "latency_p50_ms": (pct(0.50) * 10.0).round() / 10.0,
             "latency_p99_ms": (pct(0.99) * 10.0).round() / 10.0,
             "instances_peak_rss_mib": rss.iter().map(mib).collect::<Vec<_>>(),
@@ -269,9 +281,107 @@ fn on_postgres(template: &str, signed: &[Signed], clients: usize, events: f64) {
     );
 }
 
-/// The rows an import writes for each event (the device's chain row and
-/// its attendance row), by one multi-row INSERT per table and one
-/// transaction per batch, from `clients` threads.
+/// The rows the instances' import wrote into `source` for each event (its
+/// chain row in `sync_events`, its attendance row in `sync_attendance`),
+/// written again into a new store at `target` (the same tables, indexes and
+/// keys) by plain multi-row INSERTs: one transaction a batch, `clients`
+/// threads, the statements' text made before the clock starts.
+fn same_rows_inserted(source: &str, target: &str, clients: usize) -> Duration {
+    drop(open(std::path::Path::new(target), true));
+    let mut from = postgres::Client::connect(source, postgres::NoTls).unwrap();
+    let mut to = postgres::Client::connect(target, postgres::NoTls).unwrap();
+    // The devices the events' key refers to, as the import left them.
+    let devices: Vec<String> = from
+        .query(
+            "SELECT format('(%L, %L, %L, %L, %L, %L, %L, %L, %L)', device_id, base_seq,
+                 base_hash, last_seq, last_hash, first_imported_at, last_imported_at,
+                 verified_seq, verified_at) FROM sync_devices",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    to.batch_execute(&format!(
+        "INSERT INTO sync_devices (device_id, base_seq, base_hash, last_seq, last_hash,
+             first_imported_at, last_imported_at, verified_seq, verified_at) VALUES {}",
+        devices.join(", ")
+    ))
+    .unwrap();
+    // Each row as an SQL literal, by PostgreSQL's own quoting (%L), keyed
+    // by its batch: a device's events 1-100, 101-200, ...
+    let rows = |client: &mut postgres::Client, sql: &str| -> Vec<((String, i64), String)> {
+        client
+            .query(sql, &[])
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    (r.get(0), (r.get::<_, i64>(1) - 1) / EVENTS_PER_BATCH as i64),
+                    r.get(2),
+                )
+            })
+            .collect()
+    };
+    let events = rows(
+        &mut from,
+        "SELECT device_id, seq, format('(%L, %L, %L, %L, %L, %L, %L, %L)', device_id, seq,
+             event_type, event_id, prev_hash, hash, canonical, imported_at)
+         FROM sync_events ORDER BY device_id, seq",
+    );
+    let attendance = rows(
+        &mut from,
+        "SELECT device_id, seq, format('(%L, %L, %L, %L, %L, %L, %L, %L, %L, %L)', event_id,
+             device_id, seq, agent, kind, accepted, reasons, site_id, captured_at, clock_skew)
+         FROM sync_attendance ORDER BY device_id, seq",
+    );
+    let mut batches: std::collections::BTreeMap<(String, i64), (Vec<String>, Vec<String>)> =
+        Default::default();
+    for (key, row) in events {
+        batches.entry(key).or_default().0.push(row);
+    }
+    for (key, row) in attendance {
+        batches.entry(key).or_default().1.push(row);
+    }
+    let statements: Vec<String> = batches
+        .into_values()
+        .map(|(events, attendance)| {
+            let mut sql = format!(
+                "INSERT INTO sync_events (device_id, seq, event_type, event_id, prev_hash, hash,
+                     canonical, imported_at) VALUES {};",
+                events.join(", ")
+            );
+            if !attendance.is_empty() {
+                sql.push_str(&format!(
+                    "INSERT INTO sync_attendance (event_id, device_id, seq, agent, kind,
+                         accepted, reasons, site_id, captured_at, clock_skew) VALUES {};",
+                    attendance.join(", ")
+                ));
+            }
+            sql
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..clients {
+            scope.spawn(|| {
+                let mut client = postgres::Client::connect(target, postgres::NoTls).unwrap();
+                while let Some(sql) = statements.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let mut tx = client.transaction().unwrap();
+                    tx.batch_execute(sql).unwrap();
+                    tx.commit().unwrap();
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
+/// Rows of about the same size as the import's (the batch's text standing
+/// in for each event's), into bare tables with only their keys, by one
+/// multi-row INSERT per table and one transaction per batch, from `clients`
+/// threads: the figure before the same rows were measured, kept beside it.
 fn raw_inserts(url: &str, signed: &[Signed], clients: usize) -> Duration {
     let mut setup = postgres::Client::connect(url, postgres::NoTls).unwrap();
     setup
