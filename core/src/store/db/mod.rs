@@ -202,11 +202,14 @@ pub fn upsert(table: &str, columns: &str, key: &str) -> String {
 /// Rows at most per multi-row statement of [`insert_rows`].
 const ROWS_PER_INSERT: usize = 64;
 
-/// Inserts rows of `columns` (joined by `, `) into `table`, several per
-/// statement: on PostgreSQL each statement is a round trip, and an import
-/// writes hundreds of rows a batch. `values` holds the rows one after
-/// another. Statements carry a power of two of rows (64, 32, …, 1), so a
-/// connection caches at most seven texts per table.
+/// Inserts rows of `columns` (joined by `, `) into `table`; `values` holds
+/// the rows one after another. An import writes hundreds of rows a batch.
+/// On SQLite, several rows a statement: each carries a power of two of rows
+/// (64, 32, …, 1), so a connection caches at most seven texts per table.
+/// On PostgreSQL, where each statement is a round trip, all of them by one
+/// binary `COPY` (an engine difference, named: PostgreSQL parses and plans
+/// a multi-row `INSERT` per statement, and a `COPY` takes rows without
+/// either).
 pub fn insert_rows(
     tx: &Transaction<'_>,
     table: &str,
@@ -215,6 +218,13 @@ pub fn insert_rows(
 ) -> Result<()> {
     let width = columns.split(',').count();
     debug_assert_eq!(values.len() % width, 0, "whole rows");
+    if values.is_empty() {
+        return Ok(());
+    }
+    #[cfg(feature = "postgres")]
+    if let Conn::Postgres(pg) = &tx.conn {
+        return pg.copy_rows(table, columns, values);
+    }
     let mut rest = values;
     while !rest.is_empty() {
         let rows = (rest.len() / width).min(ROWS_PER_INSERT);

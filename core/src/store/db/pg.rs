@@ -284,6 +284,9 @@ pub trait PgTx {
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<postgres::Row>>;
     fn batch_execute(&self, sql: &str) -> Result<()>;
+    /// Rows of `columns` (`values` one row after another) into `table` by
+    /// one binary `COPY`.
+    fn copy_rows(&self, table: &str, columns: &str, values: &[Value]) -> Result<()>;
 }
 
 impl PgTx for PgTransaction<'_> {
@@ -330,6 +333,28 @@ impl PgTx for PgTransaction<'_> {
 
     fn batch_execute(&self, sql: &str) -> Result<()> {
         Ok(self.tx.borrow_mut().batch_execute(sql)?)
+    }
+
+    fn copy_rows(&self, table: &str, columns: &str, values: &[Value]) -> Result<()> {
+        // The columns' types, from a statement kept like any other: each
+        // value is then encoded exactly as it would be as a parameter.
+        let types: Vec<Type> = self
+            .prepare(&format!("SELECT {columns} FROM {table} LIMIT 0"))?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let mut tx = self.tx.borrow_mut();
+        let copy = tx.copy_in(&format!("COPY {table} ({columns}) FROM STDIN BINARY"))?;
+        let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(copy, &types);
+        for row in values.chunks(types.len()) {
+            let row: Vec<ParamRef<'_>> = row.iter().map(ParamRef).collect();
+            let row: Vec<&(dyn ToSql + Sync)> =
+                row.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            writer.write(&row)?;
+        }
+        writer.finish()?;
+        Ok(())
     }
 }
 
@@ -409,42 +434,13 @@ fn refs(values: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
-impl ToSql for Param {
+/// A row's value in a `COPY`, encoded as [`Param`] is.
+#[derive(Debug)]
+struct ParamRef<'v>(&'v Value);
+
+impl ToSql for ParamRef<'_> {
     fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
-        let wrong = || -> BoxError { format!("{:?} cannot be sent as {ty}", self.0).into() };
-        match &self.0 {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Integer(i) => match *ty {
-                Type::INT8 => i.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
-                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
-                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-                Type::BOOL => (*i != 0).to_sql(ty, out),
-                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
-                    i.to_string().to_sql(&Type::TEXT, out)
-                }
-                _ => Err(wrong()),
-            },
-            Value::Real(f) => match *ty {
-                Type::FLOAT8 => f.to_sql(ty, out),
-                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
-                Type::TEXT | Type::VARCHAR | Type::UNKNOWN => {
-                    f.to_string().to_sql(&Type::TEXT, out)
-                }
-                _ => Err(wrong()),
-            },
-            Value::Text(s) => match *ty {
-                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
-                    s.as_str().to_sql(&Type::TEXT, out)
-                }
-                Type::BYTEA => s.as_bytes().to_sql(ty, out),
-                _ => Err(wrong()),
-            },
-            Value::Blob(b) => match *ty {
-                Type::BYTEA => b.as_slice().to_sql(ty, out),
-                _ => Err(wrong()),
-            },
-        }
+        encode(self.0, ty, out)
     }
 
     fn accepts(_: &Type) -> bool {
@@ -452,6 +448,54 @@ impl ToSql for Param {
     }
 
     to_sql_checked!();
+}
+
+impl ToSql for Param {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
+        encode(&self.0, ty, out)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// `value` as PostgreSQL's type `ty` takes it.
+fn encode(value: &Value, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
+    let wrong = || -> BoxError { format!("{value:?} cannot be sent as {ty}").into() };
+    match value {
+        Value::Null => Ok(IsNull::Yes),
+        Value::Integer(i) => match *ty {
+            Type::INT8 => i.to_sql(ty, out),
+            Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+            Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+            Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+            Type::BOOL => (*i != 0).to_sql(ty, out),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                i.to_string().to_sql(&Type::TEXT, out)
+            }
+            _ => Err(wrong()),
+        },
+        Value::Real(f) => match *ty {
+            Type::FLOAT8 => f.to_sql(ty, out),
+            Type::FLOAT4 => (*f as f32).to_sql(ty, out),
+            Type::TEXT | Type::VARCHAR | Type::UNKNOWN => f.to_string().to_sql(&Type::TEXT, out),
+            _ => Err(wrong()),
+        },
+        Value::Text(s) => match *ty {
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                s.as_str().to_sql(&Type::TEXT, out)
+            }
+            Type::BYTEA => s.as_bytes().to_sql(ty, out),
+            _ => Err(wrong()),
+        },
+        Value::Blob(b) => match *ty {
+            Type::BYTEA => b.as_slice().to_sql(ty, out),
+            _ => Err(wrong()),
+        },
+    }
 }
 
 /// Column `idx` of a PostgreSQL row as one of SQLite's storage classes.
