@@ -114,8 +114,9 @@ fn copy_table(source: &Transaction<'_>, dest: &Transaction<'_>, table: &str) -> 
     let columns_text = columns.join(", ");
     let mut rows = select.query([])?;
     let mut copied = 0;
-    // Rows go in several to a statement (`insert_rows`): one a statement
-    // made a store of a million events take minutes to copy.
+    // Rows go in many at a time (`insert_rows`: several a statement, or by
+    // COPY on PostgreSQL): one a statement made a store of a million events
+    // take minutes to copy.
     let mut held: Vec<Value> = Vec::new();
     let position = |name: &str| {
         columns
