@@ -522,6 +522,23 @@ fn the_server_refuses_forged_foreign_and_revoked_batches_and_stores_nothing() {
         )
         .unwrap_err();
     assert_eq!(problem_of(e), ProblemType::DeviceMismatch);
+    // Nor may it carry another key than the token's device's: a body
+    // signed by that key is refused, and nothing is stored.
+    let mut another_key = looked_up.clone();
+    another_key.public_key = other.public_key().unwrap();
+    let by_other = to_base64(&other.sign(&body).unwrap());
+    let e = s
+        .server
+        .receive_batch_of(another_key, Some(token), Some(&by_other), &body, t0())
+        .unwrap_err();
+    assert_eq!(problem_of(e), ProblemType::BadSignature);
+    let mut another_agent = looked_up.clone();
+    another_agent.agent = "someone-else".into();
+    let e = s
+        .server
+        .receive_batch_of(another_agent, Some(token), Some(&signed(&body)), &body, t0())
+        .unwrap_err();
+    assert_eq!(problem_of(e), ProblemType::BadSignature);
     // A batch that skips events: a gap naming where to resume.
     let later = s.device.sync_pending_from(&admin(), Some(2), 100).unwrap();
     let later = serde_json::to_vec(&later).unwrap();

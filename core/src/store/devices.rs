@@ -276,6 +276,11 @@ impl Store {
                 }
                 .into());
             }
+            // The signature was checked against the credential given: it
+            // must be the token's own, key and agent too.
+            if current != device {
+                return Err(DeviceError::BadSignature(device.device_id.clone()).into());
+            }
             let report = import(tx, &batch, now, &options, &|_| {})?;
             tx.execute(
                 "UPDATE enrolled_devices SET last_sync_at = ?2 WHERE device_id = ?1",
