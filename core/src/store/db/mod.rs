@@ -202,14 +202,19 @@ pub fn upsert(table: &str, columns: &str, key: &str) -> String {
 /// Rows at most per multi-row statement of [`insert_rows`].
 const ROWS_PER_INSERT: usize = 64;
 
+/// Rows from which [`insert_rows`] copies on PostgreSQL rather than inserts.
+#[cfg(feature = "postgres")]
+const ROWS_TO_COPY: usize = 8;
+
 /// Inserts rows of `columns` (joined by `, `) into `table`; `values` holds
 /// the rows one after another. An import writes hundreds of rows a batch.
 /// On SQLite, several rows a statement: each carries a power of two of rows
 /// (64, 32, …, 1), so a connection caches at most seven texts per table.
-/// On PostgreSQL, where each statement is a round trip, all of them by one
-/// binary `COPY` (an engine difference, named: PostgreSQL parses and plans
-/// a multi-row `INSERT` per statement, and a `COPY` takes rows without
-/// either).
+/// On PostgreSQL, where each statement is a round trip, from
+/// [`ROWS_TO_COPY`] rows on all of them by one binary `COPY` (an engine
+/// difference, named: PostgreSQL parses and plans a multi-row `INSERT` per
+/// statement, and a `COPY` takes rows without either; but a `COPY` costs
+/// three round trips to a cached `INSERT`'s one).
 pub fn insert_rows(
     tx: &Transaction<'_>,
     table: &str,
@@ -222,7 +227,9 @@ pub fn insert_rows(
         return Ok(());
     }
     #[cfg(feature = "postgres")]
-    if let Conn::Postgres(pg) = &tx.conn {
+    if let Conn::Postgres(pg) = &tx.conn
+        && values.len() >= ROWS_TO_COPY * width
+    {
         return pg.copy_rows(table, columns, values);
     }
     let mut rest = values;
@@ -241,10 +248,12 @@ pub fn insert_rows(
 /// Texts of [`insert_rows`]' statements by table, columns and the power of
 /// two of their rows: built once per process. Building one (a thousand
 /// numbered marks for 64 rows) was a fifth of an import's instructions.
-type InsertTexts = HashMap<String, HashMap<String, [Option<Arc<str>>; 7]>>;
+type InsertTexts =
+    HashMap<String, HashMap<String, [Option<Arc<str>>; ROWS_PER_INSERT.ilog2() as usize + 1]>>;
 
 fn insert_text(table: &str, columns: &str, width: usize, rows: usize) -> Arc<str> {
     static TEXTS: LazyLock<Mutex<InsertTexts>> = LazyLock::new(Default::default);
+    debug_assert!(rows.is_power_of_two() && rows <= ROWS_PER_INSERT);
     let size = rows.ilog2() as usize;
     // A panic elsewhere while the lock was held leaves whole texts only.
     let mut texts = TEXTS.lock().unwrap_or_else(PoisonError::into_inner);

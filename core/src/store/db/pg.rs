@@ -344,6 +344,13 @@ impl PgTx for PgTransaction<'_> {
             .iter()
             .map(|c| c.type_().clone())
             .collect();
+        // Not whole rows: the writer would panic on a short one.
+        if types.is_empty() || values.len() % types.len() != 0 {
+            return Err(Error::Sqlite(rusqlite::Error::InvalidParameterCount(
+                values.len(),
+                types.len(),
+            )));
+        }
         let mut tx = self.tx.borrow_mut();
         let copy = tx.copy_in(&format!("COPY {table} ({columns}) FROM STDIN BINARY"))?;
         let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(copy, &types);
