@@ -31,7 +31,20 @@ export CFLAGS="${CFLAGS:-} -fno-asynchronous-unwind-tables -fno-unwind-tables -f
 # (4,493,040 against 3,614,288 bytes, the same 352 exported symbols;
 # cargo issue 9672).
 cargo rustc --locked --profile mobile -p fieldcheck-ffi --lib --crate-type cdylib "$@" >&2
-lib=$(find target -path '*mobile/libfieldcheck_ffi.so' -newer Cargo.toml | head -n 1)
+# Where cargo put it: target/[TRIPLE/]mobile/.
+triple=
+args=("$@")
+for i in "${!args[@]}"; do
+  case "${args[$i]}" in
+    --target) triple=${args[$((i + 1))]:-} ;;
+    --target=*) triple=${args[$i]#--target=} ;;
+  esac
+done
+lib="${CARGO_TARGET_DIR:-target}/${triple:+$triple/}mobile/libfieldcheck_ffi.so"
+if [ ! -f "$lib" ]; then
+  echo "no library at $lib after the build" >&2
+  exit 1
+fi
 # Trimming must not leave SQLite symbols for the dynamic loader to miss.
 if nm -D --undefined-only "$lib" | grep -q ' sqlite3'; then
   echo "undefined SQLite symbols in $lib:" >&2

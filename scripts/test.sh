@@ -63,7 +63,7 @@ echo "== Kotlin shell tests again, against the library apps ship (scripts/build-
 # Built another way (its own profile: size first, link-time optimised, a
 # shared library alone), so it is tested, not assumed.
 mobile_lib=$(scripts/build-mobile.sh | awk '{print $1}')
-FIELDCHECK_FFI_LIB="$PWD/$mobile_lib" scripts/test-kotlin.sh
+FIELDCHECK_FFI_LIB="$(realpath "$mobile_lib")" scripts/test-kotlin.sh
 
 echo "== Swift shell tests"
 scripts/test-swift.sh
