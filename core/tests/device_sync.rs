@@ -536,7 +536,13 @@ fn the_server_refuses_forged_foreign_and_revoked_batches_and_stores_nothing() {
     another_agent.agent = "someone-else".into();
     let e = s
         .server
-        .receive_batch_of(another_agent, Some(token), Some(&signed(&body)), &body, t0())
+        .receive_batch_of(
+            another_agent,
+            Some(token),
+            Some(&signed(&body)),
+            &body,
+            t0(),
+        )
         .unwrap_err();
     assert_eq!(problem_of(e), ProblemType::BadSignature);
     // A batch that skips events: a gap naming where to resume.

@@ -345,7 +345,7 @@ impl PgTx for PgTransaction<'_> {
             .map(|c| c.type_().clone())
             .collect();
         // Not whole rows: the writer would panic on a short one.
-        if types.is_empty() || values.len() % types.len() != 0 {
+        if types.is_empty() || !values.len().is_multiple_of(types.len()) {
             return Err(Error::Sqlite(rusqlite::Error::InvalidParameterCount(
                 values.len(),
                 types.len(),
