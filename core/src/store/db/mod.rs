@@ -537,8 +537,57 @@ impl<T: ToSql> Params for ParamsFromIter<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::insert_text;
+    use super::{insert_rows, insert_text};
+    use rusqlite::types::Value;
     use std::sync::Arc;
+
+    /// A few rows (statements) and many (a `COPY` on PostgreSQL) come back
+    /// as they went in, on the engine under test.
+    #[test]
+    fn rows_inserted_few_or_many_read_back_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::test_engine::open(dir.path(), "insert-rows");
+        let row = |i: i64| {
+            vec![
+                Value::Integer(if i == 0 { i64::MIN } else { i }),
+                if i % 3 == 0 {
+                    Value::Null
+                } else {
+                    Value::Real(i as f64 * 0.1 - 1e300 * (i % 2) as f64)
+                },
+                Value::Text(format!("tab\there\nline \\ 'quote' é {i}")),
+                Value::Blob(vec![0, 1, b'\\', b'\t', 255, i as u8]),
+                if i % 2 == 0 {
+                    Value::Null
+                } else {
+                    Value::Text(String::new())
+                },
+            ]
+        };
+        for count in [3, 21] {
+            let values: Vec<Value> = (0..count).flat_map(row).collect();
+            let read: Vec<Vec<Value>> = store
+                .write(|tx| {
+                    tx.execute_batch(
+                        "CREATE TABLE IF NOT EXISTS insert_rows_probe
+                         (i BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA, n TEXT);
+                         DELETE FROM insert_rows_probe;",
+                    )?;
+                    insert_rows(tx, "insert_rows_probe", "i, r, t, b, n", &values)?;
+                    let mut stmt =
+                        tx.prepare("SELECT i, r, t, b, n FROM insert_rows_probe ORDER BY i")?;
+                    let rows = stmt.query_map([], |r| {
+                        (0..5)
+                            .map(|c| r.get::<_, Value>(c))
+                            .collect::<super::Result<Vec<Value>>>()
+                    })?;
+                    Ok(rows.collect::<super::Result<Vec<_>>>()?)
+                })
+                .unwrap();
+            let expected: Vec<Vec<Value>> = (0..count).map(row).collect();
+            assert_eq!(read, expected, "{count} rows");
+        }
+    }
 
     #[test]
     fn insert_texts_number_every_row_and_are_built_once() {
