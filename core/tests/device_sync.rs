@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use fieldcheck_core::device::{DeviceKeystore, SoftwareKey, to_base64};
+use fieldcheck_core::device::{DeviceCredential, DeviceKeystore, SoftwareKey, to_base64};
 use fieldcheck_core::sync_client::{
     Method, SyncClient, SyncClock, Transport, WireRequest, WireResponse,
 };
@@ -447,17 +447,17 @@ fn the_server_refuses_forged_foreign_and_revoked_batches_and_stores_nothing() {
     let batch = s.device.sync_pending(&admin(), 100).unwrap();
     let body = serde_json::to_vec(&batch).unwrap();
     let signed = |bytes: &[u8]| to_base64(&key.sign(bytes).unwrap());
-    let refusal = |token: Option<&str>, signature: Option<&str>, body: &[u8]| {
-        let e = s
-            .server
-            .receive_device_batch(token, signature, body, t0())
-            .unwrap_err();
+    let problem = |received: Result<_, Error>| {
+        let e = received.unwrap_err();
         ProblemType::from_uri(
             &problem_for(&e, ProblemType::MalformedBatch)
                 .unwrap()
                 .problem_type,
         )
         .unwrap()
+    };
+    let refusal = |token: Option<&str>, signature: Option<&str>, body: &[u8]| {
+        problem(s.server.receive_device_batch(token, signature, body, t0()))
     };
 
     assert_eq!(
@@ -501,50 +501,33 @@ fn the_server_refuses_forged_foreign_and_revoked_batches_and_stores_nothing() {
     // A credential looked up before the import (as the server does, for
     // the request's rate) is checked again against the token inside it.
     let looked_up = s.server.authorised_device(Some(token)).unwrap();
-    let problem_of = |e: Error| {
-        ProblemType::from_uri(
-            &problem_for(&e, ProblemType::MalformedBatch)
-                .unwrap()
-                .problem_type,
+    let refused_for = |credential: DeviceCredential, signature: &str, body: &[u8]| {
+        problem(
+            s.server
+                .receive_batch_of(credential, Some(token), Some(signature), body, t0()),
         )
-        .unwrap()
     };
     let mut not_the_tokens = looked_up.clone();
     not_the_tokens.device_id = "someone-else".into();
-    let e = s
-        .server
-        .receive_batch_of(
-            not_the_tokens,
-            Some(token),
-            Some(&signed(&foreign)),
-            &foreign,
-            t0(),
-        )
-        .unwrap_err();
-    assert_eq!(problem_of(e), ProblemType::DeviceMismatch);
-    // Nor may it carry another key than the token's device's: a body
-    // signed by that key is refused, and nothing is stored.
+    assert_eq!(
+        refused_for(not_the_tokens, &signed(&foreign), &foreign),
+        ProblemType::DeviceMismatch
+    );
+    // Nor may it carry another key than the token's device's (a body
+    // signed by that key), or another agent.
     let mut another_key = looked_up.clone();
     another_key.public_key = other.public_key().unwrap();
     let by_other = to_base64(&other.sign(&body).unwrap());
-    let e = s
-        .server
-        .receive_batch_of(another_key, Some(token), Some(&by_other), &body, t0())
-        .unwrap_err();
-    assert_eq!(problem_of(e), ProblemType::BadSignature);
+    assert_eq!(
+        refused_for(another_key, &by_other, &body),
+        ProblemType::BadSignature
+    );
     let mut another_agent = looked_up.clone();
     another_agent.agent = "someone-else".into();
-    let e = s
-        .server
-        .receive_batch_of(
-            another_agent,
-            Some(token),
-            Some(&signed(&body)),
-            &body,
-            t0(),
-        )
-        .unwrap_err();
-    assert_eq!(problem_of(e), ProblemType::BadSignature);
+    assert_eq!(
+        refused_for(another_agent, &signed(&body), &body),
+        ProblemType::BadSignature
+    );
     // A batch that skips events: a gap naming where to resume.
     let later = s.device.sync_pending_from(&admin(), Some(2), 100).unwrap();
     let later = serde_json::to_vec(&later).unwrap();
@@ -570,11 +553,10 @@ fn the_server_refuses_forged_foreign_and_revoked_batches_and_stores_nothing() {
         ProblemType::RevokedDevice
     );
     // Looked up before the revocation, imported after it.
-    let e = s
-        .server
-        .receive_batch_of(looked_up, Some(token), Some(&signed(&body)), &body, t0())
-        .unwrap_err();
-    assert_eq!(problem_of(e), ProblemType::RevokedDevice);
+    assert_eq!(
+        refused_for(looked_up, &signed(&body), &body),
+        ProblemType::RevokedDevice
+    );
     let e = SyncClient::new(&s.device, &transport, &clock)
         .push(&key, 100)
         .unwrap_err();

@@ -361,17 +361,31 @@ fn same_rows_inserted(source: &str, target: &str, clients: usize) -> Duration {
             sql
         })
         .collect();
+    timed_clients(target, clients, |client, i| {
+        let Some(sql) = statements.get(i) else {
+            return false;
+        };
+        let mut tx = client.transaction().unwrap();
+        tx.batch_execute(sql).unwrap();
+        tx.commit().unwrap();
+        true
+    })
+}
+
+/// `work` on items 0, 1, … taken in turn by `clients` threads, each with
+/// its own connection to `url`, until it answers false; the time it took.
+fn timed_clients(
+    url: &str,
+    clients: usize,
+    work: impl Fn(&mut postgres::Client, usize) -> bool + Sync,
+) -> Duration {
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..clients {
             scope.spawn(|| {
-                let mut client = postgres::Client::connect(target, postgres::NoTls).unwrap();
-                while let Some(sql) = statements.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let mut tx = client.transaction().unwrap();
-                    tx.batch_execute(sql).unwrap();
-                    tx.commit().unwrap();
-                }
+                let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                while work(&mut client, next.fetch_add(1, Ordering::Relaxed)) {}
             });
         }
     });
@@ -393,47 +407,39 @@ fn raw_inserts(url: &str, signed: &[Signed], clients: usize) -> Duration {
                  seq BIGINT NOT NULL, agent TEXT NOT NULL, captured_at BIGINT NOT NULL);",
         )
         .unwrap();
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..clients {
-            scope.spawn(|| {
-                let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(device) = signed.get(i) else { break };
-                    for (b, (bytes, _)) in device.batches.iter().enumerate() {
-                        let text = String::from_utf8_lossy(bytes);
-                        let mut events = String::new();
-                        let mut attendance = String::new();
-                        for e in 0..EVENTS_PER_BATCH {
-                            let seq = (b * EVENTS_PER_BATCH + e + 1) as i64;
-                            let sep = if e == 0 { "" } else { "," };
-                            let id = format!("{}-{seq}", device.device_id);
-                            events.push_str(&format!(
-                                "{sep}('{}', {seq}, 'attendance', '{}', '\\x{}')",
-                                device.device_id,
-                                &text[..text.len().min(400)].replace('\'', "''"),
-                                "ab".repeat(32)
-                            ));
-                            attendance.push_str(&format!(
-                                "{sep}('{id}', '{}', {seq}, 'agent-00001', {seq})",
-                                device.device_id
-                            ));
-                        }
-                        let mut tx = client.transaction().unwrap();
-                        tx.batch_execute(&format!(
-                            "INSERT INTO raw_events VALUES {events};
-                             INSERT INTO raw_attendance VALUES {attendance};"
-                        ))
-                        .unwrap();
-                        tx.commit().unwrap();
-                    }
-                }
-            });
+    timed_clients(url, clients, |client, i| {
+        let Some(device) = signed.get(i) else {
+            return false;
+        };
+        for (b, (bytes, _)) in device.batches.iter().enumerate() {
+            let text = String::from_utf8_lossy(bytes);
+            let mut events = String::new();
+            let mut attendance = String::new();
+            for e in 0..EVENTS_PER_BATCH {
+                let seq = (b * EVENTS_PER_BATCH + e + 1) as i64;
+                let sep = if e == 0 { "" } else { "," };
+                let id = format!("{}-{seq}", device.device_id);
+                events.push_str(&format!(
+                    "{sep}('{}', {seq}, 'attendance', '{}', '\\x{}')",
+                    device.device_id,
+                    &text[..text.len().min(400)].replace('\'', "''"),
+                    "ab".repeat(32)
+                ));
+                attendance.push_str(&format!(
+                    "{sep}('{id}', '{}', {seq}, 'agent-00001', {seq})",
+                    device.device_id
+                ));
+            }
+            let mut tx = client.transaction().unwrap();
+            tx.batch_execute(&format!(
+                "INSERT INTO raw_events VALUES {events};
+                 INSERT INTO raw_attendance VALUES {attendance};"
+            ))
+            .unwrap();
+            tx.commit().unwrap();
         }
-    });
-    started.elapsed()
+        true
+    })
 }
 
 /// A device's identity and signed batches.
