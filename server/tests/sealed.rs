@@ -434,24 +434,15 @@ fn a_named_agent(dir: &TempDir) -> (PathBuf, PathBuf, &'static str) {
     (key, db, t0)
 }
 
-/// A console user on a store sealed under `key` (`common::add_user` on
-/// a store the environment's key opens).
+/// A console user on a store sealed under `key`.
 fn add_keyed_user(db: &Path, key: &Path, id: &str, role: &str, team: &str) {
-    let mut args = vec![
-        "--master-key-file",
-        key.to_str().unwrap(),
-        "user",
-        "add",
-        "--id",
+    common::add_user_with(
+        db,
+        &["--master-key-file", key.to_str().unwrap()],
         id,
-        "--user-role",
         role,
-    ];
-    if !team.is_empty() {
-        args.extend(["--team", team]);
-    }
-    args.push("--password-stdin");
-    cli(db, &args, Some(&format!("{PASSWORD}\n"))).ok();
+        team,
+    );
 }
 
 /// `keys rotate` from `old` to `new`, expecting exit 0.

@@ -438,7 +438,13 @@ impl Browser {
 }
 
 pub fn add_user(db: &Path, id: &str, role: &str, team: &str) {
-    let mut args = vec!["user", "add", "--id", id, "--user-role", role];
+    add_user_with(db, &[], id, role, team);
+}
+
+/// [`add_user`] with global options first (a master key file, say).
+pub fn add_user_with(db: &Path, global: &[&str], id: &str, role: &str, team: &str) {
+    let mut args = global.to_vec();
+    args.extend(["user", "add", "--id", id, "--user-role", role]);
     if !team.is_empty() {
         args.extend(["--team", team]);
     }
