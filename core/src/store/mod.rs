@@ -93,6 +93,11 @@ impl Store {
         if let crate::store_location::StoreLocation::Postgres(url) =
             crate::store_location::StoreLocation::of(path.as_ref())
         {
+            // Refused before the schema is created or upgraded: a store
+            // opened without its key is left as it was found.
+            if options.master_key.is_none() && !options.copy_source {
+                return Err(sealing::postgres_needs_a_key());
+            }
             return Store::open_postgres(&url)?.open_sealing(options);
         }
         // Without the `postgres` feature a URL is refused here, named

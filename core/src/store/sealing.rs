@@ -616,6 +616,16 @@ pub(crate) enum Opening {
     Choose,
 }
 
+/// Why a PostgreSQL store is not opened without a master key.
+pub(crate) fn postgres_needs_a_key() -> Error {
+    Error::MasterKey(
+        "a PostgreSQL store seals every personal value: give its master key with \
+         --master-key-file PATH or FIELDCHECK_MASTER_KEY_FILE (`fieldcheck keys init --out \
+         PATH` writes a new one)"
+            .into(),
+    )
+}
+
 /// `required`: PostgreSQL stores always seal (their files, WAL, replicas
 /// and backups cannot be wiped by SQL means).
 pub(crate) fn at_open(
@@ -631,12 +641,7 @@ pub(crate) fn at_open(
         )
         .optional()?;
     match (current, given) {
-        (None, None) if required => Err(Error::MasterKey(
-            "a PostgreSQL store seals every personal value: give its master key with \
-             --master-key-file PATH or FIELDCHECK_MASTER_KEY_FILE (`fieldcheck keys init --out \
-             PATH` writes a new one)"
-                .into(),
-        )),
+        (None, None) if required => Err(postgres_needs_a_key()),
         (None, None) => Ok(Opening::Decided(None)),
         (None, Some(_)) => Ok(Opening::Choose),
         (Some((epoch, check)), Some(master)) => {

@@ -508,3 +508,35 @@ fn a_postgresql_store_written_before_sealing_is_copied_out() {
     }
     assert!(target.verify().unwrap().intact);
 }
+
+/// Without its master key a PostgreSQL store is refused before anything is
+/// written: a new database is left empty, not given a schema first.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_postgresql_store_without_its_key_is_left_untouched() {
+    if !test_engine::on_postgres() {
+        eprintln!("skipped on SQLite: an SQLite store may be opened in clear");
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let location = test_engine::location(dir.path(), "untouched");
+    let refused = open(&location, None).unwrap_err();
+    assert!(matches!(refused, Error::MasterKey(_)), "{refused}");
+    assert!(refused.to_string().contains("master key"), "{refused}");
+    let mut client =
+        postgres::Client::connect(location.to_str().unwrap(), postgres::NoTls).unwrap();
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0);
+    // With its key the same database opens, and seals.
+    assert!(
+        open(&location, Some(&MasterKey::generate()))
+            .unwrap()
+            .is_sealed()
+    );
+}
