@@ -85,13 +85,12 @@ impl ImportRows {
                 .copied()
                 .chain(std::iter::repeat(last))
                 .take(IDS_PER_LOOKUP);
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let found = stmt.query_map(super::db::params_from_iter(padded), |r| {
-                r.get::<_, String>(0)
-            })?;
-            for id in found {
-                self.held_before.insert(id?);
-            }
+            // Planned per call: the tables grow during the import.
+            let found =
+                tx.query_planned_per_call(&sql, super::db::params_from_iter(padded), |r| {
+                    r.get::<_, String>(0)
+                })?;
+            self.held_before.extend(found);
         }
         Ok(())
     }

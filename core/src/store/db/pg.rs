@@ -284,6 +284,13 @@ pub trait PgTx {
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<postgres::Row>>;
     fn batch_execute(&self, sql: &str) -> Result<()>;
+    /// `sql` as the unnamed statement, planned for these values (see
+    /// `Transaction::query_planned_per_call`).
+    fn query_planned_per_call(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<postgres::Row>>;
     /// Rows of `columns` (`values` one row after another) into `table` by
     /// one binary `COPY`.
     fn copy_rows(&self, table: &str, columns: &str, values: &[Value]) -> Result<()>;
@@ -333,6 +340,32 @@ impl PgTx for PgTransaction<'_> {
 
     fn batch_execute(&self, sql: &str) -> Result<()> {
         Ok(self.tx.borrow_mut().batch_execute(sql)?)
+    }
+
+    fn query_planned_per_call(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<postgres::Row>> {
+        let values = values(params)?;
+        // Declared by what each value is (one round trip: nothing to
+        // describe first). A NULL is declared text.
+        let typed: Vec<(&(dyn ToSql + Sync), Type)> = values
+            .iter()
+            .map(|v| {
+                let ty = match &v.0 {
+                    Value::Integer(_) => Type::INT8,
+                    Value::Real(_) => Type::FLOAT8,
+                    Value::Blob(_) => Type::BYTEA,
+                    Value::Text(_) | Value::Null => Type::TEXT,
+                };
+                (v as &(dyn ToSql + Sync), ty)
+            })
+            .collect();
+        Ok(self
+            .tx
+            .borrow_mut()
+            .query_typed(&placeholders(sql), &typed)?)
     }
 
     fn copy_rows(&self, table: &str, columns: &str, values: &[Value]) -> Result<()> {
