@@ -93,12 +93,7 @@ impl Store {
         if let crate::store_location::StoreLocation::Postgres(url) =
             crate::store_location::StoreLocation::of(path.as_ref())
         {
-            // Refused before the schema is created or upgraded: a store
-            // opened without its key is left as it was found.
-            if options.master_key.is_none() && !options.copy_source {
-                return Err(sealing::postgres_needs_a_key());
-            }
-            return Store::open_postgres(&url)?.open_sealing(options);
+            return Store::open_postgres(&url, options)?.open_sealing(options);
         }
         // Without the `postgres` feature a URL is refused here, named
         // without its password.
@@ -149,7 +144,7 @@ impl Store {
     /// Opens (creating or upgrading its schema) a store in a PostgreSQL
     /// database. The password comes from the URL, `PGPASSWORD` or
     /// `passfile=`; the URL is shown only without it.
-    fn open_postgres(url: &str) -> Result<Store> {
+    fn open_postgres(url: &str, options: &OpenOptions) -> Result<Store> {
         use crate::store_location::redact_url;
         let shown = redact_url(url);
         let (config, tls) =
@@ -160,6 +155,13 @@ impl Store {
             let mut conn = pool
                 .get()
                 .map_err(|e| Error::Database(format!("{shown}: {e}")))?;
+            // Refused before the schema is created or upgraded: a store
+            // opened without its key is left as it was found.
+            if options.master_key.is_none() && !options.copy_source {
+                return Err(sealing::missing_key(schema_pg::key_epoch(
+                    &mut conn.client,
+                )?));
+            }
             schema_pg::init(&mut conn.client)?;
         }
         let store = Store::from_pool(std::path::PathBuf::from(shown), pool, Default::default());
@@ -259,6 +261,19 @@ macro_rules! sqlite_only {
 }
 #[cfg(test)]
 pub(crate) use sqlite_only;
+
+/// Skips the rest of a test that only PostgreSQL can run, saying why.
+#[cfg(test)]
+macro_rules! postgres_only {
+    ($reason:literal) => {
+        if !crate::store::test_engine::on_postgres() {
+            eprintln!("skipped on SQLite: {}", $reason);
+            return;
+        }
+    };
+}
+#[cfg(test)]
+pub(crate) use postgres_only;
 
 /// Skips the rest of a test that reads or edits personal values in clear
 /// in the store's rows or files, where test stores seal (PostgreSQL, or

@@ -24,6 +24,22 @@ fn db(e: postgres::Error) -> Error {
     Error::Database(e.to_string())
 }
 
+/// The store's latest key epoch, read before anything is created or
+/// upgraded: none in a new database, nor in one written before sealing.
+pub(super) fn key_epoch(client: &mut Client) -> Result<Option<i64>> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('key_epochs') IS NOT NULL", &[])
+        .map_err(db)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    Ok(client
+        .query_one("SELECT MAX(epoch) FROM key_epochs", &[])
+        .map_err(db)?
+        .get(0))
+}
+
 /// Checks the server and creates or upgrades the schema. A database that
 /// holds other tables, or a newer schema, is refused and left untouched.
 pub(super) fn init(client: &mut Client) -> Result<()> {
@@ -195,10 +211,7 @@ mod tests {
     /// have the same tables, views, columns and nullability.
     #[test]
     fn both_engines_have_the_same_tables_and_columns() {
-        if !test_engine::on_postgres() {
-            eprintln!("skipped on SQLite alone: compares with PostgreSQL (FIELDCHECK_TEST_PG)");
-            return;
-        }
+        crate::store::postgres_only!("compares with PostgreSQL (FIELDCHECK_TEST_PG)");
         let sqlite = sqlite_shape();
         let postgres = postgres_shape();
         assert!(sqlite.len() > 300, "{} columns", sqlite.len());

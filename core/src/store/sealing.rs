@@ -616,14 +616,19 @@ pub(crate) enum Opening {
     Choose,
 }
 
-/// Why a PostgreSQL store is not opened without a master key.
-pub(crate) fn postgres_needs_a_key() -> Error {
-    Error::MasterKey(
-        "a PostgreSQL store seals every personal value: give its master key with \
-         --master-key-file PATH or FIELDCHECK_MASTER_KEY_FILE (`fieldcheck keys init --out \
-         PATH` writes a new one)"
+/// Why a store is not opened without its master key: one that seals
+/// (`epoch`, its latest key epoch), or any PostgreSQL store.
+pub(crate) fn missing_key(epoch: Option<i64>) -> Error {
+    Error::MasterKey(match epoch {
+        Some(epoch) => format!(
+            "this store seals personal values (key epoch {epoch}): give its master key \
+             with --master-key-file PATH or FIELDCHECK_MASTER_KEY_FILE"
+        ),
+        None => "a PostgreSQL store seals every personal value: give its master key with \
+                 --master-key-file PATH or FIELDCHECK_MASTER_KEY_FILE (`fieldcheck keys init \
+                 --out PATH` writes a new one)"
             .into(),
-    )
+    })
 }
 
 /// `required`: PostgreSQL stores always seal (their files, WAL, replicas
@@ -641,7 +646,7 @@ pub(crate) fn at_open(
         )
         .optional()?;
     match (current, given) {
-        (None, None) if required => Err(postgres_needs_a_key()),
+        (None, None) if required => Err(missing_key(None)),
         (None, None) => Ok(Opening::Decided(None)),
         (None, Some(_)) => Ok(Opening::Choose),
         (Some((epoch, check)), Some(master)) => {
@@ -657,10 +662,7 @@ pub(crate) fn at_open(
                 )))
             }
         }
-        (Some((epoch, _)), None) => Err(Error::MasterKey(format!(
-            "this store seals personal values (key epoch {epoch}): give its master key \
-             with --master-key-file PATH or FIELDCHECK_MASTER_KEY_FILE"
-        ))),
+        (Some((epoch, _)), None) => Err(missing_key(Some(epoch))),
     }
 }
 

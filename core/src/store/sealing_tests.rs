@@ -281,10 +281,7 @@ fn a_copy_of_a_sealed_value_reads_as_erased_once_its_key_is_shredded() {
 
 #[test]
 fn a_v13_store_upgrades_without_sealing_and_keeps_its_names() {
-    if test_engine::on_postgres() {
-        eprintln!("skipped on PostgreSQL: rewinds an SQLite file's schema to v13");
-        return;
-    }
+    crate::store::sqlite_only!("rewinds an SQLite file's schema to v13");
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("v13.db");
     let store = open(&path, None).unwrap();
@@ -319,10 +316,7 @@ fn a_v13_store_upgrades_without_sealing_and_keeps_its_names() {
 #[cfg(feature = "postgres")]
 #[test]
 fn store_copy_seals_as_it_writes() {
-    if !test_engine::on_postgres() {
-        eprintln!("skipped on SQLite: store copy writes into PostgreSQL");
-        return;
-    }
+    crate::store::postgres_only!("store copy writes into PostgreSQL");
     let dir = TempDir::new().unwrap();
     // A store in clear, with every sealed kind of value.
     let clear_path = dir.path().join("clear.db");
@@ -477,10 +471,7 @@ fn a_purged_leads_keys_go_with_it() {
 #[cfg(feature = "postgres")]
 #[test]
 fn a_postgresql_store_written_before_sealing_is_copied_out() {
-    if !test_engine::on_postgres() {
-        eprintln!("skipped on SQLite: a PostgreSQL store's way out");
-        return;
-    }
+    crate::store::postgres_only!("a PostgreSQL store's way out");
     let dir = TempDir::new().unwrap();
     let old = test_engine::location(dir.path(), "old");
     let as_source = OpenOptions {
@@ -514,10 +505,7 @@ fn a_postgresql_store_written_before_sealing_is_copied_out() {
 #[cfg(feature = "postgres")]
 #[test]
 fn a_postgresql_store_without_its_key_is_left_untouched() {
-    if !test_engine::on_postgres() {
-        eprintln!("skipped on SQLite: an SQLite store may be opened in clear");
-        return;
-    }
+    crate::store::postgres_only!("an SQLite store may be opened in clear");
     let dir = TempDir::new().unwrap();
     let location = test_engine::location(dir.path(), "untouched");
     let refused = open(&location, None).unwrap_err();
@@ -533,10 +521,14 @@ fn a_postgresql_store_without_its_key_is_left_untouched() {
         .unwrap()
         .get(0);
     assert_eq!(tables, 0);
-    // With its key the same database opens, and seals.
+    // With its key the same database opens, and seals; without it, it is
+    // refused naming its key epoch, not told to make a new key.
     assert!(
         open(&location, Some(&MasterKey::generate()))
             .unwrap()
             .is_sealed()
     );
+    let refused = open(&location, None).unwrap_err();
+    assert!(refused.to_string().contains("(key epoch 1)"), "{refused}");
+    assert!(!refused.to_string().contains("keys init"), "{refused}");
 }
