@@ -255,13 +255,6 @@ impl Store {
             }
             .into());
         }
-        let rules = self.rules();
-        let options = ImportOptions {
-            bounds: ImportBounds::of(&rules)?,
-            rules: &rules,
-            bound_agent: Some(&device.agent),
-            keep_locations: true,
-        };
         let report = self.write_import(&device.device_id, &device.agent, |tx| {
             // Revoked between the check above and now: refuse inside the
             // transaction too.
@@ -281,6 +274,15 @@ impl Store {
             if current != device {
                 return Err(DeviceError::BadSignature(device.device_id.clone()).into());
             }
+            // The rules as this transaction sees them (from the cache
+            // while unchanged): no read transaction of their own.
+            let rules = self.rules_in(tx)?;
+            let options = ImportOptions {
+                bounds: ImportBounds::of(&rules)?,
+                rules: &rules,
+                bound_agent: Some(&device.agent),
+                keep_locations: true,
+            };
             let report = import(tx, &batch, now, &options, &|_| {})?;
             tx.execute(
                 "UPDATE enrolled_devices SET last_sync_at = ?2 WHERE device_id = ?1",

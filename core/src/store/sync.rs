@@ -710,18 +710,22 @@ pub(super) fn import(
     progress(batch.events.len());
     rows.write(tx)?;
     if report.imported > 0 {
-        tx.execute(
-            "UPDATE sync_devices SET last_seq = ?2, last_hash = ?3, last_imported_at = ?4
-             WHERE device_id = ?1",
-            (device, last_seq, &last_hash[..], now.timestamp()),
-        )?;
         // The new events were checked against what was held: a verified
-        // prefix stays verified, now to the new end.
-        tx.execute(
-            "UPDATE sync_devices SET verified_seq = ?2, verified_at = ?3
-             WHERE device_id = ?1 AND verified_seq >= ?4",
-            (device, last_seq, now.timestamp(), held_before),
-        )?;
+        // prefix stays verified, now to the new end. (One statement: the
+        // CASEs read the row as it was before the update.)
+        tx.prepare_cached(
+            "UPDATE sync_devices SET last_seq = ?2, last_hash = ?3, last_imported_at = ?4,
+               verified_at = CASE WHEN verified_seq >= ?5 THEN ?4 ELSE verified_at END,
+               verified_seq = CASE WHEN verified_seq >= ?5 THEN ?2 ELSE verified_seq END
+             WHERE device_id = ?1",
+        )?
+        .execute((
+            device,
+            last_seq,
+            &last_hash[..],
+            now.timestamp(),
+            held_before,
+        ))?;
     }
     for (agent, (from, to)) in &touched {
         queue_marks::mark(tx, Some(agent), *from, *to)?;

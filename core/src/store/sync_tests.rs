@@ -297,6 +297,48 @@ fn batches_out_of_order_are_refused_as_gaps_then_accepted_in_order() {
     assert_verified(&b.store);
 }
 
+/// An import carries a verified prefix to the chain's new end, and leaves
+/// a prefix verified short of the end held before it where it was.
+#[test]
+fn an_import_moves_a_verified_prefix_to_the_new_end_only_from_the_end() {
+    let a = device_a();
+    let b = empty_store();
+    let first = pending(&a.store, 4);
+    a.store.sync_ack(&admin(), 4).unwrap();
+    let second = pending(&a.store, 4);
+    a.store.sync_ack(&admin(), 8).unwrap();
+    let third = pending(&a.store, 4);
+    let state = |store: &Store| -> (i64, i64, Option<i64>) {
+        store
+            .read(|tx| {
+                Ok(tx.query_row(
+                    "SELECT last_seq, verified_seq, verified_at FROM sync_devices",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?)
+            })
+            .unwrap()
+    };
+    let imported_at = (t0() + Duration::days(3)).timestamp();
+    import(&b.store, &first).unwrap();
+    assert_eq!(state(&b.store), (4, 4, Some(imported_at)));
+    import(&b.store, &second).unwrap();
+    assert_eq!(state(&b.store), (8, 8, Some(imported_at)));
+    // Verified only to event 3 of the 8 held: the next import does not
+    // vouch for 4 to 8.
+    b.store
+        .write(|tx| {
+            tx.execute(
+                "UPDATE sync_devices SET verified_seq = 3, verified_at = NULL",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    import(&b.store, &third).unwrap();
+    assert_eq!(state(&b.store), (9, 3, None));
+}
+
 #[test]
 fn truncated_batches_are_refused() {
     let a = device_a();
