@@ -329,14 +329,14 @@ fn an_import_moves_a_verified_prefix_to_the_new_end_only_from_the_end() {
     b.store
         .write(|tx| {
             tx.execute(
-                "UPDATE sync_devices SET verified_seq = 3, verified_at = NULL",
+                "UPDATE sync_devices SET verified_seq = 3, verified_at = 1",
                 [],
             )?;
             Ok(())
         })
         .unwrap();
     import(&b.store, &third).unwrap();
-    assert_eq!(state(&b.store), (9, 3, None));
+    assert_eq!(state(&b.store), (9, 3, Some(1)));
 }
 
 #[test]
