@@ -282,8 +282,13 @@ async fn open_store(ready: &Ready) -> Result<Store, NotOpen> {
             key_refused: true,
         },
         // A database server away or refusing: it may come back.
+        // The core's connect errors already begin with the shown URL.
         fieldcheck_core::Error::Database(e) => NotOpen {
-            reason: format!("cannot reach {}: {e}", shown(&ready.db)),
+            reason: {
+                let shown = shown(&ready.db);
+                let detail = e.strip_prefix(&format!("{shown}: ")).unwrap_or(&e);
+                format!("cannot reach {shown}: {detail}")
+            },
             waits: true,
             key_refused: false,
         },

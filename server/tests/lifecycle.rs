@@ -320,6 +320,11 @@ fn an_unreachable_postgres_database_is_waited_for_without_logging_its_password()
         detail.contains("postgresql://fc:***@127.0.0.1:1/fc?password=***"),
         "{detail}"
     );
+    assert_eq!(
+        detail.matches("postgresql://").count(),
+        1,
+        "the URL once: {detail}"
+    );
     assert!(!detail.contains("hunter2"), "{detail}");
     let log = server.log_lines();
     assert!(!format!("{log:?}").contains("hunter2"));

@@ -453,15 +453,19 @@ pub fn add_user_with(db: &Path, global: &[&str], id: &str, role: &str, team: &st
 }
 
 /// Where a server's log goes: beside its store file, or, for a PostgreSQL
-/// URL, in the temporary directory under a name made from the URL.
+/// URL, in the temporary directory under a hash of the URL (its text may
+/// hold a password, which no file name should show).
 fn log_path(db: &Path) -> PathBuf {
     let text = db.to_string_lossy();
     if text.starts_with("postgres") {
-        let name: String = text
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        std::env::temp_dir().join(format!("fc-server-{}-{name}.log", std::process::id()))
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        std::env::temp_dir().join(format!(
+            "fc-server-{}-{:016x}.log",
+            std::process::id(),
+            hasher.finish()
+        ))
     } else {
         db.with_extension("log")
     }
