@@ -379,6 +379,24 @@ impl WriteGuard {
         self.writing_checked(true, tx)
     }
 
+    /// [`WriteGuard::writing`] with the store's newest key epoch already
+    /// read in this transaction (by `pg_write`, with its locks).
+    #[cfg(feature = "postgres")]
+    fn writing_at_epoch<'t>(
+        &'t self,
+        newest: i64,
+        tx: impl FnOnce(Option<&'t Keyring>) -> Transaction<'t>,
+    ) -> Result<Transaction<'t>> {
+        let Some(ring) = &self.keyring else {
+            return self.writing(tx);
+        };
+        if let Err(e) = super::sealing::refuse_newer_epoch(newest, ring) {
+            let _ = self.retired.set(e.to_string());
+            return Err(e);
+        }
+        Ok(tx(Some(ring)))
+    }
+
     /// `changed`: whether another connection may have committed since
     /// this process last looked (a store that does not seal checks only
     /// then that no other process has turned sealing on since it opened).
@@ -439,30 +457,34 @@ fn pg_write<T>(
     guard: WriteGuard,
     f: impl FnOnce(&Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
-    use super::db::pg::{AGENT_LOCKS, DEVICE_LOCKS, PgTransaction, PgTx, WRITER_LOCK};
+    use super::db::pg::{PgTransaction, WRITER_LOCK, import_locks};
     let mut conn = pool.get().map_err(super::db::Error::from)?;
     let tx = PgTransaction::begin(&mut conn, postgres::IsolationLevel::ReadCommitted, false)?;
-    {
-        let locking = Transaction::postgres(&tx, None);
-        match locks {
-            Locks::Serial => {
-                tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK})"))?;
+    let mut sql = match locks {
+        Locks::Serial => format!("SELECT pg_advisory_xact_lock({WRITER_LOCK})"),
+        Locks::Import { device, agent } => import_locks(device, agent),
+    };
+    let tx_of = |k| Transaction::postgres(&tx, k);
+    let checked = if guard.keyring.is_some() {
+        // The key epoch the guard checks, read in the same message, after
+        // the locks.
+        sql.push_str(";\n");
+        sql.push_str(super::sealing::NEWEST_EPOCH);
+        match tx.simple_query_last(&sql)? {
+            Some(text) => {
+                let newest = text
+                    .parse()
+                    .map_err(|_| Error::Corrupt(format!("key epoch {text:?}")))?;
+                guard.writing_at_epoch(newest, tx_of)?
             }
-            Locks::Import { device, agent } => {
-                tx.batch_execute(&format!(
-                    "SELECT pg_advisory_xact_lock_shared({WRITER_LOCK})"
-                ))?;
-                for (class, key) in [(DEVICE_LOCKS, device), (AGENT_LOCKS, agent)] {
-                    locking.query_row(
-                        "SELECT pg_advisory_xact_lock(CAST(?1 AS INTEGER), hashtext(?2))",
-                        (class, key),
-                        |_| Ok(()),
-                    )?;
-                }
-            }
+            // No epoch yet: the guard's own check says what that means.
+            None => guard.writing(tx_of)?,
         }
-    }
-    let value = f(&guard.writing(|k| Transaction::postgres(&tx, k))?)?;
+    } else {
+        tx.simple_query_last(&sql)?;
+        guard.writing(tx_of)?
+    };
+    let value = f(&checked)?;
     tx.commit()?;
     Ok(value)
 }

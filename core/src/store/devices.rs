@@ -31,6 +31,8 @@ pub struct ReceivedBatch {
     pub accepted_to_seq: i64,
     /// The batch's format version (2 may carry retained coordinates).
     pub version: u32,
+    /// Its counts; `devices` is left empty (`accepted_to_seq` is the
+    /// device's chain end).
     pub report: ImportReport,
 }
 
@@ -255,7 +257,7 @@ impl Store {
             }
             .into());
         }
-        let report = self.write_import(&device.device_id, &device.agent, |tx| {
+        let imported = self.write_import(&device.device_id, &device.agent, |tx| {
             // Revoked between the check above and now: refuse inside the
             // transaction too.
             let current = credential(tx, token.unwrap_or_default())?;
@@ -281,25 +283,22 @@ impl Store {
                 bounds: ImportBounds::of(&rules)?,
                 rules: &rules,
                 bound_agent: Some(&device.agent),
-                keep_locations: true,
+                // A device enrolled here: a server's store.
+                server_store: true,
+                device_states: false,
             };
-            let report = import(tx, &batch, now, &options, &|_| {})?;
+            let imported = import(tx, &batch, now, &options, &|_| {})?;
             tx.execute(
                 "UPDATE enrolled_devices SET last_sync_at = ?2 WHERE device_id = ?1",
                 (&device.device_id, now.timestamp()),
             )?;
-            Ok(report)
+            Ok(imported)
         })?;
-        let accepted_to_seq = report
-            .devices
-            .iter()
-            .find(|d| d.device_id == device.device_id)
-            .map_or(0, |d| d.last_seq);
         Ok(ReceivedBatch {
             device_id: device.device_id,
-            accepted_to_seq,
+            accepted_to_seq: imported.held_to_seq,
             version: batch.version,
-            report,
+            report: imported.report,
         })
     }
 

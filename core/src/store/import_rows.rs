@@ -32,8 +32,10 @@ const ATTENDANCE_COLUMNS: &str = "event_id, device_id, seq, agent, kind, accepte
 const ROWS_HELD: usize = 512;
 
 /// Ids per held-attendance lookup: every lookup carries exactly this many
-/// (the last repeated), so one statement text serves them all.
-const IDS_PER_LOOKUP: usize = 64;
+/// (the last repeated), so one statement text serves them all. A batch of
+/// up to this many attendance events takes one lookup (each is a round
+/// trip on PostgreSQL).
+const IDS_PER_LOOKUP: usize = 128;
 
 /// One attendance event of the batch, as `sync_attendance` keeps it.
 pub(super) struct AttendanceRow<'a> {
@@ -65,7 +67,8 @@ pub(super) struct ImportRows {
 
 impl ImportRows {
     /// Looks up which of `ids` (attendance event ids) the store already
-    /// holds, recorded here or imported: one statement per 64 ids.
+    /// holds, recorded here or imported: one statement per
+    /// [`IDS_PER_LOOKUP`] ids.
     pub fn look_up_held<'e>(
         &mut self,
         tx: &Transaction<'_>,

@@ -1062,7 +1062,15 @@ impl super::Store {
 /// store's (rotated since it opened, PRODUCT.md §12.5): it must not wrap new
 /// keys under a retired master key.
 pub(super) fn check_epoch(tx: &Transaction<'_>, ring: &Keyring) -> Result<()> {
-    let newest: i64 = tx.query_row("SELECT MAX(epoch) FROM key_epochs", [], |r| r.get(0))?;
+    let newest: i64 = tx.query_row(NEWEST_EPOCH, [], |r| r.get(0))?;
+    refuse_newer_epoch(newest, ring)
+}
+
+/// The store's newest key epoch.
+pub(super) const NEWEST_EPOCH: &str = "SELECT MAX(epoch) FROM key_epochs";
+
+/// Refuses a process whose key is older than the store's `newest`.
+pub(super) fn refuse_newer_epoch(newest: i64, ring: &Keyring) -> Result<()> {
     if newest > ring.epoch {
         return Err(Error::MasterKey(format!(
             "the store's master key was rotated to epoch {newest} after this process opened it \

@@ -390,9 +390,10 @@ impl Store {
                 bounds,
                 rules: &rules,
                 bound_agent: bound.as_deref(),
-                keep_locations: server_role::is_server(tx)?,
+                server_store: server_role::is_server(tx)?,
+                device_states: true,
             };
-            import(tx, &batch, now, &options, progress)
+            Ok(import(tx, &batch, now, &options, progress)?.report)
         })?;
         log::info!(
             "sync import: {} event(s) imported, {} replayed",
@@ -512,9 +513,19 @@ pub(super) struct ImportOptions<'a> {
     /// The agent the sending device is enrolled for on this store: every
     /// new event is judged against it (`crate::binding`).
     pub bound_agent: Option<&'a str>,
-    /// Keep retained coordinates under this store's own flags (a server),
-    /// or drop them all.
-    pub keep_locations: bool,
+    /// This store is a server's: it keeps retained coordinates under its
+    /// own flags (else drops them all) and marks the review queue.
+    pub server_store: bool,
+    /// Fill the report's `devices` (what `sync import` prints; the device
+    /// API answers with the chain's end alone).
+    pub device_states: bool,
+}
+
+/// What [`import`] did, and where the device's chain now ends.
+pub(super) struct Imported {
+    pub report: ImportReport,
+    /// The last sequence number held for the device (0: none).
+    pub held_to_seq: i64,
 }
 
 /// Imports a checked batch received at `now` (the importer's clock).
@@ -524,16 +535,21 @@ pub(super) fn import(
     now: DateTime<Utc>,
     options: &ImportOptions<'_>,
     progress: &dyn Fn(usize),
-) -> Result<ImportReport> {
+) -> Result<Imported> {
     let bounds = options.bounds;
     let mut binding = options.bound_agent.map(Binding::new);
     let device = batch.device_id.as_str();
     let mut report = ImportReport::default();
-    let Some(first) = batch.events.first() else {
-        report.devices = device_states(tx, Some(device))?;
-        return Ok(report);
-    };
     let known = load_device(tx, device)?;
+    let Some(first) = batch.events.first() else {
+        if options.device_states {
+            report.devices = device_states(tx, Some(device))?;
+        }
+        return Ok(Imported {
+            report,
+            held_to_seq: known.map_or(0, |d| d.last_seq),
+        });
+    };
     let (base_seq, mut last_seq, mut last_hash) = match &known {
         Some(d) => (d.base_seq, d.last_seq, d.last_hash),
         // A device met for the first time: its chain from genesis, or from
@@ -669,7 +685,7 @@ pub(super) fn import(
                         Folded::AlreadyHeld => report.attendance_duplicates += 1,
                     }
                     if let Some(location) = &e.retained {
-                        let kept = match (&folded, options.keep_locations) {
+                        let kept = match (&folded, options.server_store) {
                             (Folded::New { event, .. }, true) => keep_retained(
                                 tx,
                                 device,
@@ -727,11 +743,18 @@ pub(super) fn import(
             held_before,
         ))?;
     }
-    for (agent, (from, to)) in &touched {
-        queue_marks::mark(tx, Some(agent), *from, *to)?;
+    if options.server_store {
+        for (agent, (from, to)) in &touched {
+            queue_marks::mark_known_server(tx, Some(agent), *from, *to)?;
+        }
     }
-    report.devices = device_states(tx, Some(device))?;
-    Ok(report)
+    if options.device_states {
+        report.devices = device_states(tx, Some(device))?;
+    }
+    Ok(Imported {
+        report,
+        held_to_seq: last_seq,
+    })
 }
 
 /// The field of an imported attendance event retention needs.

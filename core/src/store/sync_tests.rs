@@ -1532,3 +1532,53 @@ fn an_attendance_event_repeated_within_a_batch_is_folded_once() {
     assert_eq!(days(&b), days(&plain));
     assert_eq!(months(&b), months(&plain));
 }
+
+/// A device's batch takes its three locks in one message, its ids quoted
+/// into the text: ids holding quotes and backslashes lock the same keys
+/// `hashtext` gives them as bound values, in the global order's modes.
+#[cfg(feature = "postgres")]
+#[test]
+fn an_import_locks_its_device_and_agent_whatever_their_ids_hold() {
+    use super::db::pg::{AGENT_LOCKS, DEVICE_LOCKS, WRITER_LOCK};
+    super::postgres_only!("SQLite has one writer and no advisory locks");
+    let dir = TempDir::new().unwrap();
+    let store = super::test_engine::open(dir.path(), "import-locks.db");
+    let (device, agent) = (r"dev 'one' \ back\\slash", r"O'Brien \'");
+    let (held, device_key, agent_key) = store
+        .write_import(device, agent, |tx| {
+            let mut stmt = tx.prepare(
+                "SELECT CAST(classid AS BIGINT), CAST(objid AS BIGINT),
+                        CAST(objsubid AS BIGINT), mode
+                 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+                 ORDER BY classid, objid",
+            )?;
+            let held = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?
+                .collect::<super::db::Result<Vec<_>>>()?;
+            // `objid` is unsigned: the key's 32 bits as such.
+            let (device_key, agent_key): (i64, i64) = tx.query_row(
+                "SELECT CAST(hashtext(?1) AS BIGINT) & 4294967295,
+                        CAST(hashtext(?2) AS BIGINT) & 4294967295",
+                (device, agent),
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok((held, device_key, agent_key))
+        })
+        .unwrap();
+    let lock = |class: i64, key: i64, subid: i64, mode: &str| (class, key, subid, mode.to_string());
+    assert_eq!(
+        held,
+        vec![
+            lock(0, WRITER_LOCK, 1, "ShareLock"),
+            lock(AGENT_LOCKS, agent_key, 2, "ExclusiveLock"),
+            lock(DEVICE_LOCKS, device_key, 2, "ExclusiveLock"),
+        ]
+    );
+}

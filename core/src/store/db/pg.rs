@@ -227,6 +227,23 @@ pub const WRITER_LOCK: i64 = 0x4643_5752;
 pub const DEVICE_LOCKS: i64 = 0x4644;
 pub const AGENT_LOCKS: i64 = 0x4641;
 
+/// The statements that take a device's batch's locks in the global order
+/// (every writer's shared, then the device's, then the agent's), sent as
+/// one message: statements of one simple query run one after another, so
+/// the order holds, in one round trip instead of three. The ids go in as
+/// literals quoted as libpq quotes them (`E'…'` when they hold a
+/// backslash, so `standard_conforming_strings` does not matter).
+pub fn import_locks(device: &str, agent: &str) -> String {
+    use postgres_protocol::escape::escape_literal;
+    format!(
+        "SELECT pg_advisory_xact_lock_shared({WRITER_LOCK});
+         SELECT pg_advisory_xact_lock({DEVICE_LOCKS}, hashtext({}));
+         SELECT pg_advisory_xact_lock({AGENT_LOCKS}, hashtext({}))",
+        escape_literal(device),
+        escape_literal(agent)
+    )
+}
+
 /// The advisory lock the schema's creation and upgrades hold ("FCSC").
 pub const SCHEMA_LOCK: i64 = 0x4643_5343;
 
@@ -270,6 +287,21 @@ impl<'c> PgTransaction<'c> {
     pub fn commit(self) -> Result<()> {
         Ok(self.tx.into_inner().commit()?)
     }
+
+    /// Runs `sql`, one or more statements in one message (the simple
+    /// query protocol: they run in order, one round trip), and answers the
+    /// first column of the last row any of them returned, as text.
+    pub fn simple_query_last(&self, sql: &str) -> Result<Option<String>> {
+        let messages = self.tx.borrow_mut().simple_query(sql)?;
+        Ok(messages
+            .iter()
+            .rev()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_string)),
+                _ => None,
+            })
+            .flatten())
+    }
 }
 
 /// What the engine layer asks of an open PostgreSQL transaction; a trait
@@ -283,6 +315,7 @@ pub trait PgTx {
         stmt: &postgres::Statement,
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<postgres::Row>>;
+    #[cfg(test)]
     fn batch_execute(&self, sql: &str) -> Result<()>;
     /// `sql` as the unnamed statement, planned for these values (see
     /// `Transaction::query_planned_per_call`).
@@ -338,6 +371,7 @@ impl PgTx for PgTransaction<'_> {
         Ok(self.tx.borrow_mut().query(stmt, &refs(&values))?)
     }
 
+    #[cfg(test)]
     fn batch_execute(&self, sql: &str) -> Result<()> {
         Ok(self.tx.borrow_mut().batch_execute(sql)?)
     }
