@@ -295,7 +295,26 @@ impl Store {
 
     /// Runs `f` on the reader connection (a consistent WAL snapshot).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let read = self.read_unmarked(f);
+        self.read_marked(false, f)
+    }
+
+    /// [`Store::read`] for `f` that runs exactly one statement: on
+    /// PostgreSQL outside any explicit transaction, the statement being
+    /// its own (one round trip instead of three). A second statement would
+    /// see another snapshot.
+    pub(crate) fn read_single_statement<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.read_marked(true, f)
+    }
+
+    fn read_marked<T>(
+        &self,
+        single_statement: bool,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let read = self.read_unmarked(single_statement, f);
         // A key of a newer epoch than this process's (the master key was
         // rotated under it): it reads and writes no more.
         if let Err(Error::MasterKey(reason)) = &read
@@ -306,19 +325,26 @@ impl Store {
         read
     }
 
-    fn read_unmarked<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    // SQLite reads one snapshot either way.
+    #[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+    fn read_unmarked<T>(
+        &self,
+        single_statement: bool,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let reader = match &self.engine {
             Engine::Sqlite { reader, .. } => reader,
             #[cfg(feature = "postgres")]
             Engine::Postgres(pool) => {
                 use super::db::pg::PgTransaction;
                 let mut conn = pool.get().map_err(super::db::Error::from)?;
-                // One snapshot for the whole read, like SQLite's WAL reader.
-                let tx = PgTransaction::begin(
-                    &mut conn,
-                    postgres::IsolationLevel::RepeatableRead,
-                    true,
-                )?;
+                // One snapshot for the whole read, like SQLite's WAL
+                // reader: a transaction of its own, or the one statement's.
+                let tx = if single_statement {
+                    PgTransaction::single_statement(&mut conn)
+                } else {
+                    PgTransaction::begin(&mut conn, postgres::IsolationLevel::RepeatableRead, true)?
+                };
                 let keyring = self.keyring();
                 let value = f(&Transaction::postgres(&tx, keyring.as_ref()))?;
                 tx.commit()?;

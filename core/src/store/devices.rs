@@ -155,7 +155,9 @@ impl Store {
 
     /// The device a bearer token belongs to, revoked or not.
     pub fn device_for_token(&self, token: &str) -> Result<DeviceCredential> {
-        self.read(|tx| credential(tx, token))
+        // One statement: on PostgreSQL one round trip, on every device
+        // request.
+        self.read_single_statement(|tx| credential(tx, token))
     }
 
     /// Devices enrolled here, with how far their chains were imported.

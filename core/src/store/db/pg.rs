@@ -262,8 +262,28 @@ const STATEMENTS_KEPT: usize = 512;
 
 /// An open transaction on one pooled connection.
 pub struct PgTransaction<'c> {
-    tx: RefCell<postgres::Transaction<'c>>,
+    session: RefCell<Session<'c>>,
     statements: RefCell<&'c mut HashMap<String, postgres::Statement>>,
+}
+
+/// Where a [`PgTransaction`]'s statements run: in an explicit transaction,
+/// or, for a read of one statement ([`PgTransaction::single_statement`]),
+/// on the connection itself, where that statement is its own transaction.
+enum Session<'c> {
+    Explicit(postgres::Transaction<'c>),
+    SingleStatement(&'c mut Client),
+}
+
+/// `$call` on the session's client, whichever it is (the `postgres`
+/// crate's `GenericClient` is sealed, so no trait object can stand for
+/// both).
+macro_rules! on_session {
+    ($session:expr, $client:ident => $call:expr) => {
+        match $session {
+            Session::Explicit($client) => $call,
+            Session::SingleStatement($client) => $call,
+        }
+    };
 }
 
 impl<'c> PgTransaction<'c> {
@@ -279,20 +299,35 @@ impl<'c> PgTransaction<'c> {
             .read_only(read_only)
             .start()?;
         Ok(PgTransaction {
-            tx: RefCell::new(tx),
+            session: RefCell::new(Session::Explicit(tx)),
             statements: RefCell::new(statements),
         })
     }
 
+    /// No transaction: for a read that runs exactly one statement, which
+    /// PostgreSQL then runs as its own (one round trip instead of a
+    /// `START TRANSACTION`, the statement and a `COMMIT`). A second
+    /// statement would see another snapshot.
+    pub fn single_statement(conn: &'c mut PgConnection) -> PgTransaction<'c> {
+        let PgConnection { client, statements } = conn;
+        PgTransaction {
+            session: RefCell::new(Session::SingleStatement(client)),
+            statements: RefCell::new(statements),
+        }
+    }
+
     pub fn commit(self) -> Result<()> {
-        Ok(self.tx.into_inner().commit()?)
+        match self.session.into_inner() {
+            Session::Explicit(tx) => Ok(tx.commit()?),
+            Session::SingleStatement(_) => Ok(()),
+        }
     }
 
     /// Runs `sql`, one or more statements in one message (the simple
     /// query protocol: they run in order, one round trip), and answers the
     /// first column of the last row any of them returned, as text.
     pub fn simple_query_last(&self, sql: &str) -> Result<Option<String>> {
-        let messages = self.tx.borrow_mut().simple_query(sql)?;
+        let messages = on_session!(&mut *self.session.borrow_mut(), c => c.simple_query(sql))?;
         Ok(messages
             .iter()
             .rev()
@@ -334,10 +369,7 @@ impl PgTx for PgTransaction<'_> {
         if let Some(stmt) = self.statements.borrow().get(sql) {
             return Ok(stmt.clone());
         }
-        let stmt = self
-            .tx
-            .borrow_mut()
-            .prepare(&placeholders(sql))
+        let stmt = on_session!(&mut *self.session.borrow_mut(), c => c.prepare(&placeholders(sql)))
             .inspect_err(|e| {
                 log::debug!("PostgreSQL refused to prepare {sql}: {}", message(e));
             })?;
@@ -358,7 +390,7 @@ impl PgTx for PgTransaction<'_> {
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<usize> {
         let values = values(params)?;
-        let n = self.tx.borrow_mut().execute(stmt, &refs(&values))?;
+        let n = on_session!(&mut *self.session.borrow_mut(), c => c.execute(stmt, &refs(&values)))?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
@@ -368,12 +400,12 @@ impl PgTx for PgTransaction<'_> {
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<postgres::Row>> {
         let values = values(params)?;
-        Ok(self.tx.borrow_mut().query(stmt, &refs(&values))?)
+        Ok(on_session!(&mut *self.session.borrow_mut(), c => c.query(stmt, &refs(&values)))?)
     }
 
     #[cfg(test)]
     fn batch_execute(&self, sql: &str) -> Result<()> {
-        Ok(self.tx.borrow_mut().batch_execute(sql)?)
+        Ok(on_session!(&mut *self.session.borrow_mut(), c => c.batch_execute(sql))?)
     }
 
     fn query_planned_per_call(
@@ -396,10 +428,8 @@ impl PgTx for PgTransaction<'_> {
                 (v as &(dyn ToSql + Sync), ty)
             })
             .collect();
-        Ok(self
-            .tx
-            .borrow_mut()
-            .query_typed(&placeholders(sql), &typed)?)
+        let sql = placeholders(sql);
+        Ok(on_session!(&mut *self.session.borrow_mut(), c => c.query_typed(&sql, &typed))?)
     }
 
     fn copy_rows(&self, table: &str, columns: &str, values: &[Value]) -> Result<()> {
@@ -418,8 +448,9 @@ impl PgTx for PgTransaction<'_> {
                 types.len(),
             )));
         }
-        let mut tx = self.tx.borrow_mut();
-        let copy = tx.copy_in(&format!("COPY {table} ({columns}) FROM STDIN BINARY"))?;
+        let copy = format!("COPY {table} ({columns}) FROM STDIN BINARY");
+        let mut session = self.session.borrow_mut();
+        let copy = on_session!(&mut *session, c => c.copy_in(&copy))?;
         let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(copy, &types);
         for row in values.chunks(types.len()) {
             let row: Vec<ParamRef<'_>> = row.iter().map(ParamRef).collect();
