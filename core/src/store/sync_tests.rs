@@ -1535,50 +1535,106 @@ fn an_attendance_event_repeated_within_a_batch_is_folded_once() {
 
 /// A device's batch takes its three locks in one message, its ids quoted
 /// into the text: ids holding quotes and backslashes lock the same keys
-/// `hashtext` gives them as bound values, in the global order's modes.
+/// `hashtext` gives them as bound values, in the global order's modes,
+/// whether the database reads backslashes in plain literals as escapes
+/// (`standard_conforming_strings` off) or not.
 #[cfg(feature = "postgres")]
 #[test]
 fn an_import_locks_its_device_and_agent_whatever_their_ids_hold() {
     use super::db::pg::{AGENT_LOCKS, DEVICE_LOCKS, WRITER_LOCK};
     super::postgres_only!("SQLite has one writer and no advisory locks");
     let dir = TempDir::new().unwrap();
-    let store = super::test_engine::open(dir.path(), "import-locks.db");
     let (device, agent) = (r"dev 'one' \ back\\slash", r"O'Brien \'");
-    let (held, device_key, agent_key) = store
-        .write_import(device, agent, |tx| {
-            let mut stmt = tx.prepare(
-                "SELECT CAST(classid AS BIGINT), CAST(objid AS BIGINT),
-                        CAST(objsubid AS BIGINT), mode
-                 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
-                 ORDER BY classid, objid",
-            )?;
-            let held = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })?
-                .collect::<super::db::Result<Vec<_>>>()?;
-            // `objid` is unsigned: the key's 32 bits as such.
-            let (device_key, agent_key): (i64, i64) = tx.query_row(
-                "SELECT CAST(hashtext(?1) AS BIGINT) & 4294967295,
-                        CAST(hashtext(?2) AS BIGINT) & 4294967295",
-                (device, agent),
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            Ok((held, device_key, agent_key))
-        })
-        .unwrap();
-    let lock = |class: i64, key: i64, subid: i64, mode: &str| (class, key, subid, mode.to_string());
+    for conforming in ["on", "off"] {
+        let location = super::test_engine::location(dir.path(), "import-locks.db");
+        let url = location.to_str().unwrap();
+        let config: postgres::Config = url.parse().unwrap();
+        let database = config.get_dbname().unwrap().to_string();
+        // Set before the store's pool opens its connections.
+        let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {database} SET standard_conforming_strings = {conforming}"
+            ))
+            .unwrap();
+        drop(admin);
+        let store =
+            Store::open_with(&location, &super::test_engine::options_for(&location)).unwrap();
+        let (setting, held, device_key, agent_key) = store
+            .write_import(device, agent, |tx| {
+                let setting: String =
+                    tx.query_row("SHOW standard_conforming_strings", [], |r| r.get(0))?;
+                let mut stmt = tx.prepare(
+                    "SELECT CAST(classid AS BIGINT), CAST(objid AS BIGINT),
+                            CAST(objsubid AS BIGINT), mode
+                     FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+                     ORDER BY classid, objid",
+                )?;
+                let held = stmt
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    })?
+                    .collect::<super::db::Result<Vec<_>>>()?;
+                // `objid` is unsigned: the key's 32 bits as such.
+                let (device_key, agent_key): (i64, i64) = tx.query_row(
+                    "SELECT CAST(hashtext(?1) AS BIGINT) & 4294967295,
+                            CAST(hashtext(?2) AS BIGINT) & 4294967295",
+                    (device, agent),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                Ok((setting, held, device_key, agent_key))
+            })
+            .unwrap();
+        assert_eq!(setting, conforming);
+        let lock =
+            |class: i64, key: i64, subid: i64, mode: &str| (class, key, subid, mode.to_string());
+        assert_eq!(
+            held,
+            vec![
+                lock(0, WRITER_LOCK, 1, "ShareLock"),
+                lock(AGENT_LOCKS, agent_key, 2, "ExclusiveLock"),
+                lock(DEVICE_LOCKS, device_key, 2, "ExclusiveLock"),
+            ],
+            "standard_conforming_strings {conforming}"
+        );
+    }
+}
+
+/// More attendance events than one lookup of held ids carries (128): the
+/// same events again under another device id are all found held, those
+/// the second lookup carries too, and none is folded twice.
+#[test]
+fn held_attendance_is_found_past_the_first_lookup() {
+    let a = empty_store();
+    a.store.import_sites(&admin(), SITES, t0()).unwrap();
+    grant(&a.store, "ag-1", t0());
+    for i in 0..140 {
+        let kind = if i % 2 == 0 {
+            EventKind::CheckIn
+        } else {
+            EventKind::CheckOut
+        };
+        check(&a.store, "ag-1", kind, HQ, t0() + Duration::minutes(i));
+    }
+    let dir = TempDir::new().unwrap();
+    let b = importer(&dir);
+    let batch = pending(&a.store, 1000);
+    let first = import(&b, &batch).unwrap();
     assert_eq!(
-        held,
-        vec![
-            lock(0, WRITER_LOCK, 1, "ShareLock"),
-            lock(AGENT_LOCKS, agent_key, 2, "ExclusiveLock"),
-            lock(DEVICE_LOCKS, device_key, 2, "ExclusiveLock"),
-        ]
+        (first.attendance_folded, first.attendance_duplicates),
+        (140, 0)
     );
+    let before = days(&b);
+    let relabelled = edit(&batch, |v| v["device_id"] = "another-device".into());
+    let again = import(&b, &relabelled).unwrap();
+    assert_eq!(
+        (again.attendance_folded, again.attendance_duplicates),
+        (0, 140)
+    );
+    assert_eq!(days(&b), before);
 }

@@ -264,6 +264,10 @@ const STATEMENTS_KEPT: usize = 512;
 pub struct PgTransaction<'c> {
     session: RefCell<Session<'c>>,
     statements: RefCell<&'c mut HashMap<String, postgres::Statement>>,
+    /// Whether `session` is a `SingleStatement`, and how many statements
+    /// ran on it ([`PgTransaction::ran_statement`]).
+    single_statement: bool,
+    statements_run: std::cell::Cell<u32>,
 }
 
 /// Where a [`PgTransaction`]'s statements run: in an explicit transaction,
@@ -301,6 +305,8 @@ impl<'c> PgTransaction<'c> {
         Ok(PgTransaction {
             session: RefCell::new(Session::Explicit(tx)),
             statements: RefCell::new(statements),
+            single_statement: false,
+            statements_run: Default::default(),
         })
     }
 
@@ -313,6 +319,8 @@ impl<'c> PgTransaction<'c> {
         PgTransaction {
             session: RefCell::new(Session::SingleStatement(client)),
             statements: RefCell::new(statements),
+            single_statement: true,
+            statements_run: Default::default(),
         }
     }
 
@@ -325,17 +333,33 @@ impl<'c> PgTransaction<'c> {
 
     /// Runs `sql`, one or more statements in one message (the simple
     /// query protocol: they run in order, one round trip), and answers the
-    /// first column of the last row any of them returned, as text.
+    /// first column of the last statement's first row, as text (`None`:
+    /// it returned no row, or NULL).
     pub fn simple_query_last(&self, sql: &str) -> Result<Option<String>> {
+        self.ran_statement();
         let messages = on_session!(&mut *self.session.borrow_mut(), c => c.simple_query(sql))?;
-        Ok(messages
-            .iter()
-            .rev()
-            .find_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_string)),
-                _ => None,
-            })
-            .flatten())
+        let (mut statement_first, mut last) = (None, None);
+        for message in &messages {
+            match message {
+                postgres::SimpleQueryMessage::Row(row) if statement_first.is_none() => {
+                    statement_first = Some(row.get(0).map(str::to_string));
+                }
+                postgres::SimpleQueryMessage::CommandComplete(_) => last = statement_first.take(),
+                _ => {}
+            }
+        }
+        Ok(last.flatten())
+    }
+
+    /// Counts a statement run on a [`Session::SingleStatement`]: a second
+    /// would read another snapshot than the first (or commit a write on
+    /// its own), so debug builds refuse it.
+    fn ran_statement(&self) {
+        if self.single_statement {
+            let run = self.statements_run.get() + 1;
+            self.statements_run.set(run);
+            debug_assert!(run <= 1, "a single-statement read ran {run} statements");
+        }
     }
 }
 
@@ -390,6 +414,7 @@ impl PgTx for PgTransaction<'_> {
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<usize> {
         let values = values(params)?;
+        self.ran_statement();
         let n = on_session!(&mut *self.session.borrow_mut(), c => c.execute(stmt, &refs(&values)))?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
@@ -400,11 +425,13 @@ impl PgTx for PgTransaction<'_> {
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<postgres::Row>> {
         let values = values(params)?;
+        self.ran_statement();
         Ok(on_session!(&mut *self.session.borrow_mut(), c => c.query(stmt, &refs(&values)))?)
     }
 
     #[cfg(test)]
     fn batch_execute(&self, sql: &str) -> Result<()> {
+        self.ran_statement();
         Ok(on_session!(&mut *self.session.borrow_mut(), c => c.batch_execute(sql))?)
     }
 
@@ -428,6 +455,7 @@ impl PgTx for PgTransaction<'_> {
                 (v as &(dyn ToSql + Sync), ty)
             })
             .collect();
+        self.ran_statement();
         let sql = placeholders(sql);
         Ok(on_session!(&mut *self.session.borrow_mut(), c => c.query_typed(&sql, &typed))?)
     }
@@ -448,6 +476,7 @@ impl PgTx for PgTransaction<'_> {
                 types.len(),
             )));
         }
+        self.ran_statement();
         let copy = format!("COPY {table} ({columns}) FROM STDIN BINARY");
         let mut session = self.session.borrow_mut();
         let copy = on_session!(&mut *session, c => c.copy_in(&copy))?;
