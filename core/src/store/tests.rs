@@ -1400,23 +1400,21 @@ fn sites_and_rules_changed_by_another_process_are_judged_with_at_once() {
     assert_eq!(coarse.reasons, vec![Reason::LowAccuracy]);
 }
 
-/// A read of one statement runs on PostgreSQL as its own transaction: it
-/// is the transaction's first command, so PostgreSQL gives it the
-/// transaction's start time (documented for `statement_timestamp`). In any
-/// other read the store's `START TRANSACTION` came first.
+/// A read of one statement runs on PostgreSQL as its own transaction, in
+/// no transaction block: a savepoint, which needs one, is refused there
+/// (SQLSTATE 25P01) and taken in any other read, which runs in the store's
+/// own block. (Independent of the server's default isolation and
+/// read-only settings.)
 #[cfg(feature = "postgres")]
 #[test]
 fn a_single_statement_read_runs_outside_an_explicit_transaction() {
     super::postgres_only!("SQLite reads on its reader connection either way");
     let dir = TempDir::new().unwrap();
     let store = super::test_engine::open(dir.path(), "single-statement.db");
-    let first_command = |tx: &super::db::Transaction<'_>| -> Result<bool> {
-        Ok(tx.query_row(
-            "SELECT statement_timestamp() = transaction_timestamp()",
-            [],
-            |r| r.get(0),
-        )?)
+    let savepoint = |tx: &super::db::Transaction<'_>| -> Result<usize> {
+        Ok(tx.execute("SAVEPOINT probe", [])?)
     };
-    assert!(store.read_single_statement(first_command).unwrap());
-    assert!(!store.read(first_command).unwrap());
+    let refused = store.read_single_statement(savepoint).unwrap_err();
+    assert!(refused.to_string().contains("25P01"), "{refused}");
+    store.read(savepoint).unwrap();
 }
