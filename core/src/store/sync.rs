@@ -377,9 +377,11 @@ impl Store {
                 "it comes from this store itself (its events are already here)",
             ));
         }
-        let rules = self.rules();
-        let bounds = ImportBounds::of(&rules)?;
         let report = self.write(|tx| {
+            // The rules as this transaction sees them (as the device API's
+            // import reads them).
+            let rules = self.rules_in(tx)?;
+            let bounds = ImportBounds::of(&rules)?;
             // A batch from a device enrolled here speaks for its agent only,
             // by file as over the wire; coordinates stay only on a server.
             let bound: Option<String> = tx
