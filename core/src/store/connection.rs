@@ -255,7 +255,7 @@ impl Store {
                 *memo = WriterMemo::default();
             }
             let value = f(
-                &guard.writing_checked(moved, |k| Transaction::sqlite(&tx, k))?,
+                &guard.writing_checked(moved, None, |k| Transaction::sqlite(&tx, k))?,
                 memo,
             )?;
             tx.commit()?;
@@ -402,40 +402,26 @@ impl WriteGuard {
         &'t self,
         tx: impl FnOnce(Option<&'t Keyring>) -> Transaction<'t>,
     ) -> Result<Transaction<'t>> {
-        self.writing_checked(true, tx)
-    }
-
-    /// [`WriteGuard::writing`] with the store's newest key epoch already
-    /// read in this transaction (by `pg_write`, with its locks).
-    #[cfg(feature = "postgres")]
-    fn writing_at_epoch<'t>(
-        &'t self,
-        newest: i64,
-        tx: impl FnOnce(Option<&'t Keyring>) -> Transaction<'t>,
-    ) -> Result<Transaction<'t>> {
-        let Some(ring) = &self.keyring else {
-            return self.writing(tx);
-        };
-        if let Err(e) = super::sealing::refuse_newer_epoch(newest, ring) {
-            let _ = self.retired.set(e.to_string());
-            return Err(e);
-        }
-        Ok(tx(Some(ring)))
+        self.writing_checked(true, None, tx)
     }
 
     /// `changed`: whether another connection may have committed since
     /// this process last looked (a store that does not seal checks only
     /// then that no other process has turned sealing on since it opened).
+    /// `newest`: the store's newest key epoch when the caller already read
+    /// it in this transaction (`pg_write`, with its locks).
     fn writing_checked<'t>(
         &'t self,
         changed: bool,
+        newest: Option<i64>,
         tx: impl FnOnce(Option<&'t Keyring>) -> Transaction<'t>,
     ) -> Result<Transaction<'t>> {
         let tx = tx(self.keyring.as_ref());
-        let checked = match &self.keyring {
-            Some(ring) => super::sealing::check_epoch(&tx, ring),
-            None if changed && self.check_clear => super::sealing::check_still_clear(&tx),
-            None => Ok(()),
+        let checked = match (&self.keyring, newest) {
+            (Some(ring), Some(newest)) => super::sealing::refuse_newer_epoch(newest, ring),
+            (Some(ring), None) => super::sealing::check_epoch(&tx, ring),
+            (None, _) if changed && self.check_clear => super::sealing::check_still_clear(&tx),
+            (None, _) => Ok(()),
         };
         if let Err(e) = checked {
             let _ = self.retired.set(e.to_string());
@@ -490,26 +476,24 @@ fn pg_write<T>(
         Locks::Serial => format!("SELECT pg_advisory_xact_lock({WRITER_LOCK})"),
         Locks::Import { device, agent } => import_locks(device, agent),
     };
-    let tx_of = |k| Transaction::postgres(&tx, k);
-    let checked = if guard.keyring.is_some() {
-        // The key epoch the guard checks, read in the same message, after
-        // the locks.
+    // The key epoch the guard checks, read in the same message, after the
+    // locks (when there is a key to check it against).
+    let epoch_read = guard.keyring.is_some();
+    if epoch_read {
         sql.push_str(";\n");
         sql.push_str(super::sealing::NEWEST_EPOCH);
-        match tx.simple_query_last(&sql)? {
-            Some(text) => {
-                let newest = text
-                    .parse()
-                    .map_err(|_| Error::Corrupt(format!("key epoch {text:?}")))?;
-                guard.writing_at_epoch(newest, tx_of)?
-            }
-            // No epoch yet: the guard's own check says what that means.
-            None => guard.writing(tx_of)?,
-        }
-    } else {
-        tx.simple_query_last(&sql)?;
-        guard.writing(tx_of)?
+    }
+    let last = tx.simple_query_last(&sql)?;
+    // No epoch yet (NULL): the guard reads it itself and says what that
+    // means.
+    let newest = match last.filter(|_| epoch_read) {
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| Error::Corrupt(format!("key epoch {text:?}")))?,
+        ),
+        None => None,
     };
+    let checked = guard.writing_checked(true, newest, |k| Transaction::postgres(&tx, k))?;
     let value = f(&checked)?;
     tx.commit()?;
     Ok(value)

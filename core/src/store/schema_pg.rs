@@ -35,7 +35,7 @@ pub(super) fn key_epoch(client: &mut Client) -> Result<Option<i64>> {
         return Ok(None);
     }
     Ok(client
-        .query_one("SELECT MAX(epoch) FROM key_epochs", &[])
+        .query_one(super::sealing::NEWEST_EPOCH, &[])
         .map_err(db)?
         .get(0))
 }

@@ -264,9 +264,8 @@ const STATEMENTS_KEPT: usize = 512;
 pub struct PgTransaction<'c> {
     session: RefCell<Session<'c>>,
     statements: RefCell<&'c mut HashMap<String, postgres::Statement>>,
-    /// Whether `session` is a `SingleStatement`, and how many statements
-    /// ran on it ([`PgTransaction::ran_statement`]).
-    single_statement: bool,
+    /// Statements run on a `SingleStatement` session
+    /// ([`PgTransaction::ran_statement`]).
     statements_run: std::cell::Cell<u32>,
 }
 
@@ -305,7 +304,6 @@ impl<'c> PgTransaction<'c> {
         Ok(PgTransaction {
             session: RefCell::new(Session::Explicit(tx)),
             statements: RefCell::new(statements),
-            single_statement: false,
             statements_run: Default::default(),
         })
     }
@@ -319,7 +317,6 @@ impl<'c> PgTransaction<'c> {
         PgTransaction {
             session: RefCell::new(Session::SingleStatement(client)),
             statements: RefCell::new(statements),
-            single_statement: true,
             statements_run: Default::default(),
         }
     }
@@ -355,7 +352,7 @@ impl<'c> PgTransaction<'c> {
     /// would read another snapshot than the first (or commit a write on
     /// its own), so debug builds refuse it.
     fn ran_statement(&self) {
-        if self.single_statement {
+        if matches!(*self.session.borrow(), Session::SingleStatement(_)) {
             let run = self.statements_run.get() + 1;
             self.statements_run.set(run);
             debug_assert!(run <= 1, "a single-statement read ran {run} statements");
